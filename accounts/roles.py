@@ -1,0 +1,55 @@
+"""The roles of the procedure, stored as auth Groups.
+
+Group names are stable codes used in code and data migrations; people see the labels.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    SALES = "sales", _("Salesperson")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    WITNESS = "witness", _("Witness")
+    MANAGER = "manager", _("Manager in charge")
+    HR = "hr", _("HR")
+    ADMIN = "admin", _("Administrator")
+
+
+# Permissions each role's group holds: (app_label, codename).
+ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
+    Role.SALES: [
+        ("clients", "view_client"),
+        ("clients", "change_client"),
+        ("clients", "export_client"),
+    ],
+    Role.SUPERVISOR: [
+        ("clients", "view_client"),
+        ("clients", "change_client"),
+        ("clients", "export_client"),
+        ("clients", "import_client"),
+    ],
+    Role.WITNESS: [("clients", "view_client")],
+    Role.MANAGER: [
+        ("clients", "view_client"),
+        ("clients", "view_all_clients"),
+        ("clients", "export_client"),
+        ("clients", "import_client"),
+    ],
+    Role.HR: [
+        ("clients", "view_client"),
+        ("clients", "view_all_clients"),
+        ("accounts", "view_user"),
+        ("accounts", "change_user"),
+    ],
+    Role.ADMIN: [
+        ("clients", "view_client"),
+        ("clients", "view_all_clients"),
+        ("clients", "change_client"),
+        ("clients", "export_client"),
+        ("clients", "import_client"),
+        ("accounts", "view_user"),
+        ("accounts", "add_user"),
+        ("accounts", "change_user"),
+    ],
+}

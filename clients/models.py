@@ -1,0 +1,332 @@
+"""The book of business: what a salesperson holds and a handover must carry."""
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .validators import normalize_credit_code, validate_credit_code
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+class Grade(models.TextChoices):
+    A = "A", _("A - high value")
+    B = "B", _("B - potential")
+    C = "C", _("C - to nurture")
+
+
+class ClientStatus(models.TextChoices):
+    PROSPECT = "prospect", _("Prospect")
+    ACTIVE = "active", _("Active cooperation")
+    PAUSED = "paused", _("Paused")
+    LOST = "lost", _("Lost")
+
+
+class Client(models.Model):
+    name = models.CharField(_("company name"), max_length=200)
+    credit_code = models.CharField(
+        _("unified social credit code"), max_length=18, unique=True, validators=[validate_credit_code]
+    )
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, default=Grade.B, db_index=True)
+    industry = models.CharField(_("industry"), max_length=50, blank=True, db_index=True)
+    region = models.CharField(_("region"), max_length=50, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    source_channel = models.CharField(_("source channel"), max_length=50, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="owned_clients",
+    )
+    status = models.CharField(_("status"), max_length=20, choices=ClientStatus.choices, default=ClientStatus.ACTIVE)
+    current_situation = models.TextField(
+        _("current situation"), blank=True, help_text=_("Orders in progress, after-sales needs.")
+    )
+    decision_chain = models.TextField(_("decision chain and key influencers"), blank=True)
+    preferences = models.TextField(_("preferences and taboos"), blank=True)
+    cooperation_history = models.TextField(_("cooperation history"), blank=True)
+    potential_needs = models.TextField(_("potential needs"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+        ordering = ["name", "id"]
+        permissions = [
+            ("view_all_clients", _("Can view every client")),
+            ("export_client", _("Can export clients")),
+            ("import_client", _("Can import the client book")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(grade__in=["A", "B", "C"]), name="client_grade_valid"),
+            models.CheckConstraint(
+                condition=Q(credit_code__regex=r"^[0-9A-HJ-NPQRTUWXY]{18}$"), name="client_credit_code_format"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.credit_code = normalize_credit_code(self.credit_code)
+        super().save(*args, **kwargs)
+
+
+class Contact(models.Model):
+    client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(_("name"), max_length=50)
+    position = models.CharField(_("position"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True, db_index=True)
+    email = models.EmailField(_("email"), blank=True)
+    wechat = models.CharField(_("WeChat"), max_length=50, blank=True)
+    is_key_decision_maker = models.BooleanField(_("key decision maker"), default=False)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["-is_key_decision_maker", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "name", "phone"], name="contact_unique_per_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.position}）" if self.position else self.name
+
+
+class ContractStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("In performance")
+    COMPLETED = "completed", _("Completed")
+    TERMINATED = "terminated", _("Terminated")
+
+
+class Contract(models.Model):
+    client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="contracts")
+    number = models.CharField(_("contract number"), max_length=50, unique=True)
+    name = models.CharField(_("contract name"), max_length=200)
+    signed_on = models.DateField(_("signed on"))
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+    renewal_date = models.DateField(_("renewal date"), null=True, blank=True)
+    amount = models.DecimalField(_("amount"), **MONEY, validators=[MinValueValidator(ZERO)])
+    performance_progress = models.PositiveSmallIntegerField(
+        _("performance progress (%)"), default=0, validators=[MaxValueValidator(100)]
+    )
+    amount_paid = models.DecimalField(_("amount paid"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)])
+    status = models.CharField(_("status"), max_length=20, choices=ContractStatus.choices, default=ContractStatus.ACTIVE)
+    original_location = models.CharField(_("where the original is kept"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
+        ordering = ["-signed_on", "number"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="contract_amount_non_negative"),
+            models.CheckConstraint(condition=Q(amount_paid__gte=0), name="contract_paid_non_negative"),
+            models.CheckConstraint(condition=Q(amount_paid__lte=F("amount")), name="contract_paid_within_amount"),
+            models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="contract_end_after_start"),
+            models.CheckConstraint(condition=Q(performance_progress__lte=100), name="contract_progress_max_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}"
+
+    @property
+    def payment_progress(self) -> int:
+        if not self.amount:
+            return 0
+        return int(self.amount_paid * 100 / self.amount)
+
+
+class AgingBucket(models.TextChoices):
+    NOT_DUE = "not_due", _("Not yet due")
+    D0_30 = "0-30", _("0-30 days")
+    D31_90 = "31-90", _("31-90 days")
+    D91_180 = "91-180", _("91-180 days")
+    D180_PLUS = "180+", _("Over 180 days")
+
+
+def aging_bucket_for(overdue_days: int) -> str:
+    if overdue_days <= 0:
+        return AgingBucket.NOT_DUE
+    if overdue_days <= 30:
+        return AgingBucket.D0_30
+    if overdue_days <= 90:
+        return AgingBucket.D31_90
+    if overdue_days <= 180:
+        return AgingBucket.D91_180
+    return AgingBucket.D180_PLUS
+
+
+class ReceivableQuerySet(models.QuerySet):
+    def outstanding(self):
+        return self.filter(amount_received__lt=F("amount_due"))
+
+    def overdue(self, today: datetime.date | None = None):
+        return self.outstanding().filter(due_date__lt=today or timezone.localdate())
+
+
+class Receivable(models.Model):
+    contract = models.ForeignKey(
+        Contract, verbose_name=_("contract"), on_delete=models.CASCADE, related_name="receivables"
+    )
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    amount_due = models.DecimalField(_("amount due"), **MONEY, validators=[MinValueValidator(ZERO)])
+    amount_received = models.DecimalField(
+        _("amount received"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]
+    )
+    due_date = models.DateField(_("due date"))
+
+    objects = ReceivableQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("receivable")
+        verbose_name_plural = _("receivables")
+        ordering = ["due_date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_due__gte=0), name="receivable_due_non_negative"),
+            models.CheckConstraint(condition=Q(amount_received__gte=0), name="receivable_received_non_negative"),
+            models.CheckConstraint(
+                condition=Q(amount_received__lte=F("amount_due")), name="receivable_received_within_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract.number} {self.due_date:%Y-%m-%d} {self.amount_due}"
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount_due - self.amount_received
+
+    def overdue_days(self, today: datetime.date | None = None) -> int:
+        if self.outstanding <= 0:
+            return 0
+        return max(0, ((today or timezone.localdate()) - self.due_date).days)
+
+    def aging_bucket(self, today: datetime.date | None = None) -> str:
+        return aging_bucket_for(self.overdue_days(today))
+
+    def get_aging_bucket_display(self) -> str:
+        return str(AgingBucket(self.aging_bucket()).label)
+
+
+class OpportunityStage(models.TextChoices):
+    LEAD = "lead", _("Initial contact")
+    NEEDS = "needs", _("Needs confirmed")
+    PROPOSAL = "proposal", _("Proposal and quotation")
+    NEGOTIATION = "negotiation", _("Negotiation")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+OPEN_STAGES = [OpportunityStage.LEAD, OpportunityStage.NEEDS, OpportunityStage.PROPOSAL, OpportunityStage.NEGOTIATION]
+
+
+class Opportunity(models.Model):
+    client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="opportunities")
+    name = models.CharField(_("name"), max_length=200)
+    stage = models.CharField(_("stage"), max_length=20, choices=OpportunityStage.choices, default=OpportunityStage.LEAD)
+    expected_amount = models.DecimalField(
+        _("expected amount"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]
+    )
+    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
+    main_objections = models.TextField(_("main objections"), blank=True)
+    next_step = models.TextField(_("next step"), blank=True)
+
+    class Meta:
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        ordering = ["expected_close_date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(expected_amount__gte=0), name="opportunity_amount_non_negative"),
+            models.UniqueConstraint(fields=["client", "name"], name="opportunity_unique_name_per_client"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_STAGES
+
+
+class FollowUpKind(models.TextChoices):
+    VISIT = "visit", _("Visit")
+    PHONE = "phone", _("Phone call")
+    WECHAT = "wechat", _("WeChat")
+    EMAIL = "email", _("Email")
+
+
+class FollowUp(models.Model):
+    client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="follow_ups")
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=10, choices=FollowUpKind.choices)
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    content = models.TextField(_("content"))
+    objections = models.TextField(_("objections"), blank=True)
+    commitments = models.TextField(_("commitments made to the client"), blank=True)
+    next_plan = models.TextField(_("next plan"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("follow-up record")
+        verbose_name_plural = _("follow-up records")
+        ordering = ["-date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()}"
+
+
+class OwnershipChange(models.Model):
+    """One row each time a client changes hands; consecutive rows give who owned it from when to when."""
+
+    client = models.ForeignKey(
+        Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="ownership_changes"
+    )
+    from_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("previous owner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    to_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("new owner"), on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=200)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("ownership change")
+        verbose_name_plural = _("ownership changes")
+        ordering = ["client", "changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.client}: {self.from_owner} → {self.to_owner}"

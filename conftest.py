@@ -1,0 +1,69 @@
+"""One shared set of users, one per role, for every app's tests."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from accounts.roles import Role
+from accounts.tests.factories import DEFAULT_PASSWORD, DepartmentFactory, UserFactory
+
+
+@pytest.fixture
+def password():
+    return DEFAULT_PASSWORD
+
+
+@pytest.fixture
+def people(db):
+    """The people of one handover, and outsiders who must be refused.
+
+    departing and receiver sell in department east; supervisor heads it; other_sales and
+    other_supervisor work in department north.
+    """
+    east = DepartmentFactory(code="EAST", name="华东销售部")
+    north = DepartmentFactory(code="NORTH", name="华北销售部")
+    supervisor = UserFactory(username="supervisor", full_name="王主管", department=east, roles=[Role.SUPERVISOR])
+    east.head = supervisor
+    east.save()
+    manager = UserFactory(username="manager", full_name="赵经理", department=east, roles=[Role.MANAGER])
+    departing = UserFactory(
+        username="departing", full_name="李离职", department=east, supervisor=supervisor, roles=[Role.SALES]
+    )
+    receiver = UserFactory(
+        username="receiver", full_name="张接收", department=east, supervisor=supervisor, roles=[Role.SALES]
+    )
+    witness = UserFactory(username="witness", full_name="钱监交", department=east, roles=[Role.WITNESS])
+    hr = UserFactory(username="hr", full_name="孙人事", department=None, roles=[Role.HR])
+    admin = UserFactory(username="admin", full_name="周管理", department=None, roles=[Role.ADMIN])
+    other_supervisor = UserFactory(
+        username="other_supervisor", full_name="吴主管", department=north, roles=[Role.SUPERVISOR]
+    )
+    north.head = other_supervisor
+    north.save()
+    other_sales = UserFactory(
+        username="other_sales", full_name="郑销售", department=north, supervisor=other_supervisor, roles=[Role.SALES]
+    )
+    return SimpleNamespace(
+        east=east,
+        north=north,
+        supervisor=supervisor,
+        manager=manager,
+        departing=departing,
+        receiver=receiver,
+        witness=witness,
+        hr=hr,
+        admin=admin,
+        other_supervisor=other_supervisor,
+        other_sales=other_sales,
+    )
+
+
+@pytest.fixture
+def login(client):
+    """login(user) -> the test client, logged in as that user."""
+
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
