@@ -1,0 +1,641 @@
+"""The handover and the company's flowchart, top to bottom.
+
+    plan ─▶ plan_review ─▶ plan_approval ─▶ materials ─▶ materials_review ─▶ visits
+      ▲          │ N             │ N            ▲               │ N             ▲  │
+      └──────────┴───────────────┘              └───────────────┘               │  ▼
+                                                                  visits_review ◀┘
+    spot_check ◀─ visits_review (Y)        spot_check ─(client unaware)─▶ visits
+    spot_check ─▶ report ─▶ report_review ─▶ report_approval ─▶ completed
+                    ▲            │ N               │ N
+                    └────────────┴─────────────────┘
+    any open state ─▶ cancelled (HR or the manager, with a reason)
+
+Each transition names who may move it (`permission`) and what must be true first
+(`conditions`). Conditions only read; transition bodies only set fields. Everything with a
+side effect (the timeline, drawing the spot-check sample, moving ownership) lives in
+handover/services.py, which calls these transitions inside a transaction.
+"""
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from clients.models import Grade
+
+
+class State(models.TextChoices):
+    PLAN = "plan", _("Plan")
+    PLAN_REVIEW = "plan_review", _("Plan: supervisor review")
+    PLAN_APPROVAL = "plan_approval", _("Plan: manager approval")
+    MATERIALS = "materials", _("Materials")
+    MATERIALS_REVIEW = "materials_review", _("Materials: supervisor review")
+    VISITS = "visits", _("Joint visits")
+    VISITS_REVIEW = "visits_review", _("Visits: supervisor review")
+    SPOT_CHECK = "spot_check", _("Phone spot-check")
+    REPORT = "report", _("Report")
+    REPORT_REVIEW = "report_review", _("Report: supervisor review")
+    REPORT_APPROVAL = "report_approval", _("Report: manager final approval")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_STATES = [s for s in State if s not in (State.COMPLETED, State.CANCELLED)]
+CLOSED_STATES = [State.COMPLETED, State.CANCELLED]
+
+# The progress bar: the stages a person sees, each covering its review states.
+STAGES = [
+    ("plan", _("Plan"), [State.PLAN, State.PLAN_REVIEW, State.PLAN_APPROVAL]),
+    ("materials", _("Materials"), [State.MATERIALS, State.MATERIALS_REVIEW]),
+    ("visits", _("Joint visits"), [State.VISITS, State.VISITS_REVIEW]),
+    ("spot_check", _("Phone spot-check"), [State.SPOT_CHECK]),
+    ("report", _("Report"), [State.REPORT, State.REPORT_REVIEW, State.REPORT_APPROVAL]),
+    ("completed", _("Completed"), [State.COMPLETED]),
+]
+
+# Working days each state may take by default; the deadlines are capped at the last working day.
+DEFAULT_STATE_DAYS = {
+    State.PLAN: 3,
+    State.PLAN_REVIEW: 1,
+    State.PLAN_APPROVAL: 1,
+    State.MATERIALS: 3,
+    State.MATERIALS_REVIEW: 1,
+    State.VISITS: 7,
+    State.VISITS_REVIEW: 1,
+    State.SPOT_CHECK: 2,
+    State.REPORT: 2,
+    State.REPORT_REVIEW: 1,
+    State.REPORT_APPROVAL: 1,
+}
+
+
+class Reason(models.TextChoices):
+    RESIGNATION = "resignation", _("Resignation")
+    TRANSFER = "transfer", _("Transfer")
+    LONG_LEAVE = "long_leave", _("Long leave")
+
+
+# ---------------------------------------------------------------------------------------
+# Who may move each transition. Each takes (handover, user) and only reads.
+
+
+def _is(user, other_id) -> bool:
+    return bool(user and user.is_authenticated and user.pk == other_id)
+
+
+def is_departing(h, user) -> bool:
+    return _is(user, h.departing_id)
+
+
+def is_supervisor(h, user) -> bool:
+    return _is(user, h.supervisor_id)
+
+
+def is_witness(h, user) -> bool:
+    return _is(user, h.witness_id)
+
+
+def is_manager(h, user) -> bool:
+    return _is(user, h.manager_id)
+
+
+def is_hr(h, user) -> bool:
+    from accounts.roles import Role
+
+    return bool(user and user.is_authenticated and user.has_role(Role.HR))
+
+
+def may_cancel(h, user) -> bool:
+    # The departing person may hold the HR role in a small company; they still cannot cancel their own.
+    return not is_departing(h, user) and (is_manager(h, user) or is_hr(h, user))
+
+
+# ---------------------------------------------------------------------------------------
+# What must be true before a transition. Each takes the handover and only reads.
+
+
+def plan_is_complete(h) -> bool:
+    return h.plan_gaps() == []
+
+
+def every_item_confirmed(h) -> bool:
+    return not h.items.exclude(status=ItemStatus.CONFIRMED).exists()
+
+
+def every_client_visited(h) -> bool:
+    return h.visit_gaps() == []
+
+
+def spot_check_done_and_clean(h) -> bool:
+    pending, unaware = h.spot_check_outcome()
+    return not pending and not unaware
+
+
+def spot_check_found_unaware(h) -> bool:
+    pending, unaware = h.spot_check_outcome()
+    return not pending and bool(unaware)
+
+
+def report_is_written(h) -> bool:
+    report = getattr(h, "report", None)
+    return bool(report and report.summary.strip())
+
+
+class Handover(ConcurrentTransitionMixin, models.Model):
+    number = models.CharField(_("handover number"), max_length=20, unique=True)
+    departing = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("departing salesperson"),
+        on_delete=models.PROTECT,
+        related_name="handovers_departing",
+    )
+    receiver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("default receiver"),
+        on_delete=models.PROTECT,
+        related_name="handovers_receiving",
+    )
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("direct supervisor"),
+        on_delete=models.PROTECT,
+        related_name="handovers_supervising",
+    )
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("witness"),
+        on_delete=models.PROTECT,
+        related_name="handovers_witnessing",
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("manager in charge"),
+        on_delete=models.PROTECT,
+        related_name="handovers_managing",
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    notice_date = models.DateField(_("notice date"))
+    last_working_day = models.DateField(_("last working day"))
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        on_delete=models.PROTECT,
+        related_name="handovers_started",
+    )
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    state = FSMField(_("state"), default=State.PLAN, choices=State.choices, protected=True, db_index=True)
+    # Bumped on every change, so a form posted from a stale page is refused instead of acting twice.
+    version = models.PositiveIntegerField(_("version"), default=1)
+    last_return_reason = models.TextField(_("reason for the last return"), blank=True)
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    sample_seed = models.BigIntegerField(_("spot-check random seed"), null=True, blank=True)
+    sample_drawn_at = models.DateTimeField(_("spot-check sample drawn at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("handover")
+        verbose_name_plural = _("handovers")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["departing"],
+                condition=~Q(state__in=["completed", "cancelled"]),
+                name="one_open_handover_per_person",
+            ),
+            models.CheckConstraint(
+                condition=~Q(receiver=models.F("departing"))
+                & ~Q(supervisor=models.F("departing"))
+                & ~Q(witness=models.F("departing"))
+                & ~Q(manager=models.F("departing"))
+                & ~Q(receiver=models.F("supervisor"))
+                & ~Q(receiver=models.F("manager")),
+                name="handover_parties_independent",
+            ),
+            models.CheckConstraint(
+                condition=Q(last_working_day__gte=models.F("notice_date")), name="handover_last_day_after_notice"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.departing}"
+
+    # --- derived facts the conditions and pages read -----------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def plan_gaps(self) -> list["HandoverClient"]:
+        return [
+            hc
+            for hc in self.clients.all()
+            if not (hc.current_status.strip() and hc.risks.strip() and hc.next_steps.strip() and hc.planned_visit_on)
+        ]
+
+    def visit_gaps(self) -> list["HandoverClient"]:
+        covered = set(
+            Visit.objects.filter(handover_client__handover=self, superseded=False)
+            .filter(departing_confirmed_at__isnull=False, receiver_confirmed_at__isnull=False)
+            .filter(Q(mode=VisitMode.IN_PERSON) | ~Q(handover_client__grade=Grade.A))
+            .values_list("handover_client_id", flat=True)
+        )
+        return [hc for hc in self.clients.all() if hc.pk not in covered]
+
+    def spot_check_outcome(self) -> tuple[list["HandoverClient"], list["HandoverClient"]]:
+        """(sampled clients still to call, sampled clients who said they were unaware)."""
+        pending, unaware = [], []
+        sampled = self.clients.filter(in_sample=True).prefetch_related("phone_checks")
+        for hc in sampled:
+            latest = hc.latest_phone_check()
+            if latest is None:
+                pending.append(hc)
+            elif latest.result == CallResult.UNAWARE:
+                unaware.append(hc)
+        return pending, unaware
+
+    # --- the flowchart -----------------------------------------------------------------
+
+    @transition(
+        state, source=State.PLAN, target=State.PLAN_REVIEW, permission=is_departing, conditions=[plan_is_complete]
+    )
+    def submit_plan(self):
+        self.last_return_reason = ""
+
+    @transition(state, source=State.PLAN_REVIEW, target=State.PLAN_APPROVAL, permission=is_supervisor)
+    def approve_plan_review(self):
+        pass
+
+    @transition(state, source=State.PLAN_REVIEW, target=State.PLAN, permission=is_supervisor, custom={"return": True})
+    def return_plan_review(self, reason: str = ""):
+        self.last_return_reason = reason
+
+    @transition(state, source=State.PLAN_APPROVAL, target=State.MATERIALS, permission=is_manager)
+    def approve_plan(self):
+        pass
+
+    @transition(state, source=State.PLAN_APPROVAL, target=State.PLAN, permission=is_manager, custom={"return": True})
+    def return_plan(self, reason: str = ""):
+        self.last_return_reason = reason
+
+    @transition(
+        state,
+        source=State.MATERIALS,
+        target=State.MATERIALS_REVIEW,
+        permission=is_departing,
+        conditions=[every_item_confirmed],
+    )
+    def submit_materials(self):
+        self.last_return_reason = ""
+
+    @transition(state, source=State.MATERIALS_REVIEW, target=State.VISITS, permission=is_supervisor)
+    def approve_materials(self):
+        pass
+
+    @transition(
+        state, source=State.MATERIALS_REVIEW, target=State.MATERIALS, permission=is_supervisor, custom={"return": True}
+    )
+    def return_materials(self, reason: str = ""):
+        self.last_return_reason = reason
+
+    @transition(
+        state,
+        source=State.VISITS,
+        target=State.VISITS_REVIEW,
+        permission=is_departing,
+        conditions=[every_client_visited],
+    )
+    def submit_visits(self):
+        self.last_return_reason = ""
+
+    @transition(state, source=State.VISITS_REVIEW, target=State.SPOT_CHECK, permission=is_supervisor)
+    def approve_visits(self):
+        pass
+
+    @transition(
+        state, source=State.VISITS_REVIEW, target=State.VISITS, permission=is_supervisor, custom={"return": True}
+    )
+    def return_visits(self, reason: str = ""):
+        self.last_return_reason = reason
+
+    @transition(
+        state,
+        source=State.SPOT_CHECK,
+        target=State.REPORT,
+        permission=is_witness,
+        conditions=[spot_check_done_and_clean],
+    )
+    def finish_spot_check(self):
+        self.last_return_reason = ""
+
+    @transition(
+        state,
+        source=State.SPOT_CHECK,
+        target=State.VISITS,
+        permission=is_witness,
+        conditions=[spot_check_found_unaware],
+        custom={"return": True},
+    )
+    def return_spot_check(self, reason: str = ""):
+        self.last_return_reason = reason
+
+    @transition(
+        state, source=State.REPORT, target=State.REPORT_REVIEW, permission=is_departing, conditions=[report_is_written]
+    )
+    def submit_report(self):
+        self.last_return_reason = ""
+
+    @transition(state, source=State.REPORT_REVIEW, target=State.REPORT_APPROVAL, permission=is_supervisor)
+    def approve_report_review(self):
+        pass
+
+    @transition(
+        state, source=State.REPORT_REVIEW, target=State.REPORT, permission=is_supervisor, custom={"return": True}
+    )
+    def return_report_review(self, reason: str = ""):
+        self.last_return_reason = reason
+
+    @transition(state, source=State.REPORT_APPROVAL, target=State.COMPLETED, permission=is_manager)
+    def approve_report(self):
+        self.completed_at = timezone.now()
+
+    @transition(
+        state, source=State.REPORT_APPROVAL, target=State.REPORT, permission=is_manager, custom={"return": True}
+    )
+    def return_report(self, reason: str = ""):
+        self.last_return_reason = reason
+
+    @transition(state, source=OPEN_STATES, target=State.CANCELLED, permission=may_cancel, custom={"return": True})
+    def cancel(self, reason: str = ""):
+        self.cancel_reason = reason
+
+
+# Every transition by name: the UI, the API and the tests walk this.
+TRANSITIONS = [
+    "submit_plan",
+    "approve_plan_review",
+    "return_plan_review",
+    "approve_plan",
+    "return_plan",
+    "submit_materials",
+    "approve_materials",
+    "return_materials",
+    "submit_visits",
+    "approve_visits",
+    "return_visits",
+    "finish_spot_check",
+    "return_spot_check",
+    "submit_report",
+    "approve_report_review",
+    "return_report_review",
+    "approve_report",
+    "return_report",
+    "cancel",
+]
+# These need a reason the person who must act next will read.
+TRANSITIONS_NEEDING_REASON = {name for name in TRANSITIONS if name.startswith("return_") or name == "cancel"}
+
+
+class StageDeadline(models.Model):
+    handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="deadlines")
+    state = models.CharField(_("state"), max_length=20, choices=State.choices)
+    due_on = models.DateField(_("due on"))
+
+    class Meta:
+        verbose_name = _("stage deadline")
+        verbose_name_plural = _("stage deadlines")
+        ordering = ["due_on"]
+        constraints = [models.UniqueConstraint(fields=["handover", "state"], name="one_deadline_per_state")]
+
+    def __str__(self) -> str:
+        return f"{self.get_state_display()} {self.due_on}"
+
+
+class HandoverClient(models.Model):
+    """One client of the departing person's book in this handover: its plan and its receiver."""
+
+    handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="clients")
+    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="handover_entries")
+    receiver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("receiver"), on_delete=models.PROTECT, related_name="+"
+    )
+    # Grade at the start: the visit rule and the sample must not change if someone edits the client midway.
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices)
+    current_status = models.TextField(_("current status"), blank=True)
+    risks = models.TextField(_("risks"), blank=True)
+    next_steps = models.TextField(_("next steps"), blank=True)
+    planned_visit_on = models.DateField(_("planned visit date"), null=True, blank=True)
+    in_sample = models.BooleanField(_("in the spot-check sample"), default=False)
+
+    class Meta:
+        verbose_name = _("client in handover")
+        verbose_name_plural = _("clients in handover")
+        ordering = ["grade", "client__name", "id"]
+        constraints = [models.UniqueConstraint(fields=["handover", "client"], name="client_once_per_handover")]
+
+    def __str__(self) -> str:
+        return str(self.client)
+
+    def latest_phone_check(self):
+        checks = sorted((c for c in self.phone_checks.all() if not c.superseded), key=lambda c: (c.called_at, c.pk))
+        return checks[-1] if checks else None
+
+
+class ItemKind(models.TextChoices):
+    CLIENT = "client", _("Client")
+    CONTRACT = "contract", _("Contract")
+    RECEIVABLE = "receivable", _("Receivable")
+    OPPORTUNITY = "opportunity", _("Open deal")
+    PAPER = "paper", _("Paper material")
+    ELECTRONIC = "electronic", _("Electronic material")
+    PROPERTY = "property", _("Company property")
+    ACCOUNT = "account", _("System account")
+    COMMITMENT = "commitment", _("Open commitment")
+
+
+STANDARD_KINDS = [ItemKind.PAPER, ItemKind.ELECTRONIC, ItemKind.PROPERTY, ItemKind.ACCOUNT, ItemKind.COMMITMENT]
+
+
+class ItemStatus(models.TextChoices):
+    PENDING = "pending", _("Not yet handed over")
+    HANDED_OVER = "handed_over", _("Handed over")
+    CONFIRMED = "confirmed", _("Confirmed by receiver")
+    DISPUTED = "disputed", _("Disputed")
+
+
+class ChecklistTemplateItem(models.Model):
+    """The company's standard items, added to every new handover's checklist."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=[(k.value, k.label) for k in STANDARD_KINDS])
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    storage_location = models.CharField(_("storage place"), max_length=200, blank=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("standard checklist item")
+        verbose_name_plural = _("standard checklist items (plan template)")
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ChecklistItem(models.Model):
+    handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="items")
+    handover_client = models.ForeignKey(
+        HandoverClient, null=True, blank=True, on_delete=models.CASCADE, related_name="items"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=ItemKind.choices)
+    contract = models.ForeignKey("clients.Contract", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    receivable = models.ForeignKey(
+        "clients.Receivable", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    opportunity = models.ForeignKey(
+        "clients.Opportunity", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    title = models.CharField(_("title"), max_length=255)
+    description = models.TextField(_("description"), blank=True)
+    storage_location = models.CharField(_("storage place"), max_length=200, blank=True)
+    # Kept equal to the client's receiver for client items; standard items have their own.
+    receiver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("receiver"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=20, choices=ItemStatus.choices, default=ItemStatus.PENDING)
+    dispute_reason = models.TextField(_("reason for the dispute"), blank=True)
+    handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("checklist item")
+        verbose_name_plural = _("checklist items")
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class VisitMode(models.TextChoices):
+    IN_PERSON = "in_person", _("Visit in person")
+    JOINT_CALL = "joint_call", _("Joint call")
+
+
+class Visit(models.Model):
+    handover_client = models.ForeignKey(HandoverClient, on_delete=models.CASCADE, related_name="visits")
+    visited_on = models.DateField(_("visit date"))
+    mode = models.CharField(_("mode"), max_length=20, choices=VisitMode.choices, default=VisitMode.IN_PERSON)
+    contact_met = models.CharField(_("client contact met"), max_length=100)
+    outcome = models.TextField(_("outcome"))
+    concerns = models.TextField(_("client's concerns"), blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    departing_confirmed_at = models.DateTimeField(_("confirmed by the departing person at"), null=True, blank=True)
+    receiver_confirmed_at = models.DateTimeField(_("confirmed by the receiver at"), null=True, blank=True)
+    # Set when a spot-check call shows the client did not know: the visit must be done again.
+    superseded = models.BooleanField(_("superseded"), default=False)
+
+    class Meta:
+        verbose_name = _("joint visit")
+        verbose_name_plural = _("joint visits")
+        ordering = ["visited_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.handover_client} {self.visited_on}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return bool(self.departing_confirmed_at and self.receiver_confirmed_at)
+
+
+class CallResult(models.TextChoices):
+    CONFIRMED = "confirmed", _("Client confirmed the handover")
+    UNAWARE = "unaware", _("Client unaware")
+    UNREACHABLE = "unreachable", _("Unreachable")
+
+
+class PhoneCheck(models.Model):
+    handover_client = models.ForeignKey(HandoverClient, on_delete=models.CASCADE, related_name="phone_checks")
+    called_at = models.DateTimeField(_("called at"), default=timezone.now)
+    result = models.CharField(_("result"), max_length=20, choices=CallResult.choices)
+    note = models.TextField(_("note"), blank=True)
+    witness = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Set when the client was sent back to visits: the call is kept but the witness must call again.
+    superseded = models.BooleanField(_("superseded"), default=False)
+
+    class Meta:
+        verbose_name = _("phone spot-check")
+        verbose_name_plural = _("phone spot-checks")
+        ordering = ["called_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.handover_client} {self.get_result_display()}"
+
+
+class Report(models.Model):
+    handover = models.OneToOneField(Handover, on_delete=models.CASCADE, related_name="report")
+    summary = models.TextField(_("summary"), blank=True)
+    open_risks = models.TextField(_("open risks"), blank=True)
+    advice = models.TextField(_("advice to the receiver"), blank=True)
+    # The figures as they stood when the report was submitted; recomputed on every submit.
+    figures = models.JSONField(_("figures"), default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("handover report")
+        verbose_name_plural = _("handover reports")
+
+    def __str__(self) -> str:
+        return str(self.handover)
+
+
+class DocumentTemplate(models.Model):
+    """The company's templates for the plan and the report (客户交接计划模板、交接总结模板)."""
+
+    class Kind(models.TextChoices):
+        PLAN = "plan", _("Plan template")
+        REPORT = "report", _("Report template")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, unique=True)
+    body = models.TextField(_("text"))
+
+    class Meta:
+        verbose_name = _("document template")
+        verbose_name_plural = _("document templates")
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class Event(models.Model):
+    """The timeline: every transition, confirmation, dispute, visit, call, return and reassignment."""
+
+    handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=40)
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20, blank=True)
+    comment = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}"
+
+
+def add_working_days(start: datetime.date, days: int) -> datetime.date:
+    current = start
+    while days > 0:
+        current += datetime.timedelta(days=1)
+        if current.weekday() < 5:
+            days -= 1
+    return current

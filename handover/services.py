@@ -1,0 +1,727 @@
+"""Every write to a handover goes through here; the UI and the API call these and nothing else.
+
+Services lock the handover row, check who is acting and in which state, change the rows
+together in one transaction, write the timeline, and queue notices after commit.
+"""
+
+import datetime
+import math
+import random
+from collections import defaultdict
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition, can_proceed
+
+from accounts.models import User
+from accounts.roles import Role
+from clients.models import (
+    OPEN_STAGES,
+    Client,
+    Contract,
+    Opportunity,
+    OwnershipChange,
+    Receivable,
+)
+
+from .models import (
+    DEFAULT_STATE_DAYS,
+    OPEN_STATES,
+    STANDARD_KINDS,
+    TRANSITIONS,
+    TRANSITIONS_NEEDING_REASON,
+    CallResult,
+    ChecklistItem,
+    ChecklistTemplateItem,
+    DocumentTemplate,
+    Event,
+    Handover,
+    HandoverClient,
+    ItemKind,
+    ItemStatus,
+    PhoneCheck,
+    Report,
+    StageDeadline,
+    State,
+    Visit,
+    VisitMode,
+    add_working_days,
+    is_departing,
+)
+
+# ---------------------------------------------------------------------------------------
+# Errors. Each carries a message for a person; the API maps them to 400/403/404/409.
+
+
+class HandoverError(Exception):
+    status = 400
+
+    def __init__(self, message, *, field: str | None = None):
+        super().__init__(message)
+        self.message = str(message)
+        self.field = field
+
+
+class InvalidInput(HandoverError):
+    status = 400
+
+
+class NotAllowed(HandoverError, PermissionDenied):
+    status = 403
+
+
+class WrongState(HandoverError):
+    status = 409
+
+
+class Conflict(HandoverError):
+    status = 409
+
+
+def _conflict() -> Conflict:
+    return Conflict(_("This handover was changed by someone else in the meantime. Please reload the page."))
+
+
+def _lock(handover: Handover | int, expected_version: int | None = None) -> Handover:
+    pk = handover.pk if isinstance(handover, Handover) else handover
+    locked = Handover.objects.select_for_update().get(pk=pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise _conflict()
+    return locked
+
+
+def _bump(h: Handover) -> None:
+    h.version += 1
+    try:
+        h.save()
+    except ConcurrentTransition as exc:
+        raise _conflict() from exc
+
+
+def _event(h: Handover, *, actor, kind: str, comment: str = "", from_state: str = "", to_state: str = "", **data):
+    Event.objects.create(
+        handover=h, actor=actor, kind=kind, comment=comment, from_state=from_state, to_state=to_state, data=data
+    )
+
+
+def _require_state(h: Handover, *states: str) -> None:
+    if h.state not in states:
+        raise WrongState(
+            _("This cannot be done while the handover is at “%(state)s”. Please reload the page.")
+            % {"state": h.get_state_display()}
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Starting a handover
+
+
+def _check_receiver(user: User, *, departing: User, h_parties: list[User]) -> None:
+    if user.pk == departing.pk:
+        raise InvalidInput(_("The receiver cannot be the departing salesperson."), field="receiver")
+    if not user.is_active or not user.has_role(Role.SALES):
+        raise InvalidInput(
+            _("%(name)s is not an active salesperson and cannot receive clients.") % {"name": user}, field="receiver"
+        )
+    if any(user.pk == p.pk for p in h_parties):
+        raise InvalidInput(
+            _("%(name)s reviews or approves this handover and cannot also receive its clients.") % {"name": user},
+            field="receiver",
+        )
+    if Handover.objects.filter(departing=user, state__in=OPEN_STATES).exists():
+        raise InvalidInput(
+            _("%(name)s is leaving and has an open handover; they cannot receive clients.") % {"name": user},
+            field="receiver",
+        )
+
+
+def may_start_handover(user: User, departing: User | None = None) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.has_role(Role.HR) or user.is_superuser:
+        return True
+    if not user.has_role(Role.SUPERVISOR):
+        return False
+    if departing is None:
+        return True
+    return departing.supervisor_id == user.pk or (
+        departing.department_id is not None and departing.department.head_id == user.pk
+    )
+
+
+def _next_number(today: datetime.date) -> str:
+    prefix = f"JJ{today:%Y%m}-"
+    last = Handover.objects.filter(number__startswith=prefix).order_by("-number").values_list("number", flat=True)
+    n = int(last[0].rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{n:04d}"
+
+
+def stage_deadlines(*, start: datetime.date, last_working_day: datetime.date) -> dict[str, datetime.date]:
+    """Due date per state, from the default durations, never later than the last working day."""
+    due, current = {}, start
+    for state, days in DEFAULT_STATE_DAYS.items():
+        current = add_working_days(current, days)
+        due[state] = min(current, last_working_day)
+    return due
+
+
+@transaction.atomic
+def handover_start(
+    *,
+    started_by: User,
+    departing: User,
+    receiver: User,
+    witness: User,
+    manager: User,
+    reason: str,
+    notice_date: datetime.date,
+    last_working_day: datetime.date,
+    supervisor: User | None = None,
+) -> Handover:
+    if not may_start_handover(started_by, departing):
+        raise NotAllowed(_("Only HR or the departing person's supervisor may start a handover."))
+    supervisor = supervisor or departing.supervisor
+    if supervisor is None:
+        raise InvalidInput(_("The departing salesperson has no direct supervisor; choose one."), field="supervisor")
+    for field, person, label in [
+        ("supervisor", supervisor, _("supervisor")),
+        ("witness", witness, _("witness")),
+        ("manager", manager, _("manager in charge")),
+    ]:
+        if person.pk == departing.pk:
+            raise InvalidInput(
+                _("The departing salesperson cannot be the %(role)s of their own handover.") % {"role": label},
+                field=field,
+            )
+    if not supervisor.has_role(Role.SUPERVISOR):
+        raise InvalidInput(_("%(name)s does not hold the supervisor role.") % {"name": supervisor}, field="supervisor")
+    if not witness.has_role(Role.WITNESS):
+        raise InvalidInput(_("%(name)s does not hold the witness role.") % {"name": witness}, field="witness")
+    if not manager.has_role(Role.MANAGER):
+        raise InvalidInput(_("%(name)s does not hold the manager role.") % {"name": manager}, field="manager")
+    _check_receiver(receiver, departing=departing, h_parties=[supervisor, manager, witness])
+    if last_working_day < notice_date:
+        raise InvalidInput(_("The last working day cannot be before the notice date."), field="last_working_day")
+    if Handover.objects.filter(departing=departing, state__in=OPEN_STATES).exists():
+        raise InvalidInput(_("%(name)s already has an open handover.") % {"name": departing}, field="departing")
+
+    today = timezone.localdate()
+    try:
+        with transaction.atomic():
+            h = Handover.objects.create(
+                number=_next_number(today),
+                departing=departing,
+                receiver=receiver,
+                supervisor=supervisor,
+                witness=witness,
+                manager=manager,
+                reason=reason,
+                notice_date=notice_date,
+                last_working_day=last_working_day,
+                started_by=started_by,
+            )
+    except IntegrityError as exc:
+        # Two people starting the same person's handover at once: the constraint keeps one.
+        raise Conflict(_("%(name)s already has an open handover.") % {"name": departing}) from exc
+
+    _build_checklist(h)
+    StageDeadline.objects.bulk_create(
+        StageDeadline(handover=h, state=state, due_on=due)
+        for state, due in stage_deadlines(start=max(today, notice_date), last_working_day=last_working_day).items()
+    )
+    # The report starts from the company's template, if it keeps one.
+    template = DocumentTemplate.objects.filter(kind=DocumentTemplate.Kind.REPORT).first()
+    Report.objects.create(handover=h, summary=template.body if template else "")
+    _event(h, actor=started_by, kind="started", to_state=h.state, clients=h.clients.count())
+    return h
+
+
+def _build_checklist(h: Handover) -> None:
+    clients = list(Client.objects.filter(owner=h.departing).order_by("grade", "name", "id"))
+    HandoverClient.objects.bulk_create(
+        HandoverClient(handover=h, client=c, receiver=h.receiver, grade=c.grade) for c in clients
+    )
+    by_client = {hc.client_id: hc for hc in h.clients.all()}
+    items: list[ChecklistItem] = []
+
+    def add(hc, kind, title, **extra):
+        items.append(
+            ChecklistItem(
+                handover=h, handover_client=hc, kind=kind, title=title, receiver=h.receiver, order=len(items), **extra
+            )
+        )
+
+    contracts = defaultdict(list)
+    for contract in Contract.objects.filter(client__in=clients).order_by("number"):
+        contracts[contract.client_id].append(contract)
+    receivables = defaultdict(list)
+    for r in Receivable.objects.outstanding().filter(contract__client__in=clients).select_related("contract"):
+        receivables[r.contract.client_id].append(r)
+    deals = defaultdict(list)
+    for o in Opportunity.objects.filter(client__in=clients, stage__in=OPEN_STAGES).order_by("id"):
+        deals[o.client_id].append(o)
+
+    for c in clients:
+        hc = by_client[c.pk]
+        add(hc, ItemKind.CLIENT, c.name, description=c.credit_code)
+        for contract in contracts[c.pk]:
+            add(
+                hc,
+                ItemKind.CONTRACT,
+                f"{contract.number} {contract.name}",
+                contract=contract,
+                storage_location=contract.original_location,
+                description=_("Amount %(amount)s, paid %(paid)s")
+                % {"amount": contract.amount, "paid": contract.amount_paid},
+            )
+        for r in receivables[c.pk]:
+            add(
+                hc,
+                ItemKind.RECEIVABLE,
+                _("Receivable %(number)s due %(date)s") % {"number": r.contract.number, "date": r.due_date},
+                receivable=r,
+                description=_("Outstanding %(amount)s") % {"amount": r.outstanding},
+            )
+        for o in deals[c.pk]:
+            add(hc, ItemKind.OPPORTUNITY, o.name, opportunity=o, description=o.get_stage_display())
+    for t in ChecklistTemplateItem.objects.filter(active=True, kind__in=STANDARD_KINDS):
+        add(None, t.kind, t.title, description=t.description, storage_location=t.storage_location)
+    ChecklistItem.objects.bulk_create(items)
+
+
+# ---------------------------------------------------------------------------------------
+# The plan
+
+
+@transaction.atomic
+def handover_client_update_plan(
+    *,
+    handover_client: HandoverClient,
+    user: User,
+    current_status: str,
+    risks: str,
+    next_steps: str,
+    planned_visit_on: datetime.date | None,
+    expected_version: int | None = None,
+) -> HandoverClient:
+    h = _lock(handover_client.handover_id, expected_version)
+    if not is_departing(h, user):
+        raise NotAllowed(_("Only the departing salesperson fills in the plan."))
+    _require_state(h, State.PLAN)
+    if planned_visit_on and planned_visit_on > h.last_working_day:
+        raise InvalidInput(
+            _("The planned visit must be on or before the last working day (%(date)s).") % {"date": h.last_working_day},
+            field="planned_visit_on",
+        )
+    hc = HandoverClient.objects.get(pk=handover_client.pk)
+    hc.current_status, hc.risks, hc.next_steps, hc.planned_visit_on = (
+        current_status,
+        risks,
+        next_steps,
+        planned_visit_on,
+    )
+    hc.save(update_fields=["current_status", "risks", "next_steps", "planned_visit_on"])
+    _bump(h)
+    _event(h, actor=user, kind="plan_updated", client=hc.client.name)
+    return hc
+
+
+@transaction.atomic
+def handover_client_set_receiver(
+    *, handover_client: HandoverClient, user: User, receiver: User, expected_version: int | None = None
+) -> HandoverClient:
+    h = _lock(handover_client.handover_id, expected_version)
+    if not (is_departing(h, user) or user.pk == h.supervisor_id):
+        raise NotAllowed(_("Only the departing salesperson or the supervisor may change who receives a client."))
+    _require_state(h, State.PLAN)
+    _check_receiver(receiver, departing=h.departing, h_parties=[h.supervisor, h.manager, h.witness])
+    hc = HandoverClient.objects.select_related("receiver", "client").get(pk=handover_client.pk)
+    previous = hc.receiver
+    hc.receiver = receiver
+    hc.save(update_fields=["receiver"])
+    hc.items.update(receiver=receiver, status=ItemStatus.PENDING, handed_over_at=None, confirmed_at=None)
+    _bump(h)
+    _event(
+        h,
+        actor=user,
+        kind="receiver_changed",
+        client=hc.client.name,
+        from_receiver=str(previous),
+        to_receiver=str(receiver),
+    )
+    return hc
+
+
+# ---------------------------------------------------------------------------------------
+# Materials
+
+
+@transaction.atomic
+def item_hand_over(*, item: ChecklistItem, user: User, note: str = "", expected_version: int | None = None):
+    h = _lock(item.handover_id, expected_version)
+    if not is_departing(h, user):
+        raise NotAllowed(_("Only the departing salesperson hands items over."))
+    _require_state(h, State.MATERIALS)
+    item = ChecklistItem.objects.get(pk=item.pk)
+    if item.status not in (ItemStatus.PENDING, ItemStatus.DISPUTED):
+        raise WrongState(_("This item has already been handed over."))
+    item.status, item.handed_over_at, item.confirmed_at = ItemStatus.HANDED_OVER, timezone.now(), None
+    item.save(update_fields=["status", "handed_over_at", "confirmed_at"])
+    _bump(h)
+    _event(h, actor=user, kind="item_handed_over", comment=note, item=item.title)
+    return item
+
+
+@transaction.atomic
+def items_hand_over_all(*, handover: Handover, user: User, expected_version: int | None = None) -> int:
+    h = _lock(handover, expected_version)
+    if not is_departing(h, user):
+        raise NotAllowed(_("Only the departing salesperson hands items over."))
+    _require_state(h, State.MATERIALS)
+    n = h.items.filter(status=ItemStatus.PENDING).update(status=ItemStatus.HANDED_OVER, handed_over_at=timezone.now())
+    _bump(h)
+    _event(h, actor=user, kind="items_handed_over", count=n)
+    return n
+
+
+def _receiver_item(h: Handover, item: ChecklistItem, user: User) -> ChecklistItem:
+    item = ChecklistItem.objects.get(pk=item.pk)
+    if item.receiver_id != user.pk:
+        raise NotAllowed(_("Only this item's receiver may confirm or dispute it."))
+    _require_state(h, State.MATERIALS)
+    if item.status != ItemStatus.HANDED_OVER:
+        raise WrongState(_("Only an item that has been handed over can be confirmed or disputed."))
+    return item
+
+
+@transaction.atomic
+def item_confirm(*, item: ChecklistItem, user: User, expected_version: int | None = None) -> ChecklistItem:
+    h = _lock(item.handover_id, expected_version)
+    item = _receiver_item(h, item, user)
+    item.status, item.confirmed_at, item.dispute_reason = ItemStatus.CONFIRMED, timezone.now(), ""
+    item.save(update_fields=["status", "confirmed_at", "dispute_reason"])
+    _bump(h)
+    _event(h, actor=user, kind="item_confirmed", item=item.title)
+    return item
+
+
+@transaction.atomic
+def items_confirm_all(*, handover: Handover, user: User, expected_version: int | None = None) -> int:
+    h = _lock(handover, expected_version)
+    _require_state(h, State.MATERIALS)
+    n = h.items.filter(receiver=user, status=ItemStatus.HANDED_OVER).update(
+        status=ItemStatus.CONFIRMED, confirmed_at=timezone.now(), dispute_reason=""
+    )
+    if n == 0:
+        raise InvalidInput(_("There is nothing handed over to you waiting for confirmation."))
+    _bump(h)
+    _event(h, actor=user, kind="items_confirmed", count=n)
+    return n
+
+
+@transaction.atomic
+def item_dispute(*, item: ChecklistItem, user: User, reason: str, expected_version: int | None = None):
+    if not (reason or "").strip():
+        raise InvalidInput(_("Please give the reason for the dispute."), field="reason")
+    h = _lock(item.handover_id, expected_version)
+    item = _receiver_item(h, item, user)
+    item.status, item.dispute_reason, item.confirmed_at = ItemStatus.DISPUTED, reason.strip(), None
+    item.save(update_fields=["status", "dispute_reason", "confirmed_at"])
+    _bump(h)
+    _event(h, actor=user, kind="item_disputed", comment=item.dispute_reason, item=item.title)
+    return item
+
+
+# ---------------------------------------------------------------------------------------
+# Joint visits
+
+
+@transaction.atomic
+def visit_record(
+    *,
+    handover_client: HandoverClient,
+    user: User,
+    visited_on: datetime.date,
+    mode: str,
+    contact_met: str,
+    outcome: str,
+    concerns: str = "",
+    expected_version: int | None = None,
+) -> Visit:
+    h = _lock(handover_client.handover_id, expected_version)
+    hc = HandoverClient.objects.select_related("client").get(pk=handover_client.pk)
+    if user.pk not in (h.departing_id, hc.receiver_id):
+        raise NotAllowed(_("Only the departing salesperson and this client's receiver record the visit."))
+    _require_state(h, State.VISITS)
+    if mode not in VisitMode.values:
+        raise InvalidInput(_("Choose how the client was met."), field="mode")
+    if visited_on > timezone.localdate():
+        raise InvalidInput(_("A visit cannot be recorded for a future date."), field="visited_on")
+    if not contact_met.strip() or not outcome.strip():
+        raise InvalidInput(_("Record the contact met and the outcome of the visit."), field="outcome")
+    now = timezone.now()
+    visit = Visit.objects.create(
+        handover_client=hc,
+        visited_on=visited_on,
+        mode=mode,
+        contact_met=contact_met.strip(),
+        outcome=outcome.strip(),
+        concerns=concerns.strip(),
+        recorded_by=user,
+        # Whoever records it confirms it; the other party confirms separately.
+        departing_confirmed_at=now if user.pk == h.departing_id else None,
+        receiver_confirmed_at=now if user.pk == hc.receiver_id else None,
+    )
+    _bump(h)
+    _event(h, actor=user, kind="visit_recorded", client=hc.client.name, mode=mode, visited_on=str(visited_on))
+    return visit
+
+
+@transaction.atomic
+def visit_confirm(*, visit: Visit, user: User, expected_version: int | None = None) -> Visit:
+    visit = Visit.objects.select_related("handover_client__client").get(pk=visit.pk)
+    hc = visit.handover_client
+    h = _lock(hc.handover_id, expected_version)
+    _require_state(h, State.VISITS)
+    if visit.superseded:
+        raise WrongState(_("This visit record has been superseded; record a new visit."))
+    if user.pk == h.departing_id and visit.departing_confirmed_at is None:
+        visit.departing_confirmed_at = timezone.now()
+    elif user.pk == hc.receiver_id and visit.receiver_confirmed_at is None:
+        visit.receiver_confirmed_at = timezone.now()
+    else:
+        raise NotAllowed(_("Only the other salesperson of this visit may confirm it."))
+    visit.save(update_fields=["departing_confirmed_at", "receiver_confirmed_at"])
+    _bump(h)
+    _event(h, actor=user, kind="visit_confirmed", client=hc.client.name)
+    return visit
+
+
+# ---------------------------------------------------------------------------------------
+# Phone spot-check
+
+
+def sample_size(n_others: int) -> int:
+    """Of the clients below grade A: at least 20% and at least 3 (or all of them, if fewer)."""
+    return min(n_others, max(3, math.ceil(n_others * 0.2)))
+
+
+def draw_sample(hcs: list[HandoverClient], seed: int) -> set[int]:
+    """The ids drawn: every A client plus a random share of the others. Same seed, same draw."""
+    a_clients = [hc.pk for hc in hcs if hc.grade == "A"]
+    others = sorted(hc.pk for hc in hcs if hc.grade != "A")
+    return set(a_clients) | set(random.Random(seed).sample(others, sample_size(len(others))))
+
+
+def _draw_sample(h: Handover) -> None:
+    if h.sample_seed is not None:
+        return
+    h.sample_seed = random.SystemRandom().randrange(2**62)
+    h.sample_drawn_at = timezone.now()
+    drawn = draw_sample(list(h.clients.all()), h.sample_seed)
+    h.clients.filter(pk__in=drawn).update(in_sample=True)
+
+
+@transaction.atomic
+def phone_check_record(
+    *, handover_client: HandoverClient, user: User, result: str, note: str = "", expected_version: int | None = None
+) -> PhoneCheck:
+    h = _lock(handover_client.handover_id, expected_version)
+    if user.pk != h.witness_id:
+        raise NotAllowed(_("Only the witness records the spot-check calls."))
+    _require_state(h, State.SPOT_CHECK)
+    hc = HandoverClient.objects.select_related("client").get(pk=handover_client.pk)
+    if not hc.in_sample:
+        raise InvalidInput(_("This client was not drawn for the spot-check."))
+    if result not in CallResult.values:
+        raise InvalidInput(_("Choose the result of the call."), field="result")
+    if result != CallResult.CONFIRMED and not note.strip():
+        raise InvalidInput(_("Please note what the client said."), field="note")
+    check = PhoneCheck.objects.create(handover_client=hc, result=result, note=note.strip(), witness=user)
+    _bump(h)
+    _event(h, actor=user, kind="phone_check", comment=note, client=hc.client.name, result=result)
+    return check
+
+
+# ---------------------------------------------------------------------------------------
+# The report
+
+
+def report_figures(h: Handover, today: datetime.date | None = None) -> dict:
+    today = today or timezone.localdate()
+    client_ids = list(h.clients.values_list("client_id", flat=True))
+    contracts = Contract.objects.filter(client_id__in=client_ids).aggregate(n=Count("id"), value=Sum("amount"))
+    receivables = Receivable.objects.outstanding().filter(contract__client_id__in=client_ids)
+    outstanding = sum((r.outstanding for r in receivables), Decimal("0"))
+    overdue = sum((r.outstanding for r in receivables if r.due_date < today), Decimal("0"))
+    deals = dict(
+        Opportunity.objects.filter(client_id__in=client_ids, stage__in=OPEN_STAGES)
+        .values_list("stage")
+        .annotate(n=Count("id"))
+        .values_list("stage", "n")
+    )
+    visits = Visit.objects.filter(handover_client__handover=h, superseded=False)
+    checks = PhoneCheck.objects.filter(handover_client__handover=h)
+    by_grade = dict(h.clients.values_list("grade").annotate(n=Count("id")).values_list("grade", "n"))
+    return {
+        "clients": len(client_ids),
+        "clients_by_grade": by_grade,
+        "receivers": h.clients.values("receiver").distinct().count(),
+        "contracts": contracts["n"],
+        "contract_value": str(contracts["value"] or Decimal("0.00")),
+        "outstanding": str(outstanding.quantize(Decimal("0.01"))),
+        "overdue": str(overdue.quantize(Decimal("0.01"))),
+        "open_deals_by_stage": deals,
+        "visits": visits.count(),
+        "visits_in_person": visits.filter(mode=VisitMode.IN_PERSON).count(),
+        "spot_checks": dict(checks.values_list("result").annotate(n=Count("id")).values_list("result", "n")),
+        "sampled_clients": h.clients.filter(in_sample=True).count(),
+    }
+
+
+@transaction.atomic
+def report_update(
+    *,
+    handover: Handover,
+    user: User,
+    summary: str,
+    open_risks: str = "",
+    advice: str = "",
+    expected_version: int | None = None,
+) -> Report:
+    h = _lock(handover, expected_version)
+    if not is_departing(h, user):
+        raise NotAllowed(_("Only the departing salesperson writes the report."))
+    _require_state(h, State.REPORT)
+    report, _created = Report.objects.get_or_create(handover=h)
+    report.summary, report.open_risks, report.advice = summary, open_risks, advice
+    report.save()
+    _bump(h)
+    _event(h, actor=user, kind="report_updated")
+    return report
+
+
+# ---------------------------------------------------------------------------------------
+# Completion: every client moves to its receiver in one transaction
+
+
+def _transfer_ownership(h: Handover, user: User) -> int:
+    now = timezone.now()
+    hcs = list(h.clients.select_related("client"))
+    by_receiver: dict[int, list[int]] = defaultdict(list)
+    for hc in hcs:
+        by_receiver[hc.receiver_id].append(hc.client_id)
+    # Only clients the departing person still owns move; anything else changed hands meanwhile.
+    moved = 0
+    for receiver_id, client_ids in by_receiver.items():
+        moved += Client.objects.filter(pk__in=client_ids, owner_id=h.departing_id).update(
+            owner_id=receiver_id, updated_at=now
+        )
+    if moved != len(hcs):
+        raise Conflict(_("Some clients of this handover no longer belong to the departing salesperson."))
+    OwnershipChange.objects.bulk_create(
+        OwnershipChange(
+            client_id=hc.client_id,
+            from_owner_id=h.departing_id,
+            to_owner_id=hc.receiver_id,
+            changed_at=now,
+            reason=_("Handover %(number)s") % {"number": h.number},
+            changed_by=user,
+        )
+        for hc in hcs
+    )
+    return moved
+
+
+# ---------------------------------------------------------------------------------------
+# Transitions
+
+
+def transitions_for(h: Handover, user: User) -> list[str]:
+    """The transitions this person may run now, conditions met."""
+    return [t.name for t in h.get_available_user_state_transitions(user)]
+
+
+def _condition_message(h: Handover, name: str) -> str:
+    if name == "submit_plan":
+        gaps = h.plan_gaps()
+        return _("The plan is incomplete for %(n)d client(s), e.g. %(names)s.") % {
+            "n": len(gaps),
+            "names": "、".join(str(hc.client) for hc in gaps[:3]),
+        }
+    if name == "submit_materials":
+        n = h.items.exclude(status=ItemStatus.CONFIRMED).count()
+        return _("%(n)d item(s) are not yet confirmed by their receiver.") % {"n": n}
+    if name == "submit_visits":
+        gaps = h.visit_gaps()
+        return _(
+            "%(n)d client(s) have no visit confirmed by both salespeople (A clients need a visit in person), "
+            "e.g. %(names)s."
+        ) % {"n": len(gaps), "names": "、".join(str(hc.client) for hc in gaps[:3])}
+    if name in ("finish_spot_check", "return_spot_check"):
+        pending, unaware = h.spot_check_outcome()
+        if pending:
+            return _("%(n)d sampled client(s) have not been called yet.") % {"n": len(pending)}
+        if name == "finish_spot_check":
+            return _("Some clients said they were unaware of the handover; return them to joint visits.")
+        return _("No client said they were unaware; finish the spot-check instead.")
+    if name == "submit_report":
+        return _("Write the report summary first.")
+    return _("This step is not possible yet.")
+
+
+@transaction.atomic
+def handover_transition(
+    *, handover: Handover | int, name: str, user: User, comment: str = "", expected_version: int | None = None
+) -> Handover:
+    if name not in TRANSITIONS:
+        raise InvalidInput(_("Unknown step “%(name)s”.") % {"name": name})
+    h = _lock(handover, expected_version)
+    method = getattr(h, name)
+    if not can_proceed(method, check_conditions=False):
+        raise WrongState(
+            _("This cannot be done while the handover is at “%(state)s”. Please reload the page.")
+            % {"state": h.get_state_display()}
+        )
+    # Who may act is asked apart from the conditions, so the refused person hears "not yours",
+    # and the right person hears what is missing.
+    if not method._django_fsm.has_transition_perm(h, h.state, user):
+        raise NotAllowed(_("You may not do this step of this handover."))
+    if not can_proceed(method):
+        raise InvalidInput(_condition_message(h, name))
+    comment = (comment or "").strip()
+    if name in TRANSITIONS_NEEDING_REASON and not comment:
+        raise InvalidInput(_("Please give a reason; the person who must act next will read it."), field="comment")
+
+    from_state = h.state
+    if name in TRANSITIONS_NEEDING_REASON:
+        method(reason=comment)
+    else:
+        method()
+
+    if name == "approve_visits":
+        _draw_sample(h)
+    elif name == "return_spot_check":
+        unaware = h.spot_check_outcome()[1]
+        ids = [hc.pk for hc in unaware]
+        # The client did not know: the visit did not really happen and must be done again.
+        Visit.objects.filter(handover_client_id__in=ids).update(superseded=True)
+        # Their calls stay in the record but no longer count: after the new visit the witness calls again.
+        PhoneCheck.objects.filter(handover_client_id__in=ids).update(superseded=True)
+    elif name == "submit_report":
+        Report.objects.filter(handover=h).update(figures=report_figures(h))
+    elif name == "approve_report":
+        _transfer_ownership(h, user)
+
+    _bump(h)
+    _event(h, actor=user, kind="transition", from_state=from_state, to_state=h.state, comment=comment, name=name)
+    return h
+
+
+def departing_is_locked(user: User) -> bool:
+    """From the start of their handover, a departing person reads their clients but edits or exports nothing."""
+    return Handover.objects.filter(departing=user, state__in=OPEN_STATES).exists()

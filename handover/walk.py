@@ -1,0 +1,115 @@
+"""Walk a handover forward through the procedure, each step done by the person who must do it.
+
+The demo data and the tests use this to put handovers at a given stage; every step goes
+through the same services as the pages and the API.
+"""
+
+import datetime
+
+from django.utils import timezone
+
+from . import services
+from .models import CallResult, Handover, ItemStatus, State, VisitMode
+
+ORDER = [
+    State.PLAN,
+    State.PLAN_REVIEW,
+    State.PLAN_APPROVAL,
+    State.MATERIALS,
+    State.MATERIALS_REVIEW,
+    State.VISITS,
+    State.VISITS_REVIEW,
+    State.SPOT_CHECK,
+    State.REPORT,
+    State.REPORT_REVIEW,
+    State.REPORT_APPROVAL,
+    State.COMPLETED,
+]
+
+
+def _fill_plan(h: Handover) -> None:
+    for hc in h.clients.select_related("client"):
+        services.handover_client_update_plan(
+            handover_client=hc,
+            user=h.departing,
+            current_status=hc.current_status or f"{hc.client.name}：合作正常，订单按期执行。",
+            risks=hc.risks or "竞争对手近期接触客户采购部。",
+            next_steps=hc.next_steps or "与接收人共同拜访，介绍新对接人。",
+            planned_visit_on=hc.planned_visit_on or min(h.last_working_day, timezone.localdate()),
+        )
+
+
+def _materials(h: Handover) -> None:
+    services.items_hand_over_all(handover=h, user=h.departing)
+    receiver_ids = set(h.items.filter(status=ItemStatus.HANDED_OVER).values_list("receiver_id", flat=True))
+    for receiver in type(h.departing).objects.filter(pk__in=receiver_ids):
+        services.items_confirm_all(handover=h, user=receiver)
+
+
+def _visits(h: Handover) -> None:
+    today = timezone.localdate()
+    for hc in h.clients.select_related("client", "receiver"):
+        done = hc.visits.filter(
+            superseded=False, departing_confirmed_at__isnull=False, receiver_confirmed_at__isnull=False
+        )
+        if done.exists():
+            continue
+        visit = services.visit_record(
+            handover_client=hc,
+            user=h.departing,
+            visited_on=today - datetime.timedelta(days=1),
+            mode=VisitMode.IN_PERSON if hc.grade == "A" else VisitMode.JOINT_CALL,
+            contact_met=hc.client.contacts.values_list("name", flat=True).first() or "采购负责人",
+            outcome="已当面介绍新对接人，客户表示认可。",
+            concerns="希望价格政策保持不变。",
+        )
+        services.visit_confirm(visit=visit, user=hc.receiver)
+
+
+def _spot_check(h: Handover) -> None:
+    for hc in h.clients.filter(in_sample=True):
+        services.phone_check_record(handover_client=hc, user=h.witness, result=CallResult.CONFIRMED, note="")
+
+
+def _report(h: Handover) -> None:
+    services.report_update(
+        handover=h,
+        user=h.departing,
+        summary="全部客户已完成交接，重点客户均已共同拜访。",
+        open_risks="个别客户存在逾期应收款，需接收人跟进催收。",
+        advice="优先跟进A类客户的续约。",
+    )
+
+
+# For each state: what the people do there, then the transition that leaves it forward.
+STEPS = {
+    State.PLAN: (_fill_plan, "submit_plan", "departing"),
+    State.PLAN_REVIEW: (None, "approve_plan_review", "supervisor"),
+    State.PLAN_APPROVAL: (None, "approve_plan", "manager"),
+    State.MATERIALS: (_materials, "submit_materials", "departing"),
+    State.MATERIALS_REVIEW: (None, "approve_materials", "supervisor"),
+    State.VISITS: (_visits, "submit_visits", "departing"),
+    State.VISITS_REVIEW: (None, "approve_visits", "supervisor"),
+    State.SPOT_CHECK: (_spot_check, "finish_spot_check", "witness"),
+    State.REPORT: (_report, "submit_report", "departing"),
+    State.REPORT_REVIEW: (None, "approve_report_review", "supervisor"),
+    State.REPORT_APPROVAL: (None, "approve_report", "manager"),
+}
+
+
+def do_stage_work(h: Handover) -> None:
+    """Do what the people at the current state must do, without moving it on."""
+    work = STEPS[State(h.state)][0]
+    if work:
+        work(h)
+
+
+def advance_to(h: Handover, target: str) -> Handover:
+    while h.state != target:
+        if h.state not in STEPS:
+            raise ValueError(f"cannot walk from {h.state} to {target}")
+        work, name, role = STEPS[State(h.state)]
+        if work:
+            work(h)
+        h = services.handover_transition(handover=h.pk, name=name, user=getattr(h, role))
+    return Handover.objects.get(pk=h.pk)
