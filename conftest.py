@@ -8,6 +8,12 @@ from accounts.roles import Role
 from accounts.tests.factories import DEFAULT_PASSWORD, DepartmentFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The real hasher is slow by design; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def password():
     return DEFAULT_PASSWORD

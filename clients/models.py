@@ -4,6 +4,7 @@ import datetime
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -14,6 +15,11 @@ from .validators import normalize_credit_code, validate_credit_code
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0.00")
+
+
+def _both_set(a, b, kind: type) -> bool:
+    # clean() runs even when clean_fields() failed, so values may be missing or raw input.
+    return isinstance(a, kind) and isinstance(b, kind)
 
 
 class Grade(models.TextChoices):
@@ -139,6 +145,17 @@ class Contract(models.Model):
     def __str__(self) -> str:
         return f"{self.number} {self.name}"
 
+    def clean(self):
+        # The check constraints say the same; this names the field, so a form or an
+        # import row shows the error next to it instead of as "constraint violated".
+        errors = {}
+        if _both_set(self.amount_paid, self.amount, Decimal) and self.amount_paid > self.amount:
+            errors["amount_paid"] = _("The amount paid cannot exceed the contract amount.")
+        if _both_set(self.end_date, self.start_date, datetime.date) and self.end_date < self.start_date:
+            errors["end_date"] = _("The end date cannot be before the start date.")
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def payment_progress(self) -> int:
         if not self.amount:
@@ -201,6 +218,11 @@ class Receivable(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contract.number} {self.due_date:%Y-%m-%d} {self.amount_due}"
+
+    def clean(self):
+        # Named field error for the receivable_received_within_due constraint; see Contract.clean.
+        if _both_set(self.amount_received, self.amount_due, Decimal) and self.amount_received > self.amount_due:
+            raise ValidationError({"amount_received": _("The amount received cannot exceed the amount due.")})
 
     @property
     def outstanding(self) -> Decimal:

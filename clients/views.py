@@ -1,13 +1,58 @@
-from django.shortcuts import get_object_or_404, render
+import logging
 
-from .selectors import clients_visible_to
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from handover.services import departing_is_locked
+
+from .exports import client_rows, csv_chunks, header_row, xlsx_bytes
+from .filters import PAGE_SIZE, filter_clients
+from .selectors import client_for_detail, client_receivables, client_totals, clients_visible_to
+
+logger = logging.getLogger(__name__)
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+@require_GET
 def client_list(request):
-    clients = clients_visible_to(request.user).select_related("owner")[:50]
-    return render(request, "clients/client_list.html", {"clients": clients})
+    form, clients = filter_clients(clients_visible_to(request.user), request.GET)
+    page = Paginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "sort_links": form.sort_links()}
+    return render(request, "clients/client_list.html", context)
 
 
+@require_GET
 def client_detail(request, pk: int):
-    client = get_object_or_404(clients_visible_to(request.user).select_related("owner"), pk=pk)
-    return render(request, "clients/client_detail.html", {"client": client})
+    client = client_for_detail(request.user, pk)
+    receivables = client_receivables(client)
+    context = {"client": client, "receivables": receivables, "totals": client_totals(client, receivables)}
+    return render(request, "clients/client_detail.html", context)
+
+
+@require_GET
+@permission_required("clients.export_client", raise_exception=True)
+def client_export(request):
+    if departing_is_locked(request.user):
+        # The procedures forbid a departing person from taking client data once the handover starts.
+        raise PermissionDenied(_("Your clients are being handed over; exporting them is no longer allowed."))
+    _form, clients = filter_clients(clients_visible_to(request.user), request.GET)
+    # Client data is confidential: who took a copy of which slice must be traceable.
+    logger.info("client export by %s with filters %s", request.user.username, request.GET.urlencode())
+    stem = f"clients-{timezone.localdate():%Y%m%d}"
+    if request.GET.get("format") == "xlsx":
+        body = xlsx_bytes(header_row(), client_rows(clients), sheet_title=_("Clients"))
+        response = HttpResponse(body, content_type=XLSX_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
+        return response
+    response = StreamingHttpResponse(
+        csv_chunks(header_row(), client_rows(clients)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+    return response
