@@ -1,11 +1,13 @@
 from django.urls import path
 
-from . import views
+from . import views, views_import
 
 app_name = "clients"
 
 urlpatterns = [
     path("", views.client_list, name="list"),
     path("<int:pk>/", views.client_detail, name="detail"),
+    path("import/", views_import.client_import, name="import"),
+    path("import/template/", views_import.client_import_template, name="import_template"),
     path("export/", views.client_export, name="export"),
 ]
