@@ -1,0 +1,28 @@
+from django.core.management.base import BaseCommand
+
+from clients.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_seed
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo company: 3 departments, every role, 180 clients with contacts, contracts, "
+        "receivables, deals and follow-ups. Deterministic; creates only what is missing."
+    )
+
+    def handle(self, *args, **options):
+        from handover.demo import demo_handovers
+
+        counts = demo_seed(stdout=self.stdout if options["verbosity"] > 1 else None)
+        counts["handovers"] = demo_handovers()
+        if any(counts.values()):
+            made = ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in counts.items() if value)
+            self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {made}."))
+        else:
+            self.stdout.write(self.style.SUCCESS("Demo data already present; nothing to add."))
+        if options["verbosity"] < 1:
+            return
+        self.stdout.write(f"\nDemo logins (every password: {DEMO_PASSWORD}):")
+        width = max(len(username) for username in DEMO_LOGINS)
+        for username, login in DEMO_LOGINS.items():
+            self.stdout.write(f"  {username.ljust(width)}  {login['name']}  {login['title']}")
+            self.stdout.write(f"  {' ' * width}  {login['try']}")

@@ -1,0 +1,29 @@
+"""Beat's stand-in when no broker is configured: run the reminder scan every few minutes."""
+
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from handover.reminders import reminders_scan
+
+
+class Command(BaseCommand):
+    help = "Run the reminder scan now, and with --loop every REMINDER_SCAN_MINUTES (default 15)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--loop", action="store_true", help="keep running")
+        parser.add_argument("--minutes", type=float, default=settings.REMINDER_SCAN_MINUTES)
+
+    def handle(self, *args, loop: bool, minutes: float, **options):
+        while True:
+            try:
+                result = reminders_scan()
+                self.stdout.write(f"reminder scan: {result}")
+            except Exception as exc:  # noqa: BLE001 - a failed run must not stop the loop
+                self.stderr.write(f"reminder scan failed: {exc}")
+                if not loop:
+                    raise
+            if not loop:
+                return
+            time.sleep(minutes * 60)

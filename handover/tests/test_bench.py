@@ -1,0 +1,54 @@
+from io import StringIO
+
+from django.core.management import call_command
+
+from accounts.models import Department
+from handover.management.commands.bench import Bench, discover, format_table, run_benchmarks
+
+
+def test_discovery_finds_the_client_list_benchmark():
+    names = [bench.name for bench in discover()]
+    assert "clients.bench_list.bench_client_list" in names
+    assert all(name.split(".")[-1].startswith("bench_") for name in names)
+    assert [bench.name for bench in discover(pattern="CLIENT_LIST")] == ["clients.bench_list.bench_client_list"]
+    assert discover(pattern="no-such-benchmark") == []
+
+
+def test_the_table_marks_met_and_missed_targets_and_errors():
+    table = format_table(
+        [
+            {"name": "fast page", "seconds": 0.012, "queries": 7, "target": "≤ 15 queries", "ok": True},
+            {"name": "slow import", "seconds": 1.5, "target": "≤ 1 s", "ok": False},
+            {"name": "no target", "seconds": None},
+            {"name": "broken", "target": "", "ok": False, "error": "ValueError: boom"},
+        ]
+    )
+    lines = table.splitlines()
+    assert lines[0].split() == ["name", "time", "queries", "target", "ok"]
+    assert lines[2].split() == ["fast", "page", "12.0", "ms", "7", "≤", "15", "queries", "yes"]
+    assert lines[3].split()[-1] == "MISSED" and "1.50 s" in lines[3] and "—" in lines[3]
+    assert lines[5].split()[-1] == "ERROR"
+    assert "broken: ValueError: boom" in table
+    # Columns line up although the target holds a non-ASCII character.
+    assert len({line.index("target") for line in lines[:1]}) == 1
+    assert lines[2].index("≤") == lines[0].index("target")
+
+
+def test_each_benchmark_is_rolled_back_and_a_failure_does_not_stop_the_others(db):
+    def bench_writes():
+        Department.objects.create(code="TMP", name="临时")
+        return [{"name": "writes", "seconds": 0.1, "target": "", "ok": True}]
+
+    def bench_breaks():
+        raise ValueError("boom")
+
+    rows = run_benchmarks([Bench("fake.bench_writes", bench_writes), Bench("fake.bench_breaks", bench_breaks)])
+    assert [row["name"] for row in rows] == ["writes", "fake.bench_breaks"]
+    assert rows[1]["error"] == "ValueError: boom"
+    assert not Department.objects.filter(code="TMP").exists()
+
+
+def test_the_command_runs_in_a_child_process_on_a_scratch_database():
+    out = StringIO()
+    call_command("bench", "-k", "no-such-benchmark", stdout=out)
+    assert "No benchmark matches 'no-such-benchmark'." in out.getvalue()
