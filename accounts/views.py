@@ -2,4 +2,4 @@ from django.shortcuts import redirect
 
 
 def home(request):
-    return redirect("clients:list")
+    return redirect("handover:inbox")

@@ -1,0 +1,172 @@
+"""The admin: the company edits its templates and rules here; the handovers themselves are read only.
+
+A handover changes only through handover/services.py (which checks who acts, bumps the
+version and writes the timeline), so the admin shows handover rows without letting anyone
+edit them behind the procedure's back.
+"""
+
+from django.contrib import admin
+
+from .models import (
+    ChecklistItem,
+    ChecklistTemplateItem,
+    DocumentTemplate,
+    Duty,
+    Event,
+    Handover,
+    HandoverClient,
+    Notification,
+    PhoneCheck,
+    Reminder,
+    ReminderPolicy,
+    Report,
+    StageDeadline,
+    StageDuration,
+    Visit,
+)
+
+# ---------------------------------------------------------------------------------------
+# The company's templates and rules: editable
+
+
+@admin.register(ChecklistTemplateItem)
+class ChecklistTemplateItemAdmin(admin.ModelAdmin):
+    list_display = ["title", "kind", "storage_location", "order", "active"]
+    list_editable = ["order", "active"]
+    list_filter = ["kind", "active"]
+    search_fields = ["title", "description"]
+
+
+@admin.register(DocumentTemplate)
+class DocumentTemplateAdmin(admin.ModelAdmin):
+    list_display = ["kind"]
+
+
+@admin.register(StageDuration)
+class StageDurationAdmin(admin.ModelAdmin):
+    list_display = ["state", "working_days"]
+    list_editable = ["working_days"]
+
+
+@admin.register(ReminderPolicy)
+class ReminderPolicyAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "remind_days_before",
+        "escalate_to_supervisor_after",
+        "escalate_to_manager_after",
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# The handovers and their record: read only
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class StageDeadlineInline(admin.TabularInline):
+    model = StageDeadline
+    extra = 0
+    can_delete = False
+    readonly_fields = ["state", "due_on"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Handover)
+class HandoverAdmin(ReadOnlyAdmin):
+    list_display = ["number", "departing", "receiver", "supervisor", "state", "last_working_day", "started_at"]
+    list_filter = ["state", "reason", "departing__department"]
+    search_fields = ["number", "departing__full_name", "departing__username", "receiver__full_name"]
+    list_select_related = ["departing", "receiver", "supervisor"]
+    date_hierarchy = "started_at"
+    inlines = [StageDeadlineInline]
+
+
+@admin.register(StageDeadline)
+class StageDeadlineAdmin(ReadOnlyAdmin):
+    list_display = ["handover", "state", "due_on"]
+    list_filter = ["state"]
+    search_fields = ["handover__number"]
+    list_select_related = ["handover__departing"]
+
+
+@admin.register(HandoverClient)
+class HandoverClientAdmin(ReadOnlyAdmin):
+    list_display = ["client", "handover", "grade", "receiver", "planned_visit_on", "in_sample"]
+    list_filter = ["grade", "in_sample"]
+    search_fields = ["client__name", "handover__number"]
+    list_select_related = ["client", "handover__departing", "receiver"]
+
+
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(ReadOnlyAdmin):
+    list_display = ["title", "handover", "kind", "receiver", "status", "handed_over_at", "confirmed_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["title", "handover__number"]
+    list_select_related = ["handover__departing", "receiver"]
+
+
+@admin.register(Visit)
+class VisitAdmin(ReadOnlyAdmin):
+    list_display = ["handover_client", "visited_on", "mode", "contact_met", "recorded_by", "superseded"]
+    list_filter = ["mode", "superseded"]
+    search_fields = ["handover_client__client__name", "handover_client__handover__number"]
+    list_select_related = ["handover_client__client", "recorded_by"]
+
+
+@admin.register(PhoneCheck)
+class PhoneCheckAdmin(ReadOnlyAdmin):
+    list_display = ["handover_client", "called_at", "result", "witness", "superseded"]
+    list_filter = ["result", "superseded"]
+    search_fields = ["handover_client__client__name", "handover_client__handover__number"]
+    list_select_related = ["handover_client__client", "witness"]
+
+
+@admin.register(Report)
+class ReportAdmin(ReadOnlyAdmin):
+    list_display = ["handover", "updated_at"]
+    search_fields = ["handover__number"]
+    list_select_related = ["handover__departing"]
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "handover", "actor", "kind", "from_state", "to_state"]
+    list_filter = ["kind"]
+    search_fields = ["handover__number", "comment"]
+    list_select_related = ["handover__departing", "actor"]
+    date_hierarchy = "at"
+
+
+@admin.register(Duty)
+class DutyAdmin(ReadOnlyAdmin):
+    list_display = ["handover", "kind", "client", "assignee", "due_on", "done_at"]
+    list_filter = ["kind"]
+    search_fields = ["handover__number", "client__name"]
+    list_select_related = ["handover__departing", "client", "assignee"]
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyAdmin):
+    list_display = ["day", "user", "handover", "stage", "kind", "due_on"]
+    list_filter = ["kind", "stage"]
+    search_fields = ["handover__number", "user__full_name"]
+    list_select_related = ["handover__departing", "user"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "user", "title", "read_at", "emailed_at", "webhooked_at"]
+    search_fields = ["title", "user__full_name", "user__username"]
+    list_select_related = ["user"]

@@ -1,0 +1,620 @@
+"""The JSON API under /api/: the same services as the pages, spoken over HTTP.
+
+Views here only parse, look up what the requester may see, call a service and shape the
+answer. Who may do what, and when, is decided in handover/services.py and handover/models.py;
+their errors become JSON with a status and a code (see exception_handler).
+"""
+
+from django.db import transaction
+from django.db.models import Prefetch
+from drf_spectacular.renderers import (
+    OpenApiJsonRenderer,
+    OpenApiJsonRenderer2,
+    OpenApiYamlRenderer,
+    OpenApiYamlRenderer2,
+)
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework import exceptions, generics, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from . import services
+from .models import (
+    TRANSITIONS,
+    TRANSITIONS_NEEDING_REASON,
+    ChecklistItem,
+    Event,
+    Handover,
+    HandoverClient,
+    State,
+    Visit,
+)
+from .models import PhoneCheck as PhoneCheckModel
+from .models import Report as ReportModel
+from .selectors import handovers_visible_to
+from .serializers import (
+    ChecklistItemSerializer,
+    CountSerializer,
+    DisputeSerializer,
+    ErrorSerializer,
+    EventSerializer,
+    HandoverClientSerializer,
+    HandoverClientUpdateSerializer,
+    HandoverCreateSerializer,
+    HandoverDetailSerializer,
+    HandoverListSerializer,
+    HandOverSerializer,
+    PhoneCheckCreateSerializer,
+    PhoneCheckSerializer,
+    ReportSerializer,
+    ReportUpdateSerializer,
+    StateFilterSerializer,
+    TokenSerializer,
+    TransitionSerializer,
+    VersionSerializer,
+    VisitCreateSerializer,
+    VisitSerializer,
+)
+
+# ---------------------------------------------------------------------------------------
+# Errors: one shape for every failure, {"detail", "code", "field"?, "errors"?}
+
+_CODE_BY_STATUS = {
+    400: "invalid",
+    401: "not_authenticated",
+    403: "not_allowed",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+}
+
+
+def _handover_error_code(exc: services.HandoverError) -> str:
+    if isinstance(exc, services.WrongState):
+        return "wrong_state"
+    if isinstance(exc, services.Conflict):
+        return "conflict"
+    if isinstance(exc, services.NotAllowed):
+        return "not_allowed"
+    return _CODE_BY_STATUS.get(exc.status, "invalid")
+
+
+def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+    """{field: [message, ...]} from a ValidationError's detail, nested fields joined with dots."""
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(detail, list) and any(isinstance(d, dict | list) for d in detail):
+        out = {}
+        for i, value in enumerate(detail):
+            out.update(_flatten(value, f"{prefix}.{i}" if prefix else str(i)))
+        return out
+    messages = detail if isinstance(detail, list) else [detail]
+    return {prefix or "non_field_errors": [str(m) for m in messages]}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, services.HandoverError):
+        body = {"detail": exc.message, "code": _handover_error_code(exc)}
+        if exc.field:
+            body["field"] = exc.field
+        return Response(body, status=exc.status)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a bug: let Django log it and answer 500
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        field, messages = next(iter(errors.items()))
+        body = {"detail": messages[0], "code": "invalid", "errors": errors}
+        if field != "non_field_errors":
+            body["field"] = field
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
+        code = _CODE_BY_STATUS.get(response.status_code) or getattr(exc, "default_code", "error")
+        body = {"detail": str(detail), "code": code}
+    response.data = body
+    return response
+
+
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    described = {
+        400: "Invalid input, or a condition of the step is not met.",
+        401: "Not authenticated.",
+        403: "You may not do this.",
+        404: "No such handover (or not visible to you), or no such object in it.",
+        409: "Wrong state for this, or the handover was changed since the version you sent.",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in (401, *codes)}
+
+
+# ---------------------------------------------------------------------------------------
+# The base: token or session, JSON only, never a redirect to the login page
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class ApiMixin:
+    # Token first, so an anonymous request hears 401 with "WWW-Authenticate: Token".
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [JSONRenderer]
+    pagination_class = Pagination
+    # No login_not_required needed: DRF marks its views exempt from LoginRequiredMiddleware (which
+    # only knows sessions) and answers an anonymous request itself, 401 in JSON.
+
+
+_PEOPLE = ["departing", "receiver", "supervisor", "witness", "manager", "started_by"]
+
+
+class HandoverScoped(ApiMixin, generics.GenericAPIView):
+    """A view under /api/handovers/{id}/: the handover must be visible to the requester, or 404."""
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Not visible is 404 before anything else is looked at, so a stranger learns nothing.
+        self.get_handover()
+
+    def get_handover(self) -> Handover:
+        if not hasattr(self, "_handover"):
+            self._handover = _visible_handover(self.request.user, self.kwargs["pk"])
+        return self._handover
+
+    def parse(self, serializer_class, **kwargs) -> dict:
+        serializer = serializer_class(data=self.request.data, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def child(self, queryset, pk):
+        """An object of this handover; one of another handover is as absent as a missing one."""
+        obj = queryset.filter(pk=pk).first()
+        if obj is None:
+            raise exceptions.NotFound()
+        return obj
+
+    def detail_response(self, status_code: int = status.HTTP_200_OK) -> Response:
+        return _detail_response(self.request, self.get_handover().pk, status_code)
+
+
+def _visible_handover(user, pk, queryset=None) -> Handover:
+    h = (queryset if queryset is not None else handovers_visible_to(user)).filter(pk=pk).first()
+    if h is None:
+        raise exceptions.NotFound()
+    return h
+
+
+def _detail_response(request, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
+    queryset = (
+        handovers_visible_to(request.user)
+        .select_related(*_PEOPLE)
+        .prefetch_related(
+            Prefetch("clients", queryset=HandoverClient.objects.select_related("client", "receiver")),
+            "deadlines",
+        )
+    )
+    h = _visible_handover(request.user, pk, queryset)
+    context = {"request": request, "available_transitions": services.transitions_for(h, request.user)}
+    return Response(HandoverDetailSerializer(h, context=context).data, status=status_code)
+
+
+class SchemaView(ApiMixin, SpectacularAPIView):
+    """The OpenAPI 3 document; JSON unless asked for ?format=yaml."""
+
+    renderer_classes = [OpenApiJsonRenderer, OpenApiJsonRenderer2, OpenApiYamlRenderer, OpenApiYamlRenderer2]
+
+
+# ---------------------------------------------------------------------------------------
+# Authentication
+
+
+@extend_schema(
+    tags=["auth"],
+    summary="Obtain an API token",
+    description='Send the token on every request as the header "Authorization: Token <token>".',
+    request=AuthTokenSerializer,
+    responses={200: TokenSerializer, 400: OpenApiResponse(ErrorSerializer, description="Wrong credentials.")},
+    auth=[],
+)
+class TokenView(ApiMixin, ObtainAuthToken):
+    # No session here: a logged-in browser posting without a CSRF token must not be refused.
+    authentication_classes = []
+    permission_classes = []
+
+
+# ---------------------------------------------------------------------------------------
+# Handovers
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["handovers"],
+        summary="List the handovers visible to you",
+        parameters=[OpenApiParameter("state", OpenApiTypes.STR, enum=State.values)],
+        responses={200: HandoverListSerializer(many=True), **_errors(400)},
+    ),
+    post=extend_schema(
+        tags=["handovers"],
+        summary="Start a handover (HR, or the departing person's supervisor)",
+        request=HandoverCreateSerializer,
+        responses={201: HandoverDetailSerializer, **_errors(400, 403, 409)},
+    ),
+)
+class HandoverListView(ApiMixin, generics.ListAPIView):
+    serializer_class = HandoverListSerializer
+
+    def get_queryset(self):
+        query = StateFilterSerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        queryset = handovers_visible_to(self.request.user).select_related("departing", "receiver")
+        if state := query.validated_data.get("state"):
+            queryset = queryset.filter(state=state)
+        return queryset
+
+    def post(self, request):
+        serializer = HandoverCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        h = services.handover_start(started_by=request.user, **serializer.validated_data)
+        return _detail_response(request, h.pk, status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    tags=["handovers"],
+    summary="A handover, with its clients, deadlines and the transitions you may run now",
+    responses={200: HandoverDetailSerializer, **_errors(404)},
+)
+class HandoverDetailView(ApiMixin, APIView):
+    def get(self, request, pk: int):
+        return _detail_response(request, pk)
+
+
+@extend_schema(
+    tags=["handovers"],
+    summary="Run one transition of the procedure",
+    description=(
+        "The transitions you may run now are listed in the handover's available_transitions. "
+        f"These need a comment (the reason): {', '.join(sorted(TRANSITIONS_NEEDING_REASON))}."
+    ),
+    parameters=[OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=TRANSITIONS)],
+    request=TransitionSerializer,
+    responses={200: HandoverDetailSerializer, **_errors(400, 403, 404, 409)},
+)
+class HandoverTransitionView(HandoverScoped):
+    serializer_class = TransitionSerializer
+
+    def post(self, request, pk: int, name: str):
+        h = self.get_handover()
+        data = self.parse(TransitionSerializer)
+        services.handover_transition(
+            handover=h, name=name, user=request.user, comment=data["comment"], expected_version=data.get("version")
+        )
+        return self.detail_response()
+
+
+# ---------------------------------------------------------------------------------------
+# Clients of the handover: the plan and who receives each
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["plan"], summary="One client of the handover", responses={200: HandoverClientSerializer, **_errors(404)}
+    ),
+    patch=extend_schema(
+        tags=["plan"],
+        summary="Fill in the plan for a client and/or change who receives it",
+        description="Plan fields left out keep their value. Changing the receiver sends the client's items back "
+        "to not handed over.",
+        request=HandoverClientUpdateSerializer,
+        responses={200: HandoverClientSerializer, **_errors(400, 403, 404, 409)},
+    ),
+)
+class HandoverClientView(HandoverScoped):
+    serializer_class = HandoverClientSerializer
+
+    def get_object(self):
+        clients = HandoverClient.objects.filter(handover=self.get_handover()).select_related("client", "receiver")
+        return self.child(clients, self.kwargs["hc_id"])
+
+    def get(self, request, pk: int, hc_id: int):
+        return Response(HandoverClientSerializer(self.get_object()).data)
+
+    def patch(self, request, pk: int, hc_id: int):
+        hc = self.get_object()
+        data = self.parse(HandoverClientUpdateSerializer)
+        fields = HandoverClientUpdateSerializer.PLAN_FIELDS
+        version = data.get("version")
+        # Both changes or neither; the first service keeps the handover locked until the end.
+        with transaction.atomic():
+            if any(f in data for f in fields):
+                plan = {f: data[f] if f in data else getattr(hc, f) for f in fields}
+                services.handover_client_update_plan(
+                    handover_client=hc, user=request.user, expected_version=version, **plan
+                )
+                version = None
+            if "receiver" in data:
+                services.handover_client_set_receiver(
+                    handover_client=hc, user=request.user, receiver=data["receiver"], expected_version=version
+                )
+        return Response(HandoverClientSerializer(self.get_object()).data)
+
+
+# ---------------------------------------------------------------------------------------
+# Checklist items
+
+
+@extend_schema(
+    tags=["materials"], summary="The checklist", responses={200: ChecklistItemSerializer(many=True), **_errors(404)}
+)
+class ItemListView(HandoverScoped, generics.ListAPIView):
+    serializer_class = ChecklistItemSerializer
+
+    def get_queryset(self):
+        return ChecklistItem.objects.filter(handover=self.get_handover()).select_related("receiver")
+
+
+class _ItemAction(HandoverScoped):
+    serializer_class = ChecklistItemSerializer
+
+    def item(self) -> ChecklistItem:
+        return self.child(ChecklistItem.objects.filter(handover=self.get_handover()), self.kwargs["item_id"])
+
+    def item_response(self, item: ChecklistItem) -> Response:
+        item = ChecklistItem.objects.select_related("receiver").get(pk=item.pk)
+        return Response(ChecklistItemSerializer(item).data)
+
+
+_ITEM_RESPONSES = {200: ChecklistItemSerializer, **_errors(400, 403, 404, 409)}
+
+
+@extend_schema(
+    tags=["materials"],
+    summary="Hand an item over (departing salesperson)",
+    request=HandOverSerializer,
+    responses=_ITEM_RESPONSES,
+)
+class ItemHandOverView(_ItemAction):
+    def post(self, request, pk: int, item_id: int):
+        item = self.item()
+        data = self.parse(HandOverSerializer)
+        item = services.item_hand_over(
+            item=item, user=request.user, note=data["note"], expected_version=data.get("version")
+        )
+        return self.item_response(item)
+
+
+@extend_schema(
+    tags=["materials"],
+    summary="Confirm receipt of an item (its receiver)",
+    request=VersionSerializer,
+    responses=_ITEM_RESPONSES,
+)
+class ItemConfirmView(_ItemAction):
+    def post(self, request, pk: int, item_id: int):
+        item = self.item()
+        data = self.parse(VersionSerializer)
+        item = services.item_confirm(item=item, user=request.user, expected_version=data.get("version"))
+        return self.item_response(item)
+
+
+@extend_schema(
+    tags=["materials"],
+    summary="Dispute an item (its receiver), with the reason",
+    request=DisputeSerializer,
+    responses=_ITEM_RESPONSES,
+)
+class ItemDisputeView(_ItemAction):
+    def post(self, request, pk: int, item_id: int):
+        item = self.item()
+        data = self.parse(DisputeSerializer)
+        item = services.item_dispute(
+            item=item, user=request.user, reason=data["reason"], expected_version=data.get("version")
+        )
+        return self.item_response(item)
+
+
+_COUNT_RESPONSES = {200: CountSerializer, **_errors(400, 403, 404, 409)}
+
+
+@extend_schema(
+    tags=["materials"],
+    summary="Hand over every item not yet handed over (departing salesperson)",
+    request=VersionSerializer,
+    responses=_COUNT_RESPONSES,
+)
+class ItemsHandOverAllView(HandoverScoped):
+    serializer_class = CountSerializer
+
+    def post(self, request, pk: int):
+        data = self.parse(VersionSerializer)
+        n = services.items_hand_over_all(
+            handover=self.get_handover(), user=request.user, expected_version=data.get("version")
+        )
+        return Response({"count": n})
+
+
+@extend_schema(
+    tags=["materials"],
+    summary="Confirm every item handed over to you",
+    request=VersionSerializer,
+    responses=_COUNT_RESPONSES,
+)
+class ItemsConfirmAllView(HandoverScoped):
+    serializer_class = CountSerializer
+
+    def post(self, request, pk: int):
+        data = self.parse(VersionSerializer)
+        n = services.items_confirm_all(
+            handover=self.get_handover(), user=request.user, expected_version=data.get("version")
+        )
+        return Response({"count": n})
+
+
+# ---------------------------------------------------------------------------------------
+# Joint visits
+
+
+def _visits(h: Handover):
+    return Visit.objects.filter(handover_client__handover=h).select_related("handover_client__client", "recorded_by")
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["visits"], summary="The joint visits", responses={200: VisitSerializer(many=True), **_errors(404)}
+    ),
+    post=extend_schema(
+        tags=["visits"],
+        summary="Record a joint visit (departing salesperson or the client's receiver)",
+        description="Whoever records the visit confirms it; the other salesperson confirms it separately.",
+        request=VisitCreateSerializer,
+        responses={201: VisitSerializer, **_errors(400, 403, 404, 409)},
+    ),
+)
+class VisitListView(HandoverScoped, generics.ListAPIView):
+    serializer_class = VisitSerializer
+
+    def get_queryset(self):
+        return _visits(self.get_handover())
+
+    def post(self, request, pk: int):
+        data = self.parse(VisitCreateSerializer, handover=self.get_handover())
+        visit = services.visit_record(
+            handover_client=data["handover_client"],
+            user=request.user,
+            visited_on=data["visited_on"],
+            mode=data["mode"],
+            contact_met=data["contact_met"],
+            outcome=data["outcome"],
+            concerns=data["concerns"],
+            expected_version=data.get("version"),
+        )
+        return Response(VisitSerializer(_visits(self.get_handover()).get(pk=visit.pk)).data, status=201)
+
+
+@extend_schema(
+    tags=["visits"],
+    summary="Confirm a visit (the other salesperson of the visit)",
+    request=VersionSerializer,
+    responses={200: VisitSerializer, **_errors(400, 403, 404, 409)},
+)
+class VisitConfirmView(HandoverScoped):
+    serializer_class = VisitSerializer
+
+    def post(self, request, pk: int, visit_id: int):
+        visits = _visits(self.get_handover())
+        visit = self.child(visits, visit_id)
+        data = self.parse(VersionSerializer)
+        services.visit_confirm(visit=visit, user=request.user, expected_version=data.get("version"))
+        return Response(VisitSerializer(visits.get(pk=visit.pk)).data)
+
+
+# ---------------------------------------------------------------------------------------
+# Phone spot-check
+
+
+def _phone_checks(h: Handover):
+    return PhoneCheckModel.objects.filter(handover_client__handover=h).select_related(
+        "handover_client__client", "witness"
+    )
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["spot-check"],
+        summary="The spot-check calls",
+        responses={200: PhoneCheckSerializer(many=True), **_errors(404)},
+    ),
+    post=extend_schema(
+        tags=["spot-check"],
+        summary="Record a spot-check call to a sampled client (witness)",
+        request=PhoneCheckCreateSerializer,
+        responses={201: PhoneCheckSerializer, **_errors(400, 403, 404, 409)},
+    ),
+)
+class PhoneCheckListView(HandoverScoped, generics.ListAPIView):
+    serializer_class = PhoneCheckSerializer
+
+    def get_queryset(self):
+        return _phone_checks(self.get_handover())
+
+    def post(self, request, pk: int):
+        data = self.parse(PhoneCheckCreateSerializer, handover=self.get_handover())
+        check = services.phone_check_record(
+            handover_client=data["handover_client"],
+            user=request.user,
+            result=data["result"],
+            note=data["note"],
+            expected_version=data.get("version"),
+        )
+        return Response(PhoneCheckSerializer(_phone_checks(self.get_handover()).get(pk=check.pk)).data, status=201)
+
+
+# ---------------------------------------------------------------------------------------
+# The report
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["report"],
+        summary="The handover report, with the figures computed now",
+        responses={200: ReportSerializer, **_errors(404)},
+    ),
+    put=extend_schema(
+        tags=["report"],
+        summary="Write the report (departing salesperson, at the report stage)",
+        request=ReportUpdateSerializer,
+        responses={200: ReportSerializer, **_errors(400, 403, 404, 409)},
+    ),
+)
+class ReportView(HandoverScoped):
+    serializer_class = ReportSerializer
+
+    def report_response(self) -> Response:
+        h = self.get_handover()
+        report = ReportModel.objects.filter(handover=h).first() or ReportModel(handover=h)
+        context = {"live_figures": services.report_figures(h)}
+        return Response(ReportSerializer(report, context=context).data)
+
+    def get(self, request, pk: int):
+        return self.report_response()
+
+    def put(self, request, pk: int):
+        data = self.parse(ReportUpdateSerializer)
+        services.report_update(
+            handover=self.get_handover(),
+            user=request.user,
+            summary=data["summary"],
+            open_risks=data["open_risks"],
+            advice=data["advice"],
+            expected_version=data.get("version"),
+        )
+        return self.report_response()
+
+
+# ---------------------------------------------------------------------------------------
+# The timeline
+
+
+@extend_schema(
+    tags=["handovers"],
+    summary="The timeline, oldest first",
+    responses={200: EventSerializer(many=True), **_errors(404)},
+)
+class EventListView(HandoverScoped, generics.ListAPIView):
+    serializer_class = EventSerializer
+
+    def get_queryset(self):
+        return Event.objects.filter(handover=self.get_handover()).select_related("actor")

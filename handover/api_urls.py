@@ -1,0 +1,32 @@
+from django.contrib.auth.decorators import login_required
+from django.urls import path
+from drf_spectacular.views import SpectacularSwaggerView
+
+from . import api
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token/", api.TokenView.as_view(), name="token"),
+    path("handovers/", api.HandoverListView.as_view(), name="handover-list"),
+    path("handovers/<int:pk>/", api.HandoverDetailView.as_view(), name="handover-detail"),
+    path(
+        "handovers/<int:pk>/transitions/<str:name>/", api.HandoverTransitionView.as_view(), name="handover-transition"
+    ),
+    path("handovers/<int:pk>/clients/<int:hc_id>/", api.HandoverClientView.as_view(), name="handover-client"),
+    path("handovers/<int:pk>/items/", api.ItemListView.as_view(), name="item-list"),
+    path("handovers/<int:pk>/items/hand-over-all/", api.ItemsHandOverAllView.as_view(), name="items-hand-over-all"),
+    path("handovers/<int:pk>/items/confirm-all/", api.ItemsConfirmAllView.as_view(), name="items-confirm-all"),
+    path("handovers/<int:pk>/items/<int:item_id>/hand-over/", api.ItemHandOverView.as_view(), name="item-hand-over"),
+    path("handovers/<int:pk>/items/<int:item_id>/confirm/", api.ItemConfirmView.as_view(), name="item-confirm"),
+    path("handovers/<int:pk>/items/<int:item_id>/dispute/", api.ItemDisputeView.as_view(), name="item-dispute"),
+    path("handovers/<int:pk>/visits/", api.VisitListView.as_view(), name="visit-list"),
+    path("handovers/<int:pk>/visits/<int:visit_id>/confirm/", api.VisitConfirmView.as_view(), name="visit-confirm"),
+    path("handovers/<int:pk>/phone-checks/", api.PhoneCheckListView.as_view(), name="phone-check-list"),
+    path("handovers/<int:pk>/report/", api.ReportView.as_view(), name="report"),
+    path("handovers/<int:pk>/events/", api.EventListView.as_view(), name="event-list"),
+    # The schema answers API clients (token or session, 401 in JSON otherwise); the docs page is a
+    # page like any other, behind the login page.
+    path("schema/", api.SchemaView.as_view(), name="schema"),
+    path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api:schema")), name="docs"),
+]

@@ -1,0 +1,163 @@
+"""Forms of the handover pages.
+
+The action forms only parse what a page posted; whether the person may do it, and whether
+the values make sense for the handover, is decided by the services, whose messages the
+pages show. Every action form carries the handover's version, so a form posted from a
+page that is out of date (or posted twice by a double click) is refused instead of acting twice.
+"""
+
+import datetime
+
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Department, User
+from accounts.roles import Role
+from clients.filters import FlagCheckbox
+
+from .models import OPEN_STATES, CallResult, Handover, HandoverClient, Reason, State, VisitMode
+from .selectors import eligible_receivers
+
+TEXT = {"class": "form-control"}
+SELECT = {"class": "form-select"}
+DATE = {"class": "form-control", "type": "date"}
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        if obj.department_id:
+            return f"{obj.display_name}（{obj.department.name}）"
+        return obj.display_name
+
+
+def _people(role: str):
+    return (
+        User.objects.filter(is_active=True, groups__name=role)
+        .select_related("department")
+        .order_by("department__code", "full_name", "username")
+        .distinct()
+    )
+
+
+class HandoverStartForm(forms.Form):
+    departing = PersonChoiceField(
+        label=_("departing salesperson"), queryset=User.objects.none(), widget=forms.Select(SELECT)
+    )
+    receiver = PersonChoiceField(label=_("default receiver"), queryset=User.objects.none(), widget=forms.Select(SELECT))
+    witness = PersonChoiceField(label=_("witness"), queryset=User.objects.none(), widget=forms.Select(SELECT))
+    manager = PersonChoiceField(label=_("manager in charge"), queryset=User.objects.none(), widget=forms.Select(SELECT))
+    reason = forms.ChoiceField(label=_("reason"), choices=Reason.choices, widget=forms.Select(SELECT))
+    notice_date = forms.DateField(label=_("notice date"), widget=forms.DateInput(DATE, format="%Y-%m-%d"))
+    last_working_day = forms.DateField(label=_("last working day"), widget=forms.DateInput(DATE, format="%Y-%m-%d"))
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.initial.setdefault("notice_date", today)
+        self.initial.setdefault("last_working_day", today + datetime.timedelta(days=30))
+        leaving = Handover.objects.filter(state__in=OPEN_STATES).values("departing")
+        departing = _people(Role.SALES).exclude(pk__in=leaving)
+        if not (user.is_superuser or user.has_role(Role.HR)):
+            # A supervisor starts handovers of their own people only.
+            departing = departing.filter(Q(supervisor=user) | Q(department__head=user))
+        self.fields["departing"].queryset = departing
+        self.fields["receiver"].queryset = eligible_receivers()
+        self.fields["witness"].queryset = _people(Role.WITNESS)
+        self.fields["manager"].queryset = _people(Role.MANAGER)
+
+
+class HandoverFilterForm(forms.Form):
+    state = forms.ChoiceField(
+        label=_("state"),
+        required=False,
+        choices=[("", _("All states")), *State.choices],
+        widget=forms.Select({"class": "form-select form-select-sm"}),
+    )
+    department = forms.ModelChoiceField(
+        label=_("department"),
+        required=False,
+        queryset=Department.objects.all(),
+        empty_label=_("All departments"),
+        widget=forms.Select({"class": "form-select form-select-sm"}),
+    )
+    overdue = forms.BooleanField(
+        label=_("Overdue only"), required=False, widget=FlagCheckbox({"class": "form-check-input"})
+    )
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        return {
+            "state": self.cleaned_data["state"],
+            "department": self.cleaned_data["department"],
+            "overdue": self.cleaned_data["overdue"],
+        }
+
+
+# ---------------------------------------------------------------------------------------
+# Actions on the handover page
+
+
+class VersionForm(forms.Form):
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("This page is out of date. Please reload it and try again."),
+            "invalid": _("This page is out of date. Please reload it and try again."),
+        },
+    )
+
+
+class TransitionForm(VersionForm):
+    comment = forms.CharField(label=_("reason"), required=False, max_length=4000)
+
+
+class PlanForm(VersionForm):
+    current_status = forms.CharField(label=_("current status"), required=False, max_length=4000)
+    risks = forms.CharField(label=_("risks"), required=False, max_length=4000)
+    next_steps = forms.CharField(label=_("next steps"), required=False, max_length=4000)
+    planned_visit_on = forms.DateField(label=_("planned visit date"), required=False)
+
+
+class ReceiverForm(VersionForm):
+    handover_client = forms.ModelChoiceField(label=_("client"), queryset=HandoverClient.objects.none())
+    receiver = forms.ModelChoiceField(label=_("receiver"), queryset=User.objects.filter(is_active=True))
+
+    def __init__(self, *args, handover: Handover, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["handover_client"].queryset = HandoverClient.objects.filter(handover=handover)
+
+
+class DisputeForm(VersionForm):
+    reason = forms.CharField(label=_("reason for the dispute"), required=False, max_length=4000)
+
+
+class VisitForm(VersionForm):
+    visited_on = forms.DateField(label=_("visit date"))
+    mode = forms.ChoiceField(label=_("mode"), choices=VisitMode.choices)
+    contact_met = forms.CharField(label=_("client contact met"), required=False, max_length=100)
+    outcome = forms.CharField(label=_("outcome"), required=False, max_length=4000)
+    concerns = forms.CharField(label=_("client's concerns"), required=False, max_length=4000)
+
+
+class PhoneCheckForm(VersionForm):
+    result = forms.ChoiceField(label=_("result"), choices=CallResult.choices)
+    note = forms.CharField(label=_("note"), required=False, max_length=4000)
+
+
+class ReportForm(VersionForm):
+    summary = forms.CharField(label=_("summary"), required=False, max_length=20000)
+    open_risks = forms.CharField(label=_("open risks"), required=False, max_length=20000)
+    advice = forms.CharField(label=_("advice to the receiver"), required=False, max_length=20000)
+
+
+def first_error(form: forms.Form) -> str:
+    """One line naming the fields at fault, for a message above the page."""
+    parts = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields and name != "version" else ""
+        text = " ".join(str(e) for e in errors)
+        parts.append(f"{label}: {text}" if label else text)
+    return "；".join(parts)

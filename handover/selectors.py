@@ -1,0 +1,839 @@
+"""Reads of handovers: who sees which, what each person must do now, and what the handover page shows.
+
+handovers_visible_to() is the one place deciding who sees a handover; every page and action
+goes through it, so a handover someone may not see is a 404 for them everywhere.
+"""
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import User
+from accounts.roles import Role
+from clients.models import Contact, Grade, OpportunityStage
+from clients.templatetags.money import money
+
+from . import services
+from .models import (
+    OPEN_STATES,
+    STAGES,
+    TRANSITIONS,
+    TRANSITIONS_NEEDING_REASON,
+    CallResult,
+    ChecklistItem,
+    Handover,
+    HandoverClient,
+    ItemKind,
+    ItemStatus,
+    PhoneCheck,
+    StageDeadline,
+    State,
+    Visit,
+    VisitMode,
+)
+
+# ---------------------------------------------------------------------------------------
+# Who sees which handover
+
+
+def handovers_visible_to(user) -> QuerySet[Handover]:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Handover.objects.none()
+    if user.is_superuser or user.has_role(Role.HR):
+        return Handover.objects.all()
+    party = (
+        Q(departing=user)
+        | Q(receiver=user)
+        | Q(supervisor=user)
+        | Q(witness=user)
+        | Q(manager=user)
+        | Q(started_by=user)
+        # A department head oversees every handover of their department, not only those they supervise.
+        | Q(departing__department__head=user)
+        | Exists(HandoverClient.objects.filter(handover=OuterRef("pk"), receiver=user))
+        | Exists(ChecklistItem.objects.filter(handover=OuterRef("pk"), receiver=user))
+    )
+    return Handover.objects.filter(party)
+
+
+def with_current_due(queryset: QuerySet[Handover]) -> QuerySet[Handover]:
+    """Add current_due_on: the deadline of the state each handover is in (None when closed)."""
+    due = StageDeadline.objects.filter(handover=OuterRef("pk"), state=OuterRef("state")).values("due_on")[:1]
+    return queryset.annotate(current_due_on=Subquery(due))
+
+
+def is_overdue(h: Handover, today: datetime.date) -> bool:
+    due = getattr(h, "current_due_on", None)
+    return bool(due and due < today and h.state in OPEN_STATES)
+
+
+def handover_for_user(user, pk: int) -> Handover:
+    """The handover with its people, or 404 if this user may not see it."""
+    queryset = handovers_visible_to(user).select_related(
+        "departing__department", "receiver", "supervisor", "witness", "manager", "started_by"
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def handovers_for_list(
+    user,
+    *,
+    state: str = "",
+    department=None,
+    overdue: bool = False,
+    today: datetime.date | None = None,
+) -> QuerySet[Handover]:
+    today = today or timezone.localdate()
+    queryset = with_current_due(handovers_visible_to(user)).select_related("departing__department", "receiver")
+    if state:
+        queryset = queryset.filter(state=state)
+    if department is not None:
+        queryset = queryset.filter(departing__department=department)
+    queryset = queryset.annotate(
+        is_overdue=ExpressionWrapper(Q(state__in=OPEN_STATES, current_due_on__lt=today), output_field=BooleanField())
+    )
+    if overdue:
+        queryset = queryset.filter(is_overdue=True)
+    return queryset.order_by("-started_at", "-id")
+
+
+def eligible_receivers(*, exclude: Iterable[int | None] = ()) -> QuerySet[User]:
+    """Active salespeople who may receive clients: not leaving themselves, not a party that reviews."""
+    leaving = Handover.objects.filter(departing=OuterRef("pk"), state__in=OPEN_STATES)
+    return (
+        User.objects.filter(is_active=True, groups__name=Role.SALES)
+        .exclude(pk__in=[pk for pk in exclude if pk])
+        .exclude(Exists(leaving))
+        .select_related("department")
+        .order_by("department__code", "full_name", "username")
+        .distinct()
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The to-do inbox
+
+DEPARTING_TODO = {
+    State.PLAN: gettext_lazy("Fill in the handover plan for every client and submit it for review"),
+    State.MATERIALS: gettext_lazy("Hand over the materials; submit once the receivers have confirmed every item"),
+    State.VISITS: gettext_lazy("Visit the clients with their receivers, record the visits and submit them"),
+    State.REPORT: gettext_lazy("Write the handover report and submit it"),
+}
+SUPERVISOR_TODO = {
+    State.PLAN_REVIEW: gettext_lazy("Review the handover plan"),
+    State.MATERIALS_REVIEW: gettext_lazy("Review the materials handover"),
+    State.VISITS_REVIEW: gettext_lazy("Review the joint visits"),
+    State.REPORT_REVIEW: gettext_lazy("Review the handover report"),
+}
+MANAGER_TODO = {
+    State.PLAN_APPROVAL: gettext_lazy("Approve the handover plan"),
+    State.REPORT_APPROVAL: gettext_lazy("Give the final approval of the handover report"),
+}
+WITNESS_TODO = {State.SPOT_CHECK: gettext_lazy("Phone the sampled clients (spot-check)")}
+# (the handover field naming the person, what they must do at each state)
+ROLE_TODO = [
+    ("departing_id", DEPARTING_TODO),
+    ("supervisor_id", SUPERVISOR_TODO),
+    ("manager_id", MANAGER_TODO),
+    ("witness_id", WITNESS_TODO),
+]
+# States a return lands in: the reason is for whoever works there.
+WORK_STATES = {State.PLAN, State.MATERIALS, State.VISITS, State.REPORT}
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    handover: Handover
+    action: str
+    due_on: datetime.date | None
+    overdue: bool
+    return_reason: str = ""
+
+
+def inbox_for(user, *, today: datetime.date | None = None) -> list[InboxEntry]:
+    """What this person must act on now, soonest due first; two queries whatever the number of handovers."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    today = today or timezone.localdate()
+    base = with_current_due(Handover.objects.select_related("departing__department"))
+    entries: list[InboxEntry] = []
+
+    def add(h: Handover, action: str) -> None:
+        reason = h.last_return_reason if h.state in WORK_STATES else ""
+        entries.append(InboxEntry(h, action, h.current_due_on, is_overdue(h, today), reason))
+
+    duties = (
+        Q(departing=user, state__in=list(DEPARTING_TODO))
+        | Q(supervisor=user, state__in=list(SUPERVISOR_TODO))
+        | Q(manager=user, state__in=list(MANAGER_TODO))
+        | Q(witness=user, state__in=list(WITNESS_TODO))
+    )
+    for h in base.filter(duties):
+        for field_name, todo in ROLE_TODO:
+            if getattr(h, field_name) == user.pk and h.state in todo:
+                add(h, str(todo[h.state]))
+
+    items_waiting = (
+        ChecklistItem.objects.filter(handover=OuterRef("pk"), receiver=user, status=ItemStatus.HANDED_OVER)
+        .order_by()
+        .values("handover")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    visits_waiting = (
+        Visit.objects.filter(
+            handover_client__handover=OuterRef("pk"),
+            handover_client__receiver=user,
+            receiver_confirmed_at__isnull=True,
+            superseded=False,
+        )
+        .order_by()
+        .values("handover_client__handover")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    receiving = (
+        base.filter(state__in=[State.MATERIALS, State.VISITS])
+        .annotate(
+            items_waiting=Coalesce(Subquery(items_waiting, output_field=IntegerField()), Value(0)),
+            visits_waiting=Coalesce(Subquery(visits_waiting, output_field=IntegerField()), Value(0)),
+        )
+        .filter(Q(state=State.MATERIALS, items_waiting__gt=0) | Q(state=State.VISITS, visits_waiting__gt=0))
+    )
+    for h in receiving:
+        if h.state == State.MATERIALS:
+            add(h, _("Confirm the %(n)d item(s) handed over to you, or dispute them") % {"n": h.items_waiting})
+        else:
+            add(h, _("Confirm the %(n)d joint visit(s) recorded for your clients") % {"n": h.visits_waiting})
+
+    far = datetime.date.max
+    entries.sort(key=lambda e: (not e.overdue, e.due_on or far, e.handover.number))
+    return entries
+
+
+# ---------------------------------------------------------------------------------------
+# The handover page
+
+TRANSITION_LABELS = {
+    "submit_plan": gettext_lazy("Submit the plan for review"),
+    "approve_plan_review": gettext_lazy("Pass the plan on to the manager"),
+    "return_plan_review": gettext_lazy("Return the plan"),
+    "approve_plan": gettext_lazy("Approve the plan"),
+    "return_plan": gettext_lazy("Return the plan"),
+    "submit_materials": gettext_lazy("Submit the materials for review"),
+    "approve_materials": gettext_lazy("Approve the materials handover"),
+    "return_materials": gettext_lazy("Return the materials"),
+    "submit_visits": gettext_lazy("Submit the joint visits for review"),
+    "approve_visits": gettext_lazy("Approve the joint visits"),
+    "return_visits": gettext_lazy("Return the joint visits"),
+    "finish_spot_check": gettext_lazy("Finish the spot-check"),
+    "return_spot_check": gettext_lazy("Return to joint visits (client unaware)"),
+    "submit_report": gettext_lazy("Submit the report for review"),
+    "approve_report_review": gettext_lazy("Pass the report on to the manager"),
+    "return_report_review": gettext_lazy("Return the report"),
+    "approve_report": gettext_lazy("Give final approval: hand the clients over"),
+    "return_report": gettext_lazy("Return the report"),
+    "cancel": gettext_lazy("Cancel the handover"),
+}
+
+EVENT_LABELS = {
+    "started": gettext_lazy("Handover started"),
+    "plan_updated": gettext_lazy("Plan updated"),
+    "receiver_changed": gettext_lazy("Receiver changed"),
+    "item_handed_over": gettext_lazy("Item handed over"),
+    "items_handed_over": gettext_lazy("All pending items handed over"),
+    "item_confirmed": gettext_lazy("Item confirmed"),
+    "items_confirmed": gettext_lazy("Items confirmed"),
+    "item_disputed": gettext_lazy("Item disputed"),
+    "visit_recorded": gettext_lazy("Joint visit recorded"),
+    "visit_confirmed": gettext_lazy("Joint visit confirmed"),
+    "phone_check": gettext_lazy("Spot-check call"),
+    "report_updated": gettext_lazy("Report updated"),
+}
+
+STATUS_STYLE = {
+    ItemStatus.PENDING: "secondary",
+    ItemStatus.HANDED_OVER: "primary",
+    ItemStatus.CONFIRMED: "success",
+    ItemStatus.DISPUTED: "danger",
+}
+
+_MARK = 987654321
+
+
+def _url_pattern(name: str, *args) -> str:
+    # reverse() once per page, then str.format per row: a reverse() for each of thousands of
+    # rows would cost more than rendering the rows.
+    return reverse(name, args=[*args, _MARK]).replace(str(_MARK), "{}")
+
+
+def _labels(choices) -> dict[str, str]:
+    return {value: str(label) for value, label in choices}
+
+
+class _Row:
+    """Rows of the long checklist and timeline.
+
+    The template engine first tries row[name] and only then getattr(); for a plain object the
+    first try raises, and with thousands of rows on a 500-client page the exceptions alone
+    cost more than the page may. Answering row[name] directly keeps each lookup cheap.
+    """
+
+    def __getitem__(self, name: str):
+        return getattr(self, name)
+
+
+@dataclass(slots=True)
+class ItemRow(_Row):
+    pk: int
+    kind_label: str
+    title: str
+    detail: str
+    status: str
+    status_label: str
+    status_style: str
+    dispute_reason: str
+    receiver_name: str
+    hand_over_url: str = ""
+    confirm_url: str = ""
+    dispute_url: str = ""
+    has_actions: bool = False
+
+
+@dataclass(slots=True)
+class VisitRow(_Row):
+    pk: int
+    visited_on: str
+    mode_label: str
+    contact_met: str
+    outcome: str
+    concerns: str
+    recorded_by: str
+    confirmed: bool
+    superseded: bool
+    confirm_url: str = ""
+
+
+@dataclass(slots=True)
+class CallRow(_Row):
+    called_at: str
+    result_label: str
+    note: str
+    superseded: bool
+
+
+@dataclass(slots=True)
+class ClientRow(_Row):
+    pk: int
+    client_id: int
+    name: str
+    grade: str
+    grade_class: str
+    receiver_name: str
+    in_sample: bool
+    current_status: str
+    risks: str
+    next_steps: str
+    planned_visit_on: str
+    plan_complete: bool
+    visited: bool
+    items: list[ItemRow] = field(default_factory=list)
+    visits: list[VisitRow] = field(default_factory=list)
+    calls: list[CallRow] = field(default_factory=list)
+    contacts: list[Contact] = field(default_factory=list)
+    plan_url: str = ""
+    visit_url: str = ""
+    call_url: str = ""
+
+
+@dataclass
+class ReceiverGroup:
+    receiver_id: int
+    receiver_name: str
+    clients: list[ClientRow] = field(default_factory=list)
+    items: int = 0
+    confirmed: int = 0
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    label: str
+    url: str
+    ready: bool
+    needs_reason: bool
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class StageCell:
+    key: str
+    label: str
+    status: str  # done, current, returned, cancelled, todo
+    state_label: str = ""
+
+
+@dataclass(slots=True)
+class EventRow(_Row):
+    kind: str
+    at: str
+    actor: str
+    label: str
+    detail: str
+    from_label: str
+    to_label: str
+    comment: str
+
+
+@dataclass
+class HandoverPage:
+    handover: Handover
+    viewer: User
+    today: datetime.date
+    current_due_on: datetime.date | None
+    overdue: bool
+    stages: list[StageCell]
+    steps: list[Step]
+    groups: list[ReceiverGroup]
+    other_items: list[ItemRow]
+    events: list[EventRow]
+    return_reason: str
+    viewer_must_act_on_return: bool
+    counts: dict
+    report: object
+    figures: list[tuple[str, str]]
+    figures_live: bool
+    can_edit_plan: bool
+    can_set_receiver: bool
+    can_write_report: bool
+    receiver_choices: list[User]
+    hand_over_all_url: str = ""
+    confirm_all_url: str = ""
+    mine_waiting: int = 0
+    action_urls: dict = field(default_factory=dict)
+
+
+PEOPLE = ["departing", "receiver", "supervisor", "witness", "manager", "started_by"]
+ITEM_FIELDS = [
+    "pk",
+    "handover_client_id",
+    "kind",
+    "title",
+    "description",
+    "storage_location",
+    "receiver_id",
+    "status",
+    "dispute_reason",
+]
+EVENT_FIELDS = ["kind", "at", "actor_id", "from_state", "to_state", "comment", "data"]
+
+
+def _page_queryset(user) -> QuerySet[Handover]:
+    # Visits, calls, items and events are read apart (see handover_page). The clients are
+    # prefetched as handover.clients because plan_gaps(), a transition condition, reads that;
+    # nothing else is prefetched under them, since conditions that filter handover.clients
+    # would drag every prefetch along into their own queries.
+    clients = HandoverClient.objects.select_related("client").only(
+        *[f.name for f in HandoverClient._meta.concrete_fields], "client__name"
+    )
+    return (
+        with_current_due(handovers_visible_to(user))
+        .select_related("departing__department", "report", *PEOPLE[1:])
+        .prefetch_related(Prefetch("clients", queryset=clients))
+    )
+
+
+def _stages(h: Handover, cancelled_from: str) -> list[StageCell]:
+    current = next((i for i, (_k, _l, states) in enumerate(STAGES) if h.state in states), None)
+    if h.state == State.CANCELLED:
+        current = next((i for i, (_k, _l, states) in enumerate(STAGES) if cancelled_from in states), None)
+    cells = []
+    for i, (key, label, states) in enumerate(STAGES):
+        if current is None or i > current:
+            status = "todo"
+        elif i < current or h.state == State.COMPLETED:
+            status = "done"
+        elif h.state == State.CANCELLED:
+            status = "cancelled"
+        elif h.last_return_reason and h.state == states[0]:
+            status = "returned"
+        else:
+            status = "current"
+        # Name the review or approval the stage waits for; the stage's own work needs no second label.
+        state_label = h.get_state_display() if status == "current" and h.state != states[0] else ""
+        cells.append(StageCell(key, str(label), status, state_label))
+    return cells
+
+
+def _local(at: datetime.datetime, tz) -> str:
+    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _event_rows(events: list[dict], names: dict[int, str]) -> list[EventRow]:
+    tz = timezone.get_current_timezone()
+    states = _labels(State.choices)
+    modes = _labels(VisitMode.choices)
+    results = _labels(CallResult.choices)
+    labels = {k: str(v) for k, v in EVENT_LABELS.items()}
+    steps = {k: str(v) for k, v in TRANSITION_LABELS.items()}
+    system = _("System")
+    rows = []
+    for e in events:
+        kind, data = e["kind"], e["data"] or {}
+        if kind == "transition":
+            kind = data.get("name", kind)
+            label = steps.get(kind, kind)
+        else:
+            label = labels.get(kind, kind)
+        parts = [str(data[k]) for k in ("client", "item") if data.get(k)]
+        if data.get("from_receiver") or data.get("to_receiver"):
+            parts.append(f"{data.get('from_receiver', '')} → {data.get('to_receiver', '')}")
+        if data.get("mode"):
+            parts.append(modes.get(data["mode"], data["mode"]))
+        if data.get("visited_on"):
+            parts.append(str(data["visited_on"]))
+        if data.get("result"):
+            parts.append(results.get(data["result"], data["result"]))
+        if data.get("count") is not None:
+            parts.append(_("%(n)d item(s)") % {"n": data["count"]})
+        if data.get("clients") is not None:
+            parts.append(_("%(n)d client(s)") % {"n": data["clients"]})
+        rows.append(
+            EventRow(
+                kind=kind,
+                at=_local(e["at"], tz),
+                actor=names.get(e["actor_id"], system),
+                label=label,
+                detail=" · ".join(parts),
+                from_label=states.get(e["from_state"], e["from_state"]),
+                to_label=states.get(e["to_state"], e["to_state"]),
+                comment=e["comment"],
+            )
+        )
+    return rows
+
+
+def figure_rows(figures: dict) -> list[tuple[str, str]]:
+    """The report's figures (services.report_figures) as labelled lines."""
+    if not figures:
+        return []
+    stages = _labels(OpportunityStage.choices)
+    results = _labels(CallResult.choices)
+
+    def joined(values: dict, labels: dict) -> str:
+        return "，".join(f"{labels.get(k, k)} {v}" for k, v in sorted(values.items())) or "0"
+
+    return [
+        (_("Clients"), str(figures.get("clients", 0))),
+        (_("Clients by grade"), joined(figures.get("clients_by_grade", {}), {})),
+        (_("Receivers"), str(figures.get("receivers", 0))),
+        (_("Contracts"), str(figures.get("contracts", 0))),
+        (_("Contract value"), money(figures.get("contract_value") or "0")),
+        (_("Outstanding receivables"), money(figures.get("outstanding") or "0")),
+        (_("Overdue receivables"), money(figures.get("overdue") or "0")),
+        (_("Open deals by stage"), joined(figures.get("open_deals_by_stage", {}), stages)),
+        (_("Joint visits"), str(figures.get("visits", 0))),
+        (_("Visits in person"), str(figures.get("visits_in_person", 0))),
+        (_("Sampled clients"), str(figures.get("sampled_clients", 0))),
+        (_("Spot-check calls"), joined(figures.get("spot_checks", {}), results)),
+    ]
+
+
+def _visit_covers(visit: Visit, grade: str) -> bool:
+    # The same rule as Handover.visit_gaps(), applied to the rows the page already holds.
+    return (
+        not visit.superseded
+        and visit.departing_confirmed_at is not None
+        and visit.receiver_confirmed_at is not None
+        and (visit.mode == VisitMode.IN_PERSON or grade != Grade.A)
+    )
+
+
+def _plan_complete(hc: HandoverClient) -> bool:
+    return bool(hc.current_status.strip() and hc.risks.strip() and hc.next_steps.strip() and hc.planned_visit_on)
+
+
+def _steps(h: Handover, user, counts: dict) -> list[Step]:
+    ready = set(services.transitions_for(h, user))
+    pattern = _url_pattern("handover:transition", h.pk)
+    steps = []
+    for name in TRANSITIONS:
+        meta = getattr(Handover, name)._django_fsm
+        if not meta.has_transition(h.state) or not meta.has_transition_perm(h, h.state, user):
+            continue
+        if name not in ready and name in TRANSITIONS_NEEDING_REASON:
+            # A return that is not possible yet (no client said they were unaware) is not offered.
+            continue
+        steps.append(
+            Step(
+                name=name,
+                label=str(TRANSITION_LABELS[name]),
+                url=pattern.format(name),
+                ready=name in ready,
+                needs_reason=name in TRANSITIONS_NEEDING_REASON,
+                hint="" if name in ready else _blocked_hint(name, counts),
+            )
+        )
+    return steps
+
+
+def _blocked_hint(name: str, counts: dict) -> str:
+    if name == "submit_plan":
+        return _("The plan is incomplete for %(n)d client(s).") % {"n": counts["plan_gaps"]}
+    if name == "submit_materials":
+        return _("%(n)d item(s) are not yet confirmed by their receiver.") % {"n": counts["unconfirmed"]}
+    if name == "submit_visits":
+        return _("%(n)d client(s) still need a joint visit confirmed by both salespeople (A clients in person).") % {
+            "n": counts["visit_gaps"]
+        }
+    if name == "finish_spot_check":
+        if counts["calls_pending"]:
+            return _("%(n)d sampled client(s) still to call.") % {"n": counts["calls_pending"]}
+        return _("A client said they were unaware of the handover; return it to joint visits.")
+    if name == "submit_report":
+        return _("Write the report summary first.")
+    return ""
+
+
+def _item_detail(item: dict, storage_label: str) -> str:
+    parts = [item["description"]] if item["description"] else []
+    if item["storage_location"]:
+        parts.append(f"{storage_label}: {item['storage_location']}")
+    return " · ".join(parts)
+
+
+def _people_names(h: Handover, hcs: list[HandoverClient], items: list[dict], events: list[dict], visits) -> dict:
+    """Display names of everyone the page mentions.
+
+    The handover's own people come with it; anyone else (a per-client receiver, an HR
+    colleague who cancelled) is read in one query, rather than joining a user to each of
+    thousands of items and events.
+    """
+    people = {getattr(h, f"{p}_id"): getattr(h, p) for p in PEOPLE}
+    wanted = {hc.receiver_id for hc in hcs} | {i["receiver_id"] for i in items}
+    wanted |= {e["actor_id"] for e in events if e["actor_id"]} | {v.recorded_by_id for v in visits}
+    missing = wanted - people.keys()
+    if missing:
+        people.update({u.pk: u for u in User.objects.filter(pk__in=missing)})
+    return people
+
+
+def handover_page(user, pk: int, *, today: datetime.date | None = None) -> HandoverPage:
+    """Everything the handover page shows, in a number of queries that does not grow with the clients."""
+    today = today or timezone.localdate()
+    h = get_object_or_404(_page_queryset(user), pk=pk)
+    state = h.state
+    me = user.pk
+    is_departing = me == h.departing_id
+    is_supervisor = me == h.supervisor_id
+    is_witness = me == h.witness_id
+
+    hcs = list(h.clients.all())
+    items = list(h.items.values(*ITEM_FIELDS))
+    events = list(h.events.values(*EVENT_FIELDS))
+    visits = list(Visit.objects.filter(handover_client__handover=h))
+    checks = list(PhoneCheck.objects.filter(handover_client__handover=h))
+    people = _people_names(h, hcs, items, events, visits)
+    names = {pk: u.display_name for pk, u in people.items()}
+
+    sampled_contacts: dict[int, list[Contact]] = {}
+    if state == State.SPOT_CHECK and is_witness:
+        sampled = [hc.client_id for hc in hcs if hc.in_sample]
+        for contact in Contact.objects.filter(client_id__in=sampled):
+            sampled_contacts.setdefault(contact.client_id, []).append(contact)
+
+    kinds = _labels(ItemKind.choices)
+    statuses = _labels(ItemStatus.choices)
+    modes = _labels(VisitMode.choices)
+    results = _labels(CallResult.choices)
+    hand_over = _url_pattern("handover:item_hand_over", h.pk)
+    confirm = _url_pattern("handover:item_confirm", h.pk)
+    dispute = _url_pattern("handover:item_dispute", h.pk)
+    at_materials = state == State.MATERIALS
+    at_visits = state == State.VISITS
+    tz = timezone.get_current_timezone()
+    storage_label = _("storage place")
+
+    items_by_client: dict[int | None, list[ItemRow]] = {}
+    for i in items:
+        row = ItemRow(
+            pk=i["pk"],
+            kind_label=kinds.get(i["kind"], i["kind"]),
+            title=i["title"],
+            detail=_item_detail(i, storage_label),
+            status=i["status"],
+            status_label=statuses.get(i["status"], i["status"]),
+            status_style=STATUS_STYLE.get(i["status"], "secondary"),
+            dispute_reason=i["dispute_reason"],
+            receiver_name=names.get(i["receiver_id"], ""),
+        )
+        if at_materials:
+            if is_departing and i["status"] in (ItemStatus.PENDING, ItemStatus.DISPUTED):
+                row.hand_over_url = hand_over.format(i["pk"])
+            if i["receiver_id"] == me and i["status"] == ItemStatus.HANDED_OVER:
+                row.confirm_url = confirm.format(i["pk"])
+                row.dispute_url = dispute.format(i["pk"])
+            row.has_actions = bool(row.hand_over_url or row.confirm_url)
+        items_by_client.setdefault(i["handover_client_id"], []).append(row)
+
+    visits_by_client: dict[int, list[Visit]] = {}
+    for v in visits:
+        visits_by_client.setdefault(v.handover_client_id, []).append(v)
+    checks_by_client: dict[int, list[PhoneCheck]] = {}
+    for c in checks:
+        checks_by_client.setdefault(c.handover_client_id, []).append(c)
+
+    plan_url = _url_pattern("handover:plan_update", h.pk) if state == State.PLAN and is_departing else ""
+    visit_record = _url_pattern("handover:visit_record", h.pk)
+    visit_confirm = _url_pattern("handover:visit_confirm", h.pk)
+    call_url = _url_pattern("handover:phone_check_record", h.pk) if state == State.SPOT_CHECK and is_witness else ""
+    groups: dict[int, ReceiverGroup] = {}
+    plan_gaps = visit_gaps = calls_pending = 0
+    for hc in hcs:
+        client_visits = visits_by_client.get(hc.pk, [])
+        covered = any(_visit_covers(v, hc.grade) for v in client_visits)
+        complete = _plan_complete(hc)
+        plan_gaps += not complete
+        visit_gaps += not covered
+        row = ClientRow(
+            pk=hc.pk,
+            client_id=hc.client_id,
+            name=hc.client.name,
+            grade=hc.grade,
+            grade_class=hc.grade.lower(),
+            receiver_name=names.get(hc.receiver_id, ""),
+            in_sample=hc.in_sample,
+            current_status=hc.current_status,
+            risks=hc.risks,
+            next_steps=hc.next_steps,
+            planned_visit_on=hc.planned_visit_on.isoformat() if hc.planned_visit_on else "",
+            plan_complete=complete,
+            visited=covered,
+            items=items_by_client.get(hc.pk, []),
+            contacts=sampled_contacts.get(hc.client_id, []),
+        )
+        may_visit = at_visits and me in (h.departing_id, hc.receiver_id)
+        for v in client_visits:
+            vrow = VisitRow(
+                pk=v.pk,
+                visited_on=v.visited_on.isoformat(),
+                mode_label=modes.get(v.mode, v.mode),
+                contact_met=v.contact_met,
+                outcome=v.outcome,
+                concerns=v.concerns,
+                recorded_by=names.get(v.recorded_by_id, ""),
+                confirmed=v.is_confirmed,
+                superseded=v.superseded,
+            )
+            if may_visit and not v.superseded:
+                mine_open = (is_departing and v.departing_confirmed_at is None) or (
+                    me == hc.receiver_id and v.receiver_confirmed_at is None
+                )
+                if mine_open:
+                    vrow.confirm_url = visit_confirm.format(v.pk)
+            row.visits.append(vrow)
+        client_checks = checks_by_client.get(hc.pk, [])
+        row.calls = [
+            CallRow(_local(c.called_at, tz), results.get(c.result, c.result), c.note, c.superseded)
+            for c in client_checks
+        ]
+        if hc.in_sample and all(c.superseded for c in client_checks):
+            calls_pending += 1
+        if plan_url:
+            row.plan_url = plan_url.format(hc.pk)
+        if may_visit and not covered:
+            row.visit_url = visit_record.format(hc.pk)
+        if call_url and hc.in_sample:
+            row.call_url = call_url.format(hc.pk)
+        group = groups.get(hc.receiver_id)
+        if group is None:
+            group = groups[hc.receiver_id] = ReceiverGroup(hc.receiver_id, names.get(hc.receiver_id, ""))
+        group.clients.append(row)
+        group.items += len(row.items)
+        group.confirmed += sum(1 for r in row.items if r.status == ItemStatus.CONFIRMED)
+
+    counts = {
+        "clients": len(hcs),
+        "items": len(items),
+        "confirmed": sum(1 for i in items if i["status"] == ItemStatus.CONFIRMED),
+        "unconfirmed": sum(1 for i in items if i["status"] != ItemStatus.CONFIRMED),
+        "plan_gaps": plan_gaps,
+        "visit_gaps": visit_gaps,
+        "calls_pending": calls_pending,
+        "sampled": sum(1 for hc in hcs if hc.in_sample),
+    }
+    mine_waiting = sum(1 for i in items if i["receiver_id"] == me and i["status"] == ItemStatus.HANDED_OVER)
+
+    cancelled_from = next((e["from_state"] for e in reversed(events) if e["to_state"] == State.CANCELLED), "")
+    report = getattr(h, "report", None)
+    can_write_report = state == State.REPORT and is_departing
+    if can_write_report:
+        figures, figures_live = figure_rows(services.report_figures(h, today)), True
+    elif report is not None and state in (State.REPORT_REVIEW, State.REPORT_APPROVAL, State.COMPLETED):
+        figures, figures_live = figure_rows(report.figures), False
+    else:
+        figures, figures_live = [], False
+
+    can_set_receiver = state == State.PLAN and (is_departing or is_supervisor)
+    receiver_choices = []
+    if can_set_receiver:
+        receiver_choices = list(
+            eligible_receivers(exclude=[h.departing_id, h.supervisor_id, h.manager_id, h.witness_id])
+        )
+
+    is_receiver = any(hc.receiver_id == me for hc in hcs)
+    must_act = state in WORK_STATES and (is_departing or (state == State.VISITS and is_receiver))
+    return_reason = h.last_return_reason if state in WORK_STATES else ""
+    return HandoverPage(
+        handover=h,
+        viewer=user,
+        today=today,
+        current_due_on=h.current_due_on,
+        overdue=is_overdue(h, today),
+        stages=_stages(h, cancelled_from),
+        steps=_steps(h, user, counts),
+        groups=sorted(groups.values(), key=lambda g: (g.receiver_id != h.receiver_id, g.receiver_name)),
+        other_items=items_by_client.get(None, []),
+        events=_event_rows(events, names),
+        return_reason=return_reason,
+        viewer_must_act_on_return=bool(return_reason) and must_act,
+        counts=counts,
+        report=report,
+        figures=figures,
+        figures_live=figures_live,
+        can_edit_plan=bool(plan_url),
+        can_set_receiver=can_set_receiver,
+        can_write_report=can_write_report,
+        receiver_choices=receiver_choices,
+        hand_over_all_url=(
+            reverse("handover:items_hand_over_all", args=[h.pk])
+            if at_materials and is_departing and any(i["status"] == ItemStatus.PENDING for i in items)
+            else ""
+        ),
+        confirm_all_url=reverse("handover:items_confirm_all", args=[h.pk]) if at_materials and mine_waiting else "",
+        mine_waiting=mine_waiting,
+        action_urls={
+            "receiver_set": reverse("handover:receiver_set", args=[h.pk]),
+            "report_update": reverse("handover:report_update", args=[h.pk]),
+        },
+    )

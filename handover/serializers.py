@@ -1,0 +1,355 @@
+"""The API's shapes: what a handover and its parts look like as JSON, and what a write may carry.
+
+Input serializers only parse (ids, dates, choices); every rule about who may do what, and when,
+stays in handover/services.py, so the pages and the API refuse the same things with the same words.
+"""
+
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import User
+
+from .models import (
+    TRANSITIONS,
+    CallResult,
+    ChecklistItem,
+    Event,
+    Handover,
+    HandoverClient,
+    PhoneCheck,
+    Reason,
+    StageDeadline,
+    State,
+    Visit,
+    VisitMode,
+)
+
+# ---------------------------------------------------------------------------------------
+# Errors (documentation only: handover.api.exception_handler writes them)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="A message for a person.")
+    code = serializers.CharField(
+        help_text="For programs: invalid (400), not_authenticated (401), not_allowed (403), not_found (404), "
+        "wrong_state or conflict (409); rarer ones such as method_not_allowed (405) as DRF names them."
+    )
+    field = serializers.CharField(required=False, help_text="The input field the message is about, if any.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation errors by field (400 only).",
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Read shapes
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="display_name", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "name"]
+
+
+class ClientRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    credit_code = serializers.CharField(read_only=True)
+
+
+class HandoverClientSerializer(serializers.ModelSerializer):
+    client = ClientRefSerializer(read_only=True)
+    receiver = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = HandoverClient
+        fields = [
+            "id",
+            "client",
+            "grade",
+            "receiver",
+            "current_status",
+            "risks",
+            "next_steps",
+            "planned_visit_on",
+            "in_sample",
+        ]
+        read_only_fields = fields
+
+
+class DeadlineSerializer(serializers.ModelSerializer):
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+
+    class Meta:
+        model = StageDeadline
+        fields = ["state", "state_display", "due_on"]
+        read_only_fields = fields
+
+
+class HandoverListSerializer(serializers.ModelSerializer):
+    departing = PersonSerializer(read_only=True)
+    receiver = PersonSerializer(read_only=True)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    reason_display = serializers.CharField(source="get_reason_display", read_only=True)
+
+    class Meta:
+        model = Handover
+        fields = [
+            "id",
+            "number",
+            "departing",
+            "receiver",
+            "reason",
+            "reason_display",
+            "notice_date",
+            "last_working_day",
+            "started_at",
+            "state",
+            "state_display",
+            "version",
+        ]
+        read_only_fields = fields
+
+
+class HandoverDetailSerializer(HandoverListSerializer):
+    supervisor = PersonSerializer(read_only=True)
+    witness = PersonSerializer(read_only=True)
+    manager = PersonSerializer(read_only=True)
+    started_by = PersonSerializer(read_only=True)
+    available_transitions = serializers.SerializerMethodField(
+        help_text="The transitions the requesting user may run now, their conditions met."
+    )
+    clients = HandoverClientSerializer(many=True, read_only=True)
+    deadlines = DeadlineSerializer(many=True, read_only=True)
+
+    class Meta(HandoverListSerializer.Meta):
+        fields = [
+            *HandoverListSerializer.Meta.fields,
+            "supervisor",
+            "witness",
+            "manager",
+            "started_by",
+            "last_return_reason",
+            "cancel_reason",
+            "completed_at",
+            "available_transitions",
+            "clients",
+            "deadlines",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=TRANSITIONS)))
+    def get_available_transitions(self, obj) -> list[str]:
+        return self.context["available_transitions"]
+
+
+class ChecklistItemSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    receiver = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = ChecklistItem
+        fields = [
+            "id",
+            "handover_client",
+            "kind",
+            "kind_display",
+            "title",
+            "description",
+            "storage_location",
+            "receiver",
+            "status",
+            "status_display",
+            "dispute_reason",
+            "handed_over_at",
+            "confirmed_at",
+        ]
+        read_only_fields = fields
+
+
+class VisitSerializer(serializers.ModelSerializer):
+    client_name = serializers.CharField(source="handover_client.client.name", read_only=True)
+    mode_display = serializers.CharField(source="get_mode_display", read_only=True)
+    recorded_by = PersonSerializer(read_only=True)
+    is_confirmed = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Visit
+        fields = [
+            "id",
+            "handover_client",
+            "client_name",
+            "visited_on",
+            "mode",
+            "mode_display",
+            "contact_met",
+            "outcome",
+            "concerns",
+            "recorded_by",
+            "recorded_at",
+            "departing_confirmed_at",
+            "receiver_confirmed_at",
+            "is_confirmed",
+            "superseded",
+        ]
+        read_only_fields = fields
+
+
+class PhoneCheckSerializer(serializers.ModelSerializer):
+    client_name = serializers.CharField(source="handover_client.client.name", read_only=True)
+    result_display = serializers.CharField(source="get_result_display", read_only=True)
+    witness = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = PhoneCheck
+        fields = [
+            "id",
+            "handover_client",
+            "client_name",
+            "called_at",
+            "result",
+            "result_display",
+            "note",
+            "witness",
+            "superseded",
+        ]
+        read_only_fields = fields
+
+
+class ReportSerializer(serializers.Serializer):
+    summary = serializers.CharField(read_only=True)
+    open_risks = serializers.CharField(read_only=True)
+    advice = serializers.CharField(read_only=True)
+    figures = serializers.JSONField(
+        read_only=True, help_text="The figures as they stood when the report was submitted."
+    )
+    live_figures = serializers.SerializerMethodField(help_text="The figures computed now.")
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_live_figures(self, obj) -> dict:
+        return self.context["live_figures"]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = PersonSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Event
+        fields = ["id", "at", "actor", "kind", "from_state", "to_state", "comment", "data"]
+        read_only_fields = fields
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True)
+
+
+class CountSerializer(serializers.Serializer):
+    count = serializers.IntegerField(read_only=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Write shapes. `version` is the handover version the client last saw: a stale one is a 409.
+
+
+class VersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The handover version you last read; if someone changed the handover since, you get 409.",
+    )
+
+
+def _people():
+    return User.objects.all()
+
+
+class HandoverCreateSerializer(serializers.Serializer):
+    departing = serializers.PrimaryKeyRelatedField(queryset=_people())
+    receiver = serializers.PrimaryKeyRelatedField(queryset=_people(), help_text="The default receiver.")
+    witness = serializers.PrimaryKeyRelatedField(queryset=_people())
+    manager = serializers.PrimaryKeyRelatedField(queryset=_people())
+    supervisor = serializers.PrimaryKeyRelatedField(
+        queryset=_people(), required=False, allow_null=True, help_text="Defaults to the departing person's supervisor."
+    )
+    reason = serializers.ChoiceField(choices=Reason.choices)
+    notice_date = serializers.DateField()
+    last_working_day = serializers.DateField()
+
+
+class TransitionSerializer(VersionSerializer):
+    comment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required for return_* and cancel: the person who must act next reads it.",
+    )
+
+
+class HandOverSerializer(VersionSerializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DisputeSerializer(VersionSerializer):
+    # Blank is let through so the service gives its own message.
+    reason = serializers.CharField(allow_blank=True)
+
+
+class HandoverClientUpdateSerializer(VersionSerializer):
+    current_status = serializers.CharField(required=False, allow_blank=True)
+    risks = serializers.CharField(required=False, allow_blank=True)
+    next_steps = serializers.CharField(required=False, allow_blank=True)
+    planned_visit_on = serializers.DateField(required=False, allow_null=True)
+    receiver = serializers.PrimaryKeyRelatedField(queryset=_people(), required=False)
+
+    PLAN_FIELDS = ("current_status", "risks", "next_steps", "planned_visit_on")
+
+    def validate(self, attrs):
+        if not any(f in attrs for f in (*self.PLAN_FIELDS, "receiver")):
+            raise serializers.ValidationError(_("Give at least one plan field or a receiver to change."))
+        return attrs
+
+
+class VisitCreateSerializer(VersionSerializer):
+    handover_client = serializers.PrimaryKeyRelatedField(
+        queryset=HandoverClient.objects.none(), help_text="A client of this handover."
+    )
+    visited_on = serializers.DateField()
+    mode = serializers.ChoiceField(choices=VisitMode.choices)
+    contact_met = serializers.CharField(allow_blank=True)
+    outcome = serializers.CharField(allow_blank=True)
+    concerns = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def __init__(self, *args, handover: Handover | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if handover is not None:
+            self.fields["handover_client"].queryset = HandoverClient.objects.filter(handover=handover)
+
+
+class PhoneCheckCreateSerializer(VersionSerializer):
+    handover_client = serializers.PrimaryKeyRelatedField(
+        queryset=HandoverClient.objects.none(), help_text="A sampled client of this handover."
+    )
+    result = serializers.ChoiceField(choices=CallResult.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def __init__(self, *args, handover: Handover | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if handover is not None:
+            self.fields["handover_client"].queryset = HandoverClient.objects.filter(handover=handover)
+
+
+class ReportUpdateSerializer(VersionSerializer):
+    summary = serializers.CharField(allow_blank=True)
+    open_risks = serializers.CharField(required=False, allow_blank=True, default="")
+    advice = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class StateFilterSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=State.choices, required=False)

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from . import views
+
+app_name = "handover"
+
+urlpatterns = [
+    path("", views.handover_list, name="list"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("start/", views.handover_start, name="start"),
+    path("<int:pk>/", views.handover_detail, name="detail"),
+    path("<int:pk>/transition/<str:name>/", views.transition, name="transition"),
+    path("<int:pk>/clients/receiver/", views.receiver_set, name="receiver_set"),
+    path("<int:pk>/clients/<int:hc_pk>/plan/", views.plan_update, name="plan_update"),
+    path("<int:pk>/clients/<int:hc_pk>/visits/", views.visit_record, name="visit_record"),
+    path("<int:pk>/clients/<int:hc_pk>/phone-check/", views.phone_check_record, name="phone_check_record"),
+    path("<int:pk>/items/hand-over-all/", views.items_hand_over_all, name="items_hand_over_all"),
+    path("<int:pk>/items/confirm-all/", views.items_confirm_all, name="items_confirm_all"),
+    path("<int:pk>/items/<int:item_pk>/hand-over/", views.item_hand_over, name="item_hand_over"),
+    path("<int:pk>/items/<int:item_pk>/confirm/", views.item_confirm, name="item_confirm"),
+    path("<int:pk>/items/<int:item_pk>/dispute/", views.item_dispute, name="item_dispute"),
+    path("<int:pk>/visits/<int:visit_pk>/confirm/", views.visit_confirm, name="visit_confirm"),
+    path("<int:pk>/report/", views.report_update, name="report_update"),
+]
