@@ -639,3 +639,151 @@ def add_working_days(start: datetime.date, days: int) -> datetime.date:
         if current.weekday() < 5:
             days -= 1
     return current
+
+
+# ---------------------------------------------------------------------------------------
+# Deadlines, duties after completion, reminders and notices
+
+
+class StageDuration(models.Model):
+    """How many working days the company gives each state; deadlines are computed from these."""
+
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, unique=True)
+    working_days = models.PositiveSmallIntegerField(_("working days"))
+
+    class Meta:
+        verbose_name = _("stage duration")
+        verbose_name_plural = _("stage durations")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_state_display()}: {self.working_days}"
+
+
+class ReminderPolicy(models.Model):
+    """The company's reminder rules; one row, edited in the admin."""
+
+    remind_days_before = models.PositiveSmallIntegerField(_("remind this many days before the due date"), default=1)
+    escalate_to_supervisor_after = models.PositiveSmallIntegerField(
+        _("escalate to the supervisor after this many days overdue"), default=2
+    )
+    escalate_to_manager_after = models.PositiveSmallIntegerField(
+        _("escalate to the manager after this many days overdue"), default=5
+    )
+    contact_within_days = models.PositiveSmallIntegerField(
+        _("receiver contacts every client within (days after the last working day)"), default=7
+    )
+    visit_within_days = models.PositiveSmallIntegerField(
+        _("receiver visits every client within (days after the last working day)"), default=30
+    )
+    revoke_within_working_days = models.PositiveSmallIntegerField(
+        _("HR revokes system accounts within (working days after the last working day)"), default=1
+    )
+    webhook_url = models.URLField(
+        _("group robot webhook (DingTalk / WeCom)"), blank=True, help_text=_("Leave empty to send no webhook.")
+    )
+
+    class Meta:
+        verbose_name = _("reminder policy")
+        verbose_name_plural = _("reminder policy")
+
+    def __str__(self) -> str:
+        return str(_("Reminder policy"))
+
+    @classmethod
+    def current(cls) -> "ReminderPolicy":
+        policy = cls.objects.order_by("pk").first()
+        return policy or cls()
+
+
+class DutyKind(models.TextChoices):
+    CONTACT_CLIENT = "contact_client", _("Contact the client")
+    VISIT_CLIENT = "visit_client", _("Visit the client")
+    REVOKE_ACCOUNTS = "revoke_accounts", _("Revoke the departing person's system accounts")
+
+
+class Duty(models.Model):
+    """What the procedure still asks after completion, per client; closed by the record that proves it."""
+
+    handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="duties")
+    kind = models.CharField(_("kind"), max_length=20, choices=DutyKind.choices)
+    client = models.ForeignKey("clients.Client", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # Empty for HR duties: anyone holding the HR role may close them.
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="duties"
+    )
+    due_on = models.DateField(_("due on"), db_index=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("duty after handover")
+        verbose_name_plural = _("duties after handover")
+        ordering = ["due_on", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["handover", "kind", "client"], name="one_duty_per_kind_and_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.client or ''} {self.due_on}"
+
+
+class ReminderKind(models.TextChoices):
+    BEFORE = "before", _("Due soon")
+    DUE = "due", _("Due today")
+    OVERDUE = "overdue", _("Overdue")
+    ESCALATION = "escalation", _("Escalation")
+
+
+class Reminder(models.Model):
+    """One reminder owed to one person; the unique key makes "exactly once a day" hold across workers."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders")
+    handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="reminders")
+    # A state of the handover, or a duty kind after completion.
+    stage = models.CharField(_("stage"), max_length=20)
+    kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
+    day = models.DateField(_("day"))
+    due_on = models.DateField(_("due on"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        ordering = ["-day", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "handover", "stage", "kind", "day"], name="reminder_once_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.stage} {self.kind} {self.day}"
+
+
+class Notification(models.Model):
+    """The in-app bell; also the record of what each channel still has to send."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    handover = models.ForeignKey(Handover, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # What caused it: exactly one notification per source and person.
+    source = models.CharField(max_length=80)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), blank=True)
+    url = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    webhooked_at = models.DateTimeField(null=True, blank=True)
+    webhook_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "source"], name="notification_once_per_source")]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.title

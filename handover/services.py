@@ -46,12 +46,15 @@ from .models import (
     PhoneCheck,
     Report,
     StageDeadline,
+    StageDuration,
     State,
     Visit,
     VisitMode,
     add_working_days,
     is_departing,
 )
+from .notify import notice_for_event
+from .reminders import duties_create
 
 # ---------------------------------------------------------------------------------------
 # Errors. Each carries a message for a person; the API maps them to 400/403/404/409.
@@ -103,7 +106,7 @@ def _bump(h: Handover) -> None:
 
 
 def _event(h: Handover, *, actor, kind: str, comment: str = "", from_state: str = "", to_state: str = "", **data):
-    Event.objects.create(
+    return Event.objects.create(
         handover=h, actor=actor, kind=kind, comment=comment, from_state=from_state, to_state=to_state, data=data
     )
 
@@ -161,9 +164,11 @@ def _next_number(today: datetime.date) -> str:
 
 
 def stage_deadlines(*, start: datetime.date, last_working_day: datetime.date) -> dict[str, datetime.date]:
-    """Due date per state, from the default durations, never later than the last working day."""
+    """Due date per state, from the company's durations, never later than the last working day."""
+    durations = {**DEFAULT_STATE_DAYS, **dict(StageDuration.objects.values_list("state", "working_days"))}
     due, current = {}, start
-    for state, days in DEFAULT_STATE_DAYS.items():
+    for state in DEFAULT_STATE_DAYS:
+        days = durations[state]
         current = add_working_days(current, days)
         due[state] = min(current, last_working_day)
     return due
@@ -236,7 +241,8 @@ def handover_start(
     # The report starts from the company's template, if it keeps one.
     template = DocumentTemplate.objects.filter(kind=DocumentTemplate.Kind.REPORT).first()
     Report.objects.create(handover=h, summary=template.body if template else "")
-    _event(h, actor=started_by, kind="started", to_state=h.state, clients=h.clients.count())
+    event = _event(h, actor=started_by, kind="started", to_state=h.state, clients=h.clients.count())
+    notice_for_event(h, event_id=event.pk, kind="started", actor=started_by)
     return h
 
 
@@ -432,7 +438,8 @@ def item_dispute(*, item: ChecklistItem, user: User, reason: str, expected_versi
     item.status, item.dispute_reason, item.confirmed_at = ItemStatus.DISPUTED, reason.strip(), None
     item.save(update_fields=["status", "dispute_reason", "confirmed_at"])
     _bump(h)
-    _event(h, actor=user, kind="item_disputed", comment=item.dispute_reason, item=item.title)
+    event = _event(h, actor=user, kind="item_disputed", comment=item.dispute_reason, item=item.title)
+    notice_for_event(h, event_id=event.pk, kind="item_disputed", actor=user, comment=item.dispute_reason)
     return item
 
 
@@ -716,12 +723,43 @@ def handover_transition(
         Report.objects.filter(handover=h).update(figures=report_figures(h))
     elif name == "approve_report":
         _transfer_ownership(h, user)
+        duties_create(h)
 
     _bump(h)
-    _event(h, actor=user, kind="transition", from_state=from_state, to_state=h.state, comment=comment, name=name)
+    event = _event(
+        h, actor=user, kind="transition", from_state=from_state, to_state=h.state, comment=comment, name=name
+    )
+    notice_for_event(h, event_id=event.pk, kind=name, actor=user, comment=comment)
     return h
 
 
 def departing_is_locked(user: User) -> bool:
     """From the start of their handover, a departing person reads their clients but edits or exports nothing."""
     return Handover.objects.filter(departing=user, state__in=OPEN_STATES).exists()
+
+
+# ---------------------------------------------------------------------------------------
+# After completion
+
+
+@transaction.atomic
+def handover_revoke_access(*, handover: Handover, user: User) -> int:
+    """HR ends the departed person's system access and closes the revoke duty."""
+    from .models import Duty, DutyKind
+
+    if not user.has_role(Role.HR) or user.pk == handover.departing_id:
+        raise NotAllowed(_("Only HR revokes system accounts."))
+    h = _lock(handover)
+    _require_state(h, State.COMPLETED)
+    duties = Duty.objects.select_for_update().filter(handover=h, kind=DutyKind.REVOKE_ACCOUNTS, done_at__isnull=True)
+    if not duties.exists():
+        raise WrongState(_("The system accounts of this handover have already been revoked."))
+    User.objects.filter(pk=h.departing_id).update(is_active=False)
+    # Tokens for the API die with the account.
+    from rest_framework.authtoken.models import Token
+
+    Token.objects.filter(user_id=h.departing_id).delete()
+    n = duties.update(done_at=timezone.now(), done_by=user)
+    _bump(h)
+    _event(h, actor=user, kind="access_revoked")
+    return n

@@ -1,3 +1,4 @@
+import contextlib
 import datetime
 
 import pytest
@@ -63,3 +64,25 @@ def start(people, book):
 @pytest.fixture
 def handover(start):
     return start()
+
+
+@contextlib.contextmanager
+def celery_broker(url: str, *, eager: bool = False):
+    """Point the Celery app at another broker for one test, and back."""
+    from config.celery import app
+
+    def reset():
+        # The app caches its connection and producer pools; a new URL needs new pools. (Closing
+        # them would break kombu's shared pool for the old URL, which the app goes back to.)
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    keys = ("broker_url", "broker_write_url", "broker_read_url", "task_always_eager")
+    saved = {k: app.conf[k] for k in keys}
+    app.conf.update(broker_url=url, broker_write_url=url, broker_read_url=url, task_always_eager=eager)
+    reset()
+    try:
+        yield app
+    finally:
+        app.conf.update(saved)
+        reset()

@@ -1,0 +1,302 @@
+"""The periodic scan: who owes what today, reminded once per person, stage, kind and day.
+
+The scan reads only the database, so it can run in any number of workers or beats at
+once: the unique keys on Reminder and Notification let exactly one insert win, and
+delivery is claimed row by row (see notify.py).
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, Subquery, Value
+from django.db.models.functions import Cast, Concat, TruncDate
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.roles import Role
+from clients.models import FollowUp, FollowUpKind
+
+from .models import (
+    OPEN_STATES,
+    Duty,
+    DutyKind,
+    Handover,
+    Notification,
+    Reminder,
+    ReminderKind,
+    ReminderPolicy,
+    StageDeadline,
+    State,
+    add_working_days,
+)
+from .notify import queue_delivery, state_actors, waiting_receivers
+
+
+@dataclass(frozen=True)
+class Owed:
+    user_id: int
+    handover_id: int
+    stage: str
+    kind: str
+    due_on: datetime.date
+
+
+def _kinds_for(days_late: int, policy: ReminderPolicy) -> str | None:
+    if days_late == -policy.remind_days_before and policy.remind_days_before > 0:
+        return ReminderKind.BEFORE
+    if days_late == 0:
+        return ReminderKind.DUE
+    if days_late > 0:
+        return ReminderKind.OVERDUE
+    return None
+
+
+def _owed_for(
+    *,
+    actors: set[int],
+    handover_id: int,
+    stage: str,
+    due_on: datetime.date,
+    today: datetime.date,
+    policy: ReminderPolicy,
+    supervisor_id: int,
+    manager_id: int,
+    escalated: set[tuple[int, int, str]],
+) -> list[Owed]:
+    days_late = (today - due_on).days
+    kind = _kinds_for(days_late, policy)
+    if kind is None:
+        return []
+    owed = [Owed(uid, handover_id, stage, kind, due_on) for uid in actors if uid]
+    # Overdue long enough: the supervisor is told, later the manager; each once per stage.
+    for threshold, boss in (
+        (policy.escalate_to_supervisor_after, supervisor_id),
+        (policy.escalate_to_manager_after, manager_id),
+    ):
+        if days_late >= threshold > 0 and boss not in actors and (boss, handover_id, stage) not in escalated:
+            owed.append(Owed(boss, handover_id, stage, ReminderKind.ESCALATION, due_on))
+    return owed
+
+
+def owed_reminders(today: datetime.date, policy: ReminderPolicy) -> list[Owed]:
+    """Everything owed today, in a number of queries that does not depend on how many handovers are open."""
+    current_due = StageDeadline.objects.filter(handover=OuterRef("pk"), state=OuterRef("state")).values("due_on")[:1]
+    open_handovers = list(
+        Handover.objects.filter(state__in=OPEN_STATES)
+        .annotate(due_on=Subquery(current_due))
+        .filter(due_on__isnull=False, due_on__lte=today + datetime.timedelta(days=policy.remind_days_before))
+        .values("pk", "state", "due_on", "departing_id", "supervisor_id", "manager_id", "witness_id")
+    )
+    states = {row["state"] for row in open_handovers}
+    waiting: dict[int, set[int]] = {}
+    for state in {State.MATERIALS, State.VISITS} & states:
+        waiting.update(waiting_receivers(state))
+    escalated = set(
+        Reminder.objects.filter(kind=ReminderKind.ESCALATION, handover__state__in=OPEN_STATES).values_list(
+            "user_id", "handover_id", "stage"
+        )
+    )
+    owed: list[Owed] = []
+    for row in open_handovers:
+        actors = state_actors(
+            row["state"],
+            departing_id=row["departing_id"],
+            supervisor_id=row["supervisor_id"],
+            manager_id=row["manager_id"],
+            witness_id=row["witness_id"],
+            receiver_ids=waiting.get(row["pk"], ()),
+        )
+        owed += _owed_for(
+            actors=actors,
+            handover_id=row["pk"],
+            stage=row["state"],
+            due_on=row["due_on"],
+            today=today,
+            policy=policy,
+            supervisor_id=row["supervisor_id"],
+            manager_id=row["manager_id"],
+            escalated=escalated,
+        )
+    owed += _owed_duties(today, policy)
+    return owed
+
+
+def _owed_duties(today: datetime.date, policy: ReminderPolicy) -> list[Owed]:
+    horizon = today + datetime.timedelta(days=policy.remind_days_before)
+    duties = (
+        Duty.objects.filter(done_at__isnull=True, due_on__lte=horizon)
+        .values("handover_id", "kind", "assignee_id", "handover__supervisor_id", "handover__manager_id")
+        .order_by()
+        .distinct()
+    )
+    # Per handover and kind the earliest due date; many clients give one reminder a day.
+    earliest = {}
+    for d in Duty.objects.filter(done_at__isnull=True, due_on__lte=horizon).values("handover_id", "kind", "due_on"):
+        key = (d["handover_id"], d["kind"])
+        earliest[key] = min(earliest.get(key, d["due_on"]), d["due_on"])
+    hr_ids = set(User.objects.filter(groups__name=Role.HR, is_active=True).values_list("pk", flat=True))
+    escalated = set(
+        Reminder.objects.filter(kind=ReminderKind.ESCALATION, stage__in=DutyKind.values).values_list(
+            "user_id", "handover_id", "stage"
+        )
+    )
+    actors_by_key: dict[tuple[int, str], set[int]] = defaultdict(set)
+    bosses = {}
+    for d in duties:
+        key = (d["handover_id"], d["kind"])
+        actors_by_key[key] |= {d["assignee_id"]} if d["assignee_id"] else hr_ids
+        bosses[key] = (d["handover__supervisor_id"], d["handover__manager_id"])
+    owed = []
+    for key, actors in actors_by_key.items():
+        owed += _owed_for(
+            actors=actors,
+            handover_id=key[0],
+            stage=key[1],
+            due_on=earliest[key],
+            today=today,
+            policy=policy,
+            supervisor_id=bosses[key][0],
+            manager_id=bosses[key][1],
+            escalated=escalated,
+        )
+    return owed
+
+
+def _title(o: Owed, number: str) -> str:
+    stage = State(o.stage).label if o.stage in State.values else DutyKind(o.stage).label
+    params = {"number": number, "stage": stage, "date": o.due_on}
+    if o.kind == ReminderKind.BEFORE:
+        return _("Handover %(number)s: “%(stage)s” is due on %(date)s") % params
+    if o.kind == ReminderKind.DUE:
+        return _("Handover %(number)s: “%(stage)s” is due today") % params
+    if o.kind == ReminderKind.OVERDUE:
+        return _("Handover %(number)s: “%(stage)s” is overdue since %(date)s") % params
+    return _("Escalation: handover %(number)s is overdue at “%(stage)s” since %(date)s") % params
+
+
+@transaction.atomic
+def reminders_scan(*, today: datetime.date | None = None) -> dict:
+    """Close duties proven done, write today's reminders and their notices, queue delivery."""
+    today = today or timezone.localdate()
+    policy = ReminderPolicy.current()
+    closed = duties_close_proven()
+    owed = owed_reminders(today, policy)
+    # Insert only what is new today; the unique key settles a race with another scanner.
+    done = set(Reminder.objects.filter(day=today).values_list("user_id", "handover_id", "stage", "kind"))
+    Reminder.objects.bulk_create(
+        [
+            Reminder(
+                user_id=o.user_id, handover_id=o.handover_id, stage=o.stage, kind=o.kind, day=today, due_on=o.due_on
+            )
+            for o in owed
+            if (o.user_id, o.handover_id, o.stage, o.kind) not in done
+        ],
+        ignore_conflicts=True,
+    )
+    # Notices for today's reminders that have none yet: this run's, or those of a run that crashed.
+    source = Concat(Value("reminder:"), Cast(OuterRef("pk"), CharField()))
+    unnoticed = Reminder.objects.filter(day=today).exclude(
+        Exists(Notification.objects.filter(user=OuterRef("user"), source=source))
+    )
+    notices = []
+    url = _detail_url()
+    with translation.override(_language()):
+        for r in unnoticed.values("pk", "user_id", "handover_id", "stage", "kind", "due_on", "handover__number"):
+            o = Owed(r["user_id"], r["handover_id"], r["stage"], r["kind"], r["due_on"])
+            notices.append(
+                Notification(
+                    user_id=o.user_id,
+                    handover_id=o.handover_id,
+                    source=f"reminder:{r['pk']}",
+                    title=_title(o, r["handover__number"]),
+                    body=_("Please open the handover and act before the deadline."),
+                    url=url.replace("0", str(o.handover_id)) if url else "",
+                )
+            )
+    Notification.objects.bulk_create(notices, ignore_conflicts=True)
+    queue_delivery()
+    return {"owed": len(owed), "new_notices": len(notices), "duties_closed": closed}
+
+
+def _language() -> str:
+    from django.conf import settings
+
+    return settings.LANGUAGE_CODE
+
+
+def _detail_url() -> str:
+    """The handover page's URL with 0 for the id, or "" where the pages are not installed."""
+    from django.urls import NoReverseMatch
+
+    try:
+        return reverse("handover:detail", args=[0])
+    except NoReverseMatch:
+        return ""
+
+
+# ---------------------------------------------------------------------------------------
+# Duties after completion
+
+
+def duties_create(h: Handover) -> int:
+    """The procedure's duties once the clients have moved; called in the completing transaction."""
+    policy = ReminderPolicy.current()
+    base = h.last_working_day
+    rows = []
+    for hc in h.clients.all():
+        rows.append(
+            Duty(
+                handover=h,
+                kind=DutyKind.CONTACT_CLIENT,
+                client_id=hc.client_id,
+                assignee_id=hc.receiver_id,
+                due_on=base + datetime.timedelta(days=policy.contact_within_days),
+            )
+        )
+        rows.append(
+            Duty(
+                handover=h,
+                kind=DutyKind.VISIT_CLIENT,
+                client_id=hc.client_id,
+                assignee_id=hc.receiver_id,
+                due_on=base + datetime.timedelta(days=policy.visit_within_days),
+            )
+        )
+    if h.reason == "resignation":
+        rows.append(
+            Duty(
+                handover=h,
+                kind=DutyKind.REVOKE_ACCOUNTS,
+                due_on=add_working_days(base, policy.revoke_within_working_days),
+            )
+        )
+    Duty.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+PROVING_KINDS = {
+    DutyKind.CONTACT_CLIENT: [FollowUpKind.VISIT, FollowUpKind.PHONE, FollowUpKind.WECHAT, FollowUpKind.EMAIL],
+    DutyKind.VISIT_CLIENT: [FollowUpKind.VISIT],
+}
+
+
+def duties_close_proven() -> int:
+    """Close client duties for which the receiver has recorded a follow-up of that kind since completion."""
+    closed = 0
+    now = timezone.now()
+    for kind, follow_kinds in PROVING_KINDS.items():
+        proof = FollowUp.objects.filter(
+            client_id=OuterRef("client_id"), kind__in=follow_kinds, date__gte=OuterRef("completed_on")
+        )
+        proven = (
+            Duty.objects.filter(kind=kind, done_at__isnull=True)
+            .annotate(completed_on=TruncDate("handover__completed_at"))
+            .filter(Exists(proof))
+            .values("pk")
+        )
+        closed += Duty.objects.filter(pk__in=Subquery(proven)).update(done_at=now)
+    return closed
