@@ -73,3 +73,7 @@ def login(client):
         return client
 
     return _login
+
+
+# The handover fixtures (a departing person's book, a started handover) serve every app's tests.
+from handover.tests.conftest import book, handover, receiver2, start  # noqa: E402, F401

@@ -1,16 +1,22 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.i18n import set_language
 
 from accounts import views as account_views
 
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("notifications/", account_views.notification_list, name="notifications"),
+    path("notifications/<int:pk>/read/", account_views.notification_read, name="notification_read"),
+    path("notifications/read-all/", account_views.notification_read_all, name="notifications_read_all"),
     path("clients/", include("clients.urls")),
     path("handovers/", include("handover.urls")),
     path("api/", include("handover.api_urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language switch is on every page, the login page included: it only sets a cookie.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
 ]
 

@@ -14,6 +14,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     IntegerField,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -41,6 +42,8 @@ from .models import (
     TRANSITIONS_NEEDING_REASON,
     CallResult,
     ChecklistItem,
+    Duty,
+    DutyKind,
     Handover,
     HandoverClient,
     ItemKind,
@@ -168,6 +171,15 @@ class InboxEntry:
     due_on: datetime.date | None
     overdue: bool
     return_reason: str = ""
+    # Set for HR's "revoke the accounts" duty, which the inbox lets HR close in place.
+    revoke: bool = False
+
+
+DUTY_TODO = {
+    DutyKind.CONTACT_CLIENT: gettext_lazy("Contact %(n)d client(s) you received (a call, WeChat, email or visit)"),
+    DutyKind.VISIT_CLIENT: gettext_lazy("Visit %(n)d client(s) you received"),
+    DutyKind.REVOKE_ACCOUNTS: gettext_lazy("Revoke the departed person's system accounts"),
+}
 
 
 def inbox_for(user, *, today: datetime.date | None = None) -> list[InboxEntry]:
@@ -225,6 +237,28 @@ def inbox_for(user, *, today: datetime.date | None = None) -> list[InboxEntry]:
             add(h, _("Confirm the %(n)d item(s) handed over to you, or dispute them") % {"n": h.items_waiting})
         else:
             add(h, _("Confirm the %(n)d joint visit(s) recorded for your clients") % {"n": h.visits_waiting})
+
+    # After completion: the procedure's duties, one entry per handover and kind.
+    mine = Q(assignee=user)
+    if user.has_role(Role.HR):
+        mine |= Q(assignee__isnull=True, kind=DutyKind.REVOKE_ACCOUNTS)
+    duties = list(
+        Duty.objects.filter(mine, done_at__isnull=True)
+        .values("handover", "kind")
+        .annotate(n=Count("pk"), due_on=Min("due_on"))
+        .order_by()
+    )
+    duty_handovers = Handover.objects.select_related("departing__department").in_bulk({d["handover"] for d in duties})
+    for d in duties:
+        entries.append(
+            InboxEntry(
+                duty_handovers[d["handover"]],
+                str(DUTY_TODO[d["kind"]]) % {"n": d["n"]},
+                d["due_on"],
+                d["due_on"] < today,
+                revoke=d["kind"] == DutyKind.REVOKE_ACCOUNTS,
+            )
+        )
 
     far = datetime.date.max
     entries.sort(key=lambda e: (not e.overdue, e.due_on or far, e.handover.number))

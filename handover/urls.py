@@ -21,4 +21,5 @@ urlpatterns = [
     path("<int:pk>/items/<int:item_pk>/dispute/", views.item_dispute, name="item_dispute"),
     path("<int:pk>/visits/<int:visit_pk>/confirm/", views.visit_confirm, name="visit_confirm"),
     path("<int:pk>/report/", views.report_update, name="report_update"),
+    path("<int:pk>/revoke-access/", views.revoke_access, name="revoke_access"),
 ]

@@ -303,3 +303,15 @@ def report_update(request, pk: int):
         _("The report was saved."),
         anchor="report",
     )
+
+
+@require_POST
+def revoke_access(request, pk: int):
+    h = selectors.handover_for_user(request.user, pk)
+    try:
+        services.handover_revoke_access(handover=h, user=request.user)
+    except services.HandoverError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(name)s can no longer log in.") % {"name": h.departing})
+    return redirect("handover:inbox")
