@@ -64,8 +64,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-echo "==> Compiling translations"
-.venv/bin/python manage.py compilemessages -v0 --ignore=.venv
+if compgen -G "locale/*/LC_MESSAGES/*.po" >/dev/null; then
+  echo "==> Compiling translations"
+  .venv/bin/python manage.py compilemessages -v0 --ignore=.venv
+fi
 echo "==> Migrating the database"
 .venv/bin/python manage.py migrate -v0
 if [ "$seed" = 1 ]; then
