@@ -2,7 +2,11 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Department, User
+from .auth import ThrottledAdminAuthenticationForm
+from .models import AccessLog, Department, User
+
+# The admin's login page is throttled like the site's.
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 @admin.register(Department)
@@ -21,3 +25,24 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = BaseUserAdmin.fieldsets + (
         (_("Company"), {"fields": ("employee_no", "full_name", "phone", "department", "supervisor")}),
     )
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(admin.ModelAdmin):
+    """Read-only: the trail is written by the pages, never by hand (HR and administrators read it)."""
+
+    list_display = ["at", "user", "action", "client", "refused", "detail", "ip"]
+    list_filter = ["action", "refused", "at"]
+    search_fields = ["user__username", "user__full_name", "client__name", "client__credit_code", "detail"]
+    list_select_related = ["user", "client"]
+    date_hierarchy = "at"
+    raw_id_fields = ["user", "client"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -71,3 +72,50 @@ class User(AbstractUser):
     @property
     def role_labels(self) -> list[str]:
         return [str(label) for code, label in Role.choices if code in self.role_codes]
+
+
+class AccessLog(models.Model):
+    """Who looked at or took which client data, and when: the procedures keep client data
+    confidential, on a need-to-know basis, every access traceable.
+
+    One row per request (a list page is one row with its filters, not one per client shown);
+    written with a single INSERT by accounts.access.log_access. Never edited or deleted here.
+    """
+
+    class Action(models.TextChoices):
+        LIST_CLIENTS = "list_clients", _("Listed clients")
+        VIEW_CLIENT = "view_client", _("Viewed a client")
+        EXPORT_CLIENTS = "export_clients", _("Exported clients")
+        IMPORT_CLIENTS = "import_clients", _("Imported a client book")
+        API_HANDOVER = "api_handover", _("Read a handover through the API")
+
+    # PROTECT: people leave and are deactivated, never deleted; their trail must stay.
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.PROTECT, related_name="access_logs", db_index=False
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    client = models.ForeignKey(
+        "clients.Client",
+        verbose_name=_("client"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    detail = models.CharField(_("detail"), max_length=1000, blank=True, help_text=_("Filters, file name, or object."))
+    refused = models.BooleanField(_("refused"), default=False)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "at"], name="accesslog_user_at"),
+            models.Index(fields=["client", "at"], name="accesslog_client_at"),
+            models.Index(fields=["at"], name="accesslog_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action}"

@@ -41,6 +41,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("clients", "view_all_clients"),
         ("accounts", "view_user"),
         ("accounts", "change_user"),
+        ("accounts", "view_accesslog"),
     ],
     Role.ADMIN: [
         ("clients", "view_client"),
@@ -51,5 +52,6 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("accounts", "view_user"),
         ("accounts", "add_user"),
         ("accounts", "change_user"),
+        ("accounts", "view_accesslog"),
     ],
 }

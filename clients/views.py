@@ -1,6 +1,5 @@
 import logging
 
-from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
@@ -9,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from accounts.access import Action, log_access
 from handover.services import departing_is_locked
 
 from .exports import client_rows, csv_chunks, header_row, xlsx_bytes
@@ -24,6 +24,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def client_list(request):
     form, clients = filter_clients(clients_visible_to(request.user), request.GET)
     page = Paginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
+    log_access(request, Action.LIST_CLIENTS, detail=request.GET.urlencode())
     context = {"form": form, "page": page, "sort_links": form.sort_links()}
     return render(request, "clients/client_list.html", context)
 
@@ -31,20 +32,26 @@ def client_list(request):
 @require_GET
 def client_detail(request, pk: int):
     client = client_for_detail(request.user, pk)
+    log_access(request, Action.VIEW_CLIENT, client=client)
     receivables = client_receivables(client)
     context = {"client": client, "receivables": receivables, "totals": client_totals(client, receivables)}
     return render(request, "clients/client_detail.html", context)
 
 
 @require_GET
-@permission_required("clients.export_client", raise_exception=True)
 def client_export(request):
+    # Client data is confidential: who took (or tried to take) a copy of which slice is logged.
+    filters = request.GET.urlencode()
+    if not request.user.has_perm("clients.export_client"):
+        log_access(request, Action.EXPORT_CLIENTS, detail=filters, refused=True)
+        raise PermissionDenied
     if departing_is_locked(request.user):
         # The procedures forbid a departing person from taking client data once the handover starts.
+        log_access(request, Action.EXPORT_CLIENTS, detail=filters, refused=True)
         raise PermissionDenied(_("Your clients are being handed over; exporting them is no longer allowed."))
     _form, clients = filter_clients(clients_visible_to(request.user), request.GET)
-    # Client data is confidential: who took a copy of which slice must be traceable.
-    logger.info("client export by %s with filters %s", request.user.username, request.GET.urlencode())
+    log_access(request, Action.EXPORT_CLIENTS, detail=filters)
+    logger.info("client export by %s with filters %s", request.user.username, filters)
     stem = f"clients-{timezone.localdate():%Y%m%d}"
     if request.GET.get("format") == "xlsx":
         body = xlsx_bytes(header_row(), client_rows(clients), sheet_title=_("Clients"))

@@ -8,6 +8,8 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.access import Action, log_access
+
 from .forms import ClientBookImportForm
 from .importer import (
     SHEETS,
@@ -32,6 +34,8 @@ def client_import(request):
                 user=request.user,
                 dry_run=form.cleaned_data["dry_run"],
             )
+            outcome = "errors" if not result.ok else ("checked" if result.dry_run else "imported")
+            log_access(request, Action.IMPORT_CLIENTS, detail=f"{upload.name} ({outcome})")
             if result.ok and not result.dry_run:
                 messages.success(request, result.summary())
                 return redirect("clients:list")
