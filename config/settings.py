@@ -56,7 +56,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "accounts.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -134,6 +134,19 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# The cache holds the login-failure counts (accounts/auth.py). LocMemCache is per process: with
+# several web processes (gunicorn workers) production must share one, hence Redis when configured.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "cache"}
+    if REDIS_URL
+    # Room for every counter: culling old entries would let a guesser erase their own lockout.
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 100_000}}
+}
+# Login throttling: this many failures for one username from one address within the window
+# lock that username out from that address for the lockout time (login page and API token alike).
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", str(15 * 60)))
+LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", str(15 * 60)))
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = TIME_ZONE
@@ -187,8 +200,29 @@ SPECTACULAR_SETTINGS = {
 }
 
 COMPANY_NAME = os.environ.get("COMPANY_NAME", "示例销售有限公司")
+# Printed in the QR code of archived confirmations: the address people reach the site at.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# The company seal (PAdES signature on archived confirmations). `manage.py seal_setup` makes a
+# self-signed company CA and seal certificate in SEAL_DIR; or give your own files by path.
+SEAL_DIR = Path(os.environ.get("SEAL_DIR", BASE_DIR / "var" / "seal"))
+SEAL_CERT_PATH = os.environ.get("SEAL_CERT_PATH", "")
+SEAL_KEY_PATH = os.environ.get("SEAL_KEY_PATH", "")
+SEAL_CA_PATH = os.environ.get("SEAL_CA_PATH", "")
+SEAL_KEY_PASSPHRASE = os.environ.get("SEAL_KEY_PASSPHRASE", "")
+
+# Headers on every response, development included (most are Django's defaults, stated so that
+# they stay): no framing, no content sniffing, no full URLs (with their ids) sent to other sites.
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 
 if not DEBUG:
+    # HTTPS only: cookies never travel in clear, browsers remember to use HTTPS (HSTS). Behind a
+    # reverse proxy that terminates TLS, it must set X-Forwarded-Proto (and strip a client's own).
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -203,5 +237,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Run in-process (no broker), every task would log a line into the web server's output.
-    "loggers": {"celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},
+    "loggers": {
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+        # WeasyPrint logs every step of every PDF at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

@@ -8,6 +8,7 @@ edit them behind the procedure's back.
 from django.contrib import admin
 
 from .models import (
+    ArchivedDocument,
     ChecklistItem,
     ChecklistTemplateItem,
     DocumentTemplate,
@@ -20,6 +21,7 @@ from .models import (
     Reminder,
     ReminderPolicy,
     Report,
+    Signature,
     StageDeadline,
     StageDuration,
     Visit,
@@ -170,3 +172,19 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "user", "title", "read_at", "emailed_at", "webhooked_at"]
     search_fields = ["title", "user__full_name", "user__username"]
     list_select_related = ["user"]
+
+
+@admin.register(Signature)
+class SignatureAdmin(ReadOnlyAdmin):
+    list_display = ["signed_at", "handover", "purpose", "signer", "method", "superseded_at"]
+    list_filter = ["purpose", "method"]
+    search_fields = ["handover__number", "signer__full_name", "content_sha256"]
+    list_select_related = ["handover__departing", "signer"]
+    exclude = ["image"]
+
+
+@admin.register(ArchivedDocument)
+class ArchivedDocumentAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "handover", "verification_code", "sha256", "sealed", "size"]
+    search_fields = ["handover__number", "verification_code", "sha256"]
+    list_select_related = ["handover__departing"]

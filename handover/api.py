@@ -27,14 +27,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from . import services
+from accounts.access import Action, log_access
+from accounts.auth import ThrottledAuthTokenSerializer
+
+from . import services, signing
 from .models import (
+    APPROVAL_SIGNATURES,
     TRANSITIONS,
     TRANSITIONS_NEEDING_REASON,
     ChecklistItem,
     Event,
     Handover,
     HandoverClient,
+    Signature,
     State,
     Visit,
 )
@@ -57,6 +62,8 @@ from .serializers import (
     PhoneCheckSerializer,
     ReportSerializer,
     ReportUpdateSerializer,
+    SignatureCreateSerializer,
+    SignatureSerializer,
     StateFilterSerializer,
     TokenSerializer,
     TransitionSerializer,
@@ -133,7 +140,7 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
         400: "Invalid input, or a condition of the step is not met.",
         401: "Not authenticated.",
         403: "You may not do this.",
-        404: "No such handover (or not visible to you), or no such object in it.",
+        404: "No such handover (or not visible to you), no such object in it, or no such page.",
         409: "Wrong state for this, or the handover was changed since the version you sent.",
     }
     return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in (401, *codes)}
@@ -227,13 +234,19 @@ class SchemaView(ApiMixin, SpectacularAPIView):
     summary="Obtain an API token",
     description='Send the token on every request as the header "Authorization: Token <token>".',
     request=AuthTokenSerializer,
-    responses={200: TokenSerializer, 400: OpenApiResponse(ErrorSerializer, description="Wrong credentials.")},
+    responses={
+        200: TokenSerializer,
+        400: OpenApiResponse(ErrorSerializer, description="Wrong credentials."),
+        429: OpenApiResponse(ErrorSerializer, description="Too many failed attempts; try again later."),
+    },
     auth=[],
 )
 class TokenView(ApiMixin, ObtainAuthToken):
     # No session here: a logged-in browser posting without a CSRF token must not be refused.
     authentication_classes = []
     permission_classes = []
+    # Failed attempts are counted with the login page's, and refused alike once too many.
+    serializer_class = ThrottledAuthTokenSerializer
 
 
 # ---------------------------------------------------------------------------------------
@@ -245,7 +258,7 @@ class TokenView(ApiMixin, ObtainAuthToken):
         tags=["handovers"],
         summary="List the handovers visible to you",
         parameters=[OpenApiParameter("state", OpenApiTypes.STR, enum=State.values)],
-        responses={200: HandoverListSerializer(many=True), **_errors(400)},
+        responses={200: HandoverListSerializer(many=True), **_errors(400, 404)},
     ),
     post=extend_schema(
         tags=["handovers"],
@@ -279,7 +292,10 @@ class HandoverListView(ApiMixin, generics.ListAPIView):
 )
 class HandoverDetailView(ApiMixin, APIView):
     def get(self, request, pk: int):
-        return _detail_response(request, pk)
+        response = _detail_response(request, pk)
+        # It lists the handover's clients: reading it is logged like a client page.
+        log_access(request, Action.API_HANDOVER, detail=f"handover {response.data['number']}")
+        return response
 
 
 @extend_schema(
@@ -287,7 +303,8 @@ class HandoverDetailView(ApiMixin, APIView):
     summary="Run one transition of the procedure",
     description=(
         "The transitions you may run now are listed in the handover's available_transitions. "
-        f"These need a comment (the reason): {', '.join(sorted(TRANSITIONS_NEEDING_REASON))}."
+        f"These need a comment (the reason): {', '.join(sorted(TRANSITIONS_NEEDING_REASON))}. "
+        f"These need the approver's signature in `signature`: {', '.join(sorted(APPROVAL_SIGNATURES))}."
     ),
     parameters=[OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=TRANSITIONS)],
     request=TransitionSerializer,
@@ -300,9 +317,25 @@ class HandoverTransitionView(HandoverScoped):
         h = self.get_handover()
         data = self.parse(TransitionSerializer)
         services.handover_transition(
-            handover=h, name=name, user=request.user, comment=data["comment"], expected_version=data.get("version")
+            handover=h,
+            name=name,
+            user=request.user,
+            comment=data["comment"],
+            expected_version=data.get("version"),
+            signature=_signature_input(request, data["signature"]) if data.get("signature") else None,
         )
         return self.detail_response()
+
+
+def _signature_input(request, data: dict) -> services.SignatureInput:
+    return services.SignatureInput(
+        method=data["method"],
+        password=data["password"],
+        typed_name=data["typed_name"],
+        image=data["image"],
+        ip_address=request.META.get("REMOTE_ADDR") or None,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -618,3 +651,59 @@ class EventListView(HandoverScoped, generics.ListAPIView):
 
     def get_queryset(self):
         return Event.objects.filter(handover=self.get_handover()).select_related("actor")
+
+
+# ---------------------------------------------------------------------------------------
+# Signatures
+
+
+def _signatures_response(h: Handover, queryset, *, many: bool, status_code: int = 200):
+    checker = signing.SignatureChecker(h)
+    rows = list(queryset)
+    valid = {sig.pk: checker.is_valid(sig) for sig in rows}
+    data = SignatureSerializer(rows if many else rows[0], many=many, context={"valid": valid}).data
+    return Response(data, status=status_code)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["signatures"],
+        summary="The signatures that count now, each with whether it still holds",
+        responses={200: SignatureSerializer(many=True), **_errors(404)},
+    ),
+    post=extend_schema(
+        tags=["signatures"],
+        summary="Sign: a receiver's receipt of the materials or record of the visits, or a party's checklist",
+        description="Drawn (a PNG data URL) or typed (your full name), with your password. The signature pins the "
+        "SHA-256 of the data it vouches for; if that data changes, the signature no longer holds and you sign "
+        "again. Approvals are signed with the approval: POST transitions/approve_*/ with `signature`.",
+        request=SignatureCreateSerializer,
+        responses={201: SignatureSerializer, **_errors(400, 403, 404, 409)},
+    ),
+)
+class SignatureListView(HandoverScoped):
+    serializer_class = SignatureSerializer
+    pagination_class = None
+
+    def current(self):
+        return (
+            Signature.objects.filter(handover=self.get_handover(), superseded_at__isnull=True)
+            .select_related("signer")
+            .defer("image")
+            .order_by("signed_at", "pk")
+        )
+
+    def get(self, request, pk: int):
+        return _signatures_response(self.get_handover(), self.current(), many=True)
+
+    def post(self, request, pk: int):
+        data = self.parse(SignatureCreateSerializer)
+        sig = services.handover_sign(
+            handover=self.get_handover(),
+            user=request.user,
+            purpose=data["purpose"],
+            signature=_signature_input(request, data),
+            expected_version=data.get("version"),
+        )
+        h = Handover.objects.get(pk=self.get_handover().pk)
+        return _signatures_response(h, self.current().filter(pk=sig.pk), many=False, status_code=201)

@@ -17,7 +17,7 @@ from accounts.models import Department, User
 from accounts.roles import Role
 from clients.filters import FlagCheckbox
 
-from .models import OPEN_STATES, CallResult, Handover, HandoverClient, Reason, State, VisitMode
+from .models import OPEN_STATES, CallResult, Handover, HandoverClient, Reason, SignatureMethod, State, VisitMode
 from .selectors import eligible_receivers
 
 TEXT = {"class": "form-control"}
@@ -151,6 +151,29 @@ class ReportForm(VersionForm):
     summary = forms.CharField(label=_("summary"), required=False, max_length=20000)
     open_risks = forms.CharField(label=_("open risks"), required=False, max_length=20000)
     advice = forms.CharField(label=_("advice to the receiver"), required=False, max_length=20000)
+
+
+class SignForm(VersionForm):
+    """A signature: drawn on the pad (a PNG data URL) or typed, and the password again.
+
+    Only parsed here; services.handover_sign checks the password, the name and the image."""
+
+    method = forms.ChoiceField(label=_("how to sign"), choices=SignatureMethod.choices)
+    typed_name = forms.CharField(label=_("your full name"), required=False, max_length=100)
+    # A data URL: its size is checked again after decoding (signing.MAX_IMAGE_BYTES).
+    image = forms.CharField(label=_("signature"), required=False, max_length=300_000, strip=False)
+    password = forms.CharField(label=_("password"), required=False, max_length=200, strip=False)
+
+
+class SignedTransitionForm(SignForm):
+    """An approval: the approver's signature and an optional comment, in one action."""
+
+    comment = forms.CharField(label=_("comment"), required=False, max_length=4000)
+
+
+class VerifyForm(forms.Form):
+    code = forms.CharField(label=_("verification code"), required=False, max_length=40)
+    file = forms.FileField(label=_("PDF file"), required=False)
 
 
 def first_error(form: forms.Form) -> str:

@@ -10,6 +10,11 @@
                     └────────────┴─────────────────┘
     any open state ─▶ cancelled (HR or the manager, with a reason)
 
+Signatures: each receiver signs the receipt of the materials (at materials) and the record
+of the joint visits (at visits); the supervisor and the manager sign every approval as they
+give it; the departing person, every receiver and the witness sign the final checklist at
+report_approval, before the manager's final approval, whose signature is the last.
+
 Each transition names who may move it (`permission`) and what must be true first
 (`conditions`). Conditions only read; transition bodies only set fields. Everything with a
 side effect (the timeline, drawing the spot-check sample, moving ownership) lives in
@@ -145,6 +150,37 @@ def report_is_written(h) -> bool:
     return bool(report and report.summary.strip())
 
 
+# Signatures (handover/signing.py): a signature counts only while the data it vouches for is unchanged.
+
+
+def receipts_signed(h) -> bool:
+    """Every receiver with items has signed the receipt of exactly what they confirmed."""
+    from .signing import checker_for
+
+    return not checker_for(h).missing(SignaturePurpose.MATERIALS_RECEIPT)
+
+
+def visits_signed(h) -> bool:
+    """Every receiver has signed the record of the joint visits to their clients."""
+    from .signing import checker_for
+
+    return not checker_for(h).missing(SignaturePurpose.VISITS)
+
+
+def checklist_signed(h) -> bool:
+    """The departing person, every receiver and the witness have signed the final checklist."""
+    from .signing import checker_for
+
+    return not checker_for(h).missing(SignaturePurpose.CHECKLIST)
+
+
+def approver_signed(h) -> bool:
+    """The approver signed this approval in the same action (services.handover_transition signs first)."""
+    from .signing import checker_for
+
+    return checker_for(h).approval_signed()
+
+
 class Handover(ConcurrentTransitionMixin, models.Model):
     number = models.CharField(_("handover number"), max_length=20, unique=True)
     departing = models.ForeignKey(
@@ -246,7 +282,13 @@ class Handover(ConcurrentTransitionMixin, models.Model):
         return [hc for hc in self.clients.all() if hc.pk not in covered]
 
     def spot_check_outcome(self) -> tuple[list["HandoverClient"], list["HandoverClient"]]:
-        """(sampled clients still to call, sampled clients who said they were unaware)."""
+        """(sampled clients still to call, sampled clients who said they were unaware).
+
+        Kept for the handover's version: the two spot-check transitions both ask, and every change
+        to the calls bumps the version."""
+        cached = self.__dict__.get("_spot_check_outcome")
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
         pending, unaware = [], []
         sampled = self.clients.filter(in_sample=True).prefetch_related("phone_checks")
         for hc in sampled:
@@ -255,6 +297,7 @@ class Handover(ConcurrentTransitionMixin, models.Model):
                 pending.append(hc)
             elif latest.result == CallResult.UNAWARE:
                 unaware.append(hc)
+        self.__dict__["_spot_check_outcome"] = (self.version, (pending, unaware))
         return pending, unaware
 
     # --- the flowchart -----------------------------------------------------------------
@@ -265,7 +308,13 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     def submit_plan(self):
         self.last_return_reason = ""
 
-    @transition(state, source=State.PLAN_REVIEW, target=State.PLAN_APPROVAL, permission=is_supervisor)
+    @transition(
+        state,
+        source=State.PLAN_REVIEW,
+        target=State.PLAN_APPROVAL,
+        permission=is_supervisor,
+        conditions=[approver_signed],
+    )
     def approve_plan_review(self):
         pass
 
@@ -273,7 +322,9 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     def return_plan_review(self, reason: str = ""):
         self.last_return_reason = reason
 
-    @transition(state, source=State.PLAN_APPROVAL, target=State.MATERIALS, permission=is_manager)
+    @transition(
+        state, source=State.PLAN_APPROVAL, target=State.MATERIALS, permission=is_manager, conditions=[approver_signed]
+    )
     def approve_plan(self):
         pass
 
@@ -286,12 +337,18 @@ class Handover(ConcurrentTransitionMixin, models.Model):
         source=State.MATERIALS,
         target=State.MATERIALS_REVIEW,
         permission=is_departing,
-        conditions=[every_item_confirmed],
+        conditions=[every_item_confirmed, receipts_signed],
     )
     def submit_materials(self):
         self.last_return_reason = ""
 
-    @transition(state, source=State.MATERIALS_REVIEW, target=State.VISITS, permission=is_supervisor)
+    @transition(
+        state,
+        source=State.MATERIALS_REVIEW,
+        target=State.VISITS,
+        permission=is_supervisor,
+        conditions=[approver_signed],
+    )
     def approve_materials(self):
         pass
 
@@ -306,12 +363,18 @@ class Handover(ConcurrentTransitionMixin, models.Model):
         source=State.VISITS,
         target=State.VISITS_REVIEW,
         permission=is_departing,
-        conditions=[every_client_visited],
+        conditions=[every_client_visited, visits_signed],
     )
     def submit_visits(self):
         self.last_return_reason = ""
 
-    @transition(state, source=State.VISITS_REVIEW, target=State.SPOT_CHECK, permission=is_supervisor)
+    @transition(
+        state,
+        source=State.VISITS_REVIEW,
+        target=State.SPOT_CHECK,
+        permission=is_supervisor,
+        conditions=[approver_signed],
+    )
     def approve_visits(self):
         pass
 
@@ -348,7 +411,13 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     def submit_report(self):
         self.last_return_reason = ""
 
-    @transition(state, source=State.REPORT_REVIEW, target=State.REPORT_APPROVAL, permission=is_supervisor)
+    @transition(
+        state,
+        source=State.REPORT_REVIEW,
+        target=State.REPORT_APPROVAL,
+        permission=is_supervisor,
+        conditions=[approver_signed],
+    )
     def approve_report_review(self):
         pass
 
@@ -358,7 +427,14 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     def return_report_review(self, reason: str = ""):
         self.last_return_reason = reason
 
-    @transition(state, source=State.REPORT_APPROVAL, target=State.COMPLETED, permission=is_manager)
+    # The manager's signature is the last one: completion then archives the signed confirmation.
+    @transition(
+        state,
+        source=State.REPORT_APPROVAL,
+        target=State.COMPLETED,
+        permission=is_manager,
+        conditions=[checklist_signed, approver_signed],
+    )
     def approve_report(self):
         self.completed_at = timezone.now()
 
@@ -787,3 +863,140 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# ---------------------------------------------------------------------------------------
+# Signatures and the archived, sealed confirmation
+
+
+class SignaturePurpose(models.TextChoices):
+    # Signed on their own, while the handover is at the state named in SIGNED_AT below.
+    MATERIALS_RECEIPT = "materials_receipt", _("Receipt of the materials")
+    VISITS = "visits", _("Joint visits record")
+    CHECKLIST = "checklist", _("Three-party handover checklist")
+    # Signed in the same action as the approval they belong to (APPROVAL_SIGNATURES).
+    PLAN_REVIEW = "plan_review", _("Plan review")
+    PLAN_APPROVAL = "plan_approval", _("Plan approval")
+    MATERIALS_REVIEW = "materials_review", _("Materials review")
+    VISITS_REVIEW = "visits_review", _("Joint visits review")
+    REPORT_REVIEW = "report_review", _("Report review")
+    REPORT_APPROVAL = "report_approval", _("Final approval")
+
+
+# Where the procedure asks for a signature of its own, and in which state it is given.
+SIGNED_AT = {
+    SignaturePurpose.MATERIALS_RECEIPT: State.MATERIALS,
+    SignaturePurpose.VISITS: State.VISITS,
+    SignaturePurpose.CHECKLIST: State.REPORT_APPROVAL,
+}
+# Each approval carries the approver's signature, made in the same action.
+APPROVAL_SIGNATURES = {
+    "approve_plan_review": SignaturePurpose.PLAN_REVIEW,
+    "approve_plan": SignaturePurpose.PLAN_APPROVAL,
+    "approve_materials": SignaturePurpose.MATERIALS_REVIEW,
+    "approve_visits": SignaturePurpose.VISITS_REVIEW,
+    "approve_report_review": SignaturePurpose.REPORT_REVIEW,
+    "approve_report": SignaturePurpose.REPORT_APPROVAL,
+}
+APPROVAL_PURPOSE_AT = {
+    State.PLAN_REVIEW: SignaturePurpose.PLAN_REVIEW,
+    State.PLAN_APPROVAL: SignaturePurpose.PLAN_APPROVAL,
+    State.MATERIALS_REVIEW: SignaturePurpose.MATERIALS_REVIEW,
+    State.VISITS_REVIEW: SignaturePurpose.VISITS_REVIEW,
+    State.REPORT_REVIEW: SignaturePurpose.REPORT_REVIEW,
+    State.REPORT_APPROVAL: SignaturePurpose.REPORT_APPROVAL,
+}
+
+
+class SignatureMethod(models.TextChoices):
+    DRAWN = "drawn", _("Drawn")
+    TYPED = "typed", _("Typed")
+
+
+class Signature(models.Model):
+    """One person's signature on one stage: what they vouched for is pinned by content_sha256.
+
+    The hash is of a canonical JSON of the data signed (handover/signing.py). A signature whose
+    data has changed since no longer counts; the person signs again, and the old one is kept
+    with superseded_at set.
+    """
+
+    handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="signatures")
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("signer"), on_delete=models.PROTECT, related_name="+"
+    )
+    purpose = models.CharField(_("purpose"), max_length=20, choices=SignaturePurpose.choices)
+    method = models.CharField(_("method"), max_length=10, choices=SignatureMethod.choices)
+    typed_name = models.CharField(_("typed name"), max_length=100, blank=True)
+    # The drawn signature as a PNG, re-encoded by the server; empty for a typed one.
+    image = models.BinaryField(_("image"), blank=True, editable=False)
+    content_sha256 = models.CharField(_("SHA-256 of the content signed"), max_length=64)
+    handover_state = models.CharField(_("state when signed"), max_length=20, choices=State.choices)
+    handover_version = models.PositiveIntegerField(_("version when signed"))
+    signed_at = models.DateTimeField(_("signed at"), default=timezone.now)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
+        ordering = ["signed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["handover", "signer", "purpose"],
+                condition=Q(superseded_at__isnull=True),
+                name="one_current_signature_per_purpose",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} {self.signer} {self.signed_at:%Y-%m-%d %H:%M}"
+
+
+def _archive_storage():
+    from .storage import archive_storage
+
+    return archive_storage()
+
+
+def _verification_code() -> str:
+    from .signing import new_verification_code
+
+    return new_verification_code()
+
+
+class ArchivedDocument(models.Model):
+    """The final signed confirmation as printed: stored once, with its hash, never replaced."""
+
+    handover = models.OneToOneField(Handover, on_delete=models.PROTECT, related_name="archive")
+    file = models.FileField(_("file"), upload_to="archive/", storage=_archive_storage, max_length=200)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    verification_code = models.CharField(_("verification code"), max_length=14, unique=True, default=_verification_code)
+    sealed = models.BooleanField(_("sealed with the company certificate"), default=False)
+    seal_signer = models.CharField(_("seal certificate subject"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("archived at"), default=timezone.now)
+
+    IMMUTABLE = ("handover_id", "file", "sha256", "size", "verification_code", "sealed", "seal_signer", "created_at")
+
+    class Meta:
+        verbose_name = _("archived confirmation")
+        verbose_name_plural = _("archived confirmations")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.handover.number} {self.sha256[:12]}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            stored = type(self).objects.filter(pk=self.pk).values(*self.IMMUTABLE).first()
+            if stored is not None:
+                current = {f: getattr(self, f) for f in self.IMMUTABLE}
+                current["file"] = self.file.name
+                if any(stored[f] != current[f] for f in self.IMMUTABLE):
+                    raise ValueError("An archived document is never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("An archived document is never deleted.")

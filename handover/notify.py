@@ -79,7 +79,7 @@ def actors_for(h: Handover) -> set[int]:
         return {h.departing_id, h.supervisor_id, *receivers, *hr}
     if h.state == State.CANCELLED:
         return {h.departing_id, h.receiver_id, h.supervisor_id, h.witness_id, h.manager_id}
-    return state_actors(
+    actors = state_actors(
         h.state,
         departing_id=h.departing_id,
         supervisor_id=h.supervisor_id,
@@ -87,6 +87,13 @@ def actors_for(h: Handover) -> set[int]:
         witness_id=h.witness_id,
         receiver_ids=waiting_receivers(h.state, [h.pk]).get(h.pk, ()),
     )
+    if h.state == State.REPORT_APPROVAL:
+        # Before the manager's final approval the three parties sign the checklist.
+        from .models import SignaturePurpose
+        from .signing import checker_for
+
+        actors |= set(checker_for(h).missing(SignaturePurpose.CHECKLIST))
+    return actors
 
 
 def _handover_url(h: Handover) -> str:

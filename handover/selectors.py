@@ -34,9 +34,11 @@ from accounts.roles import Role
 from clients.models import Contact, Grade, OpportunityStage
 from clients.templatetags.money import money
 
-from . import services
+from . import services, signing
 from .models import (
+    APPROVAL_SIGNATURES,
     OPEN_STATES,
+    SIGNED_AT,
     STAGES,
     TRANSITIONS,
     TRANSITIONS_NEEDING_REASON,
@@ -49,6 +51,9 @@ from .models import (
     ItemKind,
     ItemStatus,
     PhoneCheck,
+    Signature,
+    SignatureMethod,
+    SignaturePurpose,
     StageDeadline,
     State,
     Visit,
@@ -260,9 +265,54 @@ def inbox_for(user, *, today: datetime.date | None = None) -> list[InboxEntry]:
             )
         )
 
+    for h, action in _signatures_owed(base, user):
+        add(h, action)
+
     far = datetime.date.max
     entries.sort(key=lambda e: (not e.overdue, e.due_on or far, e.handover.number))
     return entries
+
+
+def _signatures_owed(base: QuerySet[Handover], user) -> list[tuple[Handover, str]]:
+    """Handovers waiting for this person's signature, in one query.
+
+    A receiver signs the receipt once every item of theirs is confirmed, and the visits once
+    every client of theirs has a confirmed joint visit; the departing person, the receivers
+    and the witness sign the checklist at the final approval. (A signature that no longer holds
+    shows on the handover page, and in the departing person's hint, not here.)
+    """
+    mine = Signature.objects.filter(handover=OuterRef("pk"), signer=user, superseded_at__isnull=True)
+    my_items = ChecklistItem.objects.filter(handover=OuterRef("pk"), receiver=user)
+    my_clients = HandoverClient.objects.filter(handover=OuterRef("pk"), receiver=user)
+    covering = Visit.objects.filter(
+        handover_client=OuterRef("pk"),
+        superseded=False,
+        departing_confirmed_at__isnull=False,
+        receiver_confirmed_at__isnull=False,
+    ).filter(Q(mode=VisitMode.IN_PERSON) | ~Q(handover_client__grade=Grade.A))
+    receipt = (
+        Q(state=State.MATERIALS)
+        & Exists(my_items)
+        & ~Exists(my_items.exclude(status=ItemStatus.CONFIRMED))
+        & ~Exists(mine.filter(purpose=SignaturePurpose.MATERIALS_RECEIPT))
+    )
+    visits = (
+        Q(state=State.VISITS)
+        & Exists(my_clients)
+        & ~Exists(my_clients.exclude(Exists(covering)))
+        & ~Exists(mine.filter(purpose=SignaturePurpose.VISITS))
+    )
+    checklist = (
+        Q(state=State.REPORT_APPROVAL)
+        & (Q(departing=user) | Q(witness=user) | Exists(my_clients) | Exists(my_items))
+        & ~Exists(mine.filter(purpose=SignaturePurpose.CHECKLIST))
+    )
+    actions = {
+        State.MATERIALS: _("Confirmed: now sign the receipt of the materials"),
+        State.VISITS: _("Sign the record of the joint visits to your clients"),
+        State.REPORT_APPROVAL: _("Sign the three-party handover checklist"),
+    }
+    return [(h, actions[h.state]) for h in base.filter(receipt | visits | checklist)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -303,6 +353,8 @@ EVENT_LABELS = {
     "visit_confirmed": gettext_lazy("Joint visit confirmed"),
     "phone_check": gettext_lazy("Spot-check call"),
     "report_updated": gettext_lazy("Report updated"),
+    "signed": gettext_lazy("Signed"),
+    "archived": gettext_lazy("Signed confirmation archived and sealed"),
 }
 
 STATUS_STYLE = {
@@ -417,6 +469,43 @@ class Step:
     ready: bool
     needs_reason: bool
     hint: str = ""
+    # An approval: signed by the approver in the same action.
+    needs_signature: bool = False
+
+
+@dataclass(slots=True)
+class SignatureRow(_Row):
+    pk: int
+    purpose: str
+    purpose_label: str
+    signer_id: int
+    signer: str
+    method_label: str
+    typed_name: str
+    signed_at: str
+    valid: bool
+    image_url: str = ""
+
+
+@dataclass(frozen=True)
+class SignatureNeed:
+    """One person the current stage asks to sign, and where they stand."""
+
+    signer: str
+    status: str  # valid, invalid, missing
+
+
+@dataclass
+class SignaturePanel:
+    rows: list[SignatureRow] = field(default_factory=list)
+    # The current stage's own signatures (receipt, visits or checklist), person by person.
+    purpose_label: str = ""
+    needs: list[SignatureNeed] = field(default_factory=list)
+    # The viewer's signing form, when they must sign now; otherwise why they cannot yet.
+    sign_url: str = ""
+    sign_label: str = ""
+    sign_blocked: str = ""
+    invalid_mine: bool = False
 
 
 @dataclass(frozen=True)
@@ -465,20 +554,14 @@ class HandoverPage:
     confirm_all_url: str = ""
     mine_waiting: int = 0
     action_urls: dict = field(default_factory=dict)
+    signatures: SignaturePanel = field(default_factory=SignaturePanel)
+    print_links: list[tuple[str, str]] = field(default_factory=list)
+    archive_url: str = ""
 
 
 PEOPLE = ["departing", "receiver", "supervisor", "witness", "manager", "started_by"]
-ITEM_FIELDS = [
-    "pk",
-    "handover_client_id",
-    "kind",
-    "title",
-    "description",
-    "storage_location",
-    "receiver_id",
-    "status",
-    "dispute_reason",
-]
+# The same fields a signature covers, so the page checks signatures on the rows it shows.
+ITEM_FIELDS = signing.ITEM_FIELDS
 EVENT_FIELDS = ["kind", "at", "actor_id", "from_state", "to_state", "comment", "data"]
 
 
@@ -492,7 +575,7 @@ def _page_queryset(user) -> QuerySet[Handover]:
     )
     return (
         with_current_due(handovers_visible_to(user))
-        .select_related("departing__department", "report", *PEOPLE[1:])
+        .select_related("departing__department", "report", "archive", *PEOPLE[1:])
         .prefetch_related(Prefetch("clients", queryset=clients))
     )
 
@@ -530,6 +613,7 @@ def _event_rows(events: list[dict], names: dict[int, str]) -> list[EventRow]:
     results = _labels(CallResult.choices)
     labels = {k: str(v) for k, v in EVENT_LABELS.items()}
     steps = {k: str(v) for k, v in TRANSITION_LABELS.items()}
+    purposes = _labels(SignaturePurpose.choices)
     system = _("System")
     rows = []
     for e in events:
@@ -552,6 +636,10 @@ def _event_rows(events: list[dict], names: dict[int, str]) -> list[EventRow]:
             parts.append(_("%(n)d item(s)") % {"n": data["count"]})
         if data.get("clients") is not None:
             parts.append(_("%(n)d client(s)") % {"n": data["clients"]})
+        if data.get("purpose"):
+            parts.append(purposes.get(data["purpose"], data["purpose"]))
+        if data.get("signature"):
+            parts.append(_("signed"))
         rows.append(
             EventRow(
                 kind=kind,
@@ -607,7 +695,7 @@ def _plan_complete(hc: HandoverClient) -> bool:
     return bool(hc.current_status.strip() and hc.risks.strip() and hc.next_steps.strip() and hc.planned_visit_on)
 
 
-def _steps(h: Handover, user, counts: dict) -> list[Step]:
+def _steps(h: Handover, user, counts: dict, checker: "signing.SignatureChecker | None" = None) -> list[Step]:
     ready = set(services.transitions_for(h, user))
     pattern = _url_pattern("handover:transition", h.pk)
     steps = []
@@ -625,20 +713,33 @@ def _steps(h: Handover, user, counts: dict) -> list[Step]:
                 url=pattern.format(name),
                 ready=name in ready,
                 needs_reason=name in TRANSITIONS_NEEDING_REASON,
-                hint="" if name in ready else _blocked_hint(name, counts),
+                hint="" if name in ready else _blocked_hint(name, counts, checker),
+                needs_signature=name in APPROVAL_SIGNATURES,
             )
         )
     return steps
 
 
-def _blocked_hint(name: str, counts: dict) -> str:
+def _blocked_hint(name: str, counts: dict, checker: "signing.SignatureChecker | None" = None) -> str:
     if name == "submit_plan":
         return _("The plan is incomplete for %(n)d client(s).") % {"n": counts["plan_gaps"]}
     if name == "submit_materials":
-        return _("%(n)d item(s) are not yet confirmed by their receiver.") % {"n": counts["unconfirmed"]}
+        if counts["unconfirmed"] or checker is None:
+            return _("%(n)d item(s) are not yet confirmed by their receiver.") % {"n": counts["unconfirmed"]}
+        return _("%(n)d receiver(s) still have to sign the receipt of the materials.") % {
+            "n": len(checker.missing(SignaturePurpose.MATERIALS_RECEIPT))
+        }
     if name == "submit_visits":
-        return _("%(n)d client(s) still need a joint visit confirmed by both salespeople (A clients in person).") % {
-            "n": counts["visit_gaps"]
+        if counts["visit_gaps"] or checker is None:
+            return _(
+                "%(n)d client(s) still need a joint visit confirmed by both salespeople (A clients in person)."
+            ) % {"n": counts["visit_gaps"]}
+        return _("%(n)d receiver(s) still have to sign the record of the joint visits.") % {
+            "n": len(checker.missing(SignaturePurpose.VISITS))
+        }
+    if name == "approve_report" and checker is not None:
+        return _("%(n)d signature(s) of the handover checklist are still missing.") % {
+            "n": len(checker.missing(SignaturePurpose.CHECKLIST))
         }
     if name == "finish_spot_check":
         if counts["calls_pending"]:
@@ -656,7 +757,9 @@ def _item_detail(item: dict, storage_label: str) -> str:
     return " · ".join(parts)
 
 
-def _people_names(h: Handover, hcs: list[HandoverClient], items: list[dict], events: list[dict], visits) -> dict:
+def _people_names(
+    h: Handover, hcs: list[HandoverClient], items: list[dict], events: list[dict], visits, signers=()
+) -> dict:
     """Display names of everyone the page mentions.
 
     The handover's own people come with it; anyone else (a per-client receiver, an HR
@@ -666,6 +769,7 @@ def _people_names(h: Handover, hcs: list[HandoverClient], items: list[dict], eve
     people = {getattr(h, f"{p}_id"): getattr(h, p) for p in PEOPLE}
     wanted = {hc.receiver_id for hc in hcs} | {i["receiver_id"] for i in items}
     wanted |= {e["actor_id"] for e in events if e["actor_id"]} | {v.recorded_by_id for v in visits}
+    wanted |= set(signers)
     missing = wanted - people.keys()
     if missing:
         people.update({u.pk: u for u in User.objects.filter(pk__in=missing)})
@@ -687,7 +791,8 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
     events = list(h.events.values(*EVENT_FIELDS))
     visits = list(Visit.objects.filter(handover_client__handover=h))
     checks = list(PhoneCheck.objects.filter(handover_client__handover=h))
-    people = _people_names(h, hcs, items, events, visits)
+    signatures = list(Signature.objects.filter(handover=h, superseded_at__isnull=True).defer("image").order_by("pk"))
+    people = _people_names(h, hcs, items, events, visits, [sig.signer_id for sig in signatures])
     names = {pk: u.display_name for pk, u in people.items()}
 
     sampled_contacts: dict[int, list[Contact]] = {}
@@ -820,6 +925,11 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
 
     cancelled_from = next((e["from_state"] for e in reversed(events) if e["to_state"] == State.CANCELLED), "")
     report = getattr(h, "report", None)
+    checker = signing.SignatureChecker(
+        h, signing.SignedContent(h, clients=hcs, items=items, visits=visits, calls=checks, report=report), signatures
+    )
+    # The transition conditions (services.transitions_for) check signatures on these same rows.
+    h.__dict__["_signature_checker"] = checker
     can_write_report = state == State.REPORT and is_departing
     if can_write_report:
         figures, figures_live = figure_rows(services.report_figures(h, today)), True
@@ -845,7 +955,7 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
         current_due_on=h.current_due_on,
         overdue=is_overdue(h, today),
         stages=_stages(h, cancelled_from),
-        steps=_steps(h, user, counts),
+        steps=_steps(h, user, counts, checker),
         groups=sorted(groups.values(), key=lambda g: (g.receiver_id != h.receiver_id, g.receiver_name)),
         other_items=items_by_client.get(None, []),
         events=_event_rows(events, names),
@@ -870,4 +980,71 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
             "receiver_set": reverse("handover:receiver_set", args=[h.pk]),
             "report_update": reverse("handover:report_update", args=[h.pk]),
         },
+        signatures=_signature_panel(h, user, checker, names, tz),
+        print_links=_print_links(h, user),
+        archive_url=_archive_url(h, user),
     )
+
+
+def _signature_panel(h: Handover, user, checker: "signing.SignatureChecker", names: dict, tz) -> SignaturePanel:
+    purposes = _labels(SignaturePurpose.choices)
+    methods = _labels(SignatureMethod.choices)
+    image = _url_pattern("handover:signature_image", h.pk)
+    order = list(SignaturePurpose.values)
+    panel = SignaturePanel()
+    for sig in sorted(checker.signatures, key=lambda s: (s.signed_at, order.index(s.purpose), s.pk)):
+        panel.rows.append(
+            SignatureRow(
+                pk=sig.pk,
+                purpose=sig.purpose,
+                purpose_label=purposes.get(sig.purpose, sig.purpose),
+                signer_id=sig.signer_id,
+                signer=names.get(sig.signer_id, ""),
+                method_label=methods.get(sig.method, sig.method),
+                typed_name=sig.typed_name,
+                signed_at=_local(sig.signed_at, tz),
+                valid=checker.is_valid(sig),
+                image_url=image.format(sig.pk) if sig.method == SignatureMethod.DRAWN else "",
+            )
+        )
+    panel.invalid_mine = any(r.signer_id == user.pk and not r.valid for r in panel.rows)
+    purpose = next((p for p, state in SIGNED_AT.items() if state == h.state), None)
+    if purpose is None:
+        return panel
+    panel.purpose_label = purposes[purpose]
+    for signer_id in checker.required_signers(purpose):
+        sig = checker.current(purpose, signer_id)
+        status = "missing" if sig is None else ("valid" if checker.is_valid(sig) else "invalid")
+        panel.needs.append(SignatureNeed(names.get(signer_id, str(signer_id)), status))
+        if signer_id != user.pk or status == "valid":
+            continue
+        if purpose == SignaturePurpose.MATERIALS_RECEIPT and not checker.content.receiver_items_confirmed(user.pk):
+            panel.sign_blocked = _("Confirm every item handed over to you; then sign the receipt here.")
+        elif purpose == SignaturePurpose.VISITS and checker.content.receiver_visit_gaps(user.pk):
+            panel.sign_blocked = _("Once every client of yours has a joint visit confirmed by both of you, sign here.")
+        else:
+            panel.sign_url = reverse("handover:sign", args=[h.pk, purpose])
+            panel.sign_label = {
+                SignaturePurpose.MATERIALS_RECEIPT: _("Sign the receipt of the materials"),
+                SignaturePurpose.VISITS: _("Sign the record of the joint visits"),
+                SignaturePurpose.CHECKLIST: _("Sign the handover checklist"),
+            }[purpose]
+    return panel
+
+
+def _archive_url(h: Handover, user) -> str:
+    archive = getattr(h, "archive", None) if h.state == State.COMPLETED else None
+    if archive is None or not (user.is_superuser or user.has_role(Role.HR) or user.has_role(Role.ADMIN)):
+        return ""
+    return reverse("handover:archive_download", args=[h.pk])
+
+
+def _print_links(h: Handover, user) -> list[tuple[str, str]]:
+    # Client data is not exported by the departing salesperson, printed or otherwise.
+    if user.pk == h.departing_id:
+        return []
+    return [
+        (_("Print the plan"), reverse("handover:print_stage", args=[h.pk, "plan"])),
+        (_("Print the materials list"), reverse("handover:print_stage", args=[h.pk, "materials"])),
+        (_("Print the visits record"), reverse("handover:print_stage", args=[h.pk, "visits"])),
+    ]

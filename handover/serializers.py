@@ -12,6 +12,7 @@ from rest_framework import serializers
 from accounts.models import User
 
 from .models import (
+    SIGNED_AT,
     TRANSITIONS,
     CallResult,
     ChecklistItem,
@@ -20,6 +21,9 @@ from .models import (
     HandoverClient,
     PhoneCheck,
     Reason,
+    Signature,
+    SignatureMethod,
+    SignaturePurpose,
     StageDeadline,
     State,
     Visit,
@@ -246,6 +250,41 @@ class EventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class SignatureSerializer(serializers.ModelSerializer):
+    signer = PersonSerializer(read_only=True)
+    purpose_display = serializers.CharField(source="get_purpose_display", read_only=True)
+    valid = serializers.SerializerMethodField(
+        help_text="Whether the data it vouches for is unchanged since; if not, the person must sign again."
+    )
+    has_image = serializers.SerializerMethodField(help_text="A drawn signature has a PNG image.")
+    handover_state = serializers.CharField(read_only=True, help_text="The state of the handover when signed.")
+
+    class Meta:
+        model = Signature
+        fields = [
+            "id",
+            "purpose",
+            "purpose_display",
+            "signer",
+            "method",
+            "typed_name",
+            "has_image",
+            "content_sha256",
+            "handover_state",
+            "signed_at",
+            "valid",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_valid(self, obj) -> bool:
+        return self.context["valid"][obj.pk]
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_has_image(self, obj) -> bool:
+        return obj.method == SignatureMethod.DRAWN
+
+
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True)
 
@@ -283,12 +322,43 @@ class HandoverCreateSerializer(serializers.Serializer):
     last_working_day = serializers.DateField()
 
 
+class SignatureInputSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=SignatureMethod.choices)
+    typed_name = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=100, help_text="For method=typed: your full name."
+    )
+    image = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=300_000,
+        trim_whitespace=False,
+        help_text="For method=drawn: a PNG as a data URL (data:image/png;base64,...), at most 200 KB.",
+    )
+    password = serializers.CharField(
+        allow_blank=True, max_length=200, trim_whitespace=False, help_text="Your password, to confirm it is you."
+    )
+
+
+class SignatureCreateSerializer(VersionSerializer, SignatureInputSerializer):
+    purpose = serializers.ChoiceField(
+        choices=[(p, SignaturePurpose(p).label) for p in SIGNED_AT],
+        help_text="materials_receipt (a receiver, at materials), visits (a receiver, at visits), checklist "
+        "(the departing person, each receiver and the witness, at report_approval). Approvals are signed "
+        "with the approval itself: see the transition endpoint.",
+    )
+
+
 class TransitionSerializer(VersionSerializer):
     comment = serializers.CharField(
         required=False,
         allow_blank=True,
         default="",
         help_text="Required for return_* and cancel: the person who must act next reads it.",
+    )
+    signature = SignatureInputSerializer(
+        required=False,
+        help_text="Required for the approvals (approve_*): the approver signs the stage in the same request.",
     )
 
 

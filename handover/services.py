@@ -4,15 +4,21 @@ Services lock the handover row, check who is acting and in which state, change t
 together in one transaction, write the timeline, and queue notices after commit.
 """
 
+import contextlib
 import datetime
+import hashlib
+import logging
 import math
+import os
 import random
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
@@ -28,12 +34,16 @@ from clients.models import (
     Receivable,
 )
 
+from . import signing
 from .models import (
+    APPROVAL_SIGNATURES,
     DEFAULT_STATE_DAYS,
     OPEN_STATES,
+    SIGNED_AT,
     STANDARD_KINDS,
     TRANSITIONS,
     TRANSITIONS_NEEDING_REASON,
+    ArchivedDocument,
     CallResult,
     ChecklistItem,
     ChecklistTemplateItem,
@@ -45,16 +55,22 @@ from .models import (
     ItemStatus,
     PhoneCheck,
     Report,
+    Signature,
+    SignatureMethod,
+    SignaturePurpose,
     StageDeadline,
     StageDuration,
     State,
     Visit,
     VisitMode,
     add_working_days,
+    approver_signed,
     is_departing,
 )
 from .notify import notice_for_event
 from .reminders import duties_create
+
+logger = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------
 # Errors. Each carries a message for a person; the API maps them to 400/403/404/409.
@@ -559,34 +575,44 @@ def phone_check_record(
 
 
 def report_figures(h: Handover, today: datetime.date | None = None) -> dict:
+    """The report's figures, in six queries whatever the size of the book."""
     today = today or timezone.localdate()
-    client_ids = list(h.clients.values_list("client_id", flat=True))
-    contracts = Contract.objects.filter(client_id__in=client_ids).aggregate(n=Count("id"), value=Sum("amount"))
-    receivables = Receivable.objects.outstanding().filter(contract__client_id__in=client_ids)
-    outstanding = sum((r.outstanding for r in receivables), Decimal("0"))
-    overdue = sum((r.outstanding for r in receivables if r.due_date < today), Decimal("0"))
+    rows = list(h.clients.values_list("client_id", "grade", "receiver_id", "in_sample"))
+    clients = h.clients.values("client_id")
+    contracts = Contract.objects.filter(client_id__in=clients).aggregate(n=Count("id"), value=Sum("amount"))
+    owed = F("amount_due") - F("amount_received")
+    money = (
+        Receivable.objects.outstanding()
+        .filter(contract__client_id__in=clients)
+        .aggregate(outstanding=Sum(owed), overdue=Sum(owed, filter=Q(due_date__lt=today)))
+    )
     deals = dict(
-        Opportunity.objects.filter(client_id__in=client_ids, stage__in=OPEN_STAGES)
+        Opportunity.objects.filter(client_id__in=clients, stage__in=OPEN_STAGES)
         .values_list("stage")
         .annotate(n=Count("id"))
         .values_list("stage", "n")
     )
-    visits = Visit.objects.filter(handover_client__handover=h, superseded=False)
+    visits = Visit.objects.filter(handover_client__handover=h, superseded=False).aggregate(
+        n=Count("id"), in_person=Count("id", filter=Q(mode=VisitMode.IN_PERSON))
+    )
     checks = PhoneCheck.objects.filter(handover_client__handover=h)
-    by_grade = dict(h.clients.values_list("grade").annotate(n=Count("id")).values_list("grade", "n"))
+    by_grade: dict[str, int] = {}
+    for _client, grade, _receiver, _sampled in rows:
+        by_grade[grade] = by_grade.get(grade, 0) + 1
+    cents = Decimal("0.01")
     return {
-        "clients": len(client_ids),
+        "clients": len(rows),
         "clients_by_grade": by_grade,
-        "receivers": h.clients.values("receiver").distinct().count(),
+        "receivers": len({row[2] for row in rows}),
         "contracts": contracts["n"],
         "contract_value": str(contracts["value"] or Decimal("0.00")),
-        "outstanding": str(outstanding.quantize(Decimal("0.01"))),
-        "overdue": str(overdue.quantize(Decimal("0.01"))),
+        "outstanding": str((money["outstanding"] or Decimal("0")).quantize(cents)),
+        "overdue": str((money["overdue"] or Decimal("0")).quantize(cents)),
         "open_deals_by_stage": deals,
-        "visits": visits.count(),
-        "visits_in_person": visits.filter(mode=VisitMode.IN_PERSON).count(),
+        "visits": visits["n"],
+        "visits_in_person": visits["in_person"],
         "spot_checks": dict(checks.values_list("result").annotate(n=Count("id")).values_list("result", "n")),
-        "sampled_clients": h.clients.filter(in_sample=True).count(),
+        "sampled_clients": sum(1 for row in rows if row[3]),
     }
 
 
@@ -645,15 +671,170 @@ def _transfer_ownership(h: Handover, user: User) -> int:
 
 
 # ---------------------------------------------------------------------------------------
+# Signatures
+
+
+@dataclass(frozen=True)
+class SignatureInput:
+    """A signature as a person gives it: drawn (a PNG data URL) or typed, and their password again."""
+
+    method: str
+    password: str = ""
+    typed_name: str = ""
+    image: str = ""
+    ip_address: str | None = None
+    user_agent: str = ""
+    # Only for scripts that act as each person in turn (handover/walk.py: the demo data, tests,
+    # benchmarks); a page or the API never sets it, so a signature from a request always needs
+    # the password.
+    password_confirmed: bool = False
+
+
+def _names(user_ids) -> str:
+    names = dict(User.objects.filter(pk__in=list(user_ids)).values_list("pk", "full_name"))
+    return "、".join(names.get(pk) or str(pk) for pk in user_ids)
+
+
+def _check_password(user: User, signature: SignatureInput) -> None:
+    """The password again, throttled like the login page: signing is no way round its lockout."""
+    from types import SimpleNamespace
+
+    from accounts import auth
+
+    origin = SimpleNamespace(META={"REMOTE_ADDR": signature.ip_address or ""})
+    remaining = auth.lockout_remaining(user.username, origin)
+    if remaining:
+        raise InvalidInput(auth.lockout_message(remaining), field="password")
+    if not user.check_password(signature.password or ""):
+        auth.record_failure(user.username, origin)
+        raise InvalidInput(_("The password is not correct; nothing was signed."), field="password")
+
+
+def _make_signature(h: Handover, *, user: User, purpose: str, signature: SignatureInput | None) -> Signature:
+    """Check the signature given and store it against the data as it is now. The caller bumps and logs."""
+    if signature is None:
+        raise InvalidInput(
+            _("Sign first: draw your signature or type your full name, and enter your password."), field="signature"
+        )
+    if signature.method not in SignatureMethod.values:
+        raise InvalidInput(_("Choose how to sign: draw your signature or type your full name."), field="method")
+    if not signature.password_confirmed:
+        _check_password(user, signature)
+    image, typed_name = b"", ""
+    if signature.method == SignatureMethod.DRAWN:
+        try:
+            image = signing.signature_png(signature.image)
+        except signing.BadImage as exc:
+            raise InvalidInput(str(exc), field="image") from exc
+    else:
+        typed_name = " ".join((signature.typed_name or "").split())
+        if not typed_name or typed_name != user.display_name:
+            raise InvalidInput(
+                _("Type your full name exactly as the system knows it: %(name)s.") % {"name": user.display_name},
+                field="typed_name",
+            )
+    checker = signing.checker_for(h)
+    content_sha256 = checker.content.sha256(purpose, user.pk)
+    now = timezone.now()
+    # The person's earlier signature for this purpose stays on record, no longer current.
+    Signature.objects.filter(handover=h, signer=user, purpose=purpose, superseded_at__isnull=True).update(
+        superseded_at=now
+    )
+    sig = Signature.objects.create(
+        handover=h,
+        signer=user,
+        purpose=purpose,
+        method=signature.method,
+        typed_name=typed_name,
+        image=image,
+        content_sha256=content_sha256,
+        handover_state=h.state,
+        handover_version=h.version,
+        signed_at=now,
+        ip_address=signature.ip_address or None,
+        user_agent=(signature.user_agent or "")[:300],
+    )
+    checker.record(sig)
+    return sig
+
+
+@transaction.atomic
+def handover_sign(
+    *,
+    handover: Handover | int,
+    user: User,
+    purpose: str,
+    signature: SignatureInput,
+    expected_version: int | None = None,
+) -> Signature:
+    """A signature the procedure asks for on its own: a receiver's receipt of the materials, a
+    receiver's record of the joint visits, a party's signature on the final checklist. Approvals
+    are signed with handover_transition(signature=...)."""
+    if purpose not in SIGNED_AT:
+        if purpose in SignaturePurpose.values:
+            raise InvalidInput(_("An approval is signed together with the approval itself."), field="purpose")
+        raise InvalidInput(_("Unknown signature purpose “%(purpose)s”.") % {"purpose": purpose}, field="purpose")
+    h = _lock(handover, expected_version)
+    _require_state(h, SIGNED_AT[purpose])
+    checker = signing.checker_for(h)
+    if user.pk not in checker.required_signers(purpose):
+        raise NotAllowed(_("You are not asked to sign this for this handover."))
+    if purpose == SignaturePurpose.MATERIALS_RECEIPT and not checker.content.receiver_items_confirmed(user.pk):
+        raise InvalidInput(_("Confirm every item handed over to you before you sign the receipt."))
+    if purpose == SignaturePurpose.VISITS:
+        gaps = checker.content.receiver_visit_gaps(user.pk)
+        if gaps:
+            raise InvalidInput(
+                _(
+                    "%(n)d of your clients have no joint visit confirmed by both salespeople yet "
+                    "(A clients need a visit in person), e.g. %(names)s."
+                )
+                % {"n": len(gaps), "names": "、".join(str(hc.client) for hc in gaps[:3])}
+            )
+    existing = checker.current(purpose, user.pk)
+    if existing is not None and checker.is_valid(existing):
+        raise WrongState(_("You have already signed this, and nothing has changed since."))
+    sig = _make_signature(h, user=user, purpose=purpose, signature=signature)
+    _bump(h)
+    _event(h, actor=user, kind="signed", purpose=purpose, method=sig.method, sha256=sig.content_sha256)
+    return sig
+
+
+def signature_statuses(h: Handover, checker: "signing.SignatureChecker | None" = None) -> list[dict]:
+    """The current signatures with whether each still holds: for pages and the API."""
+    checker = checker or signing.checker_for(h)
+    return [{"signature": sig, "valid": checker.is_valid(sig)} for sig in checker.signatures]
+
+
+# ---------------------------------------------------------------------------------------
 # Transitions
 
 
+def _conditions_met(h: Handover, name: str, *, skip=()) -> bool:
+    transition = getattr(Handover, name)._django_fsm.get_transition(h.state)
+    if transition is None:
+        return False
+    return all(condition(h) for condition in (transition.conditions or []) if condition not in skip)
+
+
 def transitions_for(h: Handover, user: User) -> list[str]:
-    """The transitions this person may run now, conditions met."""
-    return [t.name for t in h.get_available_user_state_transitions(user)]
+    """The transitions this person may run now, conditions met.
+
+    An approval is listed when everything but the approver's own signature is in place: that
+    signature is given in the same request (handover_transition(signature=...)).
+    """
+    names = []
+    for name in TRANSITIONS:
+        meta = getattr(Handover, name)._django_fsm
+        if not meta.has_transition(h.state) or not meta.has_transition_perm(h, h.state, user):
+            continue
+        if _conditions_met(h, name, skip={approver_signed}):
+            names.append(name)
+    return names
 
 
 def _condition_message(h: Handover, name: str) -> str:
+    checker = signing.checker_for(h)
     if name == "submit_plan":
         gaps = h.plan_gaps()
         return _("The plan is incomplete for %(n)d client(s), e.g. %(names)s.") % {
@@ -662,13 +843,19 @@ def _condition_message(h: Handover, name: str) -> str:
         }
     if name == "submit_materials":
         n = h.items.exclude(status=ItemStatus.CONFIRMED).count()
-        return _("%(n)d item(s) are not yet confirmed by their receiver.") % {"n": n}
+        if n:
+            return _("%(n)d item(s) are not yet confirmed by their receiver.") % {"n": n}
+        missing = checker.missing(SignaturePurpose.MATERIALS_RECEIPT)
+        return _("The receipt of the materials still needs the signature of %(names)s.") % {"names": _names(missing)}
     if name == "submit_visits":
         gaps = h.visit_gaps()
-        return _(
-            "%(n)d client(s) have no visit confirmed by both salespeople (A clients need a visit in person), "
-            "e.g. %(names)s."
-        ) % {"n": len(gaps), "names": "、".join(str(hc.client) for hc in gaps[:3])}
+        if gaps:
+            return _(
+                "%(n)d client(s) have no visit confirmed by both salespeople (A clients need a visit in person), "
+                "e.g. %(names)s."
+            ) % {"n": len(gaps), "names": "、".join(str(hc.client) for hc in gaps[:3])}
+        missing = checker.missing(SignaturePurpose.VISITS)
+        return _("The record of the joint visits still needs the signature of %(names)s.") % {"names": _names(missing)}
     if name in ("finish_spot_check", "return_spot_check"):
         pending, unaware = h.spot_check_outcome()
         if pending:
@@ -678,13 +865,28 @@ def _condition_message(h: Handover, name: str) -> str:
         return _("No client said they were unaware; finish the spot-check instead.")
     if name == "submit_report":
         return _("Write the report summary first.")
+    if name == "approve_report":
+        missing = checker.missing(SignaturePurpose.CHECKLIST)
+        if missing:
+            return _("The handover checklist still needs the signature of %(names)s.") % {"names": _names(missing)}
+    if name in APPROVAL_SIGNATURES:
+        return _("Sign to approve: draw your signature or type your full name, and enter your password.")
     return _("This step is not possible yet.")
 
 
 @transaction.atomic
 def handover_transition(
-    *, handover: Handover | int, name: str, user: User, comment: str = "", expected_version: int | None = None
+    *,
+    handover: Handover | int,
+    name: str,
+    user: User,
+    comment: str = "",
+    expected_version: int | None = None,
+    signature: SignatureInput | None = None,
 ) -> Handover:
+    """Run one transition. An approval (APPROVAL_SIGNATURES) needs the approver's signature,
+    given here and stored in the same transaction: no approval without it, no signature without
+    the approval."""
     if name not in TRANSITIONS:
         raise InvalidInput(_("Unknown step “%(name)s”.") % {"name": name})
     h = _lock(handover, expected_version)
@@ -698,11 +900,16 @@ def handover_transition(
     # and the right person hears what is missing.
     if not method._django_fsm.has_transition_perm(h, h.state, user):
         raise NotAllowed(_("You may not do this step of this handover."))
-    if not can_proceed(method):
+    if not _conditions_met(h, name, skip={approver_signed}):
         raise InvalidInput(_condition_message(h, name))
     comment = (comment or "").strip()
     if name in TRANSITIONS_NEEDING_REASON and not comment:
         raise InvalidInput(_("Please give a reason; the person who must act next will read it."), field="comment")
+    signed = None
+    if name in APPROVAL_SIGNATURES:
+        signed = _make_signature(h, user=user, purpose=APPROVAL_SIGNATURES[name], signature=signature)
+    if not can_proceed(method):
+        raise InvalidInput(_condition_message(h, name))
 
     from_state = h.state
     if name in TRANSITIONS_NEEDING_REASON:
@@ -724,10 +931,14 @@ def handover_transition(
     elif name == "approve_report":
         _transfer_ownership(h, user)
         duties_create(h)
+        # The manager's signature was the last: print, seal and archive the confirmation after the commit.
+        handover_id = h.pk
+        transaction.on_commit(lambda: _queue_archive(handover_id))
 
     _bump(h)
+    extra = {"signature": signed.pk, "sha256": signed.content_sha256} if signed else {}
     event = _event(
-        h, actor=user, kind="transition", from_state=from_state, to_state=h.state, comment=comment, name=name
+        h, actor=user, kind="transition", from_state=from_state, to_state=h.state, comment=comment, name=name, **extra
     )
     notice_for_event(h, event_id=event.pk, kind=name, actor=user, comment=comment)
     return h
@@ -763,3 +974,89 @@ def handover_revoke_access(*, handover: Handover, user: User) -> int:
     _bump(h)
     _event(h, actor=user, kind="access_revoked")
     return n
+
+
+# ---------------------------------------------------------------------------------------
+# The archived confirmation: printed once when the last signature lands, sealed, never replaced
+
+
+def _queue_archive(handover_id: int) -> None:
+    from .tasks import archive_handover
+
+    try:
+        archive_handover.delay(handover_id)
+    except Exception:  # noqa: BLE001 - a broker that is down must not fail the approval; HR can archive
+        logger.warning("could not queue the archive of handover %s", handover_id, exc_info=True)
+
+
+def archive_name(h: Handover) -> str:
+    # Under the field's upload_to (archive/): one name per handover, so a second file cannot sit beside it.
+    return f"{h.number}.pdf"
+
+
+def handover_archive(*, handover_id: int) -> ArchivedDocument:
+    """Render the signed confirmation of a completed handover, seal it, store it with its hash.
+
+    Idempotent: a handover already archived returns its archive untouched. The PDF is rendered
+    and sealed before the handover row is locked (it takes seconds for a large book); the
+    lock then decides who stores it, and the write-once storage refuses a second file.
+    """
+    from . import pdf, seal
+
+    existing = ArchivedDocument.objects.filter(handover_id=handover_id).first()
+    if existing is not None:
+        return existing
+    h = Handover.objects.get(pk=handover_id)
+    _require_state(h, State.COMPLETED)
+    code = signing.new_verification_code()
+    while ArchivedDocument.objects.filter(verification_code=code).exists():
+        code = signing.new_verification_code()
+    sealed = seal.seal_pdf(pdf.render_confirmation(h, verification_code=code))
+    digest = hashlib.sha256(sealed.data).hexdigest()
+
+    written = None
+    try:
+        with transaction.atomic():
+            h = _lock(h)
+            existing = ArchivedDocument.objects.filter(handover=h).first()
+            if existing is not None:
+                return existing
+            doc = ArchivedDocument(
+                handover=h,
+                sha256=digest,
+                size=len(sealed.data),
+                verification_code=code,
+                sealed=True,
+                seal_signer=sealed.signer[:300],
+            )
+            try:
+                doc.file.save(archive_name(h), ContentFile(sealed.data), save=False)
+            except FileExistsError as exc:
+                raise Conflict(
+                    _("An archived file for %(number)s already exists; it is never overwritten.") % {"number": h.number}
+                ) from exc
+            written = doc.file.path
+            doc.save()
+            _event(h, actor=None, kind="archived", sha256=digest, code=code)
+    except BaseException:
+        # The row did not make it: take back the file we wrote, so a retry can write it.
+        if written:
+            with contextlib.suppress(OSError):
+                os.remove(written)
+        raise
+    return doc
+
+
+def archive_for(h: Handover) -> ArchivedDocument | None:
+    return ArchivedDocument.objects.filter(handover=h).first()
+
+
+def archive_matching(*, sha256: str = "", code: str = "") -> ArchivedDocument | None:
+    """The archive a file (by its SHA-256) or a verification code belongs to, if any."""
+    queryset = ArchivedDocument.objects.select_related("handover__departing")
+    if sha256:
+        return queryset.filter(sha256=sha256.lower()).first()
+    code = signing.normalize_code(code)
+    if code:
+        return queryset.filter(verification_code=code).first()
+    return None

@@ -1,8 +1,9 @@
 """Celery tasks: thin. Load by id, call a service, retry with backoff."""
 
 from celery import shared_task
+from django.db import DatabaseError
 
-from . import notify, reminders
+from . import notify, reminders, services
 
 
 @shared_task(
@@ -20,3 +21,18 @@ def deliver_notification(self, notification_id: int) -> None:
 @shared_task(acks_late=True)
 def scan_reminders() -> dict:
     return reminders.reminders_scan()
+
+
+@shared_task(
+    bind=True,
+    # A full disk or a database that went away is worth another try; a missing seal certificate is
+    # not (it is logged, and HR archives from the print page once the certificate is in place).
+    autoretry_for=(OSError, DatabaseError),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=5,
+    acks_late=True,
+)
+def archive_handover(self, handover_id: int) -> str:
+    """Print, seal and archive a completed handover's confirmation; a second run finds it done."""
+    return services.handover_archive(handover_id=handover_id).sha256

@@ -3,16 +3,20 @@ selector (404 if the person may not see it), parse the form, call the service, a
 to the handover page with the service's message.
 """
 
+import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.roles import Role
 
 from . import selectors, services
 from .forms import (
@@ -23,12 +27,26 @@ from .forms import (
     PlanForm,
     ReceiverForm,
     ReportForm,
+    SignedTransitionForm,
+    SignForm,
     TransitionForm,
+    VerifyForm,
     VersionForm,
     VisitForm,
     first_error,
 )
-from .models import TRANSITIONS, ChecklistItem, Handover, HandoverClient, Visit
+from .models import (
+    APPROVAL_SIGNATURES,
+    SIGNED_AT,
+    TRANSITIONS,
+    ArchivedDocument,
+    ChecklistItem,
+    Handover,
+    HandoverClient,
+    Signature,
+    State,
+    Visit,
+)
 
 PAGE_SIZE = 25
 
@@ -48,6 +66,7 @@ def handover_list(request):
         "form": form,
         "page": page,
         "may_start": services.may_start_handover(request.user),
+        "may_archive": _is_archivist(request.user),
     }
     return render(request, "handover/list.html", context)
 
@@ -103,11 +122,41 @@ def _item(h: Handover, item_pk: int) -> ChecklistItem:
     return get_object_or_404(ChecklistItem, pk=item_pk, handover=h)
 
 
+def signature_input(request, data: dict) -> services.SignatureInput:
+    """What the person gave on the signing form, with where it came from."""
+    return services.SignatureInput(
+        method=data["method"],
+        password=data["password"],
+        typed_name=data["typed_name"],
+        image=data["image"],
+        ip_address=request.META.get("REMOTE_ADDR") or None,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
+
+
 @require_POST
 def transition(request, pk: int, name: str):
     h = selectors.handover_for_user(request.user, pk)
     if name not in TRANSITIONS:
         raise Http404
+    if name in APPROVAL_SIGNATURES:
+        # Sign and approve: the signature and the approval are stored together or not at all.
+        return _act(
+            request,
+            h,
+            SignedTransitionForm(request.POST),
+            lambda d: services.handover_transition(
+                handover=h,
+                name=name,
+                user=request.user,
+                comment=d["comment"],
+                expected_version=d["version"],
+                signature=signature_input(request, d),
+            ),
+            lambda moved: (
+                _("Signed and approved: the handover is now at “%(state)s”.") % {"state": moved.get_state_display()}
+            ),
+        )
     return _act(
         request,
         h,
@@ -117,6 +166,38 @@ def transition(request, pk: int, name: str):
         ),
         lambda moved: _("Done: the handover is now at “%(state)s”.") % {"state": moved.get_state_display()},
     )
+
+
+@require_POST
+def sign(request, pk: int, purpose: str):
+    h = selectors.handover_for_user(request.user, pk)
+    if purpose not in SIGNED_AT:
+        raise Http404
+    return _act(
+        request,
+        h,
+        SignForm(request.POST),
+        lambda d: services.handover_sign(
+            handover=h,
+            user=request.user,
+            purpose=purpose,
+            signature=signature_input(request, d),
+            expected_version=d["version"],
+        ),
+        _("Signed. Your signature holds as long as what you signed stays as it is."),
+        anchor="signatures",
+    )
+
+
+@require_GET
+def signature_image(request, pk: int, signature_pk: int):
+    h = selectors.handover_for_user(request.user, pk)
+    sig = get_object_or_404(Signature, pk=signature_pk, handover=h)
+    if not sig.image:
+        raise Http404
+    response = HttpResponse(bytes(sig.image), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @require_POST
@@ -315,3 +396,126 @@ def revoke_access(request, pk: int):
     else:
         messages.success(request, _("%(name)s can no longer log in.") % {"name": h.departing})
     return redirect("handover:inbox")
+
+
+# ---------------------------------------------------------------------------------------
+# Printing, the archive and verification
+
+
+def _pdf_response(data: bytes, filename: str, *, attachment: bool = False) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/pdf")
+    disposition = "attachment" if attachment else "inline"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def print_stage(request, pk: int, stage: str):
+    """The plan, materials or visits list as a PDF, for the people of the handover."""
+    from . import pdf
+
+    h = selectors.handover_for_user(request.user, pk)
+    if stage not in pdf.STAGE_LISTS:
+        raise Http404
+    if request.user.pk == h.departing_id:
+        # Client data is not exported by the departing salesperson (as for the client list).
+        raise PermissionDenied
+    return _pdf_response(pdf.render_stage_list(h, stage), pdf.filename(h, stage))
+
+
+def _is_archivist(user) -> bool:
+    return bool(user.is_superuser or user.has_role(Role.HR) or user.has_role(Role.ADMIN))
+
+
+def _require_archivist(user) -> None:
+    if not _is_archivist(user):
+        raise PermissionDenied
+
+
+@require_GET
+def archive_list(request):
+    """HR's print page: every completed handover, its archived confirmation ready to download."""
+    _require_archivist(request.user)
+    handovers = (
+        Handover.objects.filter(state=State.COMPLETED)
+        .select_related("departing__department", "archive")
+        .order_by("-completed_at", "-id")
+    )
+    page = Paginator(handovers, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "handover/archive.html", {"page": page})
+
+
+@require_GET
+def archive_download(request, pk: int):
+    """The archived file as stored: never rendered again."""
+    _require_archivist(request.user)
+    doc = get_object_or_404(ArchivedDocument.objects.select_related("handover"), handover_id=pk)
+    response = FileResponse(
+        doc.file.open("rb"),
+        as_attachment=True,
+        filename=f"{doc.handover.number}.pdf",
+        content_type="application/pdf",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_POST
+def archive_now(request, pk: int):
+    """Archive a completed handover whose archiving did not happen (say, the seal was missing then)."""
+    from .seal import SealNotConfigured
+
+    _require_archivist(request.user)
+    h = get_object_or_404(Handover, pk=pk, state=State.COMPLETED)
+    try:
+        doc = services.handover_archive(handover_id=h.pk)
+    except services.HandoverError as exc:
+        messages.error(request, exc.message)
+    except SealNotConfigured:
+        messages.error(request, _("The company seal is not set up; ask the administrator to run seal_setup."))
+    else:
+        messages.success(request, _("%(number)s is archived.") % {"number": h.number} + f" SHA-256 {doc.sha256}")
+    return redirect("handover:archive")
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    archive: ArchivedDocument | None
+    sha256: str = ""
+    code: str = ""
+    seal: object = None
+
+
+MAX_VERIFY_BYTES = 50 * 1024 * 1024
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """Does a printed code, or an uploaded PDF, match an archived confirmation?"""
+    from . import seal, signing
+
+    form = VerifyForm(request.POST or None, request.FILES or None, initial={"code": request.GET.get("code", "")})
+    result = None
+    if request.method == "POST":
+        if form.is_valid() and form.cleaned_data["file"]:
+            upload = form.cleaned_data["file"]
+            if upload.size > MAX_VERIFY_BYTES:
+                form.add_error("file", _("The file is too large to be one of our documents."))
+            else:
+                data = upload.read()
+                digest = hashlib.sha256(data).hexdigest()
+                result = VerifyResult(
+                    archive=services.archive_matching(sha256=digest), sha256=digest, seal=seal.verify_pdf(data)
+                )
+        elif form.is_valid() and form.cleaned_data["code"]:
+            code = form.cleaned_data["code"]
+            result = VerifyResult(
+                archive=services.archive_matching(code=code), code=signing.normalize_code(code) or code
+            )
+        elif form.is_valid():
+            form.add_error(None, _("Enter the verification code printed on the document, or choose its PDF file."))
+    elif request.GET.get("code"):
+        code = request.GET["code"]
+        result = VerifyResult(archive=services.archive_matching(code=code), code=signing.normalize_code(code) or code)
+    return render(request, "handover/verify.html", {"form": form, "result": result})

@@ -15,8 +15,9 @@ for arg in "$@"; do
 done
 
 # System packages the project needs: gettext (compilemessages), Pango and HarfBuzz's subset
-# library (WeasyPrint), a CJK font (Chinese in PDFs), poppler-utils (PDF checks in tests).
-SYSTEM_PACKAGES=(gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils)
+# library (WeasyPrint), a CJK font (Chinese in PDFs), poppler-utils (PDF checks in tests),
+# chromium (the browser tests drive it through Playwright; `playwright install` is never run).
+SYSTEM_PACKAGES=(gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for pkg in "${SYSTEM_PACKAGES[@]}"; do
@@ -70,6 +71,8 @@ if compgen -G "locale/*/LC_MESSAGES/*.po" >/dev/null; then
 fi
 echo "==> Migrating the database"
 .venv/bin/python manage.py migrate -v0
+echo "==> Company seal for archived confirmations (kept in var/seal/ unless SEAL_* say otherwise)"
+.venv/bin/python manage.py seal_setup
 if [ "$seed" = 1 ]; then
   echo "==> Loading demo data"
   .venv/bin/python manage.py seed_demo

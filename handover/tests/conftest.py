@@ -1,5 +1,6 @@
 import contextlib
 import datetime
+import shutil
 
 import pytest
 from django.utils import timezone
@@ -15,6 +16,15 @@ from clients.tests.factories import (
 )
 from handover import services
 from handover.models import ChecklistTemplateItem, ItemKind
+
+
+@pytest.fixture(autouse=True)
+def _no_login_throttle_left_over():
+    # Wrong passwords given when signing count toward the login throttle (in the cache): one
+    # test's guesses must not lock another test's people out.
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture
@@ -86,3 +96,47 @@ def celery_broker(url: str, *, eager: bool = False):
     finally:
         app.conf.update(saved)
         reset()
+
+
+@pytest.fixture(scope="session")
+def seal_dir(tmp_path_factory):
+    """A company CA and seal certificate, made once for the test run (as `manage.py seal_setup` does)."""
+    from handover import seal
+
+    directory = tmp_path_factory.mktemp("seal")
+    seal.generate(directory, company="测试销售有限公司")
+    return directory
+
+
+@pytest.fixture
+def sealed(settings, seal_dir, tmp_path):
+    """The seal in place and archives written to a temporary MEDIA_ROOT."""
+    settings.SEAL_DIR = seal_dir
+    settings.SEAL_CERT_PATH = settings.SEAL_KEY_PATH = settings.SEAL_CA_PATH = settings.SEAL_KEY_PASSPHRASE = ""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return seal_dir
+
+
+def png_data_url(*, ink: bool = True, size=(300, 100)) -> str:
+    """A drawn signature as the signature pad posts it: a PNG data URL."""
+    import base64
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    if ink:
+        ImageDraw.Draw(image).line([(20, 70), (80, 20), (140, 75), (260, 30)], fill=(11, 42, 111, 255), width=4)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def poppler(*command: str, data: bytes | None = None) -> str:
+    """The output of a Poppler tool (pdftotext, pdffonts, pdfsig from poppler-utils)."""
+    import subprocess
+
+    done = subprocess.run(  # noqa: S603 - a fixed Poppler tool with our own arguments
+        [shutil.which(command[0]) or command[0], *command[1:]], input=data, capture_output=True, check=False
+    )
+    return done.stdout.decode()

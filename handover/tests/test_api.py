@@ -457,11 +457,15 @@ def test_only_the_receiver_confirms_or_disputes(api, people, at_materials):
     assert item.status == ItemStatus.HANDED_OVER
 
 
-def test_hand_over_all_and_confirm_all(api, people, at_materials):
+def test_hand_over_all_and_confirm_all(api, people, at_materials, password):
     h = at_materials
     assert api(people.departing).post(url(h, "items/hand-over-all/")).json() == {"count": 42}
     assert api(people.receiver).post(url(h, "items/confirm-all/")).json() == {"count": 42}
     error(api(people.receiver).post(url(h, "items/confirm-all/")), 400, "invalid")
+    # Everything confirmed, but the receiver has not signed the receipt yet.
+    error(api(people.departing).post(url(h, "transitions/submit_materials/")), 400, "invalid")
+    sign = {"purpose": "materials_receipt", "method": "typed", "typed_name": people.receiver.full_name}
+    assert api(people.receiver).post(url(h, "signatures/"), {**sign, "password": password}).status_code == 201
     response = api(people.departing).post(url(h, "transitions/submit_materials/"))
     assert response.status_code == 200 and response.json()["state"] == "materials_review"
 

@@ -33,7 +33,7 @@ def redis_worker(settings):
             yield app
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_real_worker_delivers_one_reminder_once(redis_worker, start, people):
     from handover.tasks import deliver_notification, scan_reminders
 

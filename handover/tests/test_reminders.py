@@ -27,7 +27,7 @@ from handover.models import (
 from handover.reminders import reminders_scan
 from handover.tasks import deliver_notification
 from handover.tests.conftest import celery_broker
-from handover.walk import advance_to
+from handover.walk import advance_to, signature_of
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
@@ -180,7 +180,9 @@ def test_redis_down_the_approval_still_succeeds_and_the_notice_arrives_later(han
     h = advance_to(handover, State.PLAN_REVIEW)
     with celery_broker("redis://127.0.0.1:1/0"):  # nothing listens there
         mail.outbox.clear()
-        h = services.handover_transition(handover=h, name="approve_plan_review", user=people.supervisor)
+        h = services.handover_transition(
+            handover=h, name="approve_plan_review", user=people.supervisor, signature=signature_of(people.supervisor)
+        )
         assert h.state == State.PLAN_APPROVAL
         notice = Notification.objects.get(user=people.manager, source__startswith="event:")
         assert notice.emailed_at is None

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.roles import Role
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from clients.tests.factories import ClientFactory
 from handover import services
 from handover.models import CallResult, ChecklistItem, Event, Handover, ItemStatus, State, Visit
@@ -420,8 +420,11 @@ def test_a_double_clicked_submit_moves_the_handover_once(handover, people, login
 def test_two_people_at_once_get_one_success_and_one_conflict(handover, people, login):
     h = advance_to(handover, State.PLAN_REVIEW)
     seen = version(h)  # both pages were loaded at this version
+    signed = {"method": "typed", "typed_name": people.supervisor.full_name, "password": DEFAULT_PASSWORD}
     approve = send(
-        login(people.supervisor), reverse("handover:transition", args=[h.pk, "approve_plan_review"]), {"version": seen}
+        login(people.supervisor),
+        reverse("handover:transition", args=[h.pk, "approve_plan_review"]),
+        {"version": seen, **signed},
     )
     assert [level for level, _ in messages_of(approve)] == [SUCCESS]
     cancel = send(

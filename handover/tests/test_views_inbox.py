@@ -55,7 +55,8 @@ def test_an_empty_inbox_says_so(people, login):
         (State.SPOT_CHECK, {"witness"}),
         (State.REPORT, {"departing"}),
         (State.REPORT_REVIEW, {"supervisor"}),
-        (State.REPORT_APPROVAL, {"manager"}),
+        # The three parties sign the checklist before the manager's final approval.
+        (State.REPORT_APPROVAL, {"manager", "departing", "receiver", "witness"}),
         # After completion: the receiver's contact and visit duties, HR's revoking of accounts.
         (State.COMPLETED, {"receiver", "hr"}),
     ],
@@ -74,7 +75,10 @@ def test_items_handed_over_wait_in_the_receivers_inbox(handover, people, receive
     assert who_must_act(h, people, login) == {"departing", "receiver"}
     assert entries(login(receiver2)) == [str(h.pk)]
     services.items_confirm_all(handover=h, user=receiver2)
-    assert entries(login(receiver2)) == []
+    # Everything confirmed: what waits for receiver2 now is signing the receipt.
+    content = login(receiver2).get(URL).content.decode()
+    assert re.findall(r'data-handover="(\d+)"', content) == [str(h.pk)]
+    assert "sign the receipt" in content.lower() or "签" in content
     assert entries(login(people.receiver)) == [str(h.pk)]
 
 

@@ -6,8 +6,18 @@ from django.test.utils import CaptureQueriesContext
 
 from clients.models import Client, OwnershipChange
 from handover import services
-from handover.models import TRANSITIONS, CallResult, Event, Handover, ItemStatus, State, Visit
-from handover.walk import advance_to, do_stage_work
+from handover.models import (
+    APPROVAL_SIGNATURES,
+    TRANSITIONS,
+    CallResult,
+    Event,
+    Handover,
+    ItemStatus,
+    SignaturePurpose,
+    State,
+    Visit,
+)
+from handover.walk import advance_to, do_stage_work, sign_missing, signature_of
 
 # transition -> (the state it leaves, who may run it)
 MATRIX = {
@@ -58,7 +68,11 @@ def test_transition_matrix(handover, people, name, role):
     user = getattr(people, role)
     before = h.version
     if role in allowed:
-        h = services.handover_transition(handover=h, name=name, user=user, comment="理由：资料不全")
+        # An approval carries the approver's signature, given in the same call.
+        signature = signature_of(user) if name in APPROVAL_SIGNATURES else None
+        h = services.handover_transition(
+            handover=h, name=name, user=user, comment="理由：资料不全", signature=signature
+        )
         assert h.state != source
         assert Event.objects.filter(handover=h, kind="transition", data__name=name, actor=user).exists()
     else:
@@ -112,6 +126,7 @@ def test_materials_cannot_be_submitted_with_an_unconfirmed_item(handover, people
         services.handover_transition(handover=h, name="submit_materials", user=people.departing)
     services.item_hand_over(item=item, user=people.departing, note="原件已补交")
     services.item_confirm(item=item, user=people.receiver)
+    sign_missing(h, SignaturePurpose.MATERIALS_RECEIPT)
     h = services.handover_transition(handover=h, name="submit_materials", user=people.departing)
     assert h.state == State.MATERIALS_REVIEW
 
@@ -191,7 +206,9 @@ def test_completion_is_all_or_nothing(handover, people, book, monkeypatch):
 
     monkeypatch.setattr(OwnershipChange.objects, "bulk_create", fail)
     with pytest.raises(RuntimeError):
-        services.handover_transition(handover=h, name="approve_report", user=people.manager)
+        services.handover_transition(
+            handover=h, name="approve_report", user=people.manager, signature=signature_of(people.manager)
+        )
     assert Client.objects.filter(owner=people.departing).count() == 10
     assert Handover.objects.get(pk=h.pk).state == State.REPORT_APPROVAL
 
@@ -199,8 +216,11 @@ def test_completion_is_all_or_nothing(handover, people, book, monkeypatch):
 def test_completion_statements_do_not_grow_with_clients(handover, people, receiver2):
     h = _ready(handover, "approve_report")
     with CaptureQueriesContext(connection) as ctx:
-        services.handover_transition(handover=h, name="approve_report", user=people.manager)
-    assert len(ctx.captured_queries) < 20
+        services.handover_transition(
+            handover=h, name="approve_report", user=people.manager, signature=signature_of(people.manager)
+        )
+    # Checking the signatures reads a fixed set of rows (signatures, clients, items, visits, calls, report).
+    assert len(ctx.captured_queries) < 30
 
 
 def test_a_stale_page_gets_a_conflict_not_a_second_action(handover, people):
@@ -219,7 +239,8 @@ def test_two_people_acting_on_the_same_loaded_handover(handover, people):
     h = _ready(handover, "approve_plan_review")
     first = Handover.objects.get(pk=h.pk)
     second = Handover.objects.get(pk=h.pk)
-    first.approve_plan_review()
+    # HR cancels while the supervisor sends the plan back.
+    first.cancel(reason="撤回离职")
     first.save()
     second.return_plan_review(reason="x")
     from django_fsm import ConcurrentTransition

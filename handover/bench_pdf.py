@@ -1,0 +1,77 @@
+"""How fast the signed confirmation of a large handover prints, and how fast HR gets the archived file."""
+
+import tempfile
+import time
+from pathlib import Path
+
+from django.db import connection
+from django.test import Client as Browser
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.urls import reverse
+
+from accounts.models import User
+
+from . import pdf, seal, services
+from .bench_page import _handover, _median_seconds
+from .models import State
+from .walk import advance_to
+
+CLIENTS = 500
+MAX_RENDER_SECONDS = 5.0
+MAX_SERVE_SECONDS = 0.050
+
+
+def bench_confirmation_pdf(clients: int = CLIENTS) -> list[dict]:
+    h = advance_to(_handover(clients), State.COMPLETED)
+    with tempfile.TemporaryDirectory(prefix="handover-bench-pdf-") as scratch:
+        # A throwaway seal and media directory: the benchmark leaves nothing behind.
+        seal.generate(Path(scratch) / "seal", company="压测公司")
+        overrides = {"MEDIA_ROOT": f"{scratch}/media", "SEAL_DIR": f"{scratch}/seal"}
+        with override_settings(**overrides, SEAL_CERT_PATH="", SEAL_KEY_PATH="", SEAL_CA_PATH=""):
+            # Archiving first also pays the once-per-process costs (fonts, templates) a worker pays once.
+            started = time.perf_counter()
+            doc = services.handover_archive(handover_id=h.pk)
+            archive_seconds = time.perf_counter() - started
+
+            timings = []
+            for _ in range(2):
+                started = time.perf_counter()
+                data = pdf.render_confirmation(h, verification_code="BENC-H000-0000")
+                timings.append(time.perf_counter() - started)
+            render_seconds = min(timings)
+            pages = pdf.page_count(data)
+
+            hr = User.objects.get(username="bench-ho-hr")
+            browser = Browser()
+            browser.force_login(hr)
+            url = reverse("handover:archive_download", args=[h.pk])
+
+            def get():
+                response = browser.get(url)
+                body = b"".join(response.streaming_content)
+                if response.status_code != 200 or len(body) != doc.size:
+                    raise AssertionError(f"{url} answered {response.status_code} with {len(body)} bytes")
+
+            serve_seconds = _median_seconds(get, repeat=20)
+            with CaptureQueriesContext(connection) as queries:
+                get()
+    return [
+        {
+            "name": f"confirmation PDF, {clients} clients ({pages} pages)",
+            "seconds": render_seconds,
+            "target": f"≤ {MAX_RENDER_SECONDS:.0f} s",
+            "ok": render_seconds <= MAX_RENDER_SECONDS,
+        },
+        {
+            "name": f"archive it: render, seal, store, {clients} clients (first in the process)",
+            "seconds": archive_seconds,
+            "target": "",
+        },
+        {
+            "name": f"serve the archived PDF ({doc.size // 1024} KB)",
+            "seconds": serve_seconds,
+            "queries": len(queries),
+            "target": f"≤ {MAX_SERVE_SECONDS * 1000:.0f} ms",
+            "ok": serve_seconds <= MAX_SERVE_SECONDS,
+        },
+    ]

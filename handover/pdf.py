@@ -1,0 +1,589 @@
+"""Printed documents: the signed confirmation (《客户交接确认书》) and the per-stage lists.
+
+Rendered with WeasyPrint from templates/pdf/. Everything a person typed reaches the HTML
+through Django's autoescaping, so it is text, never markup. The URL fetcher is ours and
+refuses everything but the app's own static files and the images this module made for the
+document (the QR code and the signature PNGs, registered under asset: URLs): no file:
+URL, no remote host, no data: URL it did not register.
+
+Chinese: the documents ask for Noto Sans CJK SC, which scripts/setup.sh installs
+(fonts-noto-cjk) and fontconfig finds; WeasyPrint embeds the subset of glyphs used, cut
+by HarfBuzz (libharfbuzz-subset0). Long tables use table-layout: fixed, so WeasyPrint does
+not measure every cell twice.
+"""
+
+import dataclasses
+import datetime
+import functools
+import gc
+import hashlib
+import io
+import mimetypes
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from clients.models import OPEN_STAGES, Contract, Opportunity, OpportunityStage, Receivable
+from clients.templatetags.money import money
+
+from . import signing
+from .models import (
+    CallResult,
+    ChecklistItem,
+    Handover,
+    HandoverClient,
+    ItemKind,
+    ItemStatus,
+    PhoneCheck,
+    Signature,
+    SignaturePurpose,
+    Visit,
+    VisitMode,
+)
+
+STAGE_LISTS = ("plan", "materials", "visits")
+
+# What the fetcher may hand WeasyPrint from the static files: stylesheets, fonts and images.
+STATIC_TYPES = {".css", ".otf", ".ttf", ".woff", ".woff2", ".png", ".svg"}
+
+
+class FetchRefused(ValueError):
+    """The document asked for something the fetcher does not serve."""
+
+
+class RestrictedFetcher(URLFetcher):
+    """Serves the app's static files (static:PATH) and the assets registered for this document.
+
+    Everything else is refused before any I/O: file: URLs, http(s) to any host, data: URLs,
+    and static paths that leave the static directories. `requested` and `refused` record what
+    was asked, for the tests.
+    """
+
+    def __init__(self):
+        # No protocol is allowed to reach urllib: fetch() below answers everything itself.
+        super().__init__(timeout=2, allowed_protocols=set(), allow_redirects=False)
+        self.assets: dict[str, tuple[bytes, str]] = {}
+        self.requested: list[str] = []
+        self.refused: list[str] = []
+
+    def register(self, data: bytes, mime_type: str) -> str:
+        url = f"asset:{hashlib.sha256(data).hexdigest()[:32]}"
+        self.assets[url] = (data, mime_type)
+        return url
+
+    def fetch(self, url, headers=None):
+        self.requested.append(url)
+        if url in self.assets:
+            data, mime_type = self.assets[url]
+            return URLFetcherResponse(url, body=data, headers={"Content-Type": mime_type})
+        if url.startswith("static:"):
+            path = static_path(url.removeprefix("static:"))
+            if path is not None:
+                mime_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": mime_type})
+        self.refused.append(url)
+        raise FetchRefused(f"not fetched: {url[:200]}")
+
+
+def static_path(relative: str) -> Path | None:
+    """The file of one of the app's static files, or None for anything else."""
+    if not relative or relative.startswith(("/", "\\")) or "\\" in relative or ".." in relative.split("/"):
+        return None
+    if Path(relative).suffix.lower() not in STATIC_TYPES:
+        return None
+    try:
+        found = finders.find(relative)
+    except Exception:  # noqa: BLE001 - a suspicious path is simply not found
+        return None
+    if not found:
+        return None
+    path = Path(found).resolve()
+    roots = [Path(d).resolve() for d in settings.STATICFILES_DIRS]
+    roots += [Path(p).resolve() for p in _app_static_dirs()]
+    if not any(path.is_relative_to(root) for root in roots) or not path.is_file():
+        return None
+    return path
+
+
+def _app_static_dirs() -> list[str]:
+    from django.apps import apps
+
+    return [str(Path(app.path) / "static") for app in apps.get_app_configs() if (Path(app.path) / "static").is_dir()]
+
+
+def render_pdf(
+    template: str, context: dict, fetcher: RestrictedFetcher | None = None, *, title: str, footer: str
+) -> bytes:
+    """The PDF of a template under templates/pdf/; title and footer run on every page."""
+    fetcher = fetcher or RestrictedFetcher()
+    with translation.override(settings.LANGUAGE_CODE), timezone.override(settings.TIME_ZONE):
+        h = context["h"]
+        context = {
+            **context,
+            "title": str(title),
+            "head_css": _css_string(f"{settings.COMPANY_NAME} · {h.number} · {title}"),
+            "foot_css": _css_string(str(footer)),
+            **_page_labels(),
+        }
+        html = render_to_string(template, context)
+        # No base URL: a relative link means nothing, so nothing is fetched for it.
+        # WeasyPrint makes hundreds of thousands of short-lived objects; in a process holding a
+        # large heap (a worker, the web server) the garbage collector's full passes over that heap
+        # cost more than the layout itself. Reference counting frees the document afterwards.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+
+def _css_string(text: str) -> str:
+    """A CSS string literal; safe inside <style> too (no quote, backslash or angle bracket survives)."""
+    escaped = "".join(c if c.isalnum() or c in " ·/-_:.，、" else f"\\{ord(c):x} " for c in text)
+    return f'"{escaped}"'
+
+
+def _page_labels() -> dict:
+    # "Page N of M" as a CSS content value: the translated words around the two counters.
+    marker = "\x00"
+    text = _("Page %(page)s of %(pages)s") % {"page": marker, "pages": marker}
+    parts = text.split(marker)
+    if len(parts) != 3:
+        parts = ["", " / ", ""]
+    counter = f"{_css_string(parts[0])} counter(page) {_css_string(parts[1])} counter(pages) {_css_string(parts[2])}"
+    return {"page_counter_css": counter}
+
+
+# ---------------------------------------------------------------------------------------
+# What the documents show
+
+
+@dataclasses.dataclass
+class ClientLine:
+    number: int
+    name: str
+    credit_code: str
+    grade: str
+    receiver: str
+    contracts: str = ""
+    receivables: str = ""
+    deals: str = ""
+    materials: str = ""
+    plan: str = ""
+    visit: str = ""
+    call: str = ""
+    in_sample: bool = False
+
+
+@dataclasses.dataclass
+class SignatureBlock:
+    role: str
+    name: str
+    purpose: str
+    signed_at: datetime.datetime | None = None
+    image_url: str = ""
+    typed_name: str = ""
+    method: str = ""
+    sha256: str = ""
+    valid: bool = True
+
+
+def _people(h: Handover) -> list[tuple[str, str]]:
+    return [
+        (_("departing salesperson"), h.departing.display_name),
+        (_("default receiver"), h.receiver.display_name),
+        (_("direct supervisor"), h.supervisor.display_name),
+        (_("witness"), h.witness.display_name),
+        (_("manager in charge"), h.manager.display_name),
+    ]
+
+
+def _dates(h: Handover) -> list[tuple[str, str]]:
+    local = timezone.localtime
+    rows = [
+        (_("reason"), h.get_reason_display()),
+        (_("notice date"), f"{h.notice_date:%Y-%m-%d}"),
+        (_("last working day"), f"{h.last_working_day:%Y-%m-%d}"),
+        (_("started at"), f"{local(h.started_at):%Y-%m-%d %H:%M}"),
+    ]
+    if h.completed_at:
+        rows.append((_("completed at"), f"{local(h.completed_at):%Y-%m-%d %H:%M}"))
+    return rows
+
+
+def _load(h: Handover) -> dict:
+    """Every row the documents print, in a fixed number of queries whatever the size of the book."""
+    hcs = list(
+        HandoverClient.objects.filter(handover=h)
+        .select_related("client", "receiver")
+        .order_by("grade", "client__name", "id")
+    )
+    client_ids = [hc.client_id for hc in hcs]
+    contracts = defaultdict(list)
+    for c in Contract.objects.filter(client_id__in=client_ids).order_by("number"):
+        contracts[c.client_id].append(c)
+    receivables = defaultdict(list)
+    for r in (
+        Receivable.objects.outstanding()
+        .filter(contract__client_id__in=client_ids)
+        .select_related("contract")
+        .order_by("due_date", "id")
+    ):
+        receivables[r.contract.client_id].append(r)
+    deals = defaultdict(list)
+    for o in Opportunity.objects.filter(client_id__in=client_ids, stage__in=OPEN_STAGES).order_by("id"):
+        deals[o.client_id].append(o)
+    items = list(ChecklistItem.objects.filter(handover=h).select_related("receiver").order_by("order", "id"))
+    visits = list(Visit.objects.filter(handover_client__handover=h).order_by("visited_on", "id"))
+    calls = list(PhoneCheck.objects.filter(handover_client__handover=h).order_by("called_at", "id"))
+    report = getattr(h, "report", None)
+    signatures = list(
+        Signature.objects.filter(handover=h, superseded_at__isnull=True).select_related("signer").order_by("pk")
+    )
+    return {
+        "hcs": hcs,
+        "contracts": contracts,
+        "receivables": receivables,
+        "deals": deals,
+        "items": items,
+        "visits": visits,
+        "calls": calls,
+        "report": report,
+        "signatures": signatures,
+    }
+
+
+def _client_lines(h: Handover, data: dict, today: datetime.date) -> list[ClientLine]:
+    """One row per client, each cell a few short lines: the 500-client confirmation must print in
+    seconds, and WeasyPrint's time goes by the number of cells and lines."""
+    stages = {k: str(v) for k, v in OpportunityStage.choices}
+    modes = {k: str(v) for k, v in VisitMode.choices}
+    results = {k: str(v) for k, v in CallResult.choices}
+    t_paid, t_done = _("paid"), _("performed")
+    t_overdue, t_due = _("overdue %(days)d days"), _("due %(date)s")
+    t_confirmed, t_concerns = _("%(confirmed)d/%(items)d confirmed"), _("concerns")
+    t_not_sampled = _("not sampled")
+    items_by_client = defaultdict(list)
+    for item in data["items"]:
+        items_by_client[item.handover_client_id].append(item)
+    visits_by_client = defaultdict(list)
+    for v in data["visits"]:
+        if not v.superseded:
+            visits_by_client[v.handover_client_id].append(v)
+    calls_by_client = defaultdict(list)
+    for c in data["calls"]:
+        if not c.superseded:
+            calls_by_client[c.handover_client_id].append(c)
+
+    lines = []
+    for n, hc in enumerate(data["hcs"], start=1):
+        cid = hc.client_id
+        contracts = [
+            f"{c.number} ¥{money(c.amount)} {t_done} {c.performance_progress}% {t_paid} {c.payment_progress}%"
+            for c in data["contracts"][cid]
+        ]
+        receivables = []
+        for r in data["receivables"][cid]:
+            overdue = r.overdue_days(today)
+            when = t_overdue % {"days": overdue} if overdue > 0 else t_due % {"date": f"{r.due_date:%Y-%m-%d}"}
+            receivables.append(f"¥{money(r.outstanding)} {when}")
+        deals = [f"{o.name} {stages.get(o.stage, o.stage)} ¥{money(o.expected_amount)}" for o in data["deals"][cid]]
+        items = items_by_client[hc.pk]
+        confirmed = sum(1 for i in items if i.status == ItemStatus.CONFIRMED)
+        visit_lines = [
+            f"{v.visited_on:%Y-%m-%d} {modes.get(v.mode, v.mode)} {v.contact_met}：{v.outcome}"
+            + (f"（{t_concerns}：{v.concerns}）" if v.concerns else "")
+            for v in visits_by_client[hc.pk]
+        ]
+        latest = calls_by_client[hc.pk][-1:]
+        if not hc.in_sample:
+            call = t_not_sampled
+        elif latest:
+            call = (
+                f"{results.get(latest[0].result, latest[0].result)}\n{timezone.localtime(latest[0].called_at):%Y-%m-%d}"
+            )
+        else:
+            call = "—"
+        lines.append(
+            ClientLine(
+                number=n,
+                name=hc.client.name,
+                credit_code=hc.client.credit_code,
+                grade=hc.grade,
+                receiver=hc.receiver.display_name,
+                contracts="\n".join(contracts) or "—",
+                receivables="\n".join(receivables) or "—",
+                deals="\n".join(deals) or "—",
+                materials=t_confirmed % {"confirmed": confirmed, "items": len(items)},
+                plan="\n".join(
+                    part
+                    for part in (
+                        f"{_('current status')}: {hc.current_status}" if hc.current_status else "",
+                        f"{_('risks')}: {hc.risks}" if hc.risks else "",
+                        f"{_('next steps')}: {hc.next_steps}" if hc.next_steps else "",
+                        f"{_('planned visit date')}: {hc.planned_visit_on:%Y-%m-%d}" if hc.planned_visit_on else "",
+                    )
+                    if part
+                ),
+                visit="\n".join(visit_lines) or "—",
+                call=call,
+                in_sample=hc.in_sample,
+            )
+        )
+    return lines
+
+
+def _checker(h: Handover, data: dict) -> signing.SignatureChecker:
+    """Whether each signature still holds, checked on the rows the document prints."""
+    items = [{f: getattr(i, "pk" if f == "pk" else f) for f in signing.ITEM_FIELDS} for i in data["items"]]
+    content = signing.SignedContent(
+        h, clients=data["hcs"], items=items, visits=data["visits"], calls=data["calls"], report=data["report"]
+    )
+    return signing.SignatureChecker(h, content, signatures=data["signatures"])
+
+
+def _signature_blocks(h: Handover, data: dict, fetcher: RestrictedFetcher) -> dict:
+    checker = _checker(h, data)
+    purposes = {k: str(v) for k, v in SignaturePurpose.choices}
+
+    def block(sig: Signature | None, role: str, name: str, purpose: str) -> SignatureBlock:
+        if sig is None:
+            return SignatureBlock(role=role, name=name, purpose=purposes[purpose])
+        image = bytes(sig.image or b"")
+        return SignatureBlock(
+            role=role,
+            name=sig.signer.display_name,
+            purpose=purposes[purpose],
+            signed_at=sig.signed_at,
+            image_url=fetcher.register(image, "image/png") if image else "",
+            typed_name=sig.typed_name,
+            method=sig.method,
+            sha256=sig.content_sha256,
+            valid=checker.is_valid(sig),
+        )
+
+    names = {hc.receiver_id: hc.receiver.display_name for hc in data["hcs"]}
+    names.update({i.receiver_id: i.receiver.display_name for i in data["items"]})
+    receivers = sorted(names, key=lambda pk: (pk != h.receiver_id, names[pk]))
+    checklist = SignaturePurpose.CHECKLIST
+    parties = [block(checker.current(checklist, h.departing_id), _("Departing"), h.departing.display_name, checklist)]
+    parties += [block(checker.current(checklist, pk), _("Receiver"), names[pk], checklist) for pk in receivers]
+    parties.append(block(checker.current(checklist, h.witness_id), _("Witness"), h.witness.display_name, checklist))
+    approvals = [
+        block(
+            checker.current(SignaturePurpose.REPORT_REVIEW, h.supervisor_id),
+            _("Direct supervisor"),
+            h.supervisor.display_name,
+            SignaturePurpose.REPORT_REVIEW,
+        ),
+        block(
+            checker.current(SignaturePurpose.REPORT_APPROVAL, h.manager_id),
+            _("Manager in charge"),
+            h.manager.display_name,
+            SignaturePurpose.REPORT_APPROVAL,
+        ),
+    ]
+    order = [p.value for p in SignaturePurpose]
+    trail = [
+        SignatureBlock(
+            role="",
+            name=sig.signer.display_name,
+            purpose=purposes[sig.purpose],
+            signed_at=sig.signed_at,
+            method=sig.get_method_display(),
+            sha256=sig.content_sha256,
+            valid=checker.is_valid(sig),
+        )
+        for sig in sorted(data["signatures"], key=lambda s: (s.signed_at, order.index(s.purpose), s.pk))
+    ]
+    return {"parties": parties, "approvals": approvals, "trail": trail}
+
+
+def _standard_items(data: dict) -> list[dict]:
+    kinds = {k: str(v) for k, v in ItemKind.choices}
+    statuses = {k: str(v) for k, v in ItemStatus.choices}
+    return [
+        {
+            "kind": kinds.get(i.kind, i.kind),
+            "title": i.title,
+            "description": i.description,
+            "storage_location": i.storage_location,
+            "receiver": i.receiver.display_name,
+            "status": statuses.get(i.status, i.status),
+            "confirmed_at": i.confirmed_at,
+        }
+        for i in data["items"]
+        if i.handover_client_id is None
+    ]
+
+
+def verification_url(code: str) -> str:
+    path = reverse("handover:verify") + f"?code={code}"
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def qr_svg(text: str) -> bytes:
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=2)
+    return image.to_string(encoding="unicode").encode()
+
+
+def _base_context(h: Handover) -> dict:
+    facts = _people(h) + _dates(h)
+    return {
+        "h": h,
+        "company": settings.COMPANY_NAME,
+        # Three label-value pairs a row.
+        "facts": [facts[i : i + 3] for i in range(0, len(facts), 3)],
+        "printed_at": timezone.localtime(),
+    }
+
+
+def _handover(h: Handover | int) -> Handover:
+    pk = h.pk if isinstance(h, Handover) else h
+    return Handover.objects.select_related(
+        "departing__department", "receiver", "supervisor", "witness", "manager", "started_by", "report"
+    ).get(pk=pk)
+
+
+def confirmation_context(h: Handover, *, verification_code: str, fetcher: RestrictedFetcher) -> dict:
+    h = _handover(h)
+    today = timezone.localdate(h.completed_at) if h.completed_at else timezone.localdate()
+    data = _load(h)
+    from .selectors import figure_rows
+
+    report = data["report"]
+    return {
+        **_base_context(h),
+        "clients": _client_lines(h, data, today),
+        "standard_items": _standard_items(data),
+        "report": report,
+        "figures": figure_rows(report.figures if report else {}),
+        "signatures": _signature_blocks(h, data, fetcher),
+        "verification_code": verification_code,
+        "verification_url": verification_url(verification_code),
+        "qr_url": fetcher.register(qr_svg(verification_url(verification_code)), "image/svg+xml"),
+    }
+
+
+def _in_company_language(function):
+    """Documents are printed in the company's language and time zone, whoever asks for them."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with translation.override(settings.LANGUAGE_CODE), timezone.override(settings.TIME_ZONE):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@_in_company_language
+def render_confirmation(h: Handover | int, *, verification_code: str) -> bytes:
+    """The three-party signed confirmation of a completed handover, as archived."""
+    fetcher = RestrictedFetcher()
+    context = confirmation_context(h, verification_code=verification_code, fetcher=fetcher)
+    title = _("Client handover confirmation")
+    footer = _("Verification code %(code)s") % {"code": verification_code}
+    return render_pdf("pdf/confirmation.html", context, fetcher, title=title, footer=footer)
+
+
+@_in_company_language
+def render_stage_list(h: Handover | int, stage: str) -> bytes:
+    """The plan, the materials or the visits of a handover, printed on demand."""
+    if stage not in STAGE_LISTS:
+        raise ValueError(stage)
+    fetcher = RestrictedFetcher()
+    h = _handover(h)
+    data = _load(h)
+    titles = {
+        "plan": _("Client handover plan"),
+        "materials": _("Materials handover list"),
+        "visits": _("Joint visits record"),
+    }
+    purposes = {"materials": SignaturePurpose.MATERIALS_RECEIPT, "visits": SignaturePurpose.VISITS}
+    checker = _checker(h, data)
+    stage_signatures = []
+    if stage in purposes:
+        label = dict(SignaturePurpose.choices)[purposes[stage]]
+        for sig in data["signatures"]:
+            if sig.purpose == purposes[stage]:
+                image = bytes(sig.image or b"")
+                stage_signatures.append(
+                    SignatureBlock(
+                        role=_("Receiver"),
+                        name=sig.signer.display_name,
+                        purpose=str(label),
+                        signed_at=sig.signed_at,
+                        image_url=fetcher.register(image, "image/png") if image else "",
+                        typed_name=sig.typed_name,
+                        method=sig.method,
+                        sha256=sig.content_sha256,
+                        valid=checker.is_valid(sig),
+                    )
+                )
+    kinds = {k: str(v) for k, v in ItemKind.choices}
+    statuses = {k: str(v) for k, v in ItemStatus.choices}
+    modes = {k: str(v) for k, v in VisitMode.choices}
+    client_name = {hc.pk: hc.client.name for hc in data["hcs"]}
+    context = {
+        **_base_context(h),
+        "stage": stage,
+        "title": titles[stage],
+        "clients": _client_lines(h, data, timezone.localdate()),
+        "items": [
+            {
+                "client": client_name.get(i.handover_client_id, "—"),
+                "kind": kinds.get(i.kind, i.kind),
+                "title": i.title,
+                "description": i.description,
+                "storage_location": i.storage_location,
+                "receiver": i.receiver.display_name,
+                "status": statuses.get(i.status, i.status),
+                "confirmed_at": i.confirmed_at,
+                "dispute_reason": i.dispute_reason,
+            }
+            for i in data["items"]
+        ],
+        "visits": [
+            {
+                "client": client_name.get(v.handover_client_id, ""),
+                "visited_on": v.visited_on,
+                "mode": modes.get(v.mode, v.mode),
+                "contact_met": v.contact_met,
+                "outcome": v.outcome,
+                "concerns": v.concerns,
+                "confirmed": v.is_confirmed,
+                "superseded": v.superseded,
+            }
+            for v in data["visits"]
+        ],
+        "stage_signatures": stage_signatures,
+    }
+    footer = _("Printed at %(time)s") % {"time": f"{timezone.localtime():%Y-%m-%d %H:%M}"}
+    return render_pdf("pdf/stage_list.html", context, fetcher, title=context["title"], footer=footer)
+
+
+_FILENAME_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def filename(h: Handover, kind: str) -> str:
+    return _FILENAME_SAFE.sub("-", f"{h.number}-{kind}.pdf")
+
+
+def page_count(data: bytes) -> int:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    return int(PdfFileReader(io.BytesIO(data), strict=False).root["/Pages"]["/Count"])

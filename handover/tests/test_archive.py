@@ -1,0 +1,211 @@
+"""The archived confirmation: printed when the last signature lands, sealed, stored once, served as is."""
+
+import hashlib
+import shutil
+from io import StringIO
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from django.urls import reverse
+
+from handover import seal, services
+from handover.models import ArchivedDocument, Event, SignaturePurpose, State
+from handover.storage import WriteOnceStorage
+from handover.tests.conftest import poppler
+from handover.walk import advance_to, sign_missing, signature_of
+
+
+@pytest.fixture
+def archived(handover, people, sealed, django_capture_on_commit_callbacks):
+    """A handover completed by the manager's final approval, and what that archived."""
+    h = advance_to(handover, State.REPORT_APPROVAL)
+    sign_missing(h, SignaturePurpose.CHECKLIST)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.handover_transition(
+            handover=h, name="approve_report", user=people.manager, signature=signature_of(people.manager)
+        )
+    assert callbacks, "completion queued nothing"
+    return ArchivedDocument.objects.get(handover=h)
+
+
+def stored(doc: ArchivedDocument) -> bytes:
+    with doc.file.open("rb") as f:
+        return f.read()
+
+
+def tampered(data: bytes) -> bytes:
+    """The same file with one byte of page content changed, inside the sealed byte range."""
+    at = data.index(b"stream", len(data) // 4) + 40
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+
+
+def test_the_last_signature_archives_the_sealed_confirmation(archived):
+    doc = archived
+    data = stored(doc)
+    assert data.startswith(b"%PDF-")
+    assert hashlib.sha256(data).hexdigest() == doc.sha256 and len(data) == doc.size
+    assert doc.sealed and "测试销售有限公司" in doc.seal_signer
+    assert doc.file.name == f"archive/{doc.handover.number}.pdf"
+    assert len(doc.verification_code) == 14 and doc.verification_code.count("-") == 2
+    assert Event.objects.filter(handover=doc.handover, kind="archived", data__sha256=doc.sha256).exists()
+    if shutil.which("pdftotext"):
+        assert doc.verification_code in poppler("pdftotext", "-", "-", data=data)
+
+
+def test_archiving_again_changes_nothing(archived):
+    before = stored(archived)
+    again = services.handover_archive(handover_id=archived.handover_id)
+    assert again.pk == archived.pk and stored(again) == before
+    assert ArchivedDocument.objects.count() == 1
+
+
+def test_the_archive_cannot_be_overwritten(archived):
+    doc = archived
+    before = stored(doc)
+    # The storage refuses an existing name instead of replacing or renaming.
+    with pytest.raises(FileExistsError):
+        WriteOnceStorage().save(doc.file.name, ContentFile(b"%PDF-forged"))
+    with pytest.raises(PermissionError):
+        WriteOnceStorage().delete(doc.file.name)
+    # The row refuses a change to what was archived, and deletion.
+    doc.sha256 = "0" * 64
+    with pytest.raises(ValueError):
+        doc.save()
+    doc.refresh_from_db()
+    with pytest.raises(ValueError):
+        doc.delete()
+    # Even with the row gone behind its back, the service will not write over the file.
+    ArchivedDocument.objects.filter(pk=doc.pk).delete()
+    with pytest.raises(services.Conflict):
+        services.handover_archive(handover_id=doc.handover_id)
+    assert stored(doc) == before
+
+
+def test_only_a_completed_handover_is_archived(handover, sealed):
+    with pytest.raises(services.WrongState):
+        services.handover_archive(handover_id=handover.pk)
+    assert not ArchivedDocument.objects.exists()
+
+
+def test_without_a_seal_nothing_is_archived(handover, people, sealed, settings, tmp_path):
+    h = advance_to(handover, State.COMPLETED)
+    settings.SEAL_DIR = tmp_path / "no-seal-here"
+    with pytest.raises(seal.SealNotConfigured):
+        services.handover_archive(handover_id=h.pk)
+    assert not ArchivedDocument.objects.exists()
+    assert not (settings.MEDIA_ROOT / "archive").exists() or not any((settings.MEDIA_ROOT / "archive").iterdir())
+
+
+# ---------------------------------------------------------------------------------------
+# The seal
+
+
+def test_pyhanko_finds_the_seal_intact_and_a_tampered_copy_broken(archived):
+    data = stored(archived)
+    check = seal.verify_pdf(data)
+    assert check.ok and check.intact and check.trusted, check.problem
+    assert "测试销售有限公司" in check.signer
+    assert not seal.verify_pdf(tampered(data)).ok
+    assert not seal.verify_pdf(b"%PDF-1.7 not sealed").ok
+
+
+@pytest.mark.skipif(not shutil.which("pdfsig"), reason="pdfsig (poppler-utils) is not installed")
+def test_poppler_pdfsig_finds_the_seal_valid_and_a_tampered_copy_invalid(archived, tmp_path):
+    original, changed = tmp_path / "original.pdf", tmp_path / "tampered.pdf"
+    original.write_bytes(stored(archived))
+    changed.write_bytes(tampered(stored(archived)))
+    out = poppler("pdfsig", str(original))
+    assert "Signature is Valid." in out and "ETSI.CAdES.detached" in out, out
+    out = poppler("pdfsig", str(changed))
+    assert "Signature is Valid." not in out, out
+
+
+def test_seal_setup_makes_the_certificates_once(tmp_path):
+    out = StringIO()
+    call_command("seal_setup", "--dir", str(tmp_path / "seal"), stdout=out)
+    cert = (tmp_path / "seal" / seal.CERT_FILE).read_bytes()
+    assert b"BEGIN CERTIFICATE" in cert and (tmp_path / "seal" / seal.KEY_FILE).stat().st_mode & 0o077 == 0
+    call_command("seal_setup", "--dir", str(tmp_path / "seal"), stdout=out)
+    assert "already in place" in out.getvalue()
+    assert (tmp_path / "seal" / seal.CERT_FILE).read_bytes() == cert
+
+
+def test_a_seal_key_with_a_passphrase(settings, tmp_path):
+    seal.generate(tmp_path, company="口令公司", passphrase=b"s3cret")
+    settings.SEAL_DIR, settings.SEAL_KEY_PASSPHRASE = tmp_path, "s3cret"
+    settings.SEAL_CERT_PATH = settings.SEAL_KEY_PATH = settings.SEAL_CA_PATH = ""
+    import weasyprint
+
+    sealed = seal.seal_pdf(weasyprint.HTML(string="<p>口令</p>").write_pdf())
+    assert seal.verify_pdf(sealed.data).ok
+
+
+# ---------------------------------------------------------------------------------------
+# HR's print page and the verification page
+
+
+def test_hr_lists_completed_handovers_and_downloads_the_archived_file(archived, people, login):
+    browser = login(people.hr)
+    page = browser.get(reverse("handover:archive")).content.decode()
+    assert archived.handover.number in page and archived.verification_code in page
+    url = reverse("handover:archive_download", args=[archived.handover_id])
+    assert url in page
+    response = browser.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert b"".join(response.streaming_content) == stored(archived)
+    assert f"{archived.handover.number}.pdf" in response["Content-Disposition"]
+    # On the handover page too.
+    detail = browser.get(reverse("handover:detail", args=[archived.handover_id])).content.decode()
+    assert url in detail
+
+
+@pytest.mark.parametrize("who", ["departing", "receiver", "supervisor", "witness", "manager", "other_sales"])
+def test_only_hr_and_the_administrator_reach_the_archive(archived, people, login, who):
+    browser = login(getattr(people, who))
+    assert browser.get(reverse("handover:archive")).status_code == 403
+    assert browser.get(reverse("handover:archive_download", args=[archived.handover_id])).status_code == 403
+
+
+def test_the_administrator_reaches_the_archive(archived, people, login):
+    assert login(people.admin).get(reverse("handover:archive")).status_code == 200
+
+
+def test_hr_archives_a_completed_handover_that_missed_its_archive(handover, people, login, sealed):
+    h = advance_to(handover, State.COMPLETED)  # on_commit never ran: nothing archived
+    browser = login(people.hr)
+    assert "archive-now" in browser.get(reverse("handover:archive")).content.decode()
+    response = browser.post(reverse("handover:archive_now", args=[h.pk]))
+    assert response.status_code == 302 and response.url == reverse("handover:archive")
+    assert ArchivedDocument.objects.filter(handover=h, sealed=True).exists()
+
+
+def test_the_verification_page_recognises_the_code_and_the_file(archived, people, login):
+    browser = login(people.other_sales)  # anyone logged in may check a document they were shown
+    code = archived.verification_code
+    page = browser.get(reverse("handover:verify"), {"code": code.lower().replace("-", " ")}).content.decode()
+    assert 'data-match="true"' in page and archived.handover.number in page and archived.sha256 in page
+
+    page = browser.post(reverse("handover:verify"), {"file": ContentFile(stored(archived), "copy.pdf")})
+    content = page.content.decode()
+    assert 'data-match="true"' in content and 'data-seal-ok="true"' in content
+
+    page = browser.post(reverse("handover:verify"), {"file": ContentFile(tampered(stored(archived)), "copy.pdf")})
+    content = page.content.decode()
+    assert 'data-match="false"' in content and 'data-seal-ok="false"' in content
+
+    page = browser.get(reverse("handover:verify"), {"code": "0000-0000-0000"}).content.decode()
+    assert 'data-match="false"' in page
+
+
+def test_the_qr_code_leads_to_the_verification_page(archived, settings):
+    from handover import pdf
+
+    assert pdf.verification_url(archived.verification_code) == (
+        f"{settings.SITE_URL.rstrip('/')}/handovers/verify/?code={archived.verification_code}"
+    )
+
+
+def test_the_verification_page_needs_a_login(client):
+    response = client.get(reverse("handover:verify"))
+    assert response.status_code == 302 and "login" in response.url
