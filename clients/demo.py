@@ -819,7 +819,8 @@ def _seed_users(departments: dict[str, Department], created: Counter) -> dict[st
             email=f"{spec.username}@{EMAIL_DOMAIN}",
             department=departments.get(spec.department),
             supervisor=users.get(spec.supervisor),
-            is_staff=spec.superuser,
+            # HR reads the access log and manages accounts in the admin.
+            is_staff=spec.superuser or Role.HR in spec.roles,
             is_superuser=spec.superuser,
         )
         user.groups.set([groups[str(role)] for role in spec.roles])

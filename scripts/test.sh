@@ -27,7 +27,8 @@ if [ -z "${DATABASE_URL:-}" ]; then
     sleep 2
   fi
   if port_open 127.0.0.1 5432; then
-    export DATABASE_URL="postgres://${PGUSER:-postgres}@127.0.0.1:5432/handover"
+    # One database name per run, so two runs on one machine (CI and a developer) never collide.
+    export DATABASE_URL="postgres://${PGUSER:-postgres}@127.0.0.1:5432/handover_ci_$$"
   fi
 fi
 if [ -z "${REDIS_URL:-}" ] && port_open 127.0.0.1 6379; then
