@@ -83,7 +83,7 @@ class ImportRowError:
         if self.column and self.column not in self.message:
             parts.append(self.column)
         where = " ".join(part for part in parts if part)
-        return f"{where}: {self.message}" if where else self.message
+        return _("%(label)s: %(value)s") % {"label": where, "value": self.message} if where else self.message
 
 
 @dataclass

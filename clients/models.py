@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .validators import normalize_credit_code, validate_credit_code
 
@@ -32,7 +33,7 @@ class ClientStatus(models.TextChoices):
     PROSPECT = "prospect", _("Prospect")
     ACTIVE = "active", _("Active cooperation")
     PAUSED = "paused", _("Paused")
-    LOST = "lost", _("Lost")
+    LOST = "lost", pgettext_lazy("client status", "Lost")
 
 
 class Client(models.Model):
@@ -88,7 +89,7 @@ class Client(models.Model):
 
 class Contact(models.Model):
     client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="contacts")
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("contact", "name"), max_length=50)
     position = models.CharField(_("position"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True, db_index=True)
     email = models.EmailField(_("email"), blank=True)
@@ -246,7 +247,7 @@ class OpportunityStage(models.TextChoices):
     PROPOSAL = "proposal", _("Proposal and quotation")
     NEGOTIATION = "negotiation", _("Negotiation")
     WON = "won", _("Won")
-    LOST = "lost", _("Lost")
+    LOST = "lost", pgettext_lazy("deal stage", "Lost")
 
 
 OPEN_STAGES = [OpportunityStage.LEAD, OpportunityStage.NEEDS, OpportunityStage.PROPOSAL, OpportunityStage.NEGOTIATION]
@@ -254,7 +255,7 @@ OPEN_STAGES = [OpportunityStage.LEAD, OpportunityStage.NEEDS, OpportunityStage.P
 
 class Opportunity(models.Model):
     client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="opportunities")
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(pgettext_lazy("deal", "name"), max_length=200)
     stage = models.CharField(_("stage"), max_length=20, choices=OpportunityStage.choices, default=OpportunityStage.LEAD)
     expected_amount = models.DecimalField(
         _("expected amount"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]

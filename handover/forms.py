@@ -182,5 +182,5 @@ def first_error(form: forms.Form) -> str:
     for name, errors in form.errors.items():
         label = form.fields[name].label if name in form.fields and name != "version" else ""
         text = " ".join(str(e) for e in errors)
-        parts.append(f"{label}: {text}" if label else text)
+        parts.append(_("%(label)s: %(value)s") % {"label": label, "value": text} if label else text)
     return "；".join(parts)

@@ -476,7 +476,9 @@ TRANSITIONS_NEEDING_REASON = {name for name in TRANSITIONS if name.startswith("r
 
 
 class StageDeadline(models.Model):
-    handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="deadlines")
+    handover = models.ForeignKey(
+        Handover, verbose_name=_("handover"), on_delete=models.CASCADE, related_name="deadlines"
+    )
     state = models.CharField(_("state"), max_length=20, choices=State.choices)
     due_on = models.DateField(_("due on"))
 
@@ -493,8 +495,10 @@ class StageDeadline(models.Model):
 class HandoverClient(models.Model):
     """One client of the departing person's book in this handover: its plan and its receiver."""
 
-    handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="clients")
-    client = models.ForeignKey("clients.Client", on_delete=models.PROTECT, related_name="handover_entries")
+    handover = models.ForeignKey(Handover, verbose_name=_("handover"), on_delete=models.CASCADE, related_name="clients")
+    client = models.ForeignKey(
+        "clients.Client", verbose_name=_("client"), on_delete=models.PROTECT, related_name="handover_entries"
+    )
     receiver = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("receiver"), on_delete=models.PROTECT, related_name="+"
     )
@@ -562,17 +566,39 @@ class ChecklistTemplateItem(models.Model):
 
 
 class ChecklistItem(models.Model):
-    handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="items")
+    handover = models.ForeignKey(Handover, verbose_name=_("handover"), on_delete=models.CASCADE, related_name="items")
     handover_client = models.ForeignKey(
-        HandoverClient, null=True, blank=True, on_delete=models.CASCADE, related_name="items"
+        HandoverClient,
+        verbose_name=_("client in handover"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="items",
     )
     kind = models.CharField(_("kind"), max_length=20, choices=ItemKind.choices)
-    contract = models.ForeignKey("clients.Contract", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    contract = models.ForeignKey(
+        "clients.Contract",
+        verbose_name=_("contract"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     receivable = models.ForeignKey(
-        "clients.Receivable", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "clients.Receivable",
+        verbose_name=_("receivable"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     opportunity = models.ForeignKey(
-        "clients.Opportunity", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "clients.Opportunity",
+        verbose_name=_("opportunity"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     title = models.CharField(_("title"), max_length=255)
     description = models.TextField(_("description"), blank=True)
@@ -585,7 +611,7 @@ class ChecklistItem(models.Model):
     dispute_reason = models.TextField(_("reason for the dispute"), blank=True)
     handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
-    order = models.PositiveIntegerField(default=0)
+    order = models.PositiveIntegerField(_("order"), default=0)
 
     class Meta:
         verbose_name = _("checklist item")
@@ -602,14 +628,18 @@ class VisitMode(models.TextChoices):
 
 
 class Visit(models.Model):
-    handover_client = models.ForeignKey(HandoverClient, on_delete=models.CASCADE, related_name="visits")
+    handover_client = models.ForeignKey(
+        HandoverClient, verbose_name=_("client in handover"), on_delete=models.CASCADE, related_name="visits"
+    )
     visited_on = models.DateField(_("visit date"))
     mode = models.CharField(_("mode"), max_length=20, choices=VisitMode.choices, default=VisitMode.IN_PERSON)
     contact_met = models.CharField(_("client contact met"), max_length=100)
     outcome = models.TextField(_("outcome"))
     concerns = models.TextField(_("client's concerns"), blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
     departing_confirmed_at = models.DateTimeField(_("confirmed by the departing person at"), null=True, blank=True)
     receiver_confirmed_at = models.DateTimeField(_("confirmed by the receiver at"), null=True, blank=True)
     # Set when a spot-check call shows the client did not know: the visit must be done again.
@@ -635,11 +665,15 @@ class CallResult(models.TextChoices):
 
 
 class PhoneCheck(models.Model):
-    handover_client = models.ForeignKey(HandoverClient, on_delete=models.CASCADE, related_name="phone_checks")
+    handover_client = models.ForeignKey(
+        HandoverClient, verbose_name=_("client in handover"), on_delete=models.CASCADE, related_name="phone_checks"
+    )
     called_at = models.DateTimeField(_("called at"), default=timezone.now)
     result = models.CharField(_("result"), max_length=20, choices=CallResult.choices)
     note = models.TextField(_("note"), blank=True)
-    witness = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("witness"), on_delete=models.PROTECT, related_name="+"
+    )
     # Set when the client was sent back to visits: the call is kept but the witness must call again.
     superseded = models.BooleanField(_("superseded"), default=False)
 
@@ -653,13 +687,15 @@ class PhoneCheck(models.Model):
 
 
 class Report(models.Model):
-    handover = models.OneToOneField(Handover, on_delete=models.CASCADE, related_name="report")
+    handover = models.OneToOneField(
+        Handover, verbose_name=_("handover"), on_delete=models.CASCADE, related_name="report"
+    )
     summary = models.TextField(_("summary"), blank=True)
     open_risks = models.TextField(_("open risks"), blank=True)
     advice = models.TextField(_("advice to the receiver"), blank=True)
     # The figures as they stood when the report was submitted; recomputed on every submit.
     figures = models.JSONField(_("figures"), default=dict, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("handover report")
@@ -690,14 +726,16 @@ class DocumentTemplate(models.Model):
 class Event(models.Model):
     """The timeline: every transition, confirmation, dispute, visit, call, return and reassignment."""
 
-    handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=40)
-    from_state = models.CharField(max_length=20, blank=True)
-    to_state = models.CharField(max_length=20, blank=True)
-    comment = models.TextField(blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    handover = models.ForeignKey(Handover, verbose_name=_("handover"), on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=40)
+    from_state = models.CharField(_("from state"), max_length=20, blank=True)
+    to_state = models.CharField(_("to state"), max_length=20, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("timeline event")
@@ -781,17 +819,29 @@ class DutyKind(models.TextChoices):
 class Duty(models.Model):
     """What the procedure still asks after completion, per client; closed by the record that proves it."""
 
-    handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="duties")
+    handover = models.ForeignKey(Handover, verbose_name=_("handover"), on_delete=models.CASCADE, related_name="duties")
     kind = models.CharField(_("kind"), max_length=20, choices=DutyKind.choices)
-    client = models.ForeignKey("clients.Client", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    client = models.ForeignKey(
+        "clients.Client", verbose_name=_("client"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     # Empty for HR duties: anyone holding the HR role may close them.
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="duties"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="duties",
     )
     due_on = models.DateField(_("due on"), db_index=True)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
     done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("done by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     class Meta:
@@ -816,14 +866,18 @@ class ReminderKind(models.TextChoices):
 class Reminder(models.Model):
     """One reminder owed to one person; the unique key makes "exactly once a day" hold across workers."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders")
-    handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="reminders")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="reminders"
+    )
+    handover = models.ForeignKey(
+        Handover, verbose_name=_("handover"), on_delete=models.CASCADE, related_name="reminders"
+    )
     # A state of the handover, or a duty kind after completion.
     stage = models.CharField(_("stage"), max_length=20)
     kind = models.CharField(_("kind"), max_length=20, choices=ReminderKind.choices)
     day = models.DateField(_("day"))
     due_on = models.DateField(_("due on"))
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("reminder")
@@ -840,19 +894,23 @@ class Reminder(models.Model):
 class Notification(models.Model):
     """The in-app bell; also the record of what each channel still has to send."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    handover = models.ForeignKey(Handover, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    handover = models.ForeignKey(
+        Handover, verbose_name=_("handover"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     # What caused it: exactly one notification per source and person.
-    source = models.CharField(max_length=80)
+    source = models.CharField(_("source"), max_length=80)
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("text"), blank=True)
-    url = models.CharField(max_length=200, blank=True)
+    url = models.CharField(_("link"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    email_attempts = models.PositiveSmallIntegerField(default=0)
-    webhooked_at = models.DateTimeField(null=True, blank=True)
-    webhook_attempts = models.PositiveSmallIntegerField(default=0)
+    emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(_("email attempts"), default=0)
+    webhooked_at = models.DateTimeField(_("sent to the group robot at"), null=True, blank=True)
+    webhook_attempts = models.PositiveSmallIntegerField(_("group robot attempts"), default=0)
 
     class Meta:
         verbose_name = _("notification")
@@ -921,7 +979,9 @@ class Signature(models.Model):
     with superseded_at set.
     """
 
-    handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="signatures")
+    handover = models.ForeignKey(
+        Handover, verbose_name=_("handover"), on_delete=models.CASCADE, related_name="signatures"
+    )
     signer = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("signer"), on_delete=models.PROTECT, related_name="+"
     )
@@ -969,7 +1029,9 @@ def _verification_code() -> str:
 class ArchivedDocument(models.Model):
     """The final signed confirmation as printed: stored once, with its hash, never replaced."""
 
-    handover = models.OneToOneField(Handover, on_delete=models.PROTECT, related_name="archive")
+    handover = models.OneToOneField(
+        Handover, verbose_name=_("handover"), on_delete=models.PROTECT, related_name="archive"
+    )
     file = models.FileField(_("file"), upload_to="archive/", storage=_archive_storage, max_length=200)
     sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
     size = models.PositiveIntegerField(_("size in bytes"))

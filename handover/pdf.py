@@ -274,6 +274,8 @@ def _client_lines(h: Handover, data: dict, today: datetime.date) -> list[ClientL
     t_overdue, t_due = _("overdue %(days)d days"), _("due %(date)s")
     t_confirmed, t_concerns = _("%(confirmed)d/%(items)d confirmed"), _("concerns")
     t_not_sampled = _("not sampled")
+    t_pair, t_with_note = _("%(label)s: %(value)s"), _("%(text)s (%(note)s)")
+    t_status, t_risks, t_next, t_planned = _("current status"), _("risks"), _("next steps"), _("planned visit date")
     items_by_client = defaultdict(list)
     for item in data["items"]:
         items_by_client[item.handover_client_id].append(item)
@@ -301,11 +303,15 @@ def _client_lines(h: Handover, data: dict, today: datetime.date) -> list[ClientL
         deals = [f"{o.name} {stages.get(o.stage, o.stage)} ¥{money(o.expected_amount)}" for o in data["deals"][cid]]
         items = items_by_client[hc.pk]
         confirmed = sum(1 for i in items if i.status == ItemStatus.CONFIRMED)
-        visit_lines = [
-            f"{v.visited_on:%Y-%m-%d} {modes.get(v.mode, v.mode)} {v.contact_met}：{v.outcome}"
-            + (f"（{t_concerns}：{v.concerns}）" if v.concerns else "")
-            for v in visits_by_client[hc.pk]
-        ]
+        visit_lines = []
+        for v in visits_by_client[hc.pk]:
+            line = t_pair % {
+                "label": f"{v.visited_on:%Y-%m-%d} {modes.get(v.mode, v.mode)} {v.contact_met}",
+                "value": v.outcome,
+            }
+            if v.concerns:
+                line = t_with_note % {"text": line, "note": t_pair % {"label": t_concerns, "value": v.concerns}}
+            visit_lines.append(line)
         latest = calls_by_client[hc.pk][-1:]
         if not hc.in_sample:
             call = t_not_sampled
@@ -329,10 +335,12 @@ def _client_lines(h: Handover, data: dict, today: datetime.date) -> list[ClientL
                 plan="\n".join(
                     part
                     for part in (
-                        f"{_('current status')}: {hc.current_status}" if hc.current_status else "",
-                        f"{_('risks')}: {hc.risks}" if hc.risks else "",
-                        f"{_('next steps')}: {hc.next_steps}" if hc.next_steps else "",
-                        f"{_('planned visit date')}: {hc.planned_visit_on:%Y-%m-%d}" if hc.planned_visit_on else "",
+                        t_pair % {"label": t_status, "value": hc.current_status} if hc.current_status else "",
+                        t_pair % {"label": t_risks, "value": hc.risks} if hc.risks else "",
+                        t_pair % {"label": t_next, "value": hc.next_steps} if hc.next_steps else "",
+                        t_pair % {"label": t_planned, "value": f"{hc.planned_visit_on:%Y-%m-%d}"}
+                        if hc.planned_visit_on
+                        else "",
                     )
                     if part
                 ),

@@ -753,7 +753,7 @@ def _blocked_hint(name: str, counts: dict, checker: "signing.SignatureChecker | 
 def _item_detail(item: dict, storage_label: str) -> str:
     parts = [item["description"]] if item["description"] else []
     if item["storage_location"]:
-        parts.append(f"{storage_label}: {item['storage_location']}")
+        parts.append(_("%(label)s: %(value)s") % {"label": storage_label, "value": item["storage_location"]})
     return " · ".join(parts)
 
 

@@ -2,6 +2,7 @@ from html import escape
 
 from django import template
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -48,10 +49,15 @@ def item_rows(context, items, show_receiver: bool = False) -> str:
     confirm = context.get("confirm_fields", "")
     dispute_label = escape(str(context.get("t_dispute", "")))
     receiver_label = escape(str(context.get("t_receiver", "")))
+    label_value = gettext("%(label)s: %(value)s")
     rows = []
     for it in items:
         detail = f'<div class="small text-muted">{escape(it.detail)}</div>' if it.detail else ""
-        receiver = f'<div class="small">{receiver_label}: {escape(it.receiver_name)}</div>' if show_receiver else ""
+        receiver = (
+            f'<div class="small">{label_value % {"label": receiver_label, "value": escape(it.receiver_name)}}</div>'
+            if show_receiver
+            else ""
+        )
         reason = (
             f'<div class="small text-danger dispute-reason">{escape(it.dispute_reason)}</div>'
             if it.dispute_reason
