@@ -1,0 +1,526 @@
+"""The whole procedure in a real browser, through the pages only, as the people involved.
+
+HR starts the handover; the departing salesperson plans, the supervisor sends the plan back
+once and then signs it off, the manager approves; materials are handed over, one is
+disputed and handed over again, the receiver confirms and signs the receipt; both record
+and confirm the joint visits; the witness makes the spot-check calls; the report is
+written, reviewed, the three parties sign the checklist and the manager gives the final
+signed approval; HR downloads the sealed confirmation. Signatures are drawn with the mouse
+on the signature pad (some typed). Elements are found by ids, names and data attributes,
+never by the (Chinese) wording; what each person sees is checked by its data.
+"""
+
+import datetime
+import itertools
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from clients.models import Client, Contract
+from clients.tests.factories import (
+    ClientFactory,
+    ContactFactory,
+    ContractFactory,
+    OpportunityFactory,
+    ReceivableFactory,
+)
+from handover.models import ChecklistTemplateItem, Handover, ItemKind, State
+from handover.tests.conftest import poppler
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+RETURN_REASON = "请补充华东精密机械的续约风险：合同年底到期，竞争对手已报价。"
+FIXED_RISKS = "合同年底到期，竞争对手已报价；需在12月前完成续约谈判。"
+DISPUTE_REASON = "合同原件不在档案室，只收到了复印件。"
+REPORT_SUMMARY = "四家客户全部完成交接，A类客户已共同上门拜访，电话抽查均确认。"
+
+
+@dataclass
+class Book:
+    """The departing salesperson's clients, A first."""
+
+    clients: list[Client]
+    a_contract: Contract
+    contact: dict[int, str]  # whom the joint visit meets, by client id
+
+    @property
+    def a_client(self) -> Client:
+        return self.clients[0]
+
+    @property
+    def a_contract_title(self) -> str:
+        # The checklist item's title (the receivable's title names the contract's number too).
+        return f"{self.a_contract.number} {self.a_contract.name}"
+
+
+@pytest.fixture
+def book_of_four(people) -> Book:
+    a = ClientFactory(owner=people.departing, grade="A", name="华东精密机械有限公司")
+    ContactFactory(client=a, name="周采购", position="采购总监")
+    ContactFactory(client=a, name="吴工", position="技术负责人")
+    a_contract = ContractFactory(client=a, number="HT-2026-A0001", name="数控机床年度框架合同")
+    ReceivableFactory(contract=a_contract)
+    OpportunityFactory(client=a, name="二期产线扩容项目")
+    others, contact = [], {a.pk: "周采购"}
+    for name, grade in [("苏州恒通电子有限公司", "B"), ("杭州云帆贸易有限公司", "B"), ("宁波海鸥包装有限公司", "C")]:
+        c = ClientFactory(owner=people.departing, grade=grade, name=name)
+        contact[c.pk] = ContactFactory(client=c).name
+        others.append(c)
+    ContractFactory(client=others[0], number="HT-2026-B0001", name="电子元器件供货合同")
+    ChecklistTemplateItem.objects.create(
+        kind=ItemKind.PROPERTY, title="笔记本电脑 ThinkPad T14", storage_location="IT 部"
+    )
+    return Book(clients=[a, *others], a_contract=a_contract, contact=contact)
+
+
+# ---------------------------------------------------------------------------------------
+# One person at their own browser
+
+
+class Shots:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.counter = itertools.count(1)
+
+    def take(self, page, name: str) -> Path:
+        path = self.folder / f"{next(self.counter):02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+class Person:
+    """A logged-in person in a browser context of their own (their own session cookie)."""
+
+    def __init__(self, browser, base_url: str, user, password: str, shots: Shots):
+        self.user = user
+        self.password = password
+        self.shots = shots
+        # Reduced motion: Bootstrap scrolls smoothly otherwise, and a button still sliding into
+        # view makes every click wait for it to stand still.
+        self.context = browser.new_context(
+            base_url=base_url,
+            viewport={"width": 1366, "height": 900},
+            locale="zh-CN",
+            reduced_motion="reduce",
+            accept_downloads=True,
+        )
+        self.context.set_default_timeout(15_000)
+        self.page = self.context.new_page()
+        self.page.goto("/accounts/login/")
+        self.page.fill("#id_username", user.username)
+        self.page.fill("#id_password", password)
+        with self.page.expect_navigation():
+            self.page.click("form:has(#id_username) button")
+        assert self.page.url.endswith("/handovers/inbox/"), f"{user.username} could not log in: {self.page.url}"
+
+    def shot(self, name: str) -> Path:
+        return self.shots.take(self.page, f"{self.user.username}-{name}")
+
+    # --- pages ---------------------------------------------------------------------
+
+    def inbox(self):
+        self.page.goto("/handovers/inbox/")
+        return self.page
+
+    def inbox_entry(self, h_pk: int):
+        return self.inbox().locator(f'.inbox-entry[data-handover="{h_pk}"]')
+
+    def open(self, h_pk: int):
+        self.page.goto(f"/handovers/{h_pk}/")
+        return self.page
+
+    def state(self) -> str:
+        return self.page.locator("#handover-number ~ .state-badge").get_attribute("data-state")
+
+    def client_block(self, client: Client):
+        return self.page.locator(f'tbody.client-block[data-client="{client.pk}"]')
+
+    def item_row(self, title_part: str):
+        return self.page.locator("tr.item", has_text=title_part)
+
+    # --- acting ----------------------------------------------------------------------
+
+    def submit(self, button, *, ok: bool = True) -> None:
+        """Press a form's button, wait for the page it leads to, and check the outcome message."""
+        with self.page.expect_navigation():
+            button.click()
+        errors = self.page.locator('[data-message="error"]')
+        if ok:
+            assert errors.count() == 0, f"{self.user.username} was refused: {errors.all_inner_texts()}"
+            assert self.page.locator('[data-message="success"]').count() == 1, self.page.url
+        else:
+            assert errors.count() == 1, f"{self.user.username} expected a refusal at {self.page.url}"
+
+    def step(self, name: str) -> None:
+        """A plain step of 'What you can do now' (submit, finish)."""
+        self.submit(self.page.locator(f'form.step[data-step="{name}"] button'))
+
+    def send_back(self, name: str, reason: str) -> None:
+        details = self.page.locator(f'details.step-reason[data-step="{name}"]')
+        details.locator("summary").click()
+        details.locator(f"#reason-{name}").fill(reason)
+        self.shot(f"{name}-reason")
+        self.submit(details.locator('button[type="submit"]'))
+
+    def sign_in(self, form, prefix: str, *, typed: bool = False, password: str | None = None):
+        """Sign on a signing form: draw on the pad with the mouse (or type the name), give the password."""
+        if typed:
+            form.locator(f'label[for="{prefix}-typed"]').click()
+            form.locator(f"#{prefix}-typed-name").fill(self.user.display_name)
+        else:
+            assert form.locator(f"#{prefix}-drawn").is_checked(), "drawing is the first choice with the script on"
+            draw_signature(self.page, form.locator("canvas.signature-pad"))
+        form.locator(f"#{prefix}-password").fill(password or self.password)
+        return form
+
+    def approve(self, name: str, *, typed: bool = False, comment: str = "", screenshot: str = "") -> None:
+        """Sign and approve (the approval steps carry the approver's signature)."""
+        details = self.page.locator(f'details.step-sign[data-step="{name}"]')
+        details.locator("summary").click()
+        form = self.sign_in(details.locator("form[data-sign-form]"), name, typed=typed)
+        if comment:
+            form.locator(f"#comment-{name}").fill(comment)
+        if screenshot:
+            self.shot(screenshot)
+        self.submit(form.locator('button[type="submit"]'))
+
+    def sign_stage(self, *, typed: bool = False, password: str | None = None, ok: bool = True, screenshot: str = ""):
+        """Sign the receipt, the visits record or the checklist on the handover page's signing form."""
+        form = self.sign_in(self.page.locator("#sign-form"), "stage", typed=typed, password=password)
+        if screenshot:
+            self.shot(screenshot)
+        self.submit(form.locator('button[type="submit"]'), ok=ok)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def draw_signature(page, canvas) -> None:
+    """Draw a signature-like scrawl over the canvas with the mouse."""
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box and box["width"] > 100 and box["height"] > 40, f"the signature pad is not shown: {box}"
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    strokes = [
+        [(0.08, 0.70), (0.18, 0.25), (0.26, 0.75), (0.34, 0.30), (0.42, 0.68)],
+        [(0.50, 0.40), (0.62, 0.72), (0.74, 0.28), (0.90, 0.60)],
+    ]
+    for stroke in strokes:
+        page.mouse.move(x + stroke[0][0] * w, y + stroke[0][1] * h)
+        page.mouse.down()
+        for fx, fy in stroke[1:]:
+            page.mouse.move(x + fx * w, y + fy * h, steps=4)
+        page.mouse.up()
+
+
+class Cast:
+    """The people of the handover, each logged in at a browser of their own: cast(user) -> Person."""
+
+    def __init__(self, browser, base_url: str, password: str, shots: Shots):
+        self.browser, self.base_url, self.password, self.shots = browser, base_url, password, shots
+        self.people: dict[str, Person] = {}
+
+    def __call__(self, user) -> Person:
+        person = Person(self.browser, self.base_url, user, self.password, self.shots)
+        self.people[user.username] = person
+        return person
+
+
+@pytest.fixture
+def cast(request, people, password, live_server, chromium, screenshots_dir):
+    """The cast; a failed test leaves a screenshot of each person's page. (The people are written
+    to the database before Playwright starts.)"""
+    from django.core.cache import cache
+
+    cache.clear()  # no login throttle left over from another test
+    the_cast = Cast(chromium, live_server.url, password, Shots(screenshots_dir))
+    yield the_cast
+    report = getattr(request.node, "report_call", None)
+    for name, person in the_cast.people.items():
+        if report is not None and report.failed:
+            person.page.screenshot(path=str(screenshots_dir / f"failed-{name}.png"), full_page=True)
+        person.close()
+
+
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cast, tmp_path):
+    started = time.monotonic()
+    book = book_of_four
+    a_client = book.a_client
+
+    # --- HR starts the handover -----------------------------------------------------
+    hr = cast(people.hr)
+    page = hr.page
+    page.click("#start-handover")
+    assert page.url.endswith("/handovers/start/")
+    page.select_option("#id_departing", str(people.departing.pk))
+    page.select_option("#id_receiver", str(people.receiver.pk))
+    page.select_option("#id_witness", str(people.witness.pk))
+    page.select_option("#id_manager", str(people.manager.pk))
+    page.select_option("#id_reason", "resignation")
+    assert page.input_value("#id_notice_date") == timezone.localdate().isoformat()
+    hr.shot("start-form")
+    hr.submit(page.locator('main form button[type="submit"]'))
+    h_pk = int(re.search(r"/handovers/(\d+)/", page.url).group(1))
+    number = page.inner_text("#handover-number").strip()
+    assert re.fullmatch(r"JJ\d{6}-\d{4}", number)
+    assert hr.state() == State.PLAN
+    shown = {int(c) for c in page.locator("tbody.client-block").evaluate_all("els => els.map(e => e.dataset.client)")}
+    assert shown == {c.pk for c in book.clients}
+    assert page.locator("tr.item", has_text="笔记本电脑 ThinkPad T14").count() == 1
+    hr.shot("handover-started")
+
+    # --- The departing salesperson fills in the plan and submits it -------------------------
+    departing = cast(people.departing)
+    entry = departing.inbox_entry(h_pk)
+    assert number in entry.inner_text()
+    assert entry.locator(".state-badge").get_attribute("data-state") == State.PLAN
+    departing.shot("inbox")
+    with departing.page.expect_navigation():
+        entry.click()
+    page = departing.page
+    assert page.locator('[data-step="submit_plan"].step-blocked').count() == 1  # the plan is empty
+    planned = (timezone.localdate() + datetime.timedelta(days=3)).isoformat()
+    for c in book.clients:
+        form = departing.client_block(c).locator("form.plan-form")
+        form.locator('textarea[name="current_status"]').fill(f"{c.name}：合作正常，订单按期执行。")
+        form.locator('textarea[name="risks"]').fill("暂无重大风险。")
+        form.locator('textarea[name="next_steps"]').fill("与接收人共同拜访，介绍新对接人。")
+        form.locator('input[name="planned_visit_on"]').fill(planned)
+        departing.submit(form.locator('button[type="submit"]'))
+    assert page.locator(".plan-gap").count() == 0
+    departing.shot("plan-filled")
+    departing.step("submit_plan")
+    assert departing.state() == State.PLAN_REVIEW
+
+    # --- The supervisor sends the plan back with a reason ----------------------------------
+    supervisor = cast(people.supervisor)
+    assert supervisor.inbox_entry(h_pk).count() == 1
+    supervisor.open(h_pk)
+    supervisor.send_back("return_plan_review", RETURN_REASON)
+    assert supervisor.state() == State.PLAN
+
+    # ... the departing salesperson reads the reason, fixes the plan and submits it again.
+    entry = departing.inbox_entry(h_pk)
+    assert RETURN_REASON in entry.locator(".return-reason").inner_text()
+    departing.shot("inbox-returned")
+    departing.open(h_pk)
+    assert RETURN_REASON in page.locator("#return-reason .return-text").inner_text()
+    assert page.locator('.handover-stages [data-stage="plan"]').get_attribute("data-status") == "returned"
+    departing.shot("plan-returned")
+    block = departing.client_block(a_client)
+    block.locator(".client-plan details").evaluate("d => d.open = true")
+    block.locator('textarea[name="risks"]').fill(FIXED_RISKS)
+    departing.submit(block.locator('form.plan-form button[type="submit"]'))
+    departing.step("submit_plan")
+    assert page.locator("#return-reason").count() == 0
+
+    # --- The supervisor signs the plan off (drawn signature), the manager approves ------------
+    supervisor.open(h_pk)
+    assert FIXED_RISKS in supervisor.client_block(a_client).locator("dl.plan").inner_text()
+    supervisor.approve("approve_plan_review", comment="计划完整，同意。", screenshot="sign-and-approve-plan")
+    assert supervisor.state() == State.PLAN_APPROVAL
+    drawn = supervisor.page.locator("tr.signature img.signature-image")
+    assert drawn.count() == 1
+    assert drawn.evaluate("img => img.complete && img.naturalWidth > 0")
+
+    manager = cast(people.manager)
+    assert manager.inbox_entry(h_pk).count() == 1
+    manager.open(h_pk)
+    manager.approve("approve_plan")
+    assert manager.state() == State.MATERIALS
+    assert manager.page.locator("tr.signature img.signature-image").count() == 2
+
+    # --- Materials: everything handed over; the receiver disputes the A client's contract ------
+    departing.open(h_pk)
+    total_items = page.locator("tr.item").count()
+    assert total_items == 9  # 4 clients; the A client's contract, receivable and deal; one more contract; the laptop
+    departing.submit(page.locator("#hand-over-all button"))
+    assert page.locator('tr.item[data-status="handed_over"]').count() == total_items
+
+    receiver = cast(people.receiver)
+    assert receiver.inbox_entry(h_pk).count() == 1
+    receiver.open(h_pk)
+    rpage = receiver.page
+    assert rpage.locator("#confirm-all").count() == 1
+    contract_row = receiver.item_row(book.a_contract_title)
+    with rpage.expect_navigation():
+        contract_row.locator('a[href$="/dispute/"]').click()
+    assert rpage.inner_text("#item-title").strip() == book.a_contract_title
+    rpage.fill("#dispute-reason", DISPUTE_REASON)
+    receiver.shot("dispute")
+    receiver.submit(rpage.locator('#dispute-form button[type="submit"]'))
+    assert receiver.item_row(book.a_contract_title).get_attribute("data-status") == "disputed"
+
+    # ... the departing salesperson sees the dispute and hands the contract over again.
+    departing.open(h_pk)
+    row = departing.item_row(book.a_contract_title)
+    assert row.get_attribute("data-status") == "disputed"
+    assert DISPUTE_REASON in row.locator(".dispute-reason").inner_text()
+    departing.shot("sees-dispute")
+    departing.submit(row.locator('form[action$="/hand-over/"] button'))
+    assert departing.item_row(book.a_contract_title).get_attribute("data-status") == "handed_over"
+
+    # ... the receiver confirms everything and signs the receipt (a wrong password first).
+    receiver.open(h_pk)
+    receiver.submit(rpage.locator("#confirm-all button"))
+    assert rpage.locator('tr.item[data-status="confirmed"]').count() == total_items
+    receiver.sign_stage(password="not-my-password", ok=False)
+    assert rpage.locator("tr.signature", has_text=people.receiver.display_name).count() == 0
+    receiver.sign_stage(screenshot="sign-receipt")
+    assert rpage.locator('#signature-needs .signature-need[data-status="valid"]').count() == 1
+    assert rpage.locator("tr.signature", has_text=people.receiver.display_name).locator("img").count() == 1
+
+    departing.open(h_pk)
+    departing.step("submit_materials")
+    assert departing.state() == State.MATERIALS_REVIEW
+    supervisor.open(h_pk)
+    supervisor.approve("approve_materials", typed=True)
+    assert supervisor.state() == State.VISITS
+    assert supervisor.page.locator("tr.signature .signature-typed", has_text=people.supervisor.display_name).count()
+
+    # --- Joint visits: each records some, the other confirms; the receiver signs -------------
+    departing.open(h_pk)
+    today = timezone.localdate().isoformat()
+
+    def record_visit(person: Person, client: Client, mode: str) -> None:
+        contact = book.contact[client.pk]
+        block = person.client_block(client)
+        block.locator("details:has(form.visit-form)").evaluate("d => d.open = true")
+        form = block.locator("form.visit-form")
+        form.locator('input[name="visited_on"]').fill(today)
+        form.locator('select[name="mode"]').select_option(mode)
+        form.locator('input[name="contact_met"]').fill(contact)
+        form.locator('textarea[name="outcome"]').fill(
+            f"已向{contact}介绍新对接人{people.receiver.display_name}，客户认可。"
+        )
+        form.locator('textarea[name="concerns"]').fill("希望价格政策保持不变。")
+        person.submit(form.locator('button[type="submit"]'))
+
+    record_visit(departing, a_client, "in_person")  # A clients are visited in person
+    for c in book.clients[1:3]:
+        record_visit(departing, c, "joint_call")
+    departing.shot("visits-recorded")
+
+    receiver.open(h_pk)
+    record_visit(receiver, book.clients[3], "joint_call")
+    while rpage.locator("form.visit-confirm").count():
+        receiver.submit(rpage.locator("form.visit-confirm button").first)
+    assert rpage.locator("#sign-blocked").count() == 1  # the visit the receiver recorded awaits the other side
+
+    departing.open(h_pk)
+    assert page.locator("form.visit-confirm").count() == 1
+    departing.submit(page.locator("form.visit-confirm button"))
+    assert page.locator("tbody.client-block .visited").count() == len(book.clients)
+
+    receiver.open(h_pk)
+    receiver.sign_stage(screenshot="sign-visits")
+    departing.open(h_pk)
+    departing.step("submit_visits")
+    supervisor.open(h_pk)
+    supervisor.approve("approve_visits")
+    assert supervisor.state() == State.SPOT_CHECK
+
+    # --- The witness calls the sampled clients ---------------------------------------------
+    witness = cast(people.witness)
+    assert witness.inbox_entry(h_pk).count() == 1
+    witness.open(h_pk)
+    wpage = witness.page
+    sampled = wpage.locator("tbody.client-block:has(.sampled)").evaluate_all(
+        "els => els.map(e => Number(e.dataset.client))"
+    )
+    assert a_client.pk in sampled  # every A client is called
+    assert wpage.locator('[data-step="finish_spot_check"].step-blocked').count() == 1
+    witness.shot("spot-check")
+    for client_pk in sampled:
+        form = wpage.locator(f'tbody.client-block[data-client="{client_pk}"] form.call-form')
+        form.locator('select[name="result"]').select_option("confirmed")
+        form.locator('input[name="note"]').fill("客户确认已知新对接人。")
+        witness.submit(form.locator('button[type="submit"]'))
+    assert wpage.locator("ul.calls li.call").count() == len(sampled)
+    witness.step("finish_spot_check")
+    assert witness.state() == State.REPORT
+
+    # --- The report: written, reviewed; the checklist signed by three; the final approval ----
+    departing.open(h_pk)
+    page.fill("#report-summary", REPORT_SUMMARY)
+    page.fill("#report-risks", "华东精密机械的应收款需接收人跟进。")
+    page.fill("#report-advice", "优先跟进A类客户续约。")
+    departing.submit(page.locator('#report-form button[type="submit"]'))
+    departing.shot("report")
+    departing.step("submit_report")
+    assert departing.state() == State.REPORT_REVIEW
+
+    supervisor.open(h_pk)
+    assert REPORT_SUMMARY in supervisor.page.locator("#report").inner_text()
+    supervisor.approve("approve_report_review")
+    assert supervisor.state() == State.REPORT_APPROVAL
+
+    manager.open(h_pk)
+    assert manager.page.locator('[data-step="approve_report"].step-blocked').count() == 1  # three signatures first
+    departing.open(h_pk)
+    departing.sign_stage(screenshot="sign-checklist")
+    receiver.open(h_pk)
+    receiver.sign_stage(typed=True)
+    witness.open(h_pk)
+    witness.sign_stage(typed=True)
+    assert wpage.locator('#signature-needs .signature-need[data-status="valid"]').count() == 3
+
+    manager.open(h_pk)
+    manager.approve("approve_report", comment="同意，交接完成。", screenshot="final-approval")
+    assert manager.state() == State.COMPLETED
+    stages = manager.page.locator(".handover-stages .stage").evaluate_all("els => els.map(e => e.dataset.status)")
+    assert stages == ["done"] * 6
+    manager.shot("completed")
+
+    # Now the clients are the receiver's: on the receiver's list with the duties to contact and
+    # visit them; no longer on the departing salesperson's.
+    assert receiver.inbox().locator(f'.inbox-entry[data-handover="{h_pk}"]').count() == 2
+    receiver.page.goto("/clients/")
+    listed = receiver.page.locator("tr[data-client-id]").evaluate_all("els => els.map(e => Number(e.dataset.clientId))")
+    assert set(listed) == {c.pk for c in book.clients}
+    departing.page.goto("/clients/")
+    assert departing.page.locator("tr[data-client-id]").count() == 0
+
+    # --- HR: the accounts to revoke on the to-do list; the sealed confirmation to download ----
+    assert hr.inbox().locator(f'.inbox-entry[data-handover="{h_pk}"] + form.revoke-form').count() == 1
+    with hr.page.expect_navigation():
+        hr.page.click("#nav-archive")
+    row = hr.page.locator(f'tr[data-handover-id="{h_pk}"]')
+    deadline = time.monotonic() + 15
+    while row.locator("a.download").count() == 0 and time.monotonic() < deadline:
+        hr.page.wait_for_timeout(500)  # archived after the commit (with no broker, before the response)
+        hr.page.reload()
+    assert number in row.inner_text()
+    code = row.locator(".verification-code").inner_text().strip()
+    hr.shot("archive")
+    with hr.page.expect_download() as download_info:
+        row.locator("a.download").click()
+    download = download_info.value
+    assert download.suggested_filename == f"{number}.pdf"
+    pdf_path = tmp_path / download.suggested_filename
+    download.save_as(pdf_path)
+    data = pdf_path.read_bytes()
+    (cast.shots.folder / "confirmation.pdf").write_bytes(data)  # beside the screenshots, to look at
+    assert data.startswith(b"%PDF")
+    text = poppler("pdftotext", "-enc", "UTF-8", "-", "-", data=data)
+    assert number in text
+    assert code in text
+    assert a_client.name in text
+    assert people.departing.display_name in text
+
+    # --- In the database: the clients are the receiver's now --------------------------------
+    h = Handover.objects.get(pk=h_pk)
+    assert h.state == State.COMPLETED
+    assert h.archive.sha256
+    assert set(Client.objects.filter(pk__in=[c.pk for c in book.clients]).values_list("owner", flat=True)) == {
+        people.receiver.pk
+    }
+    print(f"the whole procedure took {time.monotonic() - started:.1f} s in the browser")
