@@ -9,8 +9,9 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, Subquery, Value
+from django.db.models import CharField, Exists, Min, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat, TruncDate
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -127,17 +128,14 @@ def owed_reminders(today: datetime.date, policy: ReminderPolicy) -> list[Owed]:
 
 def _owed_duties(today: datetime.date, policy: ReminderPolicy) -> list[Owed]:
     horizon = today + datetime.timedelta(days=policy.remind_days_before)
+    # One row per handover, kind and assignee with its earliest due date; many clients of one
+    # kind give one reminder a day.
     duties = (
         Duty.objects.filter(done_at__isnull=True, due_on__lte=horizon)
         .values("handover_id", "kind", "assignee_id", "handover__supervisor_id", "handover__manager_id")
+        .annotate(earliest=Min("due_on"))
         .order_by()
-        .distinct()
     )
-    # Per handover and kind the earliest due date; many clients give one reminder a day.
-    earliest = {}
-    for d in Duty.objects.filter(done_at__isnull=True, due_on__lte=horizon).values("handover_id", "kind", "due_on"):
-        key = (d["handover_id"], d["kind"])
-        earliest[key] = min(earliest.get(key, d["due_on"]), d["due_on"])
     hr_ids = set(User.objects.filter(groups__name=Role.HR, is_active=True).values_list("pk", flat=True))
     escalated = set(
         Reminder.objects.filter(kind=ReminderKind.ESCALATION, stage__in=DutyKind.values).values_list(
@@ -146,8 +144,10 @@ def _owed_duties(today: datetime.date, policy: ReminderPolicy) -> list[Owed]:
     )
     actors_by_key: dict[tuple[int, str], set[int]] = defaultdict(set)
     bosses = {}
+    earliest: dict[tuple[int, str], datetime.date] = {}
     for d in duties:
         key = (d["handover_id"], d["kind"])
+        earliest[key] = min(earliest.get(key, d["earliest"]), d["earliest"])
         actors_by_key[key] |= {d["assignee_id"]} if d["assignee_id"] else hr_ids
         bosses[key] = (d["handover__supervisor_id"], d["handover__manager_id"])
     owed = []
@@ -204,7 +204,7 @@ def reminders_scan(*, today: datetime.date | None = None) -> dict:
     )
     notices = []
     url = _detail_url()
-    with translation.override(_language()):
+    with translation.override(settings.LANGUAGE_CODE):
         for r in unnoticed.values("pk", "user_id", "handover_id", "stage", "kind", "due_on", "handover__number"):
             o = Owed(r["user_id"], r["handover_id"], r["stage"], r["kind"], r["due_on"])
             notices.append(
@@ -220,12 +220,6 @@ def reminders_scan(*, today: datetime.date | None = None) -> dict:
     Notification.objects.bulk_create(notices, ignore_conflicts=True)
     queue_delivery()
     return {"owed": len(owed), "new_notices": len(notices), "duties_closed": closed}
-
-
-def _language() -> str:
-    from django.conf import settings
-
-    return settings.LANGUAGE_CODE
 
 
 def _detail_url() -> str:
