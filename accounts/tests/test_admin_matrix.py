@@ -20,11 +20,13 @@ Below the matrix: the user admin's privileges and passwords, which only superuse
 """
 
 import datetime
+from io import StringIO
 
 import pytest
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
 from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils import timezone
@@ -33,6 +35,7 @@ from rest_framework.authtoken.models import Token
 from accounts.models import AccessLog, User
 from accounts.roles import ROLE_PERMISSIONS, Role
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from clients.demo import DEPARTING_USERNAME
 from clients.tests.factories import FollowUpFactory
 from handover.models import ArchivedDocument, DocumentTemplate, Reminder, ReminderKind, State
 from handover.walk import advance_to
@@ -377,3 +380,18 @@ def test_a_superuser_still_grants_privileges_and_sets_passwords(people, superuse
     response = browser.post(reverse("admin:accounts_user_add"), {"username": "newcomer"} | new_password)
     assert response.status_code == 302
     assert User.objects.get(username="newcomer").check_password("new-pass-5678")
+
+
+def test_the_demos_hr_keeps_accounts_in_the_admin_and_nothing_more(db, client):
+    call_command("seed_demo", stdout=StringIO())
+    hr = User.objects.get(username="xuxiaoyan")
+    browser = client
+    browser.force_login(hr)
+
+    index = browser.get(reverse("admin:index"))
+    shown = {m["object_name"] for app in index.context["app_list"] for m in app["models"]}
+    assert shown == {"Department", "User", "AccessLog"}
+    salesperson = User.objects.get(username=DEPARTING_USERNAME)
+    assert 'name="_save"' in browser.get(_change(salesperson)).content.decode()
+    assert 'name="_save"' not in browser.get(_change(User.objects.get(username="admin"))).content.decode()
+    assert browser.get(_password(salesperson)).status_code == 403
