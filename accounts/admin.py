@@ -1,5 +1,7 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext
 
@@ -31,18 +33,89 @@ class RoleFilter(admin.SimpleListFilter):
         return queryset.filter(groups__name=self.value()) if self.value() else queryset
 
 
+# What only a superuser touches: whoever sets these can make themselves or anyone else an
+# administrator, or log in as someone else. Everyone else's user admin does HR's work.
+PRIVILEGE_FIELDS = ("password", "is_superuser", "is_staff", "groups", "user_permissions")
+# HR's work on an account; the other fields are shown read only.
+COMPANY_FIELDS = ("employee_no", "full_name", "phone", "department", "supervisor")
+PERSONNEL_FIELDS = ("is_active", *COMPANY_FIELDS)
+
+
+def may_grant(user) -> bool:
+    """Privileges and passwords are set by superusers only (the administrators)."""
+    return user.is_superuser
+
+
+def is_administrator(user) -> bool:
+    return user.is_superuser or user.has_role(Role.ADMIN)
+
+
+class PersonnelForm(forms.ModelForm):
+    """The change form of everyone who may not grant. Not UserChangeForm: a ModelForm keeps its
+    declared fields (the password) whatever fields the ModelAdmin asks for."""
+
+    class Meta:
+        model = User
+        fields = PERSONNEL_FIELDS
+
+
+def _without(fieldsets, hidden) -> tuple:
+    kept = []
+    for name, options in fieldsets:
+        fields = tuple(f for f in options["fields"] if f not in hidden)
+        if fields:
+            kept.append((name, {**options, "fields": fields}))
+    return tuple(kept)
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """Superusers see Django's whole user admin. Everyone else who may change users (HR) keeps
+    accounts up to date: active or not, employee number, name, phone, department and supervisor;
+    never privileges or passwords, never an administrator's account, and adds nobody (a new
+    account needs a password, which only an administrator sets)."""
+
     list_display = ["username", "employee_no", "full_name", "department", "supervisor", "roles", "is_active"]
     list_filter = ["department", RoleFilter, "is_active", "is_staff"]
     search_fields = ["username", "employee_no", "full_name", "phone"]
     autocomplete_fields = ["department", "supervisor"]
-    fieldsets = BaseUserAdmin.fieldsets + (
-        (_("Company"), {"fields": ("employee_no", "full_name", "phone", "department", "supervisor")}),
-    )
+    fieldsets = BaseUserAdmin.fieldsets + ((_("Company"), {"fields": COMPANY_FIELDS}),)
+    personnel_fieldsets = _without(((None, {"fields": ("username", "roles")}),) + fieldsets[1:], PRIVILEGE_FIELDS)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not may_grant(request.user):
+            return self.personnel_fieldsets
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if may_grant(request.user):
+            return super().get_readonly_fields(request, obj)
+        shown = {f for _name, options in self.personnel_fieldsets for f in options["fields"]}
+        return sorted(shown - set(PERSONNEL_FIELDS))
+
+    def get_form(self, request, obj=None, **kwargs):
+        if not may_grant(request.user):
+            # The form has only HR's fields: a crafted POST of anything else is ignored.
+            kwargs["form"] = PersonnelForm
+        return super().get_form(request, obj, **kwargs)
+
+    def has_add_permission(self, request):
+        # Adding a user sets its password.
+        return may_grant(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        if not super().has_change_permission(request, obj):
+            return False
+        return obj is None or may_grant(request.user) or not is_administrator(obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        # Whoever sets someone's password can log in as them.
+        if not may_grant(request.user):
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     @admin.display(description=_("roles"))
     def roles(self, obj):

@@ -69,7 +69,19 @@ class FollowUpAdmin(admin.ModelAdmin):
 
 @admin.register(OwnershipChange)
 class OwnershipChangeAdmin(admin.ModelAdmin):
+    """Read only, even for superusers: the history of who owned a client is written by the change
+    of owner itself, never by hand."""
+
     list_display = ["client", "from_owner", "to_owner", "changed_at", "reason"]
     search_fields = ["client__name"]
     autocomplete_fields = ["client", "from_owner", "to_owner", "changed_by"]
     list_select_related = ["client", "from_owner", "to_owner"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
