@@ -304,7 +304,7 @@ class HandoverListView(ApiMixin, generics.ListAPIView):
 @extend_schema(
     tags=["handovers"],
     summary="A handover, with its clients, deadlines and the transitions you may run now",
-    responses={200: HandoverDetailSerializer, **_errors(404)},
+    responses={200: HandoverDetailSerializer, **_errors(403, 404)},
 )
 class HandoverDetailView(LoggedReads, ApiMixin, APIView):
     def get(self, request, pk: int):
@@ -358,7 +358,9 @@ def _signature_input(request, data: dict) -> services.SignatureInput:
 
 @extend_schema_view(
     get=extend_schema(
-        tags=["plan"], summary="One client of the handover", responses={200: HandoverClientSerializer, **_errors(404)}
+        tags=["plan"],
+        summary="One client of the handover",
+        responses={200: HandoverClientSerializer, **_errors(403, 404)},
     ),
     patch=extend_schema(
         tags=["plan"],
@@ -404,7 +406,9 @@ class HandoverClientView(HandoverScoped):
 
 
 @extend_schema(
-    tags=["materials"], summary="The checklist", responses={200: ChecklistItemSerializer(many=True), **_errors(404)}
+    tags=["materials"],
+    summary="The checklist",
+    responses={200: ChecklistItemSerializer(many=True), **_errors(403, 404)},
 )
 class ItemListView(HandoverScoped, generics.ListAPIView):
     serializer_class = ChecklistItemSerializer
@@ -520,7 +524,7 @@ def _visits(h: Handover):
 
 @extend_schema_view(
     get=extend_schema(
-        tags=["visits"], summary="The joint visits", responses={200: VisitSerializer(many=True), **_errors(404)}
+        tags=["visits"], summary="The joint visits", responses={200: VisitSerializer(many=True), **_errors(403, 404)}
     ),
     post=extend_schema(
         tags=["visits"],
@@ -582,7 +586,7 @@ def _phone_checks(h: Handover):
     get=extend_schema(
         tags=["spot-check"],
         summary="The spot-check calls",
-        responses={200: PhoneCheckSerializer(many=True), **_errors(404)},
+        responses={200: PhoneCheckSerializer(many=True), **_errors(403, 404)},
     ),
     post=extend_schema(
         tags=["spot-check"],
@@ -617,7 +621,7 @@ class PhoneCheckListView(HandoverScoped, generics.ListAPIView):
     get=extend_schema(
         tags=["report"],
         summary="The handover report, with the figures computed now",
-        responses={200: ReportSerializer, **_errors(404)},
+        responses={200: ReportSerializer, **_errors(403, 404)},
     ),
     put=extend_schema(
         tags=["report"],
@@ -658,7 +662,7 @@ class ReportView(HandoverScoped):
 @extend_schema(
     tags=["handovers"],
     summary="The timeline, oldest first",
-    responses={200: EventSerializer(many=True), **_errors(404)},
+    responses={200: EventSerializer(many=True), **_errors(403, 404)},
 )
 class EventListView(HandoverScoped, generics.ListAPIView):
     serializer_class = EventSerializer
@@ -683,7 +687,7 @@ def _signatures_response(h: Handover, queryset, *, many: bool, status_code: int 
     get=extend_schema(
         tags=["signatures"],
         summary="The signatures that count now, each with whether it still holds",
-        responses={200: SignatureSerializer(many=True), **_errors(404)},
+        responses={200: SignatureSerializer(many=True), **_errors(403, 404)},
     ),
     post=extend_schema(
         tags=["signatures"],
