@@ -88,6 +88,9 @@ class AccessLog(models.Model):
         EXPORT_CLIENTS = "export_clients", _("Exported clients")
         IMPORT_CLIENTS = "import_clients", _("Imported a client book")
         API_HANDOVER = "api_handover", _("Read a handover through the API")
+        VIEW_HANDOVER = "view_handover", _("Viewed a handover")
+        PRINT_HANDOVER = "print_handover", _("Printed a handover list")
+        DOWNLOAD_ARCHIVE = "download_archive", _("Downloaded an archived confirmation")
 
     # PROTECT: people leave and are deactivated, never deleted; their trail must stay.
     user = models.ForeignKey(

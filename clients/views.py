@@ -2,7 +2,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,7 +31,12 @@ def client_list(request):
 
 @require_GET
 def client_detail(request, pk: int):
-    client = client_for_detail(request.user, pk)
+    try:
+        client = client_for_detail(request.user, pk)
+    except Http404:
+        # Asking for a client one may not see is logged too, refused (the client itself stays unnamed).
+        log_access(request, Action.VIEW_CLIENT, detail=request.path, refused=True)
+        raise
     log_access(request, Action.VIEW_CLIENT, client=client)
     receivables = client_receivables(client)
     context = {"client": client, "receivables": receivables, "totals": client_totals(client, receivables)}

@@ -27,7 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.access import Action, log_access
+from accounts.access import Action, log_read, note
 from accounts.auth import ThrottledAuthTokenSerializer
 
 from . import services, signing
@@ -45,7 +45,7 @@ from .models import (
 )
 from .models import PhoneCheck as PhoneCheckModel
 from .models import Report as ReportModel
-from .selectors import handovers_visible_to
+from .selectors import WITHHELD_MESSAGE, handovers_visible_to, may_read_client_data
 from .serializers import (
     ChecklistItemSerializer,
     CountSerializer,
@@ -169,8 +169,19 @@ class ApiMixin:
 _PEOPLE = ["departing", "receiver", "supervisor", "witness", "manager", "started_by"]
 
 
-class HandoverScoped(ApiMixin, generics.GenericAPIView):
-    """A view under /api/handovers/{id}/: the handover must be visible to the requester, or 404."""
+class LoggedReads:
+    """Every GET under /api/handovers/{id}/ reads client data: one access-log row, refusals included."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Only views that answer GET read; a GET refused as 405 by an action read nothing.
+        if request.method == "GET" and hasattr(self, "get"):
+            log_read(request, Action.API_HANDOVER, status=response.status_code)
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class HandoverScoped(LoggedReads, ApiMixin, generics.GenericAPIView):
+    """A view under /api/handovers/{id}/: the handover must be visible to the requester, or 404;
+    and its clients' data open to them (selectors.may_read_client_data), or 403."""
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -179,7 +190,7 @@ class HandoverScoped(ApiMixin, generics.GenericAPIView):
 
     def get_handover(self) -> Handover:
         if not hasattr(self, "_handover"):
-            self._handover = _visible_handover(self.request.user, self.kwargs["pk"])
+            self._handover = _visible_handover(self.request, self.kwargs["pk"])
         return self._handover
 
     def parse(self, serializer_class, **kwargs) -> dict:
@@ -198,10 +209,15 @@ class HandoverScoped(ApiMixin, generics.GenericAPIView):
         return _detail_response(self.request, self.get_handover().pk, status_code)
 
 
-def _visible_handover(user, pk, queryset=None) -> Handover:
+def _visible_handover(request, pk, queryset=None) -> Handover:
+    user = request.user
     h = (queryset if queryset is not None else handovers_visible_to(user)).filter(pk=pk).first()
     if h is None:
         raise exceptions.NotFound()
+    note(request, f"handover {h.number}")
+    if not may_read_client_data(h, user):
+        # The list still gives them the handover's header.
+        raise exceptions.PermissionDenied(WITHHELD_MESSAGE)
     return h
 
 
@@ -214,7 +230,7 @@ def _detail_response(request, pk: int, status_code: int = status.HTTP_200_OK) ->
             "deadlines",
         )
     )
-    h = _visible_handover(request.user, pk, queryset)
+    h = _visible_handover(request, pk, queryset)
     context = {"request": request, "available_transitions": services.transitions_for(h, request.user)}
     return Response(HandoverDetailSerializer(h, context=context).data, status=status_code)
 
@@ -288,14 +304,12 @@ class HandoverListView(ApiMixin, generics.ListAPIView):
 @extend_schema(
     tags=["handovers"],
     summary="A handover, with its clients, deadlines and the transitions you may run now",
-    responses={200: HandoverDetailSerializer, **_errors(404)},
+    responses={200: HandoverDetailSerializer, **_errors(403, 404)},
 )
-class HandoverDetailView(ApiMixin, APIView):
+class HandoverDetailView(LoggedReads, ApiMixin, APIView):
     def get(self, request, pk: int):
-        response = _detail_response(request, pk)
         # It lists the handover's clients: reading it is logged like a client page.
-        log_access(request, Action.API_HANDOVER, detail=f"handover {response.data['number']}")
-        return response
+        return _detail_response(request, pk)
 
 
 @extend_schema(
@@ -344,7 +358,9 @@ def _signature_input(request, data: dict) -> services.SignatureInput:
 
 @extend_schema_view(
     get=extend_schema(
-        tags=["plan"], summary="One client of the handover", responses={200: HandoverClientSerializer, **_errors(404)}
+        tags=["plan"],
+        summary="One client of the handover",
+        responses={200: HandoverClientSerializer, **_errors(403, 404)},
     ),
     patch=extend_schema(
         tags=["plan"],
@@ -390,7 +406,9 @@ class HandoverClientView(HandoverScoped):
 
 
 @extend_schema(
-    tags=["materials"], summary="The checklist", responses={200: ChecklistItemSerializer(many=True), **_errors(404)}
+    tags=["materials"],
+    summary="The checklist",
+    responses={200: ChecklistItemSerializer(many=True), **_errors(403, 404)},
 )
 class ItemListView(HandoverScoped, generics.ListAPIView):
     serializer_class = ChecklistItemSerializer
@@ -506,7 +524,7 @@ def _visits(h: Handover):
 
 @extend_schema_view(
     get=extend_schema(
-        tags=["visits"], summary="The joint visits", responses={200: VisitSerializer(many=True), **_errors(404)}
+        tags=["visits"], summary="The joint visits", responses={200: VisitSerializer(many=True), **_errors(403, 404)}
     ),
     post=extend_schema(
         tags=["visits"],
@@ -568,7 +586,7 @@ def _phone_checks(h: Handover):
     get=extend_schema(
         tags=["spot-check"],
         summary="The spot-check calls",
-        responses={200: PhoneCheckSerializer(many=True), **_errors(404)},
+        responses={200: PhoneCheckSerializer(many=True), **_errors(403, 404)},
     ),
     post=extend_schema(
         tags=["spot-check"],
@@ -603,7 +621,7 @@ class PhoneCheckListView(HandoverScoped, generics.ListAPIView):
     get=extend_schema(
         tags=["report"],
         summary="The handover report, with the figures computed now",
-        responses={200: ReportSerializer, **_errors(404)},
+        responses={200: ReportSerializer, **_errors(403, 404)},
     ),
     put=extend_schema(
         tags=["report"],
@@ -644,7 +662,7 @@ class ReportView(HandoverScoped):
 @extend_schema(
     tags=["handovers"],
     summary="The timeline, oldest first",
-    responses={200: EventSerializer(many=True), **_errors(404)},
+    responses={200: EventSerializer(many=True), **_errors(403, 404)},
 )
 class EventListView(HandoverScoped, generics.ListAPIView):
     serializer_class = EventSerializer
@@ -669,7 +687,7 @@ def _signatures_response(h: Handover, queryset, *, many: bool, status_code: int 
     get=extend_schema(
         tags=["signatures"],
         summary="The signatures that count now, each with whether it still holds",
-        responses={200: SignatureSerializer(many=True), **_errors(404)},
+        responses={200: SignatureSerializer(many=True), **_errors(403, 404)},
     ),
     post=extend_schema(
         tags=["signatures"],

@@ -8,6 +8,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import (
     BooleanField,
     Count,
@@ -84,6 +85,44 @@ def handovers_visible_to(user) -> QuerySet[Handover]:
     return Handover.objects.filter(party)
 
 
+WITHHELD_MESSAGE = gettext_lazy(
+    "This handover is completed: its clients belong to their receivers now, and their data is no longer open to you."
+)
+
+
+class ClientDataWithheld(PermissionDenied):
+    """The handover is visible to this person, its clients' data no longer is (see may_read_client_data)."""
+
+    def __init__(self, handover: Handover):
+        super().__init__(str(WITHHELD_MESSAGE))
+        self.handover = handover
+
+
+def may_read_client_data(h: Handover, user) -> bool:
+    """May this person, who sees the handover, read its clients' data (plan, items, visits, calls, report, prints)?
+
+    At completion the clients move to their receivers and the departing person's access to
+    them ends (for a transfer too, whose account lives on): from then on they keep only the
+    handover's header (handover_summary), whatever other role they hold. A cancelled handover
+    leaves the clients theirs, so they keep reading it. Everyone else who sees it reads it all.
+    """
+    return not (h.state == State.COMPLETED and getattr(user, "pk", None) == h.departing_id)
+
+
+def require_client_data(h: Handover, user) -> Handover:
+    if not may_read_client_data(h, user):
+        raise ClientDataWithheld(h)
+    return h
+
+
+def may_print(h: Handover, user) -> bool:
+    """The plan, materials and visits lists print for the people of the handover, never for the departing person.
+
+    Client data is not exported by the departing salesperson, printed or otherwise (as for the client list).
+    """
+    return may_read_client_data(h, user) and getattr(user, "pk", None) != h.departing_id
+
+
 def with_current_due(queryset: QuerySet[Handover]) -> QuerySet[Handover]:
     """Add current_due_on: the deadline of the state each handover is in (None when closed)."""
     due = StageDeadline.objects.filter(handover=OuterRef("pk"), state=OuterRef("state")).values("due_on")[:1]
@@ -96,11 +135,11 @@ def is_overdue(h: Handover, today: datetime.date) -> bool:
 
 
 def handover_for_user(user, pk: int) -> Handover:
-    """The handover with its people, or 404 if this user may not see it."""
+    """The handover with its people: 404 if this user may not see it, 403 if not its clients' data."""
     queryset = handovers_visible_to(user).select_related(
         "departing__department", "receiver", "supervisor", "witness", "manager", "started_by"
     )
-    return get_object_or_404(queryset, pk=pk)
+    return require_client_data(get_object_or_404(queryset, pk=pk), user)
 
 
 def handovers_for_list(
@@ -779,7 +818,7 @@ def _people_names(
 def handover_page(user, pk: int, *, today: datetime.date | None = None) -> HandoverPage:
     """Everything the handover page shows, in a number of queries that does not grow with the clients."""
     today = today or timezone.localdate()
-    h = get_object_or_404(_page_queryset(user), pk=pk)
+    h = require_client_data(get_object_or_404(_page_queryset(user), pk=pk), user)
     state = h.state
     me = user.pk
     is_departing = me == h.departing_id
@@ -1040,11 +1079,43 @@ def _archive_url(h: Handover, user) -> str:
 
 
 def _print_links(h: Handover, user) -> list[tuple[str, str]]:
-    # Client data is not exported by the departing salesperson, printed or otherwise.
-    if user.pk == h.departing_id:
+    if not may_print(h, user):
         return []
     return [
         (_("Print the plan"), reverse("handover:print_stage", args=[h.pk, "plan"])),
         (_("Print the materials list"), reverse("handover:print_stage", args=[h.pk, "materials"])),
         (_("Print the visits record"), reverse("handover:print_stage", args=[h.pk, "visits"])),
     ]
+
+
+# ---------------------------------------------------------------------------------------
+# What the departing person keeps of a completed handover
+
+
+@dataclass(frozen=True)
+class OwnSignature:
+    purpose_label: str
+    signed_at: str
+    valid: bool
+
+
+@dataclass(frozen=True)
+class HandoverSummary:
+    """The header of a handover, without a word about its clients (see may_read_client_data)."""
+
+    handover: Handover
+    clients: int
+    signatures: list[OwnSignature]
+
+
+def handover_summary(h: Handover, user) -> HandoverSummary:
+    # Validity is worked out over the whole signed content here, on the server; only the verdict leaves.
+    checker = signing.SignatureChecker(h)
+    purposes = _labels(SignaturePurpose.choices)
+    tz = timezone.get_current_timezone()
+    own = [
+        OwnSignature(purposes.get(sig.purpose, sig.purpose), _local(sig.signed_at, tz), checker.is_valid(sig))
+        for sig in sorted(checker.signatures, key=lambda s: (s.signed_at, s.pk))
+        if sig.signer_id == user.pk
+    ]
+    return HandoverSummary(handover=h, clients=h.clients.count(), signatures=own)

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.access import Action, logs_reads, note
 from accounts.roles import Role
 
 from . import selectors, services
@@ -88,8 +89,16 @@ def handover_start(request):
 
 
 @require_GET
+@logs_reads(Action.VIEW_HANDOVER)
 def handover_detail(request, pk: int):
-    page = selectors.handover_page(request.user, pk)
+    try:
+        page = selectors.handover_page(request.user, pk)
+    except selectors.ClientDataWithheld as withheld:
+        # The departing person after completion: the header only, still a page of their own.
+        summary = selectors.handover_summary(withheld.handover, request.user)
+        note(request, f"{summary.handover.number} (summary)")
+        return render(request, "handover/summary.html", {"summary": summary, "h": summary.handover})
+    note(request, page.handover.number)
     return render(request, "handover/detail.html", {"page": page, "h": page.handover})
 
 
@@ -295,10 +304,12 @@ def items_confirm_all(request, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
+@logs_reads(Action.VIEW_HANDOVER)
 def item_dispute(request, pk: int, item_pk: int):
     h = selectors.handover_for_user(request.user, pk)
     item = _item(h, item_pk)
     if request.method == "GET":
+        note(request, h.number)
         # A page of its own: a reason box on each of thousands of rows would weigh down the handover page.
         return render(request, "handover/dispute.html", {"h": h, "item": item})
     return _act(
@@ -411,15 +422,16 @@ def _pdf_response(data: bytes, filename: str, *, attachment: bool = False) -> Ht
 
 
 @require_GET
+@logs_reads(Action.PRINT_HANDOVER)
 def print_stage(request, pk: int, stage: str):
     """The plan, materials or visits list as a PDF, for the people of the handover."""
     from . import pdf
 
     h = selectors.handover_for_user(request.user, pk)
+    note(request, h.number)
     if stage not in pdf.STAGE_LISTS:
         raise Http404
-    if request.user.pk == h.departing_id:
-        # Client data is not exported by the departing salesperson (as for the client list).
+    if not selectors.may_print(h, request.user):
         raise PermissionDenied
     return _pdf_response(pdf.render_stage_list(h, stage), pdf.filename(h, stage))
 
@@ -447,10 +459,14 @@ def archive_list(request):
 
 
 @require_GET
+@logs_reads(Action.DOWNLOAD_ARCHIVE)
 def archive_download(request, pk: int):
     """The archived file as stored: never rendered again."""
     _require_archivist(request.user)
     doc = get_object_or_404(ArchivedDocument.objects.select_related("handover"), handover_id=pk)
+    note(request, doc.handover.number)
+    # HR who left through this very handover downloads no more of its clients than anyone who left.
+    selectors.require_client_data(doc.handover, request.user)
     response = FileResponse(
         doc.file.open("rb"),
         as_attachment=True,
@@ -467,7 +483,7 @@ def archive_now(request, pk: int):
     from .seal import SealNotConfigured
 
     _require_archivist(request.user)
-    h = get_object_or_404(Handover, pk=pk, state=State.COMPLETED)
+    h = selectors.require_client_data(get_object_or_404(Handover, pk=pk, state=State.COMPLETED), request.user)
     try:
         doc = services.handover_archive(handover_id=h.pk)
     except services.HandoverError as exc:

@@ -34,10 +34,13 @@ def test_viewing_a_client_writes_one_row_with_who_which_and_where(people, login)
     assert row.at is not None
 
 
-def test_a_client_one_may_not_see_is_not_logged_as_seen(people, login):
+def test_a_client_one_may_not_see_is_logged_as_refused_not_as_seen(people, login):
     client = ClientFactory(owner=people.departing)
-    assert login(people.other_sales).get(reverse("clients:detail", args=[client.pk])).status_code == 404
-    assert not AccessLog.objects.exists()
+    url = reverse("clients:detail", args=[client.pk])
+    assert login(people.other_sales).get(url).status_code == 404
+    row = only_row()
+    assert (row.user, row.action, row.client, row.refused) == (people.other_sales, Action.VIEW_CLIENT, None, True)
+    assert row.detail == url
 
 
 def test_the_list_writes_one_row_per_page_with_its_filters(people, login):

@@ -347,8 +347,14 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         ok={"witness"},
     ),
     # HR ends the departed person's access after completion; back to the inbox, where the duty was.
+    # The departing person keeps only the completed handover's header (handover/tests/test_after_completion.py).
     "handover:revoke_access": action(
-        state=State.COMPLETED, args=_h, data=lambda w: {}, ok={"hr"}, back=lambda w: reverse("handover:inbox")
+        state=State.COMPLETED,
+        args=_h,
+        data=lambda w: {},
+        ok={"hr"},
+        back=lambda w: reverse("handover:inbox"),
+        departing=403,
     ),
     "handover:report_update": action(
         state=State.REPORT, args=_h, data=lambda w: {"version": w.h.version, **_REPORT}, ok={"departing"}
