@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_accesslog_permission'),
+        ('accounts', '0005_admin_permissions'),
     ]
 
     operations = [
