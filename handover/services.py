@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
@@ -158,6 +158,23 @@ def _check_receiver(user: User, *, departing: User, h_parties: list[User]) -> No
         )
 
 
+def open_handover_receiving(person: User) -> Handover | None:
+    """The open handover whose clients or items are still coming to this person, if any.
+
+    Its completion would give them clients after their own handover had been built without them.
+    """
+    coming = Q(receiver=person)
+    coming |= Exists(HandoverClient.objects.filter(handover=OuterRef("pk"), receiver=person))
+    coming |= Exists(ChecklistItem.objects.filter(handover=OuterRef("pk"), receiver=person))
+    return (
+        Handover.objects.filter(state__in=OPEN_STATES)
+        .filter(coming)
+        .select_related("departing")
+        .order_by("number")
+        .first()
+    )
+
+
 def may_start_handover(user: User, departing: User | None = None) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
@@ -205,6 +222,16 @@ def handover_start(
 ) -> Handover:
     if not may_start_handover(started_by, departing):
         raise NotAllowed(_("Only HR or the departing person's supervisor may start a handover."))
+    receiving = open_handover_receiving(departing)
+    if receiving is not None:
+        raise InvalidInput(
+            _(
+                "%(name)s is a receiver in handover %(number)s (%(departing)s); "
+                "a handover cannot be started for them until that one is completed."
+            )
+            % {"name": departing, "number": receiving.number, "departing": receiving.departing},
+            field="departing",
+        )
     supervisor = supervisor or departing.supervisor
     if supervisor is None:
         raise InvalidInput(_("The departing salesperson has no direct supervisor; choose one."), field="supervisor")
