@@ -33,6 +33,7 @@ from clients.models import (
     OwnershipChange,
     Receivable,
 )
+from clients.ownership import OwnershipRefusals
 
 from . import signing
 from .models import (
@@ -974,6 +975,31 @@ def handover_transition(
 def departing_is_locked(user: User) -> bool:
     """From the start of their handover, a departing person reads their clients but edits or exports nothing."""
     return Handover.objects.filter(departing=user, state__in=OPEN_STATES).exists()
+
+
+def ownership_refusals(*, client_ids: set[int], owner_ids: set[int]) -> OwnershipRefusals:
+    """The procedure's guard on owner changes outside it (registered with clients.ownership).
+
+    A client inside an open handover changes hands only at that handover's completion; someone
+    leaving in an open handover is given no more clients, which would stay with them after they left.
+    """
+    refusals = OwnershipRefusals()
+    ids = sorted(client_ids)
+    for start in range(0, len(ids), 500):
+        entries = HandoverClient.objects.filter(
+            client_id__in=ids[start : start + 500], handover__state__in=OPEN_STATES
+        ).select_related("client", "handover__departing")
+        for hc in entries:
+            refusals.clients[hc.client_id] = _(
+                "%(client)s is in handover %(number)s (%(departing)s), which is still open; "
+                "it changes hands only when that handover is completed."
+            ) % {"client": hc.client.name, "number": hc.handover.number, "departing": hc.handover.departing}
+    if owner_ids:
+        for h in Handover.objects.filter(departing_id__in=owner_ids, state__in=OPEN_STATES).select_related("departing"):
+            refusals.owners[h.departing_id] = _(
+                "%(name)s is leaving (handover %(number)s is open) and cannot be given clients."
+            ) % {"name": h.departing, "number": h.number}
+    return refusals
 
 
 # ---------------------------------------------------------------------------------------
