@@ -667,11 +667,90 @@ def report_update(
 
 
 # ---------------------------------------------------------------------------------------
+# A client that left the departing person's book before completion
+
+
+@transaction.atomic
+def handover_client_drop(
+    *, handover_client: HandoverClient, user: User, reason: str, expected_version: int | None = None
+) -> Event:
+    """The supervisor takes out of the handover a client the departing person no longer owns.
+
+    Completion moves only what the departing person still owns, so such a client would stop it.
+    The client leaves with its items, visits and calls (each of those records is about handing it
+    over, which no longer happens); the timeline keeps the client, what was removed and why.
+    Signatures over the checklist no longer match and are given again.
+    """
+    h = _lock(handover_client.handover_id, expected_version)
+    if user.pk != h.supervisor_id:
+        raise NotAllowed(_("Only the supervisor of this handover may remove a client from it."))
+    _require_state(h, *OPEN_STATES)
+    hc = HandoverClient.objects.select_related("client__owner", "receiver").filter(pk=handover_client.pk).first()
+    if hc is None or hc.handover_id != h.pk:
+        raise WrongState(_("This client is no longer in this handover. Please reload the page."))
+    client = hc.client
+    if client.owner_id == h.departing_id:
+        raise InvalidInput(
+            _(
+                "%(client)s still belongs to %(departing)s and is handed over with the others; only a client "
+                "that has left the departing salesperson's book can be removed."
+            )
+            % {"client": client.name, "departing": h.departing}
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(
+            _("Please give the reason for removing this client; it stays on the timeline."), field="reason"
+        )
+    removed = {
+        "items_removed": hc.items.count(),
+        "visits_removed": hc.visits.count(),
+        "calls_removed": hc.phone_checks.count(),
+    }
+    hc.delete()
+    if h.state in (State.REPORT_REVIEW, State.REPORT_APPROVAL):
+        # The submitted figures counted this client; the report signed from here on must not.
+        Report.objects.filter(handover=h).update(figures=report_figures(h))
+    _bump(h)
+    return _event(
+        h,
+        actor=user,
+        kind="client_dropped",
+        comment=reason,
+        client=client.name,
+        credit_code=client.credit_code,
+        owner=str(client.owner),
+        receiver=str(hc.receiver),
+        in_sample=hc.in_sample,
+        **removed,
+    )
+
+
+# ---------------------------------------------------------------------------------------
 # Completion: every client moves to its receiver in one transaction
+
+
+def _left_book_conflict(h: Handover, names: list[str]) -> Conflict:
+    return Conflict(
+        _(
+            "%(n)d client(s) of this handover no longer belong to the departing salesperson: %(names)s. "
+            "The supervisor (%(supervisor)s) removes them from the handover on its page, with the reason; "
+            "then the handover can be completed."
+        )
+        % {"n": len(names), "names": "、".join(names[:5]) + ("…" if len(names) > 5 else ""), "supervisor": h.supervisor}
+    )
 
 
 def _transfer_ownership(h: Handover, user: User) -> int:
     now = timezone.now()
+    left = list(
+        Client.objects.filter(handover_entries__handover=h)
+        .exclude(owner_id=h.departing_id)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+    if left:
+        raise _left_book_conflict(h, left)
     hcs = list(h.clients.select_related("client"))
     by_receiver: dict[int, list[int]] = defaultdict(list)
     for hc in hcs:
@@ -683,6 +762,7 @@ def _transfer_ownership(h: Handover, user: User) -> int:
             owner_id=receiver_id, updated_at=now
         )
     if moved != len(hcs):
+        # One changed hands between the check above and the update.
         raise Conflict(_("Some clients of this handover no longer belong to the departing salesperson."))
     OwnershipChange.objects.bulk_create(
         OwnershipChange(
