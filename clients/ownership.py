@@ -10,6 +10,12 @@ and someone who is leaving receives nothing more. Those apps register a guard wh
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
+from django.db import transaction
+
+from accounts.models import User
+
+from .models import Client
+
 
 @dataclass
 class OwnershipRefusals:
@@ -49,9 +55,26 @@ def owner_change_refusals(*, client_ids: Collection[int], owner_ids: Collection[
     refusals = OwnershipRefusals()
     if not client_ids and not owner_ids:
         return refusals
+    _hold_people(client_ids, owner_ids)
     for guard in _guards:
         refusals.merge(guard(client_ids=client_ids, owner_ids=owner_ids))
     return refusals
+
+
+def _hold_people(client_ids: set[int], owner_ids: set[int]) -> None:
+    """Inside the caller's transaction, lock the people on both sides of the changes until it ends.
+
+    A handover started for one of them at the same moment (it locks its departing person) then
+    either waits for the change and carries the client, or goes first and the guards see it.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        return
+    people = set(owner_ids)
+    ids = sorted(client_ids)
+    for start in range(0, len(ids), 500):
+        people |= set(Client.objects.filter(pk__in=ids[start : start + 500]).values_list("owner_id", flat=True))
+    # In one order everywhere (by id), so two such transactions never wait for each other in a circle.
+    list(User.objects.select_for_update().filter(pk__in=sorted(people)).order_by("pk").values_list("pk", flat=True))
 
 
 def owner_change_refusal(*, client_id: int | None, new_owner_id: int) -> list[str]:

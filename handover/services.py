@@ -140,7 +140,18 @@ def _require_state(h: Handover, *states: str) -> None:
 # Starting a handover
 
 
+def _hold(*people: User) -> None:
+    """Lock these people's rows until the commit, in id order (as clients.ownership does).
+
+    Whether someone is leaving, receiving, or being given clients is checked and then written in
+    different rows; holding the person makes two such changes for the same person take turns.
+    """
+    ids = sorted({p.pk for p in people})
+    list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+
+
 def _check_receiver(user: User, *, departing: User, h_parties: list[User]) -> None:
+    _hold(user)
     if user.pk == departing.pk:
         raise InvalidInput(_("The receiver cannot be the departing salesperson."), field="receiver")
     if not user.is_active or not user.has_role(Role.SALES):
@@ -223,6 +234,7 @@ def handover_start(
 ) -> Handover:
     if not may_start_handover(started_by, departing):
         raise NotAllowed(_("Only HR or the departing person's supervisor may start a handover."))
+    _hold(departing, receiver)
     receiving = open_handover_receiving(departing)
     if receiving is not None:
         raise InvalidInput(
