@@ -215,6 +215,8 @@ def test_the_admin_changes_other_owners_as_before(people, handover, superuser, l
     assert browser.post(url, data).status_code == 302
     theirs.refresh_from_db()
     assert theirs.owner == people.other_sales
+    change = OwnershipChange.objects.get(client=theirs)
+    assert (change.from_owner, change.to_owner, change.changed_by) == (people.receiver, people.other_sales, superuser)
 
 
 def test_completion_itself_moves_the_clients(people, handover):
