@@ -1,6 +1,9 @@
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext
 
 from .models import Client, Contact, Contract, FollowUp, Opportunity, OwnershipChange, Receivable
+from .ownership import owner_change_refusal
 
 
 class ContactInline(admin.TabularInline):
@@ -8,14 +11,51 @@ class ContactInline(admin.TabularInline):
     extra = 0
 
 
+class ClientAdminForm(forms.ModelForm):
+    """Giving a client a new owner here asks clients.ownership, like the import does."""
+
+    class Meta:
+        model = Client
+        # Every field, as the admin shows without a form of its own (a list here would narrow the page).
+        fields = "__all__"  # noqa: DJ007
+
+    def clean(self):
+        cleaned = super().clean()
+        owner = cleaned.get("owner")
+        stored = Client.objects.filter(pk=self.instance.pk).values_list("owner_id", flat=True).first()
+        self.previous_owner_id = stored
+        if owner is not None and owner.pk != stored:
+            for message in owner_change_refusal(client_id=self.instance.pk, new_owner_id=owner.pk):
+                self.add_error("owner", message)
+        return cleaned
+
+
 @admin.register(Client)
 class ClientAdmin(admin.ModelAdmin):
+    form = ClientAdminForm
     list_display = ["name", "credit_code", "grade", "industry", "region", "owner", "status"]
     list_filter = ["grade", "status", "industry", "region"]
     search_fields = ["name", "credit_code", "contacts__phone"]
     autocomplete_fields = ["owner"]
     inlines = [ContactInline]
     list_select_related = ["owner"]
+
+    def get_changelist_form(self, request, **kwargs):
+        # Should the owner ever become editable in the list, the same check applies there.
+        return super().get_changelist_form(request, form=ClientAdminForm, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        previous = getattr(form, "previous_owner_id", None)
+        if obj.owner_id != previous:
+            # As with the import and completion: every change of hands leaves its row.
+            OwnershipChange.objects.create(
+                client=obj,
+                from_owner_id=previous,
+                to_owner_id=obj.owner_id,
+                reason=gettext("Changed in the admin"),
+                changed_by=request.user,
+            )
 
 
 @admin.register(Contact)

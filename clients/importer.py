@@ -49,6 +49,7 @@ from .models import (
     OwnershipChange,
     Receivable,
 )
+from .ownership import owner_change_refusals
 from .validators import credit_code_check_char, normalize_credit_code
 
 # An .xlsx is a zip of XML; a small upload can unpack to gigabytes (a "zip bomb").
@@ -1041,6 +1042,29 @@ class _BookImport:
             existing = self.clients.get(row.values.get("credit_code"))
             if existing is not None and not self.may_change_existing(existing):
                 self.not_yours(row, CLIENTS.column("credit_code"), existing)
+        self.check_owner_changes(rows)
+
+    def check_owner_changes(self, rows: list[_Row]) -> None:
+        """Rows giving a client (new or existing) to a new owner: clients.ownership may refuse them,
+        e.g. a client inside an open handover, or an owner who is leaving."""
+        changes = []
+        for row in rows:
+            owner_id = row.values.get("owner_id")
+            if owner_id is None:
+                continue
+            existing = self.clients.get(row.values.get("credit_code"))
+            if existing is None or existing.owner_id != owner_id:
+                changes.append((row, existing.pk if existing else None, owner_id))
+        if not changes:
+            return
+        refusals = owner_change_refusals(
+            client_ids={client_id for _row, client_id, _owner in changes if client_id},
+            owner_ids={owner_id for _row, _client, owner_id in changes},
+        )
+        column = CLIENTS.column("owner")
+        for row, client_id, owner_id in changes:
+            for message in refusals.for_change(client_id=client_id, new_owner_id=owner_id):
+                self.error(row.table, row.number, column, message)
 
     def check_contacts(self) -> None:
         rows = self.rows.get("contacts", [])

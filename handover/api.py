@@ -52,6 +52,7 @@ from .serializers import (
     DisputeSerializer,
     ErrorSerializer,
     EventSerializer,
+    HandoverClientDropSerializer,
     HandoverClientSerializer,
     HandoverClientUpdateSerializer,
     HandoverCreateSerializer,
@@ -399,6 +400,27 @@ class HandoverClientView(HandoverScoped):
                     handover_client=hc, user=request.user, receiver=data["receiver"], expected_version=version
                 )
         return Response(HandoverClientSerializer(self.get_object()).data)
+
+
+@extend_schema(
+    tags=["plan"],
+    summary="Remove a client the departing salesperson no longer owns (supervisor, with the reason)",
+    description="Completion moves only the clients the departing salesperson still owns; a client that left "
+    "their book meanwhile would stop it. The supervisor removes such a client, with its items, visits and "
+    "calls; the timeline keeps the client and the reason. A client still owned cannot be removed.",
+    request=HandoverClientDropSerializer,
+    responses={200: HandoverDetailSerializer, **_errors(400, 403, 404, 409)},
+)
+class HandoverClientDropView(HandoverScoped):
+    serializer_class = HandoverClientDropSerializer
+
+    def post(self, request, pk: int, hc_id: int):
+        hc = self.child(HandoverClient.objects.filter(handover=self.get_handover()), hc_id)
+        data = self.parse(HandoverClientDropSerializer)
+        services.handover_client_drop(
+            handover_client=hc, user=request.user, reason=data["reason"], expected_version=data.get("version")
+        )
+        return self.detail_response()
 
 
 # ---------------------------------------------------------------------------------------

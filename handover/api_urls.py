@@ -14,6 +14,11 @@ urlpatterns = [
         "handovers/<int:pk>/transitions/<str:name>/", api.HandoverTransitionView.as_view(), name="handover-transition"
     ),
     path("handovers/<int:pk>/clients/<int:hc_id>/", api.HandoverClientView.as_view(), name="handover-client"),
+    path(
+        "handovers/<int:pk>/clients/<int:hc_id>/drop/",
+        api.HandoverClientDropView.as_view(),
+        name="handover-client-drop",
+    ),
     path("handovers/<int:pk>/items/", api.ItemListView.as_view(), name="item-list"),
     path("handovers/<int:pk>/items/hand-over-all/", api.ItemsHandOverAllView.as_view(), name="items-hand-over-all"),
     path("handovers/<int:pk>/items/confirm-all/", api.ItemsConfirmAllView.as_view(), name="items-confirm-all"),

@@ -134,6 +134,11 @@ class DisputeForm(VersionForm):
     reason = forms.CharField(label=_("reason for the dispute"), required=False, max_length=4000)
 
 
+class ClientDropForm(VersionForm):
+    # Blank is let through so the service gives its own message.
+    reason = forms.CharField(label=_("reason for removing the client"), required=False, max_length=4000)
+
+
 class VisitForm(VersionForm):
     visited_on = forms.DateField(label=_("visit date"))
     mode = forms.ChoiceField(label=_("mode"), choices=VisitMode.choices)

@@ -394,6 +394,7 @@ EVENT_LABELS = {
     "report_updated": gettext_lazy("Report updated"),
     "signed": gettext_lazy("Signed"),
     "archived": gettext_lazy("Signed confirmation archived and sealed"),
+    "client_dropped": gettext_lazy("Client removed from the handover"),
 }
 
 STATUS_STYLE = {
@@ -489,6 +490,9 @@ class ClientRow(_Row):
     plan_url: str = ""
     visit_url: str = ""
     call_url: str = ""
+    # The departing person no longer owns the client: completion cannot move it.
+    left_book: bool = False
+    drop_url: str = ""
 
 
 @dataclass
@@ -610,7 +614,7 @@ def _page_queryset(user) -> QuerySet[Handover]:
     # nothing else is prefetched under them, since conditions that filter handover.clients
     # would drag every prefetch along into their own queries.
     clients = HandoverClient.objects.select_related("client").only(
-        *[f.name for f in HandoverClient._meta.concrete_fields], "client__name"
+        *[f.name for f in HandoverClient._meta.concrete_fields], "client__name", "client__owner"
     )
     return (
         with_current_due(handovers_visible_to(user))
@@ -885,6 +889,7 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
     visit_record = _url_pattern("handover:visit_record", h.pk)
     visit_confirm = _url_pattern("handover:visit_confirm", h.pk)
     call_url = _url_pattern("handover:phone_check_record", h.pk) if state == State.SPOT_CHECK and is_witness else ""
+    drop_url = _url_pattern("handover:client_drop", h.pk) if h.is_open and is_supervisor else ""
     groups: dict[int, ReceiverGroup] = {}
     plan_gaps = visit_gaps = calls_pending = 0
     for hc in hcs:
@@ -943,6 +948,9 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
             row.visit_url = visit_record.format(hc.pk)
         if call_url and hc.in_sample:
             row.call_url = call_url.format(hc.pk)
+        if h.is_open and hc.client.owner_id != h.departing_id:
+            row.left_book = True
+            row.drop_url = drop_url.format(hc.pk) if drop_url else ""
         group = groups.get(hc.receiver_id)
         if group is None:
             group = groups[hc.receiver_id] = ReceiverGroup(hc.receiver_id, names.get(hc.receiver_id, ""))

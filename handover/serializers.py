@@ -371,6 +371,13 @@ class DisputeSerializer(VersionSerializer):
     reason = serializers.CharField(allow_blank=True)
 
 
+class HandoverClientDropSerializer(VersionSerializer):
+    # Blank is let through so the service gives its own message.
+    reason = serializers.CharField(
+        allow_blank=True, max_length=4000, help_text="Why the client leaves the handover; it stays on the timeline."
+    )
+
+
 class HandoverClientUpdateSerializer(VersionSerializer):
     current_status = serializers.CharField(required=False, allow_blank=True)
     risks = serializers.CharField(required=False, allow_blank=True)

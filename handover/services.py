@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
@@ -33,6 +33,7 @@ from clients.models import (
     OwnershipChange,
     Receivable,
 )
+from clients.ownership import OwnershipRefusals
 
 from . import signing
 from .models import (
@@ -139,7 +140,18 @@ def _require_state(h: Handover, *states: str) -> None:
 # Starting a handover
 
 
+def _hold(*people: User) -> None:
+    """Lock these people's rows until the commit, in id order (as clients.ownership does).
+
+    Whether someone is leaving, receiving, or being given clients is checked and then written in
+    different rows; holding the person makes two such changes for the same person take turns.
+    """
+    ids = sorted({p.pk for p in people})
+    list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+
+
 def _check_receiver(user: User, *, departing: User, h_parties: list[User]) -> None:
+    _hold(user)
     if user.pk == departing.pk:
         raise InvalidInput(_("The receiver cannot be the departing salesperson."), field="receiver")
     if not user.is_active or not user.has_role(Role.SALES):
@@ -156,6 +168,23 @@ def _check_receiver(user: User, *, departing: User, h_parties: list[User]) -> No
             _("%(name)s is leaving and has an open handover; they cannot receive clients.") % {"name": user},
             field="receiver",
         )
+
+
+def open_handover_receiving(person: User) -> Handover | None:
+    """The open handover whose clients or items are still coming to this person, if any.
+
+    Its completion would give them clients after their own handover had been built without them.
+    """
+    coming = Q(receiver=person)
+    coming |= Exists(HandoverClient.objects.filter(handover=OuterRef("pk"), receiver=person))
+    coming |= Exists(ChecklistItem.objects.filter(handover=OuterRef("pk"), receiver=person))
+    return (
+        Handover.objects.filter(state__in=OPEN_STATES)
+        .filter(coming)
+        .select_related("departing")
+        .order_by("number")
+        .first()
+    )
 
 
 def may_start_handover(user: User, departing: User | None = None) -> bool:
@@ -205,6 +234,17 @@ def handover_start(
 ) -> Handover:
     if not may_start_handover(started_by, departing):
         raise NotAllowed(_("Only HR or the departing person's supervisor may start a handover."))
+    _hold(departing, receiver)
+    receiving = open_handover_receiving(departing)
+    if receiving is not None:
+        raise InvalidInput(
+            _(
+                "%(name)s is a receiver in handover %(number)s (%(departing)s); "
+                "a handover cannot be started for them until that one is completed."
+            )
+            % {"name": departing, "number": receiving.number, "departing": receiving.departing},
+            field="departing",
+        )
     supervisor = supervisor or departing.supervisor
     if supervisor is None:
         raise InvalidInput(_("The departing salesperson has no direct supervisor; choose one."), field="supervisor")
@@ -639,11 +679,90 @@ def report_update(
 
 
 # ---------------------------------------------------------------------------------------
+# A client that left the departing person's book before completion
+
+
+@transaction.atomic
+def handover_client_drop(
+    *, handover_client: HandoverClient, user: User, reason: str, expected_version: int | None = None
+) -> Event:
+    """The supervisor takes out of the handover a client the departing person no longer owns.
+
+    Completion moves only what the departing person still owns, so such a client would stop it.
+    The client leaves with its items, visits and calls (each of those records is about handing it
+    over, which no longer happens); the timeline keeps the client, what was removed and why.
+    Signatures over the checklist no longer match and are given again.
+    """
+    h = _lock(handover_client.handover_id, expected_version)
+    if user.pk != h.supervisor_id:
+        raise NotAllowed(_("Only the supervisor of this handover may remove a client from it."))
+    _require_state(h, *OPEN_STATES)
+    hc = HandoverClient.objects.select_related("client__owner", "receiver").filter(pk=handover_client.pk).first()
+    if hc is None or hc.handover_id != h.pk:
+        raise WrongState(_("This client is no longer in this handover. Please reload the page."))
+    client = hc.client
+    if client.owner_id == h.departing_id:
+        raise InvalidInput(
+            _(
+                "%(client)s still belongs to %(departing)s and is handed over with the others; only a client "
+                "that has left the departing salesperson's book can be removed."
+            )
+            % {"client": client.name, "departing": h.departing}
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(
+            _("Please give the reason for removing this client; it stays on the timeline."), field="reason"
+        )
+    removed = {
+        "items_removed": hc.items.count(),
+        "visits_removed": hc.visits.count(),
+        "calls_removed": hc.phone_checks.count(),
+    }
+    hc.delete()
+    if h.state in (State.REPORT_REVIEW, State.REPORT_APPROVAL):
+        # The submitted figures counted this client; the report signed from here on must not.
+        Report.objects.filter(handover=h).update(figures=report_figures(h))
+    _bump(h)
+    return _event(
+        h,
+        actor=user,
+        kind="client_dropped",
+        comment=reason,
+        client=client.name,
+        credit_code=client.credit_code,
+        owner=str(client.owner),
+        receiver=str(hc.receiver),
+        in_sample=hc.in_sample,
+        **removed,
+    )
+
+
+# ---------------------------------------------------------------------------------------
 # Completion: every client moves to its receiver in one transaction
+
+
+def _left_book_conflict(h: Handover, names: list[str]) -> Conflict:
+    return Conflict(
+        _(
+            "%(n)d client(s) of this handover no longer belong to the departing salesperson: %(names)s. "
+            "The supervisor (%(supervisor)s) removes them from the handover on its page, with the reason; "
+            "then the handover can be completed."
+        )
+        % {"n": len(names), "names": "、".join(names[:5]) + ("…" if len(names) > 5 else ""), "supervisor": h.supervisor}
+    )
 
 
 def _transfer_ownership(h: Handover, user: User) -> int:
     now = timezone.now()
+    left = list(
+        Client.objects.filter(handover_entries__handover=h)
+        .exclude(owner_id=h.departing_id)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+    if left:
+        raise _left_book_conflict(h, left)
     hcs = list(h.clients.select_related("client"))
     by_receiver: dict[int, list[int]] = defaultdict(list)
     for hc in hcs:
@@ -655,6 +774,7 @@ def _transfer_ownership(h: Handover, user: User) -> int:
             owner_id=receiver_id, updated_at=now
         )
     if moved != len(hcs):
+        # One changed hands between the check above and the update.
         raise Conflict(_("Some clients of this handover no longer belong to the departing salesperson."))
     OwnershipChange.objects.bulk_create(
         OwnershipChange(
@@ -947,6 +1067,31 @@ def handover_transition(
 def departing_is_locked(user: User) -> bool:
     """From the start of their handover, a departing person reads their clients but edits or exports nothing."""
     return Handover.objects.filter(departing=user, state__in=OPEN_STATES).exists()
+
+
+def ownership_refusals(*, client_ids: set[int], owner_ids: set[int]) -> OwnershipRefusals:
+    """The procedure's guard on owner changes outside it (registered with clients.ownership).
+
+    A client inside an open handover changes hands only at that handover's completion; someone
+    leaving in an open handover is given no more clients, which would stay with them after they left.
+    """
+    refusals = OwnershipRefusals()
+    ids = sorted(client_ids)
+    for start in range(0, len(ids), 500):
+        entries = HandoverClient.objects.filter(
+            client_id__in=ids[start : start + 500], handover__state__in=OPEN_STATES
+        ).select_related("client", "handover__departing")
+        for hc in entries:
+            refusals.clients[hc.client_id] = _(
+                "%(client)s is in handover %(number)s (%(departing)s), which is still open; "
+                "it changes hands only when that handover is completed."
+            ) % {"client": hc.client.name, "number": hc.handover.number, "departing": hc.handover.departing}
+    if owner_ids:
+        for h in Handover.objects.filter(departing_id__in=owner_ids, state__in=OPEN_STATES).select_related("departing"):
+            refusals.owners[h.departing_id] = _(
+                "%(name)s is leaving (handover %(number)s is open) and cannot be given clients."
+            ) % {"name": h.departing, "number": h.number}
+    return refusals
 
 
 # ---------------------------------------------------------------------------------------

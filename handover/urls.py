@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/clients/<int:hc_pk>/plan/", views.plan_update, name="plan_update"),
     path("<int:pk>/clients/<int:hc_pk>/visits/", views.visit_record, name="visit_record"),
     path("<int:pk>/clients/<int:hc_pk>/phone-check/", views.phone_check_record, name="phone_check_record"),
+    path("<int:pk>/clients/<int:hc_pk>/drop/", views.client_drop, name="client_drop"),
     path("<int:pk>/items/hand-over-all/", views.items_hand_over_all, name="items_hand_over_all"),
     path("<int:pk>/items/confirm-all/", views.items_confirm_all, name="items_confirm_all"),
     path("<int:pk>/items/<int:item_pk>/hand-over/", views.item_hand_over, name="item_hand_over"),

@@ -21,6 +21,7 @@ from accounts.roles import Role
 
 from . import selectors, services
 from .forms import (
+    ClientDropForm,
     DisputeForm,
     HandoverFilterForm,
     HandoverStartForm,
@@ -246,6 +247,23 @@ def receiver_set(request, pk: int):
         ),
         lambda hc: _("%(client)s now goes to %(receiver)s.") % {"client": hc.client, "receiver": hc.receiver},
         anchor="checklist",
+    )
+
+
+@require_POST
+def client_drop(request, pk: int, hc_pk: int):
+    h = selectors.handover_for_user(request.user, pk)
+    hc = _client(h, hc_pk)
+    name = hc.client.name
+    return _act(
+        request,
+        h,
+        ClientDropForm(request.POST),
+        lambda d: services.handover_client_drop(
+            handover_client=hc, user=request.user, reason=d["reason"], expected_version=d["version"]
+        ),
+        _("%(client)s was removed from the handover; the reason is on the timeline.") % {"client": name},
+        anchor="timeline",
     )
 
 

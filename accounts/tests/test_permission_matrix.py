@@ -52,6 +52,7 @@ from django.views.static import serve
 from rest_framework.authtoken.models import Token
 
 from accounts.tests.factories import DEFAULT_PASSWORD
+from clients.models import Client
 from clients.tests.factories import ClientFactory, ContactFactory
 from handover import services
 from handover.models import CallResult, Handover, Notification, State, VisitMode
@@ -163,6 +164,15 @@ def _read_only_by_departing(w, role):
 
 def _plan_done(w):
     do_stage_work(w.h)
+
+
+def _client_left(w):
+    # The client changed hands outside the procedure; only the supervisor may take it out.
+    Client.objects.filter(pk=w.client.pk).update(owner=w.people.other_sales)
+
+
+def _drop_body(w) -> dict:
+    return {"version": w.h.version, "reason": "客户已由华北销售部接手。"}
 
 
 def _visit_form(w) -> dict:
@@ -303,6 +313,13 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         data=lambda w: {"version": w.h.version, **_PLAN},
         ok={"departing"},
     ),
+    "handover:client_drop": action(
+        state=State.VISITS,
+        prepare=_client_left,
+        args=lambda w: [w.h.pk, w.hc.pk],
+        data=_drop_body,
+        ok={"supervisor"},
+    ),
     "handover:items_hand_over_all": action(state=State.MATERIALS, args=_h, data=_version, ok={"departing"}),
     "handover:item_hand_over": action(
         state=State.MATERIALS, args=lambda w: [w.h.pk, w.item.pk], data=_version, ok={"departing"}
@@ -385,6 +402,14 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
     "api:handover-client": (
         api(args=lambda w: [w.h.pk, w.hc.pk], ok=PARTIES),
         api(method="patch", args=lambda w: [w.h.pk, w.hc.pk], data=lambda w: {"risks": "无"}, ok={"departing"}),
+    ),
+    "api:handover-client-drop": api(
+        method="post",
+        state=State.VISITS,
+        prepare=_client_left,
+        args=lambda w: [w.h.pk, w.hc.pk],
+        data=_drop_body,
+        ok={"supervisor"},
     ),
     "api:item-list": api(args=_h, ok=PARTIES),
     "api:items-hand-over-all": api(method="post", state=State.MATERIALS, args=_h, data=_version, ok={"departing"}),
