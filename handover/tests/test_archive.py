@@ -1,13 +1,14 @@
 """The archived confirmation: printed when the last signature lands, sealed, stored once, served as is."""
 
 import hashlib
+import importlib
 import shutil
 from io import StringIO
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
-from django.urls import reverse
+from django.urls import clear_url_caches, reverse
 
 from handover import seal, services
 from handover.models import ArchivedDocument, Event, SignaturePurpose, State
@@ -158,6 +159,35 @@ def test_hr_lists_completed_handovers_and_downloads_the_archived_file(archived, 
     # On the handover page too.
     detail = browser.get(reverse("handover:detail", args=[archived.handover_id])).content.decode()
     assert url in detail
+
+
+@pytest.fixture
+def debug_urls(settings):
+    """The URL configuration as the development server builds it, with DEBUG on."""
+    import config.urls
+
+    settings.DEBUG = True
+    importlib.reload(config.urls)
+    clear_url_caches()
+    yield
+    settings.DEBUG = False
+    importlib.reload(config.urls)
+    clear_url_caches()
+
+
+def test_no_media_url_serves_an_archive_even_with_debug_on(archived, people, login, settings, debug_urls):
+    name = archived.file.name  # archive/<number>.pdf under MEDIA_ROOT
+    assert (settings.MEDIA_ROOT / name).is_file()
+    browser = login(people.other_sales)
+    for url in (f"{settings.MEDIA_URL}{name}", f"/media/{name}", f"/media/archive/{archived.handover.number}.pdf"):
+        response = browser.get(url)
+        assert response.status_code == 404, url
+        assert stored(archived) not in b"".join(getattr(response, "streaming_content", [response.content]))
+    # The checked download still refuses them, and still serves HR.
+    download = reverse("handover:archive_download", args=[archived.handover_id])
+    assert browser.get(download).status_code == 403
+    response = login(people.hr).get(download)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == stored(archived)
 
 
 @pytest.mark.parametrize("who", ["departing", "receiver", "supervisor", "witness", "manager", "other_sales"])
