@@ -51,15 +51,21 @@ class Sealed:
     signer: str
 
 
-def _signer():
-    from pyhanko.sign import signers
-
+def require_configured() -> SealPaths:
+    """The seal's files, or SealNotConfigured: checked before the seconds of rendering a PDF to seal."""
     paths = seal_paths()
     if not paths.cert.is_file() or not paths.key.is_file():
         raise SealNotConfigured(
             f"No seal certificate at {paths.cert} or key at {paths.key}: run `manage.py seal_setup`, "
             "or set SEAL_CERT_PATH and SEAL_KEY_PATH."
         )
+    return paths
+
+
+def _signer():
+    from pyhanko.sign import signers
+
+    paths = require_configured()
     signer = signers.SimpleSigner.load(
         str(paths.key),
         str(paths.cert),

@@ -2,15 +2,18 @@
 
 import hashlib
 import importlib
+import logging
 import shutil
+import threading
 from io import StringIO
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.db import connection, connections
 from django.urls import clear_url_caches, reverse
 
-from handover import seal, services
+from handover import pdf, seal, services, tasks
 from handover.models import ArchivedDocument, Event, SignaturePurpose, State
 from handover.storage import WriteOnceStorage
 from handover.tests.conftest import poppler
@@ -96,6 +99,114 @@ def test_without_a_seal_nothing_is_archived(handover, people, sealed, settings, 
         services.handover_archive(handover_id=h.pk)
     assert not ArchivedDocument.objects.exists()
     assert not (settings.MEDIA_ROOT / "archive").exists() or not any((settings.MEDIA_ROOT / "archive").iterdir())
+
+
+# ---------------------------------------------------------------------------------------
+# An archive that could not be queued: the periodic scan makes it, once
+
+
+def _complete_with_the_broker_down(handover, people, monkeypatch, capture_on_commit):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("the broker is down")
+
+    h = advance_to(handover, State.REPORT_APPROVAL)
+    sign_missing(h, SignaturePurpose.CHECKLIST)
+    with monkeypatch.context() as patched:
+        patched.setattr(tasks.archive_handover, "delay", broker_down)
+        # (In a test that commits, the callbacks run at the commit and none is left to capture.)
+        with capture_on_commit(execute=True):
+            h = services.handover_transition(
+                handover=h, name="approve_report", user=people.manager, signature=signature_of(people.manager)
+            )
+    assert h.state == State.COMPLETED
+    assert not ArchivedDocument.objects.exists()
+    return h
+
+
+def _errors(caplog) -> list[str]:
+    return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_the_scan_makes_an_archive_whose_queueing_failed_once(
+    handover, people, sealed, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    h = _complete_with_the_broker_down(handover, people, monkeypatch, django_capture_on_commit_callbacks)
+    assert tasks.scan_reminders()["archives_queued"] == 1
+    doc = ArchivedDocument.objects.get(handover=h)
+    before = stored(doc)
+    # The next scans find nothing missing and change nothing.
+    assert tasks.scan_reminders()["archives_queued"] == 0
+    call_command("run_scheduler", stdout=StringIO())
+    assert ArchivedDocument.objects.get() == doc and stored(doc) == before
+    assert Event.objects.filter(handover=h, kind="archived").count() == 1
+    assert _errors(caplog) == []
+
+
+def test_run_scheduler_makes_a_missing_archive(
+    handover, people, sealed, monkeypatch, django_capture_on_commit_callbacks
+):
+    h = _complete_with_the_broker_down(handover, people, monkeypatch, django_capture_on_commit_callbacks)
+    out = StringIO()
+    call_command("run_scheduler", stdout=out)
+    assert "'archives_queued': 1" in out.getvalue()
+    assert ArchivedDocument.objects.filter(handover=h, sealed=True).count() == 1
+
+
+def test_without_a_seal_the_scan_waits_for_it_with_one_warning(
+    handover, people, sealed, settings, tmp_path, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    h = _complete_with_the_broker_down(handover, people, monkeypatch, django_capture_on_commit_callbacks)
+    settings.SEAL_DIR = tmp_path / "no-seal-here"
+    rendered = []
+    real_render = pdf.render_confirmation
+    monkeypatch.setattr(pdf, "render_confirmation", lambda *a, **k: rendered.append(1) or real_render(*a, **k))
+    caplog.clear()
+    assert tasks.scan_reminders()["archives_queued"] == 0
+    assert rendered == [] and not ArchivedDocument.objects.exists()
+    assert [r.getMessage() for r in caplog.records if "wait for their archive" in r.getMessage()]
+    # The seal in place again: the next scan makes it.
+    settings.SEAL_DIR = sealed
+    assert tasks.scan_reminders()["archives_queued"] == 1
+    assert ArchivedDocument.objects.filter(handover=h).count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need a server database")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_scans_at_once_make_one_archive_without_an_error(
+    handover, people, sealed, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    h = _complete_with_the_broker_down(handover, people, monkeypatch, django_capture_on_commit_callbacks)
+    # Both scans render before either stores: the row lock alone must settle it.
+    barrier = threading.Barrier(2)
+    real_seal = seal.seal_pdf
+
+    def seal_together(*args, **kwargs):
+        sealed_pdf = real_seal(*args, **kwargs)
+        barrier.wait(timeout=60)
+        return sealed_pdf
+
+    monkeypatch.setattr(seal, "seal_pdf", seal_together)
+    raised = []
+
+    def scan():
+        try:
+            tasks.scan_reminders()
+        except Exception as exc:  # noqa: BLE001 - any failure in a thread is a failure of the test
+            raised.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=scan) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert raised == [] and _errors(caplog) == []
+    assert not barrier.broken, "the two scans did not both render"
+    assert ArchivedDocument.objects.filter(handover=h).count() == 1
+    assert Event.objects.filter(handover=h, kind="archived").count() == 1
+    doc = ArchivedDocument.objects.get(handover=h)
+    assert hashlib.sha256(stored(doc)).hexdigest() == doc.sha256
 
 
 # ---------------------------------------------------------------------------------------
