@@ -2,6 +2,7 @@
 
 import hashlib
 import importlib
+import io
 import logging
 import shutil
 import threading
@@ -36,6 +37,41 @@ def archived(handover, people, sealed, django_capture_on_commit_callbacks):
 def stored(doc: ArchivedDocument) -> bytes:
     with doc.file.open("rb") as f:
         return f.read()
+
+
+def info_changed(data: bytes) -> bytes:
+    """The sealed file with an incremental update after the seal that changes its title."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    writer.set_info(generic.DictionaryObject({generic.NameObject("/Title"): generic.TextStringObject("已作废")}))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def annotated(data: bytes) -> bytes:
+    """The sealed file with an incremental update after the seal that adds a note on page 1."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    note = generic.DictionaryObject(
+        {
+            generic.NameObject("/Type"): generic.NameObject("/Annot"),
+            generic.NameObject("/Subtype"): generic.NameObject("/FreeText"),
+            generic.NameObject("/Rect"): generic.ArrayObject([generic.NumberObject(n) for n in (50, 50, 300, 100)]),
+            generic.NameObject("/Contents"): generic.TextStringObject("应收款已结清"),
+            generic.NameObject("/DA"): generic.TextStringObject("/Helv 12 Tf 0 g"),
+        }
+    )
+    page[generic.NameObject("/Annots")] = generic.ArrayObject([writer.add_object(note)])
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def tampered(data: bytes) -> bytes:
@@ -222,6 +258,17 @@ def test_pyhanko_finds_the_seal_intact_and_a_tampered_copy_broken(archived):
     assert not seal.verify_pdf(b"%PDF-1.7 not sealed").ok
 
 
+@pytest.mark.parametrize("change", [info_changed, annotated])
+def test_pyhanko_finds_a_seal_followed_by_an_update_changed_after_sealing(archived, change):
+    data = stored(archived)
+    changed = change(data)
+    assert changed.startswith(data) and len(changed) > len(data)  # the sealed bytes themselves are untouched
+    check = seal.verify_pdf(changed)
+    assert check.present and check.intact and check.trusted  # the seal itself is ours and unbroken,
+    assert not check.untouched and check.changed_after_sealing and not check.ok  # but it no longer covers the file
+    assert check.problem
+
+
 @pytest.mark.skipif(not shutil.which("pdfsig"), reason="pdfsig (poppler-utils) is not installed")
 def test_poppler_pdfsig_finds_the_seal_valid_and_a_tampered_copy_invalid(archived, tmp_path):
     original, changed = tmp_path / "original.pdf", tmp_path / "tampered.pdf"
@@ -337,6 +384,20 @@ def test_the_verification_page_recognises_the_code_and_the_file(archived, people
 
     page = browser.get(reverse("handover:verify"), {"code": "0000-0000-0000"}).content.decode()
     assert 'data-match="false"' in page
+
+
+@pytest.mark.parametrize("change", [info_changed, annotated])
+def test_the_verification_page_says_a_file_updated_after_sealing_was_changed(archived, people, login, change):
+    browser = login(people.other_sales)
+    response = browser.post(reverse("handover:verify"), {"file": ContentFile(change(stored(archived)), "copy.pdf")})
+    content = response.content.decode()
+    assert 'data-match="false"' in content
+    assert 'data-seal-ok="false"' in content and 'data-seal-changed="true"' in content
+    assert "完整有效" not in content
+    assert "盖章后被改动过" in content
+    # The archived file itself is still called intact.
+    content = browser.post(reverse("handover:verify"), {"file": ContentFile(stored(archived), "copy.pdf")}).content
+    assert "完整有效" in content.decode() and 'data-seal-changed="false"' in content.decode()
 
 
 def test_the_qr_code_leads_to_the_verification_page(archived, settings):
