@@ -104,21 +104,22 @@ def test_the_archive_cannot_be_overwritten(archived):
     doc = archived
     before = stored(doc)
     # The storage refuses an existing name instead of replacing or renaming.
-    with pytest.raises(FileExistsError):
+    with pytest.raises(FileExistsError, match="exists and is never overwritten"):
         WriteOnceStorage().save(doc.file.name, ContentFile(b"%PDF-forged"))
-    with pytest.raises(PermissionError):
+    with pytest.raises(PermissionError, match="is archived and is never deleted"):
         WriteOnceStorage().delete(doc.file.name)
     # The row refuses a change to what was archived, and deletion.
     doc.sha256 = "0" * 64
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="An archived document is never changed"):
         doc.save()
     doc.refresh_from_db()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="An archived document is never deleted"):
         doc.delete()
     # Even with the row gone behind its back, the service will not write over the file.
     ArchivedDocument.objects.filter(pk=doc.pk).delete()
-    with pytest.raises(services.Conflict):
+    with pytest.raises(services.Conflict, match=doc.handover.number) as refused:
         services.handover_archive(handover_id=doc.handover_id)
+    assert "never overwritten" in refused.value.message or "不会被覆盖" in refused.value.message
     assert stored(doc) == before
 
 
