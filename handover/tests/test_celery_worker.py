@@ -10,7 +10,8 @@ from celery import signals
 from django.core import mail
 from django.utils import timezone
 
-from handover.models import Notification, State
+from handover.models import ArchivedDocument, Event, Notification, SignaturePurpose, State
+from handover.walk import advance_to, sign_missing, signature_of
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 
@@ -31,6 +32,7 @@ class TaskLedger:
     def __init__(self):
         self.sent = collections.Counter()
         self.ended = collections.Counter()
+        self.states: dict[str, list[str]] = collections.defaultdict(list)
         self.lock = threading.Lock()
 
     def on_sent(self, sender=None, headers=None, body=None, **kwargs):
@@ -38,9 +40,10 @@ class TaskLedger:
         with self.lock:
             self.sent[task_id] += 1
 
-    def on_ended(self, sender=None, task_id=None, **kwargs):
+    def on_ended(self, sender=None, task_id=None, state=None, **kwargs):
         with self.lock:
             self.ended[task_id] += 1
+            self.states[sender.name if sender else "?"].append(state)
 
     def drained(self) -> bool:
         with self.lock:
@@ -109,3 +112,31 @@ def test_a_real_worker_delivers_one_reminder_once(redis_worker, ledger, start, p
     assert len(to_departing) == 1
     assert h.number in to_departing[0].subject
     assert Notification.objects.filter(user=people.departing, source__startswith="reminder:").count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_real_worker_makes_the_archive_the_broker_missed_once(
+    redis_worker, ledger, handover, people, sealed, monkeypatch
+):
+    from handover import services, tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("the broker is down")
+
+    h = advance_to(handover, State.REPORT_APPROVAL)
+    sign_missing(h, SignaturePurpose.CHECKLIST)
+    with monkeypatch.context() as patched:
+        patched.setattr(tasks.archive_handover, "delay", broker_down)
+        h = services.handover_transition(
+            handover=h, name="approve_report", user=people.manager, signature=signature_of(people.manager)
+        )
+    assert h.state == State.COMPLETED and not ArchivedDocument.objects.exists()
+
+    # Two beats at once: each scan queues the missing archive; one is made, the other finds it made.
+    tasks.scan_reminders.delay()
+    last_scan = tasks.scan_reminders.delay()
+    ledger.wait_drained(including=last_scan.id, timeout=90)
+    assert len(ledger.states["handover.tasks.archive_handover"]) == 2
+    assert set(ledger.states["handover.tasks.archive_handover"]) == {"SUCCESS"}, ledger.states
+    assert ArchivedDocument.objects.filter(handover=h, sealed=True).count() == 1
+    assert Event.objects.filter(handover=h, kind="archived").count() == 1
