@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.http import JsonResponse
@@ -23,10 +22,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# No media URL, not even with DEBUG on: the only files under MEDIA_ROOT are archived
+# confirmations, served by handover:archive_download after its permission check.
 
 
 # Under /api/ every answer is JSON in the API's error shape, even for a path no view matches

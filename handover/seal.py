@@ -51,15 +51,21 @@ class Sealed:
     signer: str
 
 
-def _signer():
-    from pyhanko.sign import signers
-
+def require_configured() -> SealPaths:
+    """The seal's files, or SealNotConfigured: checked before the seconds of rendering a PDF to seal."""
     paths = seal_paths()
     if not paths.cert.is_file() or not paths.key.is_file():
         raise SealNotConfigured(
             f"No seal certificate at {paths.cert} or key at {paths.key}: run `manage.py seal_setup`, "
             "or set SEAL_CERT_PATH and SEAL_KEY_PATH."
         )
+    return paths
+
+
+def _signer():
+    from pyhanko.sign import signers
+
+    paths = require_configured()
     signer = signers.SimpleSigner.load(
         str(paths.key),
         str(paths.cert),
@@ -95,13 +101,22 @@ class SealCheck:
     present: bool
     intact: bool = False
     trusted: bool = False
+    # The seal covers the whole file. We seal last and never add to an archive, so anything
+    # appended after the seal (an annotation, new document info, another signature) is a change,
+    # even where pyHanko's modification policy would call it harmless.
+    untouched: bool = False
     signer: str = ""
     signed_at: datetime.datetime | None = None
     problem: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.present and self.intact and self.trusted
+        return self.present and self.intact and self.trusted and self.untouched
+
+    @property
+    def changed_after_sealing(self) -> bool:
+        """A genuine seal on a file that was added to afterwards."""
+        return self.present and self.intact and self.trusted and not self.untouched
 
 
 def verify_pdf(pdf: bytes) -> SealCheck:
@@ -109,6 +124,7 @@ def verify_pdf(pdf: bytes) -> SealCheck:
     from asn1crypto import pem, x509
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
     try:
@@ -128,18 +144,22 @@ def verify_pdf(pdf: bytes) -> SealCheck:
         else:
             roots.append(x509.Certificate.load(data))
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
+    # Our seal by its field: a signature someone appended later must not stand in for it.
+    company_seal = next((s for s in signatures if s.field_name == SEAL_FIELD), signatures[-1])
     try:
-        status = validate_pdf_signature(signatures[-1], context)
+        status = validate_pdf_signature(company_seal, context)
     except Exception as exc:  # noqa: BLE001 - a mangled signature is a failed check, not a crash
         return SealCheck(present=True, problem=f"{type(exc).__name__}: {exc}")
     signed_at = getattr(status, "signer_reported_dt", None)
+    untouched = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
     return SealCheck(
         present=True,
         intact=bool(status.intact and status.valid),
         trusted=bool(status.trusted),
+        untouched=untouched,
         signer=status.signing_cert.subject.human_friendly if status.signing_cert else "",
         signed_at=timezone.localtime(signed_at) if signed_at else None,
-        problem="" if status.bottom_line else status.summary(),
+        problem="" if status.bottom_line and untouched else status.summary(),
     )
 
 

@@ -35,7 +35,7 @@ from clients.models import (
 )
 from clients.ownership import OwnershipRefusals
 
-from . import signing
+from . import seal, signing
 from .models import (
     APPROVAL_SIGNATURES,
     DEFAULT_STATE_DAYS,
@@ -1125,13 +1125,41 @@ def handover_revoke_access(*, handover: Handover, user: User) -> int:
 # The archived confirmation: printed once when the last signature lands, sealed, never replaced
 
 
-def _queue_archive(handover_id: int) -> None:
+def _queue_archive(handover_id: int) -> bool:
     from .tasks import archive_handover
 
     try:
         archive_handover.delay(handover_id)
-    except Exception:  # noqa: BLE001 - a broker that is down must not fail the approval; HR can archive
-        logger.warning("could not queue the archive of handover %s", handover_id, exc_info=True)
+    except Exception:  # noqa: BLE001 - a broker that is down must not fail the approval; the scan retries
+        logger.warning("could not queue the archive of handover %s; the scan will retry", handover_id, exc_info=True)
+        return False
+    return True
+
+
+def archives_queue_missing() -> int:
+    """Queue the archive of every completed handover that has none; the periodic scan calls it.
+
+    Its queueing at completion may have failed (broker down) or its run may have (seal missing).
+    Several scans at once queue the same handover more than once: handover_archive is idempotent
+    under the row lock, so the duplicates find the archive made and change nothing.
+    """
+    missing = list(
+        Handover.objects.filter(state=State.COMPLETED, archive__isnull=True).order_by("pk").values_list("pk", flat=True)
+    )
+    if not missing:
+        return 0
+    try:
+        seal.require_configured()
+    except seal.SealNotConfigured as exc:
+        # Once a scan, not once a handover: nothing can be archived until the seal is in place.
+        logger.warning("%d completed handovers wait for their archive: %s", len(missing), exc)
+        return 0
+    queued = 0
+    for handover_id in missing:
+        if not _queue_archive(handover_id):
+            break  # the broker is down: the next scan tries again
+        queued += 1
+    return queued
 
 
 def archive_name(h: Handover) -> str:
@@ -1146,13 +1174,14 @@ def handover_archive(*, handover_id: int) -> ArchivedDocument:
     and sealed before the handover row is locked (it takes seconds for a large book); the
     lock then decides who stores it, and the write-once storage refuses a second file.
     """
-    from . import pdf, seal
+    from . import pdf
 
     existing = ArchivedDocument.objects.filter(handover_id=handover_id).first()
     if existing is not None:
         return existing
     h = Handover.objects.get(pk=handover_id)
     _require_state(h, State.COMPLETED)
+    seal.require_configured()
     code = signing.new_verification_code()
     while ArchivedDocument.objects.filter(verification_code=code).exists():
         code = signing.new_verification_code()

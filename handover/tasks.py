@@ -20,7 +20,10 @@ def deliver_notification(self, notification_id: int) -> None:
 
 @shared_task(acks_late=True)
 def scan_reminders() -> dict:
-    return reminders.reminders_scan()
+    """The periodic scan: today's reminders, and the archives that are still missing."""
+    result = reminders.reminders_scan()
+    result["archives_queued"] = services.archives_queue_missing()
+    return result
 
 
 @shared_task(
