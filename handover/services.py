@@ -179,6 +179,30 @@ def _next_number(today: datetime.date) -> str:
     return f"{prefix}{n:04d}"
 
 
+NUMBER_ATTEMPTS = 10
+
+
+def _create_numbered(today: datetime.date, *, departing: User, **fields) -> Handover:
+    """Create the handover under the next free number.
+
+    Two starts at the same moment read the same highest number; the unique number refuses the
+    second, which then draws again. A refusal by the one-open-handover-per-person constraint
+    is told apart by looking: only that one means the person already has an open handover.
+    """
+    for _attempt in range(NUMBER_ATTEMPTS):
+        number = _next_number(today)
+        try:
+            with transaction.atomic():
+                return Handover.objects.create(number=number, departing=departing, **fields)
+        except IntegrityError as exc:
+            if Handover.objects.filter(departing=departing, state__in=OPEN_STATES).exists():
+                # Two people starting the same person's handover at once: the constraint keeps one.
+                raise Conflict(_("%(name)s already has an open handover.") % {"name": departing}) from exc
+            if not Handover.objects.filter(number=number).exists():
+                raise
+    raise Conflict(_("Many handovers are being started at this moment. Please try again."))
+
+
 def stage_deadlines(*, start: datetime.date, last_working_day: datetime.date) -> dict[str, datetime.date]:
     """Due date per state, from the company's durations, never later than the last working day."""
     durations = {**DEFAULT_STATE_DAYS, **dict(StageDuration.objects.values_list("state", "working_days"))}
@@ -231,23 +255,18 @@ def handover_start(
         raise InvalidInput(_("%(name)s already has an open handover.") % {"name": departing}, field="departing")
 
     today = timezone.localdate()
-    try:
-        with transaction.atomic():
-            h = Handover.objects.create(
-                number=_next_number(today),
-                departing=departing,
-                receiver=receiver,
-                supervisor=supervisor,
-                witness=witness,
-                manager=manager,
-                reason=reason,
-                notice_date=notice_date,
-                last_working_day=last_working_day,
-                started_by=started_by,
-            )
-    except IntegrityError as exc:
-        # Two people starting the same person's handover at once: the constraint keeps one.
-        raise Conflict(_("%(name)s already has an open handover.") % {"name": departing}) from exc
+    h = _create_numbered(
+        today,
+        departing=departing,
+        receiver=receiver,
+        supervisor=supervisor,
+        witness=witness,
+        manager=manager,
+        reason=reason,
+        notice_date=notice_date,
+        last_working_day=last_working_day,
+        started_by=started_by,
+    )
 
     _build_checklist(h)
     StageDeadline.objects.bulk_create(
