@@ -5,17 +5,29 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .validators import normalize_credit_code, validate_credit_code
+from .validators import TEXT_MAX_LENGTH, normalize_credit_code, validate_credit_code
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0.00")
+
+
+class LimitedTextField(models.TextField):
+    """Free text whose limit holds in model validation too (the admin, the import).
+
+    Django's TextField.max_length only reaches the form widget; the pages and the API read
+    the limit from the field, so every path refuses the same length.
+    """
+
+    def __init__(self, *args, max_length: int = TEXT_MAX_LENGTH, **kwargs):
+        super().__init__(*args, max_length=max_length, **kwargs)
+        self.validators.append(MaxLengthValidator(self.max_length))
 
 
 def _both_set(a, b, kind: type) -> bool:
@@ -53,13 +65,13 @@ class Client(models.Model):
         related_name="owned_clients",
     )
     status = models.CharField(_("status"), max_length=20, choices=ClientStatus.choices, default=ClientStatus.ACTIVE)
-    current_situation = models.TextField(
+    current_situation = LimitedTextField(
         _("current situation"), blank=True, help_text=_("Orders in progress, after-sales needs.")
     )
-    decision_chain = models.TextField(_("decision chain and key influencers"), blank=True)
-    preferences = models.TextField(_("preferences and taboos"), blank=True)
-    cooperation_history = models.TextField(_("cooperation history"), blank=True)
-    potential_needs = models.TextField(_("potential needs"), blank=True)
+    decision_chain = LimitedTextField(_("decision chain and key influencers"), blank=True)
+    preferences = LimitedTextField(_("preferences and taboos"), blank=True)
+    cooperation_history = LimitedTextField(_("cooperation history"), blank=True)
+    potential_needs = LimitedTextField(_("potential needs"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -261,8 +273,8 @@ class Opportunity(models.Model):
         _("expected amount"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]
     )
     expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
-    main_objections = models.TextField(_("main objections"), blank=True)
-    next_step = models.TextField(_("next step"), blank=True)
+    main_objections = LimitedTextField(_("main objections"), blank=True)
+    next_step = LimitedTextField(_("next step"), blank=True)
 
     class Meta:
         verbose_name = _("opportunity")
@@ -295,10 +307,10 @@ class FollowUp(models.Model):
     contact = models.ForeignKey(
         Contact, verbose_name=_("contact"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    content = models.TextField(_("content"))
-    objections = models.TextField(_("objections"), blank=True)
-    commitments = models.TextField(_("commitments made to the client"), blank=True)
-    next_plan = models.TextField(_("next plan"), blank=True)
+    content = LimitedTextField(_("content"))
+    objections = LimitedTextField(_("objections"), blank=True)
+    commitments = LimitedTextField(_("commitments made to the client"), blank=True)
+    next_plan = LimitedTextField(_("next plan"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("recorded by"),

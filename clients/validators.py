@@ -43,3 +43,13 @@ def validate_credit_code(value: str) -> None:
             _("The check character of the unified social credit code is wrong; please check the code."),
             code="credit_code_check",
         )
+
+
+# ---------------------------------------------------------------------------------------
+# Free text: one limit per field, read by the model, the forms, the API and the import.
+
+# Long enough for any real plan, note or client description; short enough that pasted
+# megabytes cannot stall the PDF print or a worker.
+TEXT_MAX_LENGTH = 4000
+# The handover report and its template: a summary of the whole book.
+LONG_TEXT_MAX_LENGTH = 20000

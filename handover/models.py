@@ -30,7 +30,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from clients.models import Grade
+from clients.models import Grade, LimitedTextField
+from clients.validators import LONG_TEXT_MAX_LENGTH
 
 
 class State(models.TextChoices):
@@ -226,8 +227,8 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     state = FSMField(_("state"), default=State.PLAN, choices=State.choices, protected=True, db_index=True)
     # Bumped on every change, so a form posted from a stale page is refused instead of acting twice.
     version = models.PositiveIntegerField(_("version"), default=1)
-    last_return_reason = models.TextField(_("reason for the last return"), blank=True)
-    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    last_return_reason = LimitedTextField(_("reason for the last return"), blank=True)
+    cancel_reason = LimitedTextField(_("reason for cancelling"), blank=True)
     sample_seed = models.BigIntegerField(_("spot-check random seed"), null=True, blank=True)
     sample_drawn_at = models.DateTimeField(_("spot-check sample drawn at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
@@ -504,9 +505,9 @@ class HandoverClient(models.Model):
     )
     # Grade at the start: the visit rule and the sample must not change if someone edits the client midway.
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices)
-    current_status = models.TextField(_("current status"), blank=True)
-    risks = models.TextField(_("risks"), blank=True)
-    next_steps = models.TextField(_("next steps"), blank=True)
+    current_status = LimitedTextField(_("current status"), blank=True)
+    risks = LimitedTextField(_("risks"), blank=True)
+    next_steps = LimitedTextField(_("next steps"), blank=True)
     planned_visit_on = models.DateField(_("planned visit date"), null=True, blank=True)
     in_sample = models.BooleanField(_("in the spot-check sample"), default=False)
 
@@ -551,7 +552,7 @@ class ChecklistTemplateItem(models.Model):
 
     kind = models.CharField(_("kind"), max_length=20, choices=[(k.value, k.label) for k in STANDARD_KINDS])
     title = models.CharField(_("title"), max_length=200)
-    description = models.TextField(_("description"), blank=True)
+    description = LimitedTextField(_("description"), blank=True)
     storage_location = models.CharField(_("storage place"), max_length=200, blank=True)
     order = models.PositiveIntegerField(_("order"), default=0)
     active = models.BooleanField(_("active"), default=True)
@@ -601,14 +602,14 @@ class ChecklistItem(models.Model):
         related_name="+",
     )
     title = models.CharField(_("title"), max_length=255)
-    description = models.TextField(_("description"), blank=True)
+    description = LimitedTextField(_("description"), blank=True)
     storage_location = models.CharField(_("storage place"), max_length=200, blank=True)
     # Kept equal to the client's receiver for client items; standard items have their own.
     receiver = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("receiver"), on_delete=models.PROTECT, related_name="+"
     )
     status = models.CharField(_("status"), max_length=20, choices=ItemStatus.choices, default=ItemStatus.PENDING)
-    dispute_reason = models.TextField(_("reason for the dispute"), blank=True)
+    dispute_reason = LimitedTextField(_("reason for the dispute"), blank=True)
     handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     order = models.PositiveIntegerField(_("order"), default=0)
@@ -634,8 +635,8 @@ class Visit(models.Model):
     visited_on = models.DateField(_("visit date"))
     mode = models.CharField(_("mode"), max_length=20, choices=VisitMode.choices, default=VisitMode.IN_PERSON)
     contact_met = models.CharField(_("client contact met"), max_length=100)
-    outcome = models.TextField(_("outcome"))
-    concerns = models.TextField(_("client's concerns"), blank=True)
+    outcome = LimitedTextField(_("outcome"))
+    concerns = LimitedTextField(_("client's concerns"), blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
     )
@@ -670,7 +671,7 @@ class PhoneCheck(models.Model):
     )
     called_at = models.DateTimeField(_("called at"), default=timezone.now)
     result = models.CharField(_("result"), max_length=20, choices=CallResult.choices)
-    note = models.TextField(_("note"), blank=True)
+    note = LimitedTextField(_("note"), blank=True)
     witness = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("witness"), on_delete=models.PROTECT, related_name="+"
     )
@@ -690,9 +691,9 @@ class Report(models.Model):
     handover = models.OneToOneField(
         Handover, verbose_name=_("handover"), on_delete=models.CASCADE, related_name="report"
     )
-    summary = models.TextField(_("summary"), blank=True)
-    open_risks = models.TextField(_("open risks"), blank=True)
-    advice = models.TextField(_("advice to the receiver"), blank=True)
+    summary = LimitedTextField(_("summary"), blank=True, max_length=LONG_TEXT_MAX_LENGTH)
+    open_risks = LimitedTextField(_("open risks"), blank=True, max_length=LONG_TEXT_MAX_LENGTH)
+    advice = LimitedTextField(_("advice to the receiver"), blank=True, max_length=LONG_TEXT_MAX_LENGTH)
     # The figures as they stood when the report was submitted; recomputed on every submit.
     figures = models.JSONField(_("figures"), default=dict, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -713,7 +714,7 @@ class DocumentTemplate(models.Model):
         REPORT = "report", _("Report template")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, unique=True)
-    body = models.TextField(_("text"))
+    body = LimitedTextField(_("text"), max_length=LONG_TEXT_MAX_LENGTH)
 
     class Meta:
         verbose_name = _("document template")
@@ -734,7 +735,7 @@ class Event(models.Model):
     kind = models.CharField(_("kind"), max_length=40)
     from_state = models.CharField(_("from state"), max_length=20, blank=True)
     to_state = models.CharField(_("to state"), max_length=20, blank=True)
-    comment = models.TextField(_("comment"), blank=True)
+    comment = LimitedTextField(_("comment"), blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True)
 
     class Meta:
