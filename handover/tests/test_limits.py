@@ -228,4 +228,3 @@ def test_the_limit_is_the_same_on_every_path():
         assert limit in (TEXT_MAX_LENGTH, LONG_TEXT_MAX_LENGTH)
         assert form.base_fields[name].max_length == limit
         assert serializer().fields[name].max_length == limit
-
