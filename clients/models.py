@@ -12,10 +12,34 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .validators import TEXT_MAX_LENGTH, normalize_credit_code, validate_credit_code
+from .validators import (
+    TEXT_MAX_LENGTH,
+    normalize_credit_code,
+    normalize_text,
+    validate_credit_code,
+    validate_plain_text,
+)
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0.00")
+
+
+class PlainCharField(models.CharField):
+    """A name or a code: stored in NFC, and refused with invisible or control characters in it
+    (clients.validators.validate_plain_text), in the admin, the import and the API alike."""
+
+    default_validators = [validate_plain_text]
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return normalize_text(value) if isinstance(value, str) else value
+
+    def pre_save(self, model_instance, add):
+        value = getattr(model_instance, self.attname)
+        if isinstance(value, str):
+            value = normalize_text(value)
+            setattr(model_instance, self.attname, value)
+        return value
 
 
 class LimitedTextField(models.TextField):
@@ -49,15 +73,15 @@ class ClientStatus(models.TextChoices):
 
 
 class Client(models.Model):
-    name = models.CharField(_("company name"), max_length=200)
+    name = PlainCharField(_("company name"), max_length=200)
     credit_code = models.CharField(
         _("unified social credit code"), max_length=18, unique=True, validators=[validate_credit_code]
     )
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, default=Grade.B, db_index=True)
-    industry = models.CharField(_("industry"), max_length=50, blank=True, db_index=True)
-    region = models.CharField(_("region"), max_length=50, blank=True)
-    address = models.CharField(_("address"), max_length=255, blank=True)
-    source_channel = models.CharField(_("source channel"), max_length=50, blank=True)
+    industry = PlainCharField(_("industry"), max_length=50, blank=True, db_index=True)
+    region = PlainCharField(_("region"), max_length=50, blank=True)
+    address = PlainCharField(_("address"), max_length=255, blank=True)
+    source_channel = PlainCharField(_("source channel"), max_length=50, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
@@ -101,11 +125,11 @@ class Client(models.Model):
 
 class Contact(models.Model):
     client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="contacts")
-    name = models.CharField(pgettext_lazy("contact", "name"), max_length=50)
-    position = models.CharField(_("position"), max_length=50, blank=True)
-    phone = models.CharField(_("phone"), max_length=30, blank=True, db_index=True)
-    email = models.EmailField(_("email"), blank=True)
-    wechat = models.CharField(_("WeChat"), max_length=50, blank=True)
+    name = PlainCharField(pgettext_lazy("contact", "name"), max_length=50)
+    position = PlainCharField(_("position"), max_length=50, blank=True)
+    phone = PlainCharField(_("phone"), max_length=30, blank=True, db_index=True)
+    email = models.EmailField(_("email"), blank=True, validators=[validate_plain_text])
+    wechat = PlainCharField(_("WeChat"), max_length=50, blank=True)
     is_key_decision_maker = models.BooleanField(_("key decision maker"), default=False)
 
     class Meta:
@@ -129,8 +153,8 @@ class ContractStatus(models.TextChoices):
 
 class Contract(models.Model):
     client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="contracts")
-    number = models.CharField(_("contract number"), max_length=50, unique=True)
-    name = models.CharField(_("contract name"), max_length=200)
+    number = PlainCharField(_("contract number"), max_length=50, unique=True)
+    name = PlainCharField(_("contract name"), max_length=200)
     signed_on = models.DateField(_("signed on"))
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"))
@@ -141,7 +165,7 @@ class Contract(models.Model):
     )
     amount_paid = models.DecimalField(_("amount paid"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)])
     status = models.CharField(_("status"), max_length=20, choices=ContractStatus.choices, default=ContractStatus.ACTIVE)
-    original_location = models.CharField(_("where the original is kept"), max_length=200, blank=True)
+    original_location = PlainCharField(_("where the original is kept"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("contract")
@@ -208,7 +232,7 @@ class Receivable(models.Model):
     contract = models.ForeignKey(
         Contract, verbose_name=_("contract"), on_delete=models.CASCADE, related_name="receivables"
     )
-    description = models.CharField(_("description"), max_length=200, blank=True)
+    description = PlainCharField(_("description"), max_length=200, blank=True)
     amount_due = models.DecimalField(_("amount due"), **MONEY, validators=[MinValueValidator(ZERO)])
     amount_received = models.DecimalField(
         _("amount received"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]
@@ -267,7 +291,7 @@ OPEN_STAGES = [OpportunityStage.LEAD, OpportunityStage.NEEDS, OpportunityStage.P
 
 class Opportunity(models.Model):
     client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="opportunities")
-    name = models.CharField(pgettext_lazy("deal", "name"), max_length=200)
+    name = PlainCharField(pgettext_lazy("deal", "name"), max_length=200)
     stage = models.CharField(_("stage"), max_length=20, choices=OpportunityStage.choices, default=OpportunityStage.LEAD)
     expected_amount = models.DecimalField(
         _("expected amount"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]

@@ -1,4 +1,7 @@
-"""Unified social credit code (统一社会信用代码), GB 32100-2015."""
+"""Checks on what people type into the book: the unified social credit code (统一社会信用代码,
+GB 32100-2015), names and codes without hidden characters, and the limits of free text."""
+
+import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +22,7 @@ def normalize_credit_code(value: str) -> str:
 
 
 def validate_credit_code(value: str) -> None:
+    validate_plain_text(value)
     code = normalize_credit_code(value)
     if len(code) != 18:
         raise ValidationError(
@@ -53,3 +57,39 @@ def validate_credit_code(value: str) -> None:
 TEXT_MAX_LENGTH = 4000
 # The handover report and its template: a summary of the whole book.
 LONG_TEXT_MAX_LENGTH = 20000
+
+
+# ---------------------------------------------------------------------------------------
+# Names and codes: what a person sees must be what is stored.
+
+# Characters a screen, an export or a PDF obeys but nobody sees: control and format
+# characters (Cc, Cf: the bidi overrides and isolates U+202A..U+202E and U+2066..U+2069 that
+# show a name reversed; the zero-width space, joiners and U+FEFF that make two names look
+# alike), surrogates, private-use characters, and the line and paragraph separators.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Zl", "Zp"})
+
+
+def hidden_characters(value: str) -> list[str]:
+    return [c for c in value if unicodedata.category(c) in HIDDEN_CATEGORIES]
+
+
+def normalize_text(value: str) -> str:
+    """NFC: an accent typed as a separate mark and a precomposed letter are stored alike.
+
+    Not NFKC, which would turn full-width letters, digits and punctuation that people type
+    on purpose in Chinese names (（）、Ａ１) into their narrow forms."""
+    return unicodedata.normalize("NFC", value)
+
+
+def validate_plain_text(value: str) -> None:
+    """One line of visible text: a name or a code."""
+    hidden = hidden_characters(str(value))
+    if hidden:
+        raise ValidationError(
+            _(
+                "This contains invisible or control characters (%(codes)s) that can make it show reversed "
+                "or look like something else; please remove them."
+            ),
+            code="hidden_characters",
+            params={"codes": ", ".join(dict.fromkeys(f"U+{ord(c):04X}" for c in hidden))},
+        )

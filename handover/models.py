@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from clients.models import Grade, LimitedTextField
+from clients.models import Grade, LimitedTextField, PlainCharField
 from clients.validators import LONG_TEXT_MAX_LENGTH
 
 
@@ -551,9 +551,9 @@ class ChecklistTemplateItem(models.Model):
     """The company's standard items, added to every new handover's checklist."""
 
     kind = models.CharField(_("kind"), max_length=20, choices=[(k.value, k.label) for k in STANDARD_KINDS])
-    title = models.CharField(_("title"), max_length=200)
+    title = PlainCharField(_("title"), max_length=200)
     description = LimitedTextField(_("description"), blank=True)
-    storage_location = models.CharField(_("storage place"), max_length=200, blank=True)
+    storage_location = PlainCharField(_("storage place"), max_length=200, blank=True)
     order = models.PositiveIntegerField(_("order"), default=0)
     active = models.BooleanField(_("active"), default=True)
 
@@ -634,7 +634,7 @@ class Visit(models.Model):
     )
     visited_on = models.DateField(_("visit date"))
     mode = models.CharField(_("mode"), max_length=20, choices=VisitMode.choices, default=VisitMode.IN_PERSON)
-    contact_met = models.CharField(_("client contact met"), max_length=100)
+    contact_met = PlainCharField(_("client contact met"), max_length=100)
     outcome = LimitedTextField(_("outcome"))
     concerns = LimitedTextField(_("client's concerns"), blank=True)
     recorded_by = models.ForeignKey(
