@@ -16,6 +16,7 @@ from .validators import (
     TEXT_MAX_LENGTH,
     normalize_credit_code,
     normalize_text,
+    validate_book_date,
     validate_credit_code,
     validate_plain_text,
 )
@@ -155,10 +156,10 @@ class Contract(models.Model):
     client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="contracts")
     number = PlainCharField(_("contract number"), max_length=50, unique=True)
     name = PlainCharField(_("contract name"), max_length=200)
-    signed_on = models.DateField(_("signed on"))
-    start_date = models.DateField(_("start date"))
-    end_date = models.DateField(_("end date"))
-    renewal_date = models.DateField(_("renewal date"), null=True, blank=True)
+    signed_on = models.DateField(_("signed on"), validators=[validate_book_date])
+    start_date = models.DateField(_("start date"), validators=[validate_book_date])
+    end_date = models.DateField(_("end date"), validators=[validate_book_date])
+    renewal_date = models.DateField(_("renewal date"), null=True, blank=True, validators=[validate_book_date])
     amount = models.DecimalField(_("amount"), **MONEY, validators=[MinValueValidator(ZERO)])
     performance_progress = models.PositiveSmallIntegerField(
         _("performance progress (%)"), default=0, validators=[MaxValueValidator(100)]
@@ -237,7 +238,7 @@ class Receivable(models.Model):
     amount_received = models.DecimalField(
         _("amount received"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]
     )
-    due_date = models.DateField(_("due date"))
+    due_date = models.DateField(_("due date"), validators=[validate_book_date])
 
     objects = ReceivableQuerySet.as_manager()
 
@@ -296,7 +297,9 @@ class Opportunity(models.Model):
     expected_amount = models.DecimalField(
         _("expected amount"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]
     )
-    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
+    expected_close_date = models.DateField(
+        _("expected close date"), null=True, blank=True, validators=[validate_book_date]
+    )
     main_objections = LimitedTextField(_("main objections"), blank=True)
     next_step = LimitedTextField(_("next step"), blank=True)
 
@@ -326,7 +329,7 @@ class FollowUpKind(models.TextChoices):
 
 class FollowUp(models.Model):
     client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="follow_ups")
-    date = models.DateField(_("date"))
+    date = models.DateField(_("date"), validators=[validate_book_date])
     kind = models.CharField(_("kind"), max_length=10, choices=FollowUpKind.choices)
     contact = models.ForeignKey(
         Contact, verbose_name=_("contact"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -1,6 +1,7 @@
 """Checks on what people type into the book: the unified social credit code (统一社会信用代码,
 GB 32100-2015), names and codes without hidden characters, and the limits of free text."""
 
+import datetime
 import unicodedata
 
 from django.core.exceptions import ValidationError
@@ -92,4 +93,22 @@ def validate_plain_text(value: str) -> None:
             ),
             code="hidden_characters",
             params={"codes": ", ".join(dict.fromkeys(f"U+{ord(c):04X}" for c in hidden))},
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Dates of the book (contracts, receivables, deals, follow-ups)
+
+# Wide enough for any real contract or due date; a slip such as 9999-12-31 or 0202-01-01 is
+# refused where it is typed instead of breaking the sums and deadlines that use it.
+EARLIEST_BOOK_DATE = datetime.date(1990, 1, 1)
+LATEST_BOOK_DATE = datetime.date(2100, 12, 31)
+
+
+def validate_book_date(value: datetime.date) -> None:
+    if not EARLIEST_BOOK_DATE <= value <= LATEST_BOOK_DATE:
+        raise ValidationError(
+            _("The date %(date)s is out of range; dates from %(earliest)s to %(latest)s are accepted."),
+            code="date_range",
+            params={"date": value.isoformat(), "earliest": EARLIEST_BOOK_DATE, "latest": LATEST_BOOK_DATE},
         )

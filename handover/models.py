@@ -24,6 +24,7 @@ handover/services.py, which calls these transitions inside a transaction.
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -83,6 +84,70 @@ class Reason(models.TextChoices):
     RESIGNATION = "resignation", _("Resignation")
     TRANSFER = "transfer", _("Transfer")
     LONG_LEAVE = "long_leave", _("Long leave")
+
+
+# ---------------------------------------------------------------------------------------
+# The dates a person types for a handover. Each rule is here once; the services ask it for the
+# pages and the API alike. A slip such as 9999-12-31 is refused where it is typed, instead of
+# surfacing later in the deadlines and duties computed from it.
+
+# The notice date lies within this many days of the day the handover is started, either way.
+NOTICE_WITHIN_DAYS = 366
+# The last working day lies at most this many days after the notice date.
+MAX_NOTICE_PERIOD_DAYS = 366
+# A joint visit is recorded at most this many days after it took place.
+VISIT_RECORDED_WITHIN_DAYS = 366
+
+
+def check_handover_dates(*, notice_date: datetime.date, last_working_day: datetime.date, today: datetime.date):
+    earliest = today - datetime.timedelta(days=NOTICE_WITHIN_DAYS)
+    latest = today + datetime.timedelta(days=NOTICE_WITHIN_DAYS)
+    if not earliest <= notice_date <= latest:
+        raise ValidationError(
+            {
+                "notice_date": _("The notice date must lie within a year of today, from %(earliest)s to %(latest)s.")
+                % {"earliest": earliest, "latest": latest}
+            }
+        )
+    if last_working_day < notice_date:
+        raise ValidationError({"last_working_day": _("The last working day cannot be before the notice date.")})
+    latest = notice_date + datetime.timedelta(days=MAX_NOTICE_PERIOD_DAYS)
+    if last_working_day > latest:
+        raise ValidationError(
+            {
+                "last_working_day": _(
+                    "The last working day must be at most %(days)d days after the notice date, by %(latest)s."
+                )
+                % {"days": MAX_NOTICE_PERIOD_DAYS, "latest": latest}
+            }
+        )
+
+
+def check_planned_visit(h: "Handover", day: datetime.date) -> None:
+    """The joint visit is planned within the handover: from the notice to the last working day."""
+    if not h.notice_date <= day <= h.last_working_day:
+        raise ValidationError(
+            {
+                "planned_visit_on": _(
+                    "The planned visit must be between the notice date and the last working day, "
+                    "from %(start)s to %(end)s."
+                )
+                % {"start": h.notice_date, "end": h.last_working_day}
+            }
+        )
+
+
+def check_visit_date(day: datetime.date, *, today: datetime.date) -> None:
+    if day > today:
+        raise ValidationError({"visited_on": _("A visit cannot be recorded for a future date.")})
+    earliest = today - datetime.timedelta(days=VISIT_RECORDED_WITHIN_DAYS)
+    if day < earliest:
+        raise ValidationError(
+            {
+                "visited_on": _("A visit is recorded within a year of it: the date must be %(earliest)s or later.")
+                % {"earliest": earliest}
+            }
+        )
 
 
 # ---------------------------------------------------------------------------------------
