@@ -4,6 +4,8 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from clients.validators import validate_plain_text
+
 from .roles import Role
 
 
@@ -30,7 +32,8 @@ class Department(models.Model):
 
 class User(AbstractUser):
     employee_no = models.CharField(_("employee number"), max_length=20, unique=True, null=True, blank=True)
-    full_name = models.CharField(_("full name"), max_length=50, blank=True)
+    # Shown on every handover, signature and PDF: no characters that turn it round or hide in it.
+    full_name = models.CharField(_("full name"), max_length=50, blank=True, validators=[validate_plain_text])
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     department = models.ForeignKey(
         Department,

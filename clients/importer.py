@@ -50,7 +50,7 @@ from .models import (
     Receivable,
 )
 from .ownership import owner_change_refusals
-from .validators import credit_code_check_char, normalize_credit_code
+from .validators import credit_code_check_char, normalize_credit_code, normalize_text
 
 # An .xlsx is a zip of XML; a small upload can unpack to gigabytes (a "zip bomb").
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
@@ -571,7 +571,8 @@ def _as_text(value: Any) -> str:
 
 
 def _parse_text(value: Any, column: Column) -> Any:
-    text = _as_text(value)
+    # Stored as the model stores it (PlainCharField), so a row and its stored twin compare equal.
+    text = normalize_text(_as_text(value))
     return text if text else _EMPTY
 
 

@@ -5,17 +5,54 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .validators import normalize_credit_code, validate_credit_code
+from .validators import (
+    TEXT_MAX_LENGTH,
+    normalize_credit_code,
+    normalize_text,
+    validate_book_date,
+    validate_credit_code,
+    validate_plain_text,
+)
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0.00")
+
+
+class PlainCharField(models.CharField):
+    """A name or a code: stored in NFC, and refused with invisible or control characters in it
+    (clients.validators.validate_plain_text), in the admin, the import and the API alike."""
+
+    default_validators = [validate_plain_text]
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return normalize_text(value) if isinstance(value, str) else value
+
+    def pre_save(self, model_instance, add):
+        value = getattr(model_instance, self.attname)
+        if isinstance(value, str):
+            value = normalize_text(value)
+            setattr(model_instance, self.attname, value)
+        return value
+
+
+class LimitedTextField(models.TextField):
+    """Free text whose limit holds in model validation too (the admin, the import).
+
+    Django's TextField.max_length only reaches the form widget; the pages and the API read
+    the limit from the field, so every path refuses the same length.
+    """
+
+    def __init__(self, *args, max_length: int = TEXT_MAX_LENGTH, **kwargs):
+        super().__init__(*args, max_length=max_length, **kwargs)
+        self.validators.append(MaxLengthValidator(self.max_length))
 
 
 def _both_set(a, b, kind: type) -> bool:
@@ -37,15 +74,15 @@ class ClientStatus(models.TextChoices):
 
 
 class Client(models.Model):
-    name = models.CharField(_("company name"), max_length=200)
+    name = PlainCharField(_("company name"), max_length=200)
     credit_code = models.CharField(
         _("unified social credit code"), max_length=18, unique=True, validators=[validate_credit_code]
     )
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, default=Grade.B, db_index=True)
-    industry = models.CharField(_("industry"), max_length=50, blank=True, db_index=True)
-    region = models.CharField(_("region"), max_length=50, blank=True)
-    address = models.CharField(_("address"), max_length=255, blank=True)
-    source_channel = models.CharField(_("source channel"), max_length=50, blank=True)
+    industry = PlainCharField(_("industry"), max_length=50, blank=True, db_index=True)
+    region = PlainCharField(_("region"), max_length=50, blank=True)
+    address = PlainCharField(_("address"), max_length=255, blank=True)
+    source_channel = PlainCharField(_("source channel"), max_length=50, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("owner"),
@@ -53,13 +90,13 @@ class Client(models.Model):
         related_name="owned_clients",
     )
     status = models.CharField(_("status"), max_length=20, choices=ClientStatus.choices, default=ClientStatus.ACTIVE)
-    current_situation = models.TextField(
+    current_situation = LimitedTextField(
         _("current situation"), blank=True, help_text=_("Orders in progress, after-sales needs.")
     )
-    decision_chain = models.TextField(_("decision chain and key influencers"), blank=True)
-    preferences = models.TextField(_("preferences and taboos"), blank=True)
-    cooperation_history = models.TextField(_("cooperation history"), blank=True)
-    potential_needs = models.TextField(_("potential needs"), blank=True)
+    decision_chain = LimitedTextField(_("decision chain and key influencers"), blank=True)
+    preferences = LimitedTextField(_("preferences and taboos"), blank=True)
+    cooperation_history = LimitedTextField(_("cooperation history"), blank=True)
+    potential_needs = LimitedTextField(_("potential needs"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -89,11 +126,11 @@ class Client(models.Model):
 
 class Contact(models.Model):
     client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="contacts")
-    name = models.CharField(pgettext_lazy("contact", "name"), max_length=50)
-    position = models.CharField(_("position"), max_length=50, blank=True)
-    phone = models.CharField(_("phone"), max_length=30, blank=True, db_index=True)
-    email = models.EmailField(_("email"), blank=True)
-    wechat = models.CharField(_("WeChat"), max_length=50, blank=True)
+    name = PlainCharField(pgettext_lazy("contact", "name"), max_length=50)
+    position = PlainCharField(_("position"), max_length=50, blank=True)
+    phone = PlainCharField(_("phone"), max_length=30, blank=True, db_index=True)
+    email = models.EmailField(_("email"), blank=True, validators=[validate_plain_text])
+    wechat = PlainCharField(_("WeChat"), max_length=50, blank=True)
     is_key_decision_maker = models.BooleanField(_("key decision maker"), default=False)
 
     class Meta:
@@ -117,19 +154,19 @@ class ContractStatus(models.TextChoices):
 
 class Contract(models.Model):
     client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="contracts")
-    number = models.CharField(_("contract number"), max_length=50, unique=True)
-    name = models.CharField(_("contract name"), max_length=200)
-    signed_on = models.DateField(_("signed on"))
-    start_date = models.DateField(_("start date"))
-    end_date = models.DateField(_("end date"))
-    renewal_date = models.DateField(_("renewal date"), null=True, blank=True)
+    number = PlainCharField(_("contract number"), max_length=50, unique=True)
+    name = PlainCharField(_("contract name"), max_length=200)
+    signed_on = models.DateField(_("signed on"), validators=[validate_book_date])
+    start_date = models.DateField(_("start date"), validators=[validate_book_date])
+    end_date = models.DateField(_("end date"), validators=[validate_book_date])
+    renewal_date = models.DateField(_("renewal date"), null=True, blank=True, validators=[validate_book_date])
     amount = models.DecimalField(_("amount"), **MONEY, validators=[MinValueValidator(ZERO)])
     performance_progress = models.PositiveSmallIntegerField(
         _("performance progress (%)"), default=0, validators=[MaxValueValidator(100)]
     )
     amount_paid = models.DecimalField(_("amount paid"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)])
     status = models.CharField(_("status"), max_length=20, choices=ContractStatus.choices, default=ContractStatus.ACTIVE)
-    original_location = models.CharField(_("where the original is kept"), max_length=200, blank=True)
+    original_location = PlainCharField(_("where the original is kept"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("contract")
@@ -196,12 +233,12 @@ class Receivable(models.Model):
     contract = models.ForeignKey(
         Contract, verbose_name=_("contract"), on_delete=models.CASCADE, related_name="receivables"
     )
-    description = models.CharField(_("description"), max_length=200, blank=True)
+    description = PlainCharField(_("description"), max_length=200, blank=True)
     amount_due = models.DecimalField(_("amount due"), **MONEY, validators=[MinValueValidator(ZERO)])
     amount_received = models.DecimalField(
         _("amount received"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]
     )
-    due_date = models.DateField(_("due date"))
+    due_date = models.DateField(_("due date"), validators=[validate_book_date])
 
     objects = ReceivableQuerySet.as_manager()
 
@@ -255,14 +292,16 @@ OPEN_STAGES = [OpportunityStage.LEAD, OpportunityStage.NEEDS, OpportunityStage.P
 
 class Opportunity(models.Model):
     client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="opportunities")
-    name = models.CharField(pgettext_lazy("deal", "name"), max_length=200)
+    name = PlainCharField(pgettext_lazy("deal", "name"), max_length=200)
     stage = models.CharField(_("stage"), max_length=20, choices=OpportunityStage.choices, default=OpportunityStage.LEAD)
     expected_amount = models.DecimalField(
         _("expected amount"), **MONEY, default=ZERO, validators=[MinValueValidator(ZERO)]
     )
-    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
-    main_objections = models.TextField(_("main objections"), blank=True)
-    next_step = models.TextField(_("next step"), blank=True)
+    expected_close_date = models.DateField(
+        _("expected close date"), null=True, blank=True, validators=[validate_book_date]
+    )
+    main_objections = LimitedTextField(_("main objections"), blank=True)
+    next_step = LimitedTextField(_("next step"), blank=True)
 
     class Meta:
         verbose_name = _("opportunity")
@@ -290,15 +329,15 @@ class FollowUpKind(models.TextChoices):
 
 class FollowUp(models.Model):
     client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="follow_ups")
-    date = models.DateField(_("date"))
+    date = models.DateField(_("date"), validators=[validate_book_date])
     kind = models.CharField(_("kind"), max_length=10, choices=FollowUpKind.choices)
     contact = models.ForeignKey(
         Contact, verbose_name=_("contact"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    content = models.TextField(_("content"))
-    objections = models.TextField(_("objections"), blank=True)
-    commitments = models.TextField(_("commitments made to the client"), blank=True)
-    next_plan = models.TextField(_("next plan"), blank=True)
+    content = LimitedTextField(_("content"))
+    objections = LimitedTextField(_("objections"), blank=True)
+    commitments = LimitedTextField(_("commitments made to the client"), blank=True)
+    next_plan = LimitedTextField(_("next plan"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("recorded by"),

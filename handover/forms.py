@@ -9,6 +9,8 @@ page that is out of date (or posted twice by a double click) is refused instead 
 import datetime
 
 from django import forms
+from django.core.validators import MaxLengthValidator
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,12 +19,32 @@ from accounts.models import Department, User
 from accounts.roles import Role
 from clients.filters import FlagCheckbox
 
-from .models import OPEN_STATES, CallResult, Handover, HandoverClient, Reason, SignatureMethod, State, VisitMode
+from .models import (
+    OPEN_STATES,
+    CallResult,
+    ChecklistItem,
+    Handover,
+    HandoverClient,
+    PhoneCheck,
+    Reason,
+    Report,
+    SignatureMethod,
+    State,
+    Visit,
+    VisitMode,
+)
 from .selectors import eligible_receivers
 
 TEXT = {"class": "form-control"}
 SELECT = {"class": "form-select"}
 DATE = {"class": "form-control", "type": "date"}
+
+
+def model_text(model: type[models.Model], name: str, *, label, required: bool = False) -> forms.CharField:
+    """A text input with the model field's limit and checks: the page refuses what the model refuses."""
+    field = model._meta.get_field(name)
+    checks = [v for v in field.validators if not isinstance(v, MaxLengthValidator)]
+    return forms.CharField(label=label, required=required, max_length=field.max_length, validators=checks)
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -111,13 +133,13 @@ class VersionForm(forms.Form):
 
 
 class TransitionForm(VersionForm):
-    comment = forms.CharField(label=_("reason"), required=False, max_length=4000)
+    comment = model_text(Handover, "last_return_reason", label=_("reason"))
 
 
 class PlanForm(VersionForm):
-    current_status = forms.CharField(label=_("current status"), required=False, max_length=4000)
-    risks = forms.CharField(label=_("risks"), required=False, max_length=4000)
-    next_steps = forms.CharField(label=_("next steps"), required=False, max_length=4000)
+    current_status = model_text(HandoverClient, "current_status", label=_("current status"))
+    risks = model_text(HandoverClient, "risks", label=_("risks"))
+    next_steps = model_text(HandoverClient, "next_steps", label=_("next steps"))
     planned_visit_on = forms.DateField(label=_("planned visit date"), required=False)
 
 
@@ -131,7 +153,7 @@ class ReceiverForm(VersionForm):
 
 
 class DisputeForm(VersionForm):
-    reason = forms.CharField(label=_("reason for the dispute"), required=False, max_length=4000)
+    reason = model_text(ChecklistItem, "dispute_reason", label=_("reason for the dispute"))
 
 
 class ClientDropForm(VersionForm):
@@ -142,20 +164,20 @@ class ClientDropForm(VersionForm):
 class VisitForm(VersionForm):
     visited_on = forms.DateField(label=_("visit date"))
     mode = forms.ChoiceField(label=_("mode"), choices=VisitMode.choices)
-    contact_met = forms.CharField(label=_("client contact met"), required=False, max_length=100)
-    outcome = forms.CharField(label=_("outcome"), required=False, max_length=4000)
-    concerns = forms.CharField(label=_("client's concerns"), required=False, max_length=4000)
+    contact_met = model_text(Visit, "contact_met", label=_("client contact met"))
+    outcome = model_text(Visit, "outcome", label=_("outcome"))
+    concerns = model_text(Visit, "concerns", label=_("client's concerns"))
 
 
 class PhoneCheckForm(VersionForm):
     result = forms.ChoiceField(label=_("result"), choices=CallResult.choices)
-    note = forms.CharField(label=_("note"), required=False, max_length=4000)
+    note = model_text(PhoneCheck, "note", label=_("note"))
 
 
 class ReportForm(VersionForm):
-    summary = forms.CharField(label=_("summary"), required=False, max_length=20000)
-    open_risks = forms.CharField(label=_("open risks"), required=False, max_length=20000)
-    advice = forms.CharField(label=_("advice to the receiver"), required=False, max_length=20000)
+    summary = model_text(Report, "summary", label=_("summary"))
+    open_risks = model_text(Report, "open_risks", label=_("open risks"))
+    advice = model_text(Report, "advice", label=_("advice to the receiver"))
 
 
 class SignForm(VersionForm):
@@ -173,7 +195,7 @@ class SignForm(VersionForm):
 class SignedTransitionForm(SignForm):
     """An approval: the approver's signature and an optional comment, in one action."""
 
-    comment = forms.CharField(label=_("comment"), required=False, max_length=4000)
+    comment = model_text(Handover, "last_return_reason", label=_("comment"))
 
 
 class VerifyForm(forms.Form):

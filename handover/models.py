@@ -24,13 +24,15 @@ handover/services.py, which calls these transitions inside a transaction.
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from clients.models import Grade
+from clients.models import Grade, LimitedTextField, PlainCharField
+from clients.validators import LONG_TEXT_MAX_LENGTH
 
 
 class State(models.TextChoices):
@@ -82,6 +84,70 @@ class Reason(models.TextChoices):
     RESIGNATION = "resignation", _("Resignation")
     TRANSFER = "transfer", _("Transfer")
     LONG_LEAVE = "long_leave", _("Long leave")
+
+
+# ---------------------------------------------------------------------------------------
+# The dates a person types for a handover. Each rule is here once; the services ask it for the
+# pages and the API alike. A slip such as 9999-12-31 is refused where it is typed, instead of
+# surfacing later in the deadlines and duties computed from it.
+
+# The notice date lies within this many days of the day the handover is started, either way.
+NOTICE_WITHIN_DAYS = 366
+# The last working day lies at most this many days after the notice date.
+MAX_NOTICE_PERIOD_DAYS = 366
+# A joint visit is recorded at most this many days after it took place.
+VISIT_RECORDED_WITHIN_DAYS = 366
+
+
+def check_handover_dates(*, notice_date: datetime.date, last_working_day: datetime.date, today: datetime.date):
+    earliest = today - datetime.timedelta(days=NOTICE_WITHIN_DAYS)
+    latest = today + datetime.timedelta(days=NOTICE_WITHIN_DAYS)
+    if not earliest <= notice_date <= latest:
+        raise ValidationError(
+            {
+                "notice_date": _("The notice date must lie within a year of today, from %(earliest)s to %(latest)s.")
+                % {"earliest": earliest, "latest": latest}
+            }
+        )
+    if last_working_day < notice_date:
+        raise ValidationError({"last_working_day": _("The last working day cannot be before the notice date.")})
+    latest = notice_date + datetime.timedelta(days=MAX_NOTICE_PERIOD_DAYS)
+    if last_working_day > latest:
+        raise ValidationError(
+            {
+                "last_working_day": _(
+                    "The last working day must be at most %(days)d days after the notice date, by %(latest)s."
+                )
+                % {"days": MAX_NOTICE_PERIOD_DAYS, "latest": latest}
+            }
+        )
+
+
+def check_planned_visit(h: "Handover", day: datetime.date) -> None:
+    """The joint visit is planned within the handover: from the notice to the last working day."""
+    if not h.notice_date <= day <= h.last_working_day:
+        raise ValidationError(
+            {
+                "planned_visit_on": _(
+                    "The planned visit must be between the notice date and the last working day, "
+                    "from %(start)s to %(end)s."
+                )
+                % {"start": h.notice_date, "end": h.last_working_day}
+            }
+        )
+
+
+def check_visit_date(day: datetime.date, *, today: datetime.date) -> None:
+    if day > today:
+        raise ValidationError({"visited_on": _("A visit cannot be recorded for a future date.")})
+    earliest = today - datetime.timedelta(days=VISIT_RECORDED_WITHIN_DAYS)
+    if day < earliest:
+        raise ValidationError(
+            {
+                "visited_on": _("A visit is recorded within a year of it: the date must be %(earliest)s or later.")
+                % {"earliest": earliest}
+            }
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -226,8 +292,8 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     state = FSMField(_("state"), default=State.PLAN, choices=State.choices, protected=True, db_index=True)
     # Bumped on every change, so a form posted from a stale page is refused instead of acting twice.
     version = models.PositiveIntegerField(_("version"), default=1)
-    last_return_reason = models.TextField(_("reason for the last return"), blank=True)
-    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
+    last_return_reason = LimitedTextField(_("reason for the last return"), blank=True)
+    cancel_reason = LimitedTextField(_("reason for cancelling"), blank=True)
     sample_seed = models.BigIntegerField(_("spot-check random seed"), null=True, blank=True)
     sample_drawn_at = models.DateTimeField(_("spot-check sample drawn at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
@@ -504,9 +570,9 @@ class HandoverClient(models.Model):
     )
     # Grade at the start: the visit rule and the sample must not change if someone edits the client midway.
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices)
-    current_status = models.TextField(_("current status"), blank=True)
-    risks = models.TextField(_("risks"), blank=True)
-    next_steps = models.TextField(_("next steps"), blank=True)
+    current_status = LimitedTextField(_("current status"), blank=True)
+    risks = LimitedTextField(_("risks"), blank=True)
+    next_steps = LimitedTextField(_("next steps"), blank=True)
     planned_visit_on = models.DateField(_("planned visit date"), null=True, blank=True)
     in_sample = models.BooleanField(_("in the spot-check sample"), default=False)
 
@@ -550,9 +616,9 @@ class ChecklistTemplateItem(models.Model):
     """The company's standard items, added to every new handover's checklist."""
 
     kind = models.CharField(_("kind"), max_length=20, choices=[(k.value, k.label) for k in STANDARD_KINDS])
-    title = models.CharField(_("title"), max_length=200)
-    description = models.TextField(_("description"), blank=True)
-    storage_location = models.CharField(_("storage place"), max_length=200, blank=True)
+    title = PlainCharField(_("title"), max_length=200)
+    description = LimitedTextField(_("description"), blank=True)
+    storage_location = PlainCharField(_("storage place"), max_length=200, blank=True)
     order = models.PositiveIntegerField(_("order"), default=0)
     active = models.BooleanField(_("active"), default=True)
 
@@ -601,14 +667,14 @@ class ChecklistItem(models.Model):
         related_name="+",
     )
     title = models.CharField(_("title"), max_length=255)
-    description = models.TextField(_("description"), blank=True)
+    description = LimitedTextField(_("description"), blank=True)
     storage_location = models.CharField(_("storage place"), max_length=200, blank=True)
     # Kept equal to the client's receiver for client items; standard items have their own.
     receiver = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("receiver"), on_delete=models.PROTECT, related_name="+"
     )
     status = models.CharField(_("status"), max_length=20, choices=ItemStatus.choices, default=ItemStatus.PENDING)
-    dispute_reason = models.TextField(_("reason for the dispute"), blank=True)
+    dispute_reason = LimitedTextField(_("reason for the dispute"), blank=True)
     handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     order = models.PositiveIntegerField(_("order"), default=0)
@@ -633,9 +699,9 @@ class Visit(models.Model):
     )
     visited_on = models.DateField(_("visit date"))
     mode = models.CharField(_("mode"), max_length=20, choices=VisitMode.choices, default=VisitMode.IN_PERSON)
-    contact_met = models.CharField(_("client contact met"), max_length=100)
-    outcome = models.TextField(_("outcome"))
-    concerns = models.TextField(_("client's concerns"), blank=True)
+    contact_met = PlainCharField(_("client contact met"), max_length=100)
+    outcome = LimitedTextField(_("outcome"))
+    concerns = LimitedTextField(_("client's concerns"), blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
     )
@@ -670,7 +736,7 @@ class PhoneCheck(models.Model):
     )
     called_at = models.DateTimeField(_("called at"), default=timezone.now)
     result = models.CharField(_("result"), max_length=20, choices=CallResult.choices)
-    note = models.TextField(_("note"), blank=True)
+    note = LimitedTextField(_("note"), blank=True)
     witness = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("witness"), on_delete=models.PROTECT, related_name="+"
     )
@@ -690,9 +756,9 @@ class Report(models.Model):
     handover = models.OneToOneField(
         Handover, verbose_name=_("handover"), on_delete=models.CASCADE, related_name="report"
     )
-    summary = models.TextField(_("summary"), blank=True)
-    open_risks = models.TextField(_("open risks"), blank=True)
-    advice = models.TextField(_("advice to the receiver"), blank=True)
+    summary = LimitedTextField(_("summary"), blank=True, max_length=LONG_TEXT_MAX_LENGTH)
+    open_risks = LimitedTextField(_("open risks"), blank=True, max_length=LONG_TEXT_MAX_LENGTH)
+    advice = LimitedTextField(_("advice to the receiver"), blank=True, max_length=LONG_TEXT_MAX_LENGTH)
     # The figures as they stood when the report was submitted; recomputed on every submit.
     figures = models.JSONField(_("figures"), default=dict, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -713,7 +779,7 @@ class DocumentTemplate(models.Model):
         REPORT = "report", _("Report template")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, unique=True)
-    body = models.TextField(_("text"))
+    body = LimitedTextField(_("text"), max_length=LONG_TEXT_MAX_LENGTH)
 
     class Meta:
         verbose_name = _("document template")
@@ -734,7 +800,7 @@ class Event(models.Model):
     kind = models.CharField(_("kind"), max_length=40)
     from_state = models.CharField(_("from state"), max_length=20, blank=True)
     to_state = models.CharField(_("to state"), max_length=20, blank=True)
-    comment = models.TextField(_("comment"), blank=True)
+    comment = LimitedTextField(_("comment"), blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True)
 
     class Meta:

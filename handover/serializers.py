@@ -4,6 +4,8 @@ Input serializers only parse (ids, dates, choices); every rule about who may do 
 stays in handover/services.py, so the pages and the API refuse the same things with the same words.
 """
 
+from django.core.validators import MaxLengthValidator
+from django.db import models
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -21,6 +23,7 @@ from .models import (
     HandoverClient,
     PhoneCheck,
     Reason,
+    Report,
     Signature,
     SignatureMethod,
     SignaturePurpose,
@@ -309,6 +312,13 @@ def _people():
     return User.objects.all()
 
 
+def model_text(model: type[models.Model], name: str, **kwargs) -> serializers.CharField:
+    """A text input with the model field's limit and checks, as the page form has them."""
+    field = model._meta.get_field(name)
+    checks = [v for v in field.validators if not isinstance(v, MaxLengthValidator)]
+    return serializers.CharField(max_length=field.max_length, validators=checks, **kwargs)
+
+
 class HandoverCreateSerializer(serializers.Serializer):
     departing = serializers.PrimaryKeyRelatedField(queryset=_people())
     receiver = serializers.PrimaryKeyRelatedField(queryset=_people(), help_text="The default receiver.")
@@ -350,7 +360,9 @@ class SignatureCreateSerializer(VersionSerializer, SignatureInputSerializer):
 
 
 class TransitionSerializer(VersionSerializer):
-    comment = serializers.CharField(
+    comment = model_text(
+        Handover,
+        "last_return_reason",
         required=False,
         allow_blank=True,
         default="",
@@ -363,12 +375,12 @@ class TransitionSerializer(VersionSerializer):
 
 
 class HandOverSerializer(VersionSerializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = model_text(Event, "comment", required=False, allow_blank=True, default="")
 
 
 class DisputeSerializer(VersionSerializer):
     # Blank is let through so the service gives its own message.
-    reason = serializers.CharField(allow_blank=True)
+    reason = model_text(ChecklistItem, "dispute_reason", allow_blank=True)
 
 
 class HandoverClientDropSerializer(VersionSerializer):
@@ -379,9 +391,9 @@ class HandoverClientDropSerializer(VersionSerializer):
 
 
 class HandoverClientUpdateSerializer(VersionSerializer):
-    current_status = serializers.CharField(required=False, allow_blank=True)
-    risks = serializers.CharField(required=False, allow_blank=True)
-    next_steps = serializers.CharField(required=False, allow_blank=True)
+    current_status = model_text(HandoverClient, "current_status", required=False, allow_blank=True)
+    risks = model_text(HandoverClient, "risks", required=False, allow_blank=True)
+    next_steps = model_text(HandoverClient, "next_steps", required=False, allow_blank=True)
     planned_visit_on = serializers.DateField(required=False, allow_null=True)
     receiver = serializers.PrimaryKeyRelatedField(queryset=_people(), required=False)
 
@@ -399,9 +411,9 @@ class VisitCreateSerializer(VersionSerializer):
     )
     visited_on = serializers.DateField()
     mode = serializers.ChoiceField(choices=VisitMode.choices)
-    contact_met = serializers.CharField(allow_blank=True)
-    outcome = serializers.CharField(allow_blank=True)
-    concerns = serializers.CharField(required=False, allow_blank=True, default="")
+    contact_met = model_text(Visit, "contact_met", allow_blank=True)
+    outcome = model_text(Visit, "outcome", allow_blank=True)
+    concerns = model_text(Visit, "concerns", required=False, allow_blank=True, default="")
 
     def __init__(self, *args, handover: Handover | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -414,7 +426,7 @@ class PhoneCheckCreateSerializer(VersionSerializer):
         queryset=HandoverClient.objects.none(), help_text="A sampled client of this handover."
     )
     result = serializers.ChoiceField(choices=CallResult.choices)
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = model_text(PhoneCheck, "note", required=False, allow_blank=True, default="")
 
     def __init__(self, *args, handover: Handover | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -423,9 +435,9 @@ class PhoneCheckCreateSerializer(VersionSerializer):
 
 
 class ReportUpdateSerializer(VersionSerializer):
-    summary = serializers.CharField(allow_blank=True)
-    open_risks = serializers.CharField(required=False, allow_blank=True, default="")
-    advice = serializers.CharField(required=False, allow_blank=True, default="")
+    summary = model_text(Report, "summary", allow_blank=True)
+    open_risks = model_text(Report, "open_risks", required=False, allow_blank=True, default="")
+    advice = model_text(Report, "advice", required=False, allow_blank=True, default="")
 
 
 class StateFilterSerializer(serializers.Serializer):

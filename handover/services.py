@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
@@ -66,6 +66,9 @@ from .models import (
     VisitMode,
     add_working_days,
     approver_signed,
+    check_handover_dates,
+    check_planned_visit,
+    check_visit_date,
     is_departing,
 )
 from .notify import notice_for_event
@@ -126,6 +129,15 @@ def _event(h: Handover, *, actor, kind: str, comment: str = "", from_state: str 
     return Event.objects.create(
         handover=h, actor=actor, kind=kind, comment=comment, from_state=from_state, to_state=to_state, data=data
     )
+
+
+def _check(rule, *args, **kwargs) -> None:
+    """Ask one of the models' rules; its refusal becomes an InvalidInput naming the field."""
+    try:
+        rule(*args, **kwargs)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise InvalidInput(messages[0], field=field) from exc
 
 
 def _require_state(h: Handover, *states: str) -> None:
@@ -208,6 +220,30 @@ def _next_number(today: datetime.date) -> str:
     return f"{prefix}{n:04d}"
 
 
+NUMBER_ATTEMPTS = 10
+
+
+def _create_numbered(today: datetime.date, *, departing: User, **fields) -> Handover:
+    """Create the handover under the next free number.
+
+    Two starts at the same moment read the same highest number; the unique number refuses the
+    second, which then draws again. A refusal by the one-open-handover-per-person constraint
+    is told apart by looking: only that one means the person already has an open handover.
+    """
+    for _attempt in range(NUMBER_ATTEMPTS):
+        number = _next_number(today)
+        try:
+            with transaction.atomic():
+                return Handover.objects.create(number=number, departing=departing, **fields)
+        except IntegrityError as exc:
+            if Handover.objects.filter(departing=departing, state__in=OPEN_STATES).exists():
+                # Two people starting the same person's handover at once: the constraint keeps one.
+                raise Conflict(_("%(name)s already has an open handover.") % {"name": departing}) from exc
+            if not Handover.objects.filter(number=number).exists():
+                raise
+    raise Conflict(_("Many handovers are being started at this moment. Please try again."))
+
+
 def stage_deadlines(*, start: datetime.date, last_working_day: datetime.date) -> dict[str, datetime.date]:
     """Due date per state, from the company's durations, never later than the last working day."""
     durations = {**DEFAULT_STATE_DAYS, **dict(StageDuration.objects.values_list("state", "working_days"))}
@@ -265,29 +301,23 @@ def handover_start(
     if not manager.has_role(Role.MANAGER):
         raise InvalidInput(_("%(name)s does not hold the manager role.") % {"name": manager}, field="manager")
     _check_receiver(receiver, departing=departing, h_parties=[supervisor, manager, witness])
-    if last_working_day < notice_date:
-        raise InvalidInput(_("The last working day cannot be before the notice date."), field="last_working_day")
+    today = timezone.localdate()
+    _check(check_handover_dates, notice_date=notice_date, last_working_day=last_working_day, today=today)
     if Handover.objects.filter(departing=departing, state__in=OPEN_STATES).exists():
         raise InvalidInput(_("%(name)s already has an open handover.") % {"name": departing}, field="departing")
 
-    today = timezone.localdate()
-    try:
-        with transaction.atomic():
-            h = Handover.objects.create(
-                number=_next_number(today),
-                departing=departing,
-                receiver=receiver,
-                supervisor=supervisor,
-                witness=witness,
-                manager=manager,
-                reason=reason,
-                notice_date=notice_date,
-                last_working_day=last_working_day,
-                started_by=started_by,
-            )
-    except IntegrityError as exc:
-        # Two people starting the same person's handover at once: the constraint keeps one.
-        raise Conflict(_("%(name)s already has an open handover.") % {"name": departing}) from exc
+    h = _create_numbered(
+        today,
+        departing=departing,
+        receiver=receiver,
+        supervisor=supervisor,
+        witness=witness,
+        manager=manager,
+        reason=reason,
+        notice_date=notice_date,
+        last_working_day=last_working_day,
+        started_by=started_by,
+    )
 
     _build_checklist(h)
     StageDeadline.objects.bulk_create(
@@ -374,11 +404,8 @@ def handover_client_update_plan(
     if not is_departing(h, user):
         raise NotAllowed(_("Only the departing salesperson fills in the plan."))
     _require_state(h, State.PLAN)
-    if planned_visit_on and planned_visit_on > h.last_working_day:
-        raise InvalidInput(
-            _("The planned visit must be on or before the last working day (%(date)s).") % {"date": h.last_working_day},
-            field="planned_visit_on",
-        )
+    if planned_visit_on:
+        _check(check_planned_visit, h, planned_visit_on)
     hc = HandoverClient.objects.get(pk=handover_client.pk)
     hc.current_status, hc.risks, hc.next_steps, hc.planned_visit_on = (
         current_status,
@@ -522,8 +549,7 @@ def visit_record(
     _require_state(h, State.VISITS)
     if mode not in VisitMode.values:
         raise InvalidInput(_("Choose how the client was met."), field="mode")
-    if visited_on > timezone.localdate():
-        raise InvalidInput(_("A visit cannot be recorded for a future date."), field="visited_on")
+    _check(check_visit_date, visited_on, today=timezone.localdate())
     if not contact_met.strip() or not outcome.strip():
         raise InvalidInput(_("Record the contact met and the outcome of the visit."), field="outcome")
     now = timezone.now()
