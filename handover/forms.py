@@ -23,6 +23,7 @@ from .models import (
     OPEN_STATES,
     CallResult,
     ChecklistItem,
+    Event,
     Handover,
     HandoverClient,
     PhoneCheck,
@@ -158,7 +159,7 @@ class DisputeForm(VersionForm):
 
 class ClientDropForm(VersionForm):
     # Blank is let through so the service gives its own message.
-    reason = forms.CharField(label=_("reason for removing the client"), required=False, max_length=4000)
+    reason = model_text(Event, "comment", label=_("reason for removing the client"))
 
 
 class VisitForm(VersionForm):

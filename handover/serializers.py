@@ -385,8 +385,8 @@ class DisputeSerializer(VersionSerializer):
 
 class HandoverClientDropSerializer(VersionSerializer):
     # Blank is let through so the service gives its own message.
-    reason = serializers.CharField(
-        allow_blank=True, max_length=4000, help_text="Why the client leaves the handover; it stays on the timeline."
+    reason = model_text(
+        Event, "comment", allow_blank=True, help_text="Why the client leaves the handover; it stays on the timeline."
     )
 
 
