@@ -137,13 +137,23 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # The cache holds the login-failure counts (accounts/auth.py). LocMemCache is per process: with
 # several web processes (gunicorn workers) production must share one, hence Redis when configured.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "cache"}
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cache",
+        # A Redis that is down or unreachable must fail fast, not hang a login: accounts/auth.py
+        # then counts in the process's memory.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
     if REDIS_URL
     # Room for every counter: culling old entries would let a guesser erase their own lockout.
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 100_000}}
 }
 # Login throttling: this many failures for one username from one address within the window
 # lock that username out from that address for the lockout time (login page and API token alike).
+# Sessions in the database (Django's default, stated so that it stays): never in the cache, so a
+# Redis outage logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", str(15 * 60)))
 LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", str(15 * 60)))

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
+from accounts import auth
 from accounts.models import User
 from accounts.roles import Role
 from clients.models import (
@@ -697,17 +698,13 @@ def _names(user_ids) -> str:
 
 def _check_password(user: User, signature: SignatureInput) -> None:
     """The password again, throttled like the login page: signing is no way round its lockout."""
-    from types import SimpleNamespace
-
-    from accounts import auth
-
-    origin = SimpleNamespace(META={"REMOTE_ADDR": signature.ip_address or ""})
-    remaining = auth.lockout_remaining(user.username, origin)
-    if remaining:
-        raise InvalidInput(auth.lockout_message(remaining), field="password")
+    attempt = auth.LoginAttempt(user.username, signature.ip_address or "")
+    if attempt.refused_for:
+        raise InvalidInput(auth.lockout_message(attempt.refused_for), field="password")
     if not user.check_password(signature.password or ""):
-        auth.record_failure(user.username, origin)
+        attempt.failed()
         raise InvalidInput(_("The password is not correct; nothing was signed."), field="password")
+    attempt.succeeded()
 
 
 def _make_signature(h: Handover, *, user: User, purpose: str, signature: SignatureInput | None) -> Signature:

@@ -13,12 +13,12 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.test import Client, RequestFactory
+from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 from rest_framework.authtoken.models import Token
 
-from accounts.auth import lockout_message, record_failure
+from accounts.auth import LoginAttempt, lockout_message
 from accounts.tests.factories import DEFAULT_PASSWORD
 
 LOGIN = reverse("login")
@@ -166,9 +166,8 @@ def test_a_flood_of_other_usernames_does_not_wash_the_lock_out(client, people, s
     default = {**settings.CACHES["default"], "OPTIONS": {"MAX_ENTRIES": 100_000}}  # as in config/settings.py
     settings.CACHES = {"default": default}
     _fail(client, "departing", 5)
-    request = RequestFactory().post(LOGIN, REMOTE_ADDR="10.0.0.1")
     for i in range(1000):
-        record_failure(f"guess{i}", request)
+        LoginAttempt(f"guess{i}", "10.0.0.1").failed()
     assert _login(client, "departing", DEFAULT_PASSWORD).status_code == 429
 
 
