@@ -26,6 +26,7 @@ from django_fsm import ConcurrentTransition, can_proceed
 from accounts import auth
 from accounts.models import User
 from accounts.roles import Role
+from accounts.tokens import api_tokens_delete
 from clients.models import (
     OPEN_STAGES,
     Client,
@@ -963,10 +964,8 @@ def handover_revoke_access(*, handover: Handover, user: User) -> int:
     if not duties.exists():
         raise WrongState(_("The system accounts of this handover have already been revoked."))
     User.objects.filter(pk=h.departing_id).update(is_active=False)
-    # Tokens for the API die with the account.
-    from rest_framework.authtoken.models import Token
-
-    Token.objects.filter(user_id=h.departing_id).delete()
+    # Tokens for the API die with the account (a bulk update sends no signal to do it).
+    api_tokens_delete(user_ids=[h.departing_id])
     n = duties.update(done_at=timezone.now(), done_by=user)
     _bump(h)
     _event(h, actor=user, kind="access_revoked")
