@@ -56,7 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "accounts.csp.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "accounts.middleware.ChineseFirstLocaleMiddleware",
@@ -244,6 +244,7 @@ CSRF_COOKIE_SAMESITE = "Lax"
 # every asset is vendored; no inline script, no inline style, no on...= attribute (their code is in
 # static/js). "data:" images are Bootstrap's and Swagger UI's icons (SVG in their CSS). The API
 # docs page loads its script as a file too (SpectacularSwaggerSplitView, handover/api_urls.py).
+# PDFs go without it (accounts/csp.py): Chrome's PDF viewer shows nothing under a strict policy.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

@@ -126,3 +126,12 @@ def test_the_session_age_comes_from_the_environment():
     result = _run(["-c", code], DJANGO_SETTINGS_MODULE="config.settings", SESSION_AGE_HOURS="2")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "7200"
+
+
+def test_a_pdf_carries_no_policy_so_the_browsers_viewer_shows_it(handover, people, login):
+    h = advance_to(handover, State.MATERIALS)
+    browser = login(people.receiver)
+    response = browser.get(reverse("handover:print_stage", args=[h.pk, "materials"]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert "Content-Security-Policy" not in response
+    assert "Content-Security-Policy" in browser.get(reverse("handover:detail", args=[h.pk]))
