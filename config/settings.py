@@ -4,6 +4,7 @@ With no environment at all it runs on SQLite with development defaults; producti
 DATABASE_URL, REDIS_URL, SECRET_KEY, DEBUG=0 and ALLOWED_HOSTS.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -44,9 +45,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "accounts",
     "clients",
     "handover",
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "accounts.csp.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "accounts.middleware.ChineseFirstLocaleMiddleware",
@@ -137,13 +140,23 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # The cache holds the login-failure counts (accounts/auth.py). LocMemCache is per process: with
 # several web processes (gunicorn workers) production must share one, hence Redis when configured.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "cache"}
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cache",
+        # A Redis that is down or unreachable must fail fast, not hang a login: accounts/auth.py
+        # then counts in the process's memory.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
     if REDIS_URL
     # Room for every counter: culling old entries would let a guesser erase their own lockout.
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 100_000}}
 }
 # Login throttling: this many failures for one username from one address within the window
 # lock that username out from that address for the lockout time (login page and API token alike).
+# Sessions in the database (Django's default, stated so that it stays): never in the cache, so a
+# Redis outage logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", str(15 * 60)))
 LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", str(15 * 60)))
@@ -182,12 +195,16 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "handover@localhost")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.tokens.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "handover.api.exception_handler",
 }
+# API tokens (django-rest-knox, accounts/tokens.py): stored hashed, expiring this many days after
+# they were given (use does not renew them); a password change or deactivation ends them at once.
+API_TOKEN_TTL_DAYS = int(os.environ.get("API_TOKEN_TTL_DAYS", "30"))
+REST_KNOX = {"TOKEN_TTL": datetime.timedelta(days=API_TOKEN_TTL_DAYS), "AUTO_REFRESH": False}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Handover API",
     "VERSION": "1.0.0",
@@ -217,8 +234,31 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# A session lasts a working day from logging in (not renewed by use), then the login page again.
+SESSION_AGE_HOURS = float(os.environ.get("SESSION_AGE_HOURS", "8"))
+SESSION_COOKIE_AGE = int(SESSION_AGE_HOURS * 3600)
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+
+# Content-Security-Policy (django-csp): scripts, styles, fonts and images from this site only, as
+# every asset is vendored; no inline script, no inline style, no on...= attribute (their code is in
+# static/js). "data:" images are Bootstrap's and Swagger UI's icons (SVG in their CSS). The API
+# docs page loads its script as a file too (SpectacularSwaggerSplitView, handover/api_urls.py).
+# PDFs go without it (accounts/csp.py): Chrome's PDF viewer shows nothing under a strict policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 if not DEBUG:
     # HTTPS only: cookies never travel in clear, browsers remember to use HTTPS (HSTS). Behind a

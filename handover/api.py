@@ -17,9 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import exceptions, generics, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -29,6 +27,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.access import Action, log_read, note
 from accounts.auth import ThrottledAuthTokenSerializer
+from accounts.tokens import TokenAuthentication, api_token_create
 
 from . import services, signing
 from .models import (
@@ -249,8 +248,9 @@ class SchemaView(ApiMixin, SpectacularAPIView):
 @extend_schema(
     tags=["auth"],
     summary="Obtain an API token",
-    description='Send the token on every request as the header "Authorization: Token <token>".',
-    request=AuthTokenSerializer,
+    description='Send the token on every request as the header "Authorization: Token <token>". It expires at '
+    '"expiry", and at once when the password changes or the account is deactivated; then obtain a new one.',
+    request=ThrottledAuthTokenSerializer,
     responses={
         200: TokenSerializer,
         400: OpenApiResponse(ErrorSerializer, description="Wrong credentials."),
@@ -258,12 +258,18 @@ class SchemaView(ApiMixin, SpectacularAPIView):
     },
     auth=[],
 )
-class TokenView(ApiMixin, ObtainAuthToken):
+class TokenView(ApiMixin, APIView):
     # No session here: a logged-in browser posting without a CSRF token must not be refused.
     authentication_classes = []
     permission_classes = []
     # Failed attempts are counted with the login page's, and refused alike once too many.
     serializer_class = ThrottledAuthTokenSerializer
+
+    def post(self, request):
+        serializer = self.serializer_class(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        token, expiry = api_token_create(user=serializer.validated_data["user"])
+        return Response(TokenSerializer({"token": token, "expiry": expiry}).data)
 
 
 # ---------------------------------------------------------------------------------------

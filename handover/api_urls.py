@@ -1,6 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.urls import path
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from . import api
 
@@ -34,5 +34,10 @@ urlpatterns = [
     # The schema answers API clients (token or session, 401 in JSON otherwise); the docs page is a
     # page like any other, behind the login page.
     path("schema/", api.SchemaView.as_view(), name="schema"),
-    path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api:schema")), name="docs"),
+    # Its script is a file too (the split view serves it at ?script), for the Content-Security-Policy.
+    path(
+        "docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api/swagger_ui.html")),
+        name="docs",
+    ),
 ]

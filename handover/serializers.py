@@ -290,6 +290,7 @@ class SignatureSerializer(serializers.ModelSerializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True)
+    expiry = serializers.DateTimeField(read_only=True, help_text="When the token stops working.")
 
 
 class CountSerializer(serializers.Serializer):

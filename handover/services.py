@@ -23,8 +23,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed
 
+from accounts import auth
 from accounts.models import User
 from accounts.roles import Role
+from accounts.tokens import api_tokens_delete
 from clients.models import (
     OPEN_STAGES,
     Client,
@@ -843,17 +845,13 @@ def _names(user_ids) -> str:
 
 def _check_password(user: User, signature: SignatureInput) -> None:
     """The password again, throttled like the login page: signing is no way round its lockout."""
-    from types import SimpleNamespace
-
-    from accounts import auth
-
-    origin = SimpleNamespace(META={"REMOTE_ADDR": signature.ip_address or ""})
-    remaining = auth.lockout_remaining(user.username, origin)
-    if remaining:
-        raise InvalidInput(auth.lockout_message(remaining), field="password")
+    attempt = auth.LoginAttempt(user.username, signature.ip_address or "")
+    if attempt.refused_for:
+        raise InvalidInput(auth.lockout_message(attempt.refused_for), field="password")
     if not user.check_password(signature.password or ""):
-        auth.record_failure(user.username, origin)
+        attempt.failed()
         raise InvalidInput(_("The password is not correct; nothing was signed."), field="password")
+    attempt.succeeded()
 
 
 def _make_signature(h: Handover, *, user: User, purpose: str, signature: SignatureInput | None) -> Signature:
@@ -1137,10 +1135,8 @@ def handover_revoke_access(*, handover: Handover, user: User) -> int:
     if not duties.exists():
         raise WrongState(_("The system accounts of this handover have already been revoked."))
     User.objects.filter(pk=h.departing_id).update(is_active=False)
-    # Tokens for the API die with the account.
-    from rest_framework.authtoken.models import Token
-
-    Token.objects.filter(user_id=h.departing_id).delete()
+    # Tokens for the API die with the account (a bulk update sends no signal to do it).
+    api_tokens_delete(user_ids=[h.departing_id])
     n = duties.update(done_at=timezone.now(), done_by=user)
     _bump(h)
     _event(h, actor=user, kind="access_revoked")

@@ -6,12 +6,12 @@ from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from accounts.access import log_access
 from accounts.models import AccessLog
 from accounts.roles import ROLE_PERMISSIONS, Role
 from accounts.tests.factories import UserFactory
+from accounts.tokens import api_token_create
 from clients.tests.factories import ClientFactory
 
 Action = AccessLog.Action
@@ -97,7 +97,7 @@ def _csv_upload(name: str):
 
 
 def test_reading_a_handover_through_the_api_is_logged(handover, people, client):
-    key = Token.objects.create(user=people.receiver).key
+    key, _expiry = api_token_create(user=people.receiver)
 
     response = client.get(reverse("api:handover-detail", args=[handover.pk]), headers={"authorization": f"Token {key}"})
 

@@ -49,9 +49,9 @@ from django.shortcuts import resolve_url
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.views.static import serve
-from rest_framework.authtoken.models import Token
 
 from accounts.tests.factories import DEFAULT_PASSWORD
+from accounts.tokens import api_token_create
 from clients.models import Client
 from clients.tests.factories import ClientFactory, ContactFactory
 from handover import services
@@ -630,7 +630,7 @@ def test_permission(name, case, role, world, client):
     headers = {}
     if case.api:
         if user is not None and name != "api:token":
-            headers["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=user).key}"
+            headers["HTTP_AUTHORIZATION"] = f"Token {api_token_create(user=user)[0]}"
         kwargs = {"data": data, "content_type": "application/json"} if data is not None else {}
     else:
         if user is not None:

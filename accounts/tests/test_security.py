@@ -13,13 +13,15 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.test import Client, RequestFactory
+from django.test import Client
 from django.urls import reverse
 from django.utils import translation
-from rest_framework.authtoken.models import Token
+from knox.crypto import hash_token
+from knox.models import AuthToken
 
-from accounts.auth import lockout_message, record_failure
+from accounts.auth import LoginAttempt, lockout_message
 from accounts.tests.factories import DEFAULT_PASSWORD
+from accounts.tokens import api_token_create
 
 LOGIN = reverse("login")
 TOKEN = "/api/auth/token/"
@@ -98,7 +100,7 @@ def test_the_api_refuses_a_session_post_without_the_csrf_token(csrf_client, peop
 
 def test_the_api_takes_a_token_post_without_csrf(csrf_client, people, handover):
     # A token is not sent by the browser on its own, so it needs no CSRF token.
-    key = Token.objects.create(user=people.hr).key
+    key, _expiry = api_token_create(user=people.hr)
     response = csrf_client.post(
         reverse("api:handover-transition", args=[handover.pk, "cancel"]),
         {"comment": "测试"},
@@ -166,9 +168,8 @@ def test_a_flood_of_other_usernames_does_not_wash_the_lock_out(client, people, s
     default = {**settings.CACHES["default"], "OPTIONS": {"MAX_ENTRIES": 100_000}}  # as in config/settings.py
     settings.CACHES = {"default": default}
     _fail(client, "departing", 5)
-    request = RequestFactory().post(LOGIN, REMOTE_ADDR="10.0.0.1")
     for i in range(1000):
-        record_failure(f"guess{i}", request)
+        LoginAttempt(f"guess{i}", "10.0.0.1").failed()
     assert _login(client, "departing", DEFAULT_PASSWORD).status_code == 429
 
 
@@ -222,7 +223,7 @@ def test_the_api_token_endpoint_is_throttled_alike(client, people):
     assert response.json()["code"] == "throttled"
     assert response.json()["detail"].startswith("Too many failed login attempts")
     assert 0 < int(response["Retry-After"]) <= 15 * 60
-    assert not Token.objects.filter(user=people.departing).exists()
+    assert not AuthToken.objects.filter(user=people.departing).exists()
 
 
 def test_the_login_page_and_the_api_count_together(client, people):
@@ -236,7 +237,10 @@ def test_the_login_page_and_the_api_count_together(client, people):
 def test_the_api_token_endpoint_still_gives_a_token(client, people):
     response = _token(client, "departing", DEFAULT_PASSWORD)
     assert response.status_code == 200
-    assert response.json()["token"] == Token.objects.get(user=people.departing).key
+    token = response.json()["token"]
+    # Only the token's hash is stored.
+    stored = AuthToken.objects.get(user=people.departing)
+    assert stored.digest == hash_token(token) and token not in (stored.digest, stored.token_key)
 
 
 # ---------------------------------------------------------------------------------------
@@ -358,7 +362,7 @@ def test_a_strong_password_is_accepted(people):
 
 
 def test_an_api_path_no_view_matches_is_a_json_404(client, people):
-    key = Token.objects.create(user=people.hr).key
+    key, _expiry = api_token_create(user=people.hr)
     response = client.get("/api/handovers/-1/", headers={"authorization": f"Token {key}"})
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"

@@ -116,8 +116,8 @@ def test_it_shows_contacts_contracts_deals_follow_ups_and_ownership(people, logi
 
 def test_it_shows_payment_and_performance_progress(people, login, full_client):
     html = login(people.departing).get(detail_url(full_client)).content.decode()
-    assert 'aria-valuenow="25"' in html  # 300,000 of 1,200,000 paid
-    assert 'aria-valuenow="60"' in html
+    assert '<progress class="progress-thin" max="100" value="25"' in html  # 300,000 of 1,200,000 paid
+    assert '<progress class="progress-thin" max="100" value="60"' in html
 
 
 def test_it_lists_only_open_deals(people, login, full_client):

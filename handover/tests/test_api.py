@@ -6,11 +6,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
+from accounts.tokens import api_token_create
 from clients.tests.factories import ClientFactory
 from handover.models import CallResult, Event, Handover, ItemStatus, State, Visit, VisitMode
 from handover.walk import advance_to, do_stage_work
@@ -23,8 +23,8 @@ def api(db):
     def _api(user=None):
         client = APIClient()
         if user is not None:
-            token, _created = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            token, _expiry = api_token_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         return client
 
     return _api

@@ -19,7 +19,6 @@ from django.db import close_old_connections
 from django.utils import timezone
 from hypothesis import HealthCheck
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -29,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from accounts.tokens import api_token_create
 from clients.tests.factories import ClientFactory, ContactFactory, ContractFactory, ReceivableFactory
 from handover import services
 from handover.models import State
@@ -74,7 +74,7 @@ def world(people, settings):
         outcome="已介绍新对接人。",
     )
     ids = {"pk": h.pk, "hc_id": hc.pk, "item_id": h.items.order_by("pk").first().pk, "visit_id": visit.pk}
-    return ids, Token.objects.create(user=people.departing).key
+    return ids, api_token_create(user=people.departing)[0]
 
 
 @pytest.fixture

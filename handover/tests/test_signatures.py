@@ -8,6 +8,7 @@ from django.urls import reverse
 from PIL import Image
 
 from accounts.tests.factories import DEFAULT_PASSWORD
+from accounts.tokens import api_token_create
 from handover import services, signing
 from handover.models import (
     ChecklistItem,
@@ -370,12 +371,11 @@ def test_the_supervisor_signs_and_approves_in_one_form(handover, people, login):
 
 
 def test_the_api_signs_and_lists_signatures(handover, people, password):
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
     def api(user):
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_create(user=user)[0]}")
         return client
 
     h = advance_to(handover, State.REPORT_REVIEW)

@@ -45,6 +45,27 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"browser screenshots: {folder}")
 
 
+def watch_csp(context) -> list[str]:
+    """What the Content-Security-Policy blocks in this browser context, as Chromium reports it.
+
+    A page that needs more than the policy allows (an inline script, an on...= attribute, a
+    style attribute, an asset from elsewhere) logs a console error; tests assert the list is empty.
+    """
+    violations: list[str] = []
+
+    def on_console(message):
+        if "Content Security Policy" in message.text:
+            violations.append(f"{message.page.url if message.page else ''}: {message.text}")
+
+    context.on("console", on_console)
+    # The DOM event as well, for what the console might word differently.
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => console.error("
+        "'Content Security Policy violation: ' + e.violatedDirective + ' ' + (e.blockedURI || 'inline')));"
+    )
+    return violations
+
+
 @pytest.fixture
 def screenshots_dir(request) -> Path:
     """Where this run's screenshots go; the names of the last run's are cleared first."""

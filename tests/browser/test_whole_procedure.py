@@ -30,6 +30,7 @@ from clients.tests.factories import (
 )
 from handover.models import ChecklistTemplateItem, Handover, ItemKind, State
 from handover.tests.conftest import poppler
+from tests.browser.conftest import watch_csp
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -109,6 +110,7 @@ class Person:
             accept_downloads=True,
         )
         self.context.set_default_timeout(15_000)
+        self.csp_violations = watch_csp(self.context)
         self.page = self.context.new_page()
         self.page.goto("/accounts/login/")
         self.page.fill("#id_username", user.username)
@@ -228,6 +230,9 @@ class Cast:
         person = Person(self.browser, self.base_url, user, self.password, self.shots)
         self.people[user.username] = person
         return person
+
+    def csp_violations(self) -> list[str]:
+        return [v for person in self.people.values() for v in person.csp_violations]
 
 
 @pytest.fixture
@@ -523,4 +528,6 @@ def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cas
     assert set(Client.objects.filter(pk__in=[c.pk for c in book.clients]).values_list("owner", flat=True)) == {
         people.receiver.pk
     }
+    # Every page every person saw passed the Content-Security-Policy.
+    assert cast.csp_violations() == []
     print(f"the whole procedure took {time.monotonic() - started:.1f} s in the browser")
