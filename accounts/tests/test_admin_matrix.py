@@ -30,11 +30,12 @@ from django.core.management import call_command
 from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from accounts.models import AccessLog, User
 from accounts.roles import ROLE_PERMISSIONS, Role
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from accounts.tokens import api_token_create
 from clients.demo import DEPARTING_USERNAME
 from clients.tests.factories import FollowUpFactory
 from handover.models import ArchivedDocument, DocumentTemplate, Reminder, ReminderKind, State
@@ -54,7 +55,7 @@ READ_ONLY = only(superuser="v")
 EXPECTED: dict[str, dict[str, str]] = {
     # --- accounts and roles: HR keeps accounts (never privileges or passwords, see below) --------
     "auth.Group": only(superuser="vacd"),
-    "authtoken.TokenProxy": only(superuser="vacd"),
+    "knox.AuthToken": only(superuser="vd"),
     "accounts.Department": only(hr="v", admin="v", superuser="vacd"),
     "accounts.User": only(hr="vc", admin="vc", superuser="vacd"),
     "accounts.AccessLog": only(hr="v", admin="v", superuser="v"),
@@ -87,9 +88,17 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.ArchivedDocument": READ_ONLY,
 }
 
+
+def _token(user) -> AuthToken:
+    api_token_create(user=user)
+    return AuthToken.objects.filter(user=user).latest("created")
+
+
 # Rows the completed handover of the world does not leave behind.
 MAKE = {
-    "authtoken.TokenProxy": lambda w: Token.objects.create(user=w.people.departing),
+    "knox.AuthToken": lambda w: (
+        api_token_create(user=w.people.departing) and AuthToken.objects.filter(user=w.people.departing).first()
+    ),
     "accounts.User": lambda w: w.people.receiver,
     "accounts.AccessLog": lambda w: AccessLog.objects.create(user=w.people.departing, action="view_client"),
     "clients.FollowUp": lambda w: FollowUpFactory(client=w.book[0]),
@@ -113,8 +122,7 @@ def _label(model) -> str:
 
 
 def _object_id(obj) -> str:
-    # DRF's token admin is addressed by the token's user.
-    return str(obj.user_id if isinstance(obj, Token) else obj.pk)
+    return str(obj.pk)
 
 
 def _url(model, view: str, *args) -> str:

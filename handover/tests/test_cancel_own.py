@@ -9,9 +9,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.contrib.messages import ERROR, get_messages
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from accounts.roles import Role
+from accounts.tokens import api_token_create
 from handover import services
 from handover.models import Handover, State
 from handover.walk import advance_to
@@ -41,7 +41,7 @@ def test_the_departing_person_who_is_also_hr_cannot_cancel_on_the_page(handover,
 
 
 def test_the_departing_person_who_is_also_hr_cannot_cancel_through_the_api(handover, departing_hr, client):
-    key = Token.objects.create(user=departing_hr).key
+    key = api_token_create(user=departing_hr)[0]
     headers = {"HTTP_AUTHORIZATION": f"Token {key}"}
     url = reverse("api:handover-detail", args=[handover.pk])
     assert "cancel" not in client.get(url, **headers).json()["available_transitions"]
