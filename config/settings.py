@@ -244,3 +244,7 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# Under /api/ every answer is JSON in the API's error shape, Django's own refusals included
+# (handover/api_errors.py).
+MIDDLEWARE.insert(0, "handover.api_errors.ApiErrorMiddleware")

@@ -21,6 +21,7 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -31,6 +32,7 @@ from accounts.access import Action, log_access
 from accounts.auth import ThrottledAuthTokenSerializer
 
 from . import services, signing
+from .api_errors import JSONParser
 from .models import (
     APPROVAL_SIGNATURES,
     TRANSITIONS,
@@ -161,6 +163,8 @@ class ApiMixin:
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer]
+    # JSON nested too deep is a 400, not a RecursionError.
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
     pagination_class = Pagination
     # No login_not_required needed: DRF marks its views exempt from LoginRequiredMiddleware (which
     # only knows sessions) and answers an anonymous request itself, 401 in JSON.
