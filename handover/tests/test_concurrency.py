@@ -9,16 +9,21 @@ from handover import services
 from handover.models import Event, Handover, State
 from handover.walk import advance_to
 
-pytestmark = pytest.mark.skipif(
+postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="row locks need a server database; scripts/test.sh runs this on PostgreSQL when one is there",
 )
 
 
 def _race(calls):
-    """Run the calls at once in threads; return what each raised (None for success)."""
+    """Run the calls at once in threads; return what each raised (None for success).
+
+    Only the procedure's refusals (HandoverError) are outcomes: anything else a thread raises, or a
+    thread that never finishes, fails the test.
+    """
     barrier = threading.Barrier(len(calls))
     outcomes = [None] * len(calls)
+    unexpected = []
 
     def run(i, call):
         try:
@@ -26,6 +31,8 @@ def _race(calls):
             call()
         except services.HandoverError as exc:
             outcomes[i] = exc
+        except Exception as exc:
+            unexpected.append(exc)
         finally:
             connections.close_all()
 
@@ -34,9 +41,34 @@ def _race(calls):
         t.start()
     for t in threads:
         t.join(timeout=30)
+    if unexpected:
+        raise ExceptionGroup("a thread of the race raised", unexpected)
+    assert not any(t.is_alive() for t in threads), "a thread of the race did not finish in 30 s"
     return outcomes
 
 
+def test_the_race_helper_fails_on_an_unexpected_exception():
+    def bug():
+        raise KeyError("not a refusal")
+
+    def refused():
+        raise services.Conflict("reload")
+
+    with pytest.raises(ExceptionGroup) as raised:
+        _race([bug, refused, lambda: None])
+    assert [type(e) for e in raised.value.exceptions] == [KeyError]
+
+
+def test_the_race_helper_returns_refusals_and_successes():
+    refusal = services.Conflict("reload")
+
+    def refused():
+        raise refusal
+
+    assert _race([refused, lambda: None]) == [refusal, None]
+
+
+@postgres_only
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_double_submit_acts_once(handover, people):
     h = advance_to(handover, State.PLAN)
@@ -55,6 +87,7 @@ def test_a_double_submit_acts_once(handover, people):
     assert Handover.objects.get(pk=h.pk).state == State.PLAN_REVIEW
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_return_and_a_cancel_at_once_give_one_result(handover, people):
     h = advance_to(handover, State.PLAN_REVIEW)
