@@ -179,3 +179,12 @@ def test_a_crash_is_500_in_json(people, handover, crashing, debug):
     client.force_login(people.departing)
     body = shaped(client.get(url(handover)), 500, "error")
     assert "a bug" not in body["detail"]
+
+
+def test_a_crash_is_500_in_json_unauthenticated(db, monkeypatch, debug):
+    def crash(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(api.TokenView, "post", crash)
+    response = Client(raise_request_exception=False).post("/api/auth/token/", {"username": "x", "password": "y"})
+    shaped(response, 500, "error")
