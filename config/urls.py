@@ -1,12 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
-from django.http import JsonResponse
 from django.urls import include, path
 from django.views.defaults import page_not_found, server_error
 from django.views.i18n import set_language
-from rest_framework.exceptions import APIException, NotFound
 
 from accounts import views as account_views
+from handover.api_errors import error_response, is_api
 
 urlpatterns = [
     path("", account_views.home, name="home"),
@@ -27,18 +26,16 @@ urlpatterns = [
 
 
 # Under /api/ every answer is JSON in the API's error shape, even for a path no view matches
-# (/api/handovers/abc/) or a crash: API clients parse it, and the schema promises it.
-def _api(request) -> bool:
-    return request.path.startswith("/api/")
-
-
+# (/api/handovers/abc/) or a crash: API clients parse it, and the schema promises it. (With DEBUG
+# on, Django shows its HTML pages instead of these; handover.api_errors.ApiErrorMiddleware
+# shapes those too.)
 def handler404(request, exception):
-    if _api(request):
-        return JsonResponse({"detail": str(NotFound.default_detail), "code": "not_found"}, status=404)
+    if is_api(request):
+        return error_response(request, 404)
     return page_not_found(request, exception)
 
 
 def handler500(request):
-    if _api(request):
-        return JsonResponse({"detail": str(APIException.default_detail), "code": "error"}, status=500)
+    if is_api(request):
+        return error_response(request, 500)
     return server_error(request)

@@ -16,6 +16,7 @@ from .models import (
     Event,
     Handover,
     HandoverClient,
+    IdempotencyKey,
     Notification,
     PhoneCheck,
     Reminder,
@@ -188,3 +189,12 @@ class ArchivedDocumentAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "handover", "verification_code", "sha256", "sealed", "size"]
     search_fields = ["handover__number", "verification_code", "sha256"]
     list_select_related = ["handover__departing"]
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(ReadOnlyAdmin):
+    # Which API writes came with a key, for support; the stored answers (client data) stay out.
+    list_display = ["created_at", "user", "endpoint", "status_code"]
+    search_fields = ["user__username", "key", "endpoint"]
+    list_select_related = ["user"]
+    exclude = ["body", "fingerprint"]

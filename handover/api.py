@@ -19,6 +19,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework import exceptions, generics, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -30,6 +31,8 @@ from accounts.auth import ThrottledAuthTokenSerializer
 from accounts.tokens import TokenAuthentication, api_token_create
 
 from . import services, signing
+from .api_errors import JSONParser
+from .idempotency import IdempotencySchema, IdempotentWrites
 from .models import (
     APPROVAL_SIGNATURES,
     TRANSITIONS,
@@ -156,11 +159,15 @@ class Pagination(PageNumberPagination):
     max_page_size = 200
 
 
-class ApiMixin:
+class ApiMixin(IdempotentWrites):
     # Token first, so an anonymous request hears 401 with "WWW-Authenticate: Token".
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer]
+    # JSON nested too deep is a 400, not a RecursionError.
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    # Every write takes an Idempotency-Key (handover/idempotency.py), and the schema says so.
+    schema = IdempotencySchema()
     pagination_class = Pagination
     # No login_not_required needed: DRF marks its views exempt from LoginRequiredMiddleware (which
     # only knows sessions) and answers an anonymous request itself, 401 in JSON.

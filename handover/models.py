@@ -1128,3 +1128,28 @@ class ArchivedDocument(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("An archived document is never deleted.")
+
+
+class IdempotencyKey(models.Model):
+    """An API write's Idempotency-Key and the answer it got, so that a repeat acts no more.
+
+    Written in the same transaction as the write itself (handover/idempotency.py).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(_("idempotency key"), max_length=255)
+    # What was asked: a repeat must be the same request (method, path and body).
+    endpoint = models.CharField(_("method and path"), max_length=200)
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status code"), default=0)
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
+    body = models.TextField(_("response body"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("API idempotency key")
+        verbose_name_plural = _("API idempotency keys")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.key}"

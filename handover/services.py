@@ -474,6 +474,10 @@ def items_hand_over_all(*, handover: Handover, user: User, expected_version: int
         raise NotAllowed(_("Only the departing salesperson hands items over."))
     _require_state(h, State.MATERIALS)
     n = h.items.filter(status=ItemStatus.PENDING).update(status=ItemStatus.HANDED_OVER, handed_over_at=timezone.now())
+    if n == 0:
+        # Refused like confirm-all with nothing waiting: a no-op must not bump the version (which
+        # makes every open page stale) nor write an empty event.
+        raise InvalidInput(_("There is nothing left to hand over."))
     _bump(h)
     _event(h, actor=user, kind="items_handed_over", count=n)
     return n

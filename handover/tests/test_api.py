@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -12,7 +13,7 @@ from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from accounts.tokens import api_token_create
 from clients.tests.factories import ClientFactory
-from handover.models import CallResult, Event, Handover, ItemStatus, State, Visit, VisitMode
+from handover.models import CallResult, Event, Handover, IdempotencyKey, ItemStatus, PhoneCheck, State, Visit, VisitMode
 from handover.walk import advance_to, do_stage_work
 
 
@@ -639,3 +640,165 @@ def test_the_timeline_lists_what_happened(api, people, handover):
     assert kinds[0] == "started" and kinds[-1] == "transition"
     last = response.json()["results"][-1]
     assert (last["from_state"], last["to_state"], last["actor"]["id"]) == ("plan", "plan_review", people.departing.pk)
+
+
+# ---------------------------------------------------------------------------------------
+# Double submission: an Idempotency-Key makes a repeated write act once
+
+
+def _call(client, h, hc, key=None, **extra):
+    headers = {"Idempotency-Key": key} if key is not None else {}
+    body = {"handover_client": hc.pk, "result": "confirmed", **extra}
+    return client.post(url(h, "phone-checks/"), body, format="json", headers=headers)
+
+
+@pytest.fixture
+def at_spot_check(handover):
+    h = advance_to(handover, State.SPOT_CHECK)
+    return h, h.clients.filter(in_sample=True).first()
+
+
+def test_a_repeat_with_the_same_key_acts_once_and_gets_the_first_answer(api, people, at_spot_check):
+    h, hc = at_spot_check
+    witness = api(people.witness)
+    first = _call(witness, h, hc, key="call-1")
+    assert first.status_code == 201
+    version, events = fresh(h).version, Event.objects.filter(handover=h).count()
+
+    again = _call(witness, h, hc, key="call-1")
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first
+    assert PhoneCheck.objects.filter(handover_client__handover=h).count() == 1
+    assert (fresh(h).version, Event.objects.filter(handover=h).count()) == (version, events)
+
+
+def test_without_a_key_a_repeat_acts_again(api, people, at_spot_check):
+    # The control for the test above: what the key prevents.
+    h, hc = at_spot_check
+    witness = api(people.witness)
+    assert _call(witness, h, hc).status_code == _call(witness, h, hc).status_code == 201
+    assert PhoneCheck.objects.filter(handover_client__handover=h).count() == 2
+
+
+def test_a_new_key_is_a_new_request(api, people, at_spot_check):
+    h, hc = at_spot_check
+    witness = api(people.witness)
+    assert _call(witness, h, hc, key="call-1").status_code == _call(witness, h, hc, key="call-2").status_code == 201
+    assert PhoneCheck.objects.filter(handover_client__handover=h).count() == 2
+
+
+def test_the_same_key_with_another_body_is_422_and_acts_not(api, people, at_spot_check):
+    h, hc = at_spot_check
+    witness = api(people.witness)
+    assert _call(witness, h, hc, key="call-1").status_code == 201
+    version = fresh(h).version
+    error(_call(witness, h, hc, key="call-1", note="又打了一次"), 422, "idempotency_key_reused")
+    assert PhoneCheck.objects.filter(handover_client__handover=h).count() == 1
+    assert fresh(h).version == version
+
+
+def test_the_same_key_on_another_endpoint_is_422(api, people, at_materials):
+    h = at_materials
+    one, two = h.items.all()[:2]
+    departing = api(people.departing)
+    headers = {"Idempotency-Key": "k"}
+    assert departing.post(url(h, f"items/{one.pk}/hand-over/"), headers=headers).status_code == 200
+    error(departing.post(url(h, f"items/{two.pk}/hand-over/"), headers=headers), 422, "idempotency_key_reused")
+    two.refresh_from_db()
+    assert two.status == ItemStatus.PENDING
+
+
+def test_keys_are_each_users_own(api, people, at_materials):
+    h = at_materials
+    item = h.items.first()
+    headers = {"Idempotency-Key": "same"}
+    assert api(people.departing).post(url(h, f"items/{item.pk}/hand-over/"), headers=headers).status_code == 200
+    # The receiver's request with the same key is theirs: judged on its own, never another's answer.
+    response = api(people.receiver).post(url(h, f"items/{item.pk}/hand-over/"), headers=headers)
+    error(response, 403, "not_allowed")
+    response = api(people.receiver).post(url(h, f"items/{item.pk}/confirm/"), headers=headers)
+    assert response.status_code == 200 and response.json()["status"] == "confirmed"
+
+
+def test_a_refused_request_keeps_no_key_so_its_retry_is_judged_again(api, people, at_spot_check):
+    h, hc = at_spot_check
+    witness = api(people.witness)
+    error(_call(witness, h, hc, key="call-1", version=fresh(h).version - 1), 409, "conflict")
+    error(_call(witness, h, hc, key="call-1", version=fresh(h).version - 1), 409, "conflict")
+    assert not IdempotencyKey.objects.exists()
+    # The client reloads and sends the right version, with another body: the key is still free.
+    assert _call(witness, h, hc, key="call-1", version=fresh(h).version).status_code == 201
+
+
+def test_a_key_is_kept_for_the_configured_time(api, people, at_spot_check, settings):
+    h, hc = at_spot_check
+    witness = api(people.witness)
+    assert _call(witness, h, hc, key="call-1").status_code == 201
+    IdempotencyKey.objects.update(created_at=timezone.now() - datetime.timedelta(seconds=61))
+    settings.IDEMPOTENCY_KEY_TTL = 120
+    assert "Idempotent-Replayed" in _call(witness, h, hc, key="call-1")
+    settings.IDEMPOTENCY_KEY_TTL = 60
+    response = _call(witness, h, hc, key="call-1")
+    assert response.status_code == 201 and "Idempotent-Replayed" not in response
+    assert PhoneCheck.objects.filter(handover_client__handover=h).count() == 2
+    # The expired one is forgotten, not kept beside the new one.
+    assert IdempotencyKey.objects.count() == 1
+
+
+@pytest.mark.parametrize("key", ["", " ", "x" * 256, "with space", "ключ"])
+def test_a_malformed_key_is_400_naming_the_header(api, people, at_spot_check, key):
+    h, hc = at_spot_check
+    response = api(people.witness).post(
+        url(h, "phone-checks/"),
+        {"handover_client": hc.pk, "result": "confirmed"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+    error(response, 400, "invalid", field="Idempotency-Key")
+    assert not PhoneCheck.objects.exists()
+
+
+def test_the_version_guards_a_double_submission_too(api, people, at_spot_check):
+    h, hc = at_spot_check
+    witness = api(people.witness)
+    version = fresh(h).version
+    assert _call(witness, h, hc, version=version).status_code == 201
+    error(_call(witness, h, hc, version=version), 409, "conflict")
+    assert PhoneCheck.objects.filter(handover_client__handover=h).count() == 1
+
+
+def test_the_schema_documents_the_key_on_every_write(api, people):
+    schema = api(people.departing).get("/api/schema/").json()
+    writes = 0
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+            if method in {"post", "put", "patch", "delete"} and path != "/api/auth/token/":
+                writes += 1
+                assert "Idempotency-Key" in headers, (method, path)
+                assert "422" in operation["responses"], (method, path)
+            else:
+                assert "Idempotency-Key" not in headers, (method, path)
+    assert writes >= 12
+
+
+# ---------------------------------------------------------------------------------------
+# A no-op changes nothing: "hand over all" / "confirm all" with nothing waiting
+
+
+@pytest.mark.parametrize("action, who", [("hand-over-all", "departing"), ("confirm-all", "receiver")])
+def test_an_all_action_with_nothing_waiting_changes_nothing(api, people, at_materials, action, who, login):
+    h = at_materials
+    assert api(people.departing).post(url(h, "items/hand-over-all/")).json() == {"count": 42}
+    assert api(people.receiver).post(url(h, "items/confirm-all/")).json() == {"count": 42}
+    version, events = fresh(h).version, Event.objects.filter(handover=h).count()
+
+    body = error(api(getattr(people, who)).post(url(h, f"items/{action}/"), format="json"), 400, "invalid")
+    assert (fresh(h).version, Event.objects.filter(handover=h).count()) == (version, events)
+
+    # The page says the same, through the same service.
+    page = login(getattr(people, who)).post(
+        reverse(f"handover:items_{action.replace('-', '_')}", args=[h.pk]), {"version": version}, follow=True
+    )
+    assert [str(m) for m in page.context["messages"]] == [body["detail"]]
+    assert (fresh(h).version, Event.objects.filter(handover=h).count()) == (version, events)
