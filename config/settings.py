@@ -55,6 +55,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Under /api/ every answer is JSON in the API's error shape, Django's own refusals included
+    # (handover/api_errors.py).
+    "handover.api_errors.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "accounts.csp.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -284,9 +287,5 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
-
-# Under /api/ every answer is JSON in the API's error shape, Django's own refusals included
-# (handover/api_errors.py).
-MIDDLEWARE.insert(0, "handover.api_errors.ApiErrorMiddleware")
 # How long an API write's Idempotency-Key is remembered, in seconds (handover/idempotency.py).
 IDEMPOTENCY_KEY_TTL = int(os.environ.get("IDEMPOTENCY_KEY_TTL", str(24 * 60 * 60)))

@@ -269,6 +269,8 @@ class TokenView(ApiMixin, APIView):
     # No session here: a logged-in browser posting without a CSRF token must not be refused.
     authentication_classes = []
     permission_classes = []
+    # Its answer is a secret: never stored for an Idempotency-Key replay.
+    idempotency_key = False
     # Failed attempts are counted with the login page's, and refused alike once too many.
     serializer_class = ThrottledAuthTokenSerializer
 

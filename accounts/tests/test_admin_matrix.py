@@ -38,7 +38,7 @@ from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tokens import api_token_create
 from clients.demo import DEPARTING_USERNAME
 from clients.tests.factories import FollowUpFactory
-from handover.models import ArchivedDocument, DocumentTemplate, Reminder, ReminderKind, State
+from handover.models import ArchivedDocument, DocumentTemplate, IdempotencyKey, Reminder, ReminderKind, State
 from handover.walk import advance_to
 
 ROLES = ["sales", "supervisor", "witness", "manager", "hr", "admin", "superuser"]
@@ -86,6 +86,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.Notification": READ_ONLY,
     "handover.Signature": READ_ONLY,
     "handover.ArchivedDocument": READ_ONLY,
+    "handover.IdempotencyKey": READ_ONLY,
 }
 
 
@@ -96,8 +97,9 @@ def _token(user) -> AuthToken:
 
 # Rows the completed handover of the world does not leave behind.
 MAKE = {
-    "knox.AuthToken": lambda w: (
-        api_token_create(user=w.people.departing) and AuthToken.objects.filter(user=w.people.departing).first()
+    "knox.AuthToken": lambda w: _token(w.people.departing),
+    "handover.IdempotencyKey": lambda w: IdempotencyKey.objects.create(
+        user=w.people.receiver, key="k-1", endpoint="POST /api/handovers/1/items/hand-over-all/", fingerprint="0" * 64
     ),
     "accounts.User": lambda w: w.people.receiver,
     "accounts.AccessLog": lambda w: AccessLog.objects.create(user=w.people.departing, action="view_client"),

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('handover', '0004_verbose_names'),
+        ('handover', '0006_plain_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
