@@ -6,6 +6,9 @@ edit them behind the procedure's back.
 """
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     ArchivedDocument,
@@ -189,6 +192,15 @@ class ArchivedDocumentAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "handover", "verification_code", "sha256", "sealed", "size"]
     search_fields = ["handover__number", "verification_code", "sha256"]
     list_select_related = ["handover__departing"]
+    # The file field would link to a media URL, which nothing serves: the file is had only
+    # through the checked and logged download.
+    exclude = ["file"]
+    readonly_fields = ["download"]
+
+    @admin.display(description=_("file"))
+    def download(self, obj):
+        url = reverse("handover:archive_download", args=[obj.handover_id])
+        return format_html('<a href="{}">{}</a>', url, _("Download (checked and logged)"))
 
 
 @admin.register(IdempotencyKey)

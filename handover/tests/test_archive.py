@@ -415,3 +415,15 @@ def test_the_qr_code_leads_to_the_verification_page(archived, settings):
 def test_the_verification_page_needs_a_login(client):
     response = client.get(reverse("handover:verify"))
     assert response.status_code == 302 and "login" in response.url
+
+
+def test_the_admin_links_an_archive_to_the_checked_download_not_to_a_media_url(archived, people, login, settings):
+    """The admin's archive page offers the file only through the checked and logged download."""
+    h, doc = archived.handover, archived
+    people.admin.is_superuser = people.admin.is_staff = True
+    people.admin.save()
+    page = login(people.admin).get(reverse("admin:handover_archiveddocument_change", args=[doc.pk]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert reverse("handover:archive_download", args=[h.pk]) in body
+    assert settings.MEDIA_URL not in body
