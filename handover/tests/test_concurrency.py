@@ -4,9 +4,9 @@ import threading
 
 import pytest
 from django.db import connection, connections
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.tokens import api_token_create
 from handover import services
 from handover.models import Event, Handover, PhoneCheck, State
 from handover.walk import advance_to
@@ -115,7 +115,7 @@ def test_a_return_and_a_cancel_at_once_give_one_result(handover, people):
 
 def _phone_check_race(h, witness, n: int, *, headers: dict, body: dict) -> list:
     """n identical spot-check calls posted at once over the API, each by its own client."""
-    token = Token.objects.create(user=witness).key
+    token = api_token_create(user=witness)[0]
     responses = [None] * n
 
     def post(i):
