@@ -91,12 +91,17 @@ def as_excel_saves_it(data: bytes) -> bytes:
 
 @pytest.fixture
 def not_parsed(monkeypatch):
-    """Fails the test if openpyxl opens the workbook at all."""
+    """Fails the test if openpyxl opens the workbook at all (the importer would report its error
+    as a broken file, so it is also checked after the test)."""
+    opened = []
 
     def must_not_parse(*args, **kwargs):
+        opened.append(args)
         raise AssertionError("openpyxl parsed a workbook that should have been refused before")
 
     monkeypatch.setattr(importer.openpyxl, "load_workbook", must_not_parse)
+    yield
+    assert not opened, "openpyxl parsed a workbook that should have been refused before"
 
 
 @pytest.fixture
