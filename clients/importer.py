@@ -77,6 +77,10 @@ MAX_PARTS = 1000
 MAX_SHEETS = 50
 # The widest sheet has 14 columns; a header row wider than this is not a client book.
 MAX_COLUMNS = 50
+# Empty rows read from one file. Cheap (a few bytes of XML can stand for a million of them, so
+# they are counted), and not tied to IMPORT_MAX_ROWS: the template alone has about 5,000, the
+# formatted rows under each sheet's example.
+MAX_EMPTY_ROWS = 50_000
 # Reading costs time per XML element, and an empty <c/> costs as much as a filled cell, so bytes
 # alone do not bound the work: the elements are counted before anything is parsed. A full client
 # row takes about 110 (58 in the sheet with shared strings, up to 14 × 4 in the string table).
@@ -415,11 +419,10 @@ class _Table:
 
 @dataclass
 class _RowCount:
-    """Rows read from the whole file so far, against the limit.
+    """Rows read from the whole file so far, against the limits.
 
     Counted while reading, because what a file says about its size (an .xlsx sheet's dimension)
-    can be missing, wrong or a lie. Empty rows count too, up to the same number: they cost a
-    read each, and a few bytes of XML can stand for a million of them.
+    can be missing, wrong or a lie. Empty rows count too (against MAX_EMPTY_ROWS).
     """
 
     limit: int
@@ -670,13 +673,13 @@ def _table_from_records(records: Iterable[Sequence[Any]], spec: SheetSpec, title
         values = tuple(record[: len(headers) if headers else MAX_COLUMNS + 1])
         if all(_is_blank(v) for v in values):
             rows.blank += 1
-            if rows.blank > rows.limit:
+            if rows.blank > MAX_EMPTY_ROWS:
                 raise _BookError(
                     _(
                         "The file has more than %(max)d empty rows; delete them (and any stray cells far "
                         "below the data) and upload it again."
                     )
-                    % {"max": rows.limit},
+                    % {"max": MAX_EMPTY_ROWS},
                     sheet=title,
                     row=number,
                 )
