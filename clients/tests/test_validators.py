@@ -18,6 +18,22 @@ def test_it_accepts_real_codes(code):
     validate_credit_code(code)
 
 
+# GB 32100: the check value is 31 - (weighted sum mod 31), and a check value of 31 is written "0".
+# Worked by hand for the first: 9·1 + 1·3 + 4·9 + 4·27 + 3·26 + M(21)·20 + A(10)·29 + 5·25 + F(15)·13
+# + 8·28 = 1488 = 48 × 31, so the check value is 31 and the check character "0".
+CHECK_VALUE_EDGE_CODES = [
+    "91440300MA5F000080",  # weighted sum ≡ 0 (mod 31): check value 31, written "0"
+    "911100000000000250",  # the same edge with digits only
+    "121000000000000150",  # and for an institution (1, not 9)
+    "91440300MA5F00027Y",  # weighted sum ≡ 1 (mod 31): check value 30, the last character "Y"
+]
+
+
+@pytest.mark.parametrize("code", CHECK_VALUE_EDGE_CODES)
+def test_it_accepts_codes_at_both_ends_of_the_check_value(code):
+    validate_credit_code(code)
+
+
 def test_it_accepts_lowercase_and_spaces_around():
     validate_credit_code(" 9144030071526726xg ")
 
