@@ -13,8 +13,7 @@ import pytest
 from django.urls import reverse
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
-from clients import importer
-from clients.importer import client_book_import
+from clients.importer import client_book_import, reading
 from clients.models import Client
 from clients.tests.factories import make_credit_code
 from clients.tests.test_import import client_record, db_counts, good_book, make_csv, make_xlsx, upload
@@ -99,7 +98,7 @@ def not_parsed(monkeypatch):
         opened.append(args)
         raise AssertionError("openpyxl parsed a workbook that should have been refused before")
 
-    monkeypatch.setattr(importer.openpyxl, "load_workbook", must_not_parse)
+    monkeypatch.setattr(reading.openpyxl, "load_workbook", must_not_parse)
     yield
     assert not opened, "openpyxl parsed a workbook that should have been refused before"
 
@@ -123,14 +122,14 @@ def rows_read(monkeypatch) -> list[int]:
 def records_read(monkeypatch) -> list[int]:
     """The width of every record the csv module hands the importer, in order."""
     widths: list[int] = []
-    reader = importer.csv.reader
+    reader = reading.csv.reader
 
     def counting(*args, **kwargs):
         for record in reader(*args, **kwargs):
             widths.append(len(record))
             yield record
 
-    monkeypatch.setattr(importer.csv, "reader", counting)
+    monkeypatch.setattr(reading.csv, "reader", counting)
     return widths
 
 
@@ -161,7 +160,7 @@ def test_the_page_refuses_a_file_that_is_not_xlsx_or_csv(people, login, name):
 def test_a_workbook_that_unpacks_too_far_is_refused_before_parsing(people, monkeypatch, not_parsed):
     # An .xlsx is a zip: a small upload can unpack to gigabytes of XML (a "zip bomb").
     data = make_xlsx(good_book(people))
-    monkeypatch.setattr(importer, "MAX_UNPACKED_BYTES", len(data))
+    monkeypatch.setattr(reading, "MAX_UNPACKED_BYTES", len(data))
 
     result = import_xlsx(people, data)
 
@@ -169,11 +168,11 @@ def test_a_workbook_that_unpacks_too_far_is_refused_before_parsing(people, monke
 
 
 def test_the_default_limit_on_unpacking_is_50_mib():
-    assert importer.MAX_UNPACKED_BYTES == 50 * 1024 * 1024
+    assert reading.MAX_UNPACKED_BYTES == 50 * 1024 * 1024
 
 
 def test_a_workbook_of_thousands_of_parts_is_refused_before_parsing(people, not_parsed):
-    data = crafted_xlsx(sheet_xml(HEADER), parts={f"xl/media/pad{i}.xml": "" for i in range(importer.MAX_PARTS)})
+    data = crafted_xlsx(sheet_xml(HEADER), parts={f"xl/media/pad{i}.xml": "" for i in range(reading.MAX_PARTS)})
 
     assert "解压后的数据量超出限制" in the_one_error(import_xlsx(people, data))
 
@@ -221,7 +220,7 @@ def test_a_book_at_the_row_limit_fits_the_cell_budget(people, settings, monkeypa
     # Every column of the client sheet filled with text, each text different; the base allowance
     # cut to little more than the styles and the theme, so the rows must fit their own allowance.
     settings.IMPORT_MAX_ROWS = 300
-    monkeypatch.setattr(importer, "XML_TAGS_BASE", 1_000)
+    monkeypatch.setattr(reading, "XML_TAGS_BASE", 1_000)
     records = [
         {key: f"{value}{i}" for key, value in client_record(people, make_credit_code(5000 + i)).items()}
         | {"统一社会信用代码": make_credit_code(5000 + i), "负责人工号": people.departing.employee_no, "等级": "A"}
@@ -345,7 +344,7 @@ def test_a_million_empty_rows_from_a_few_bytes_stop_at_the_limit(people, rows_re
 
 
 def test_empty_rows_count_across_the_sheets(people, monkeypatch, rows_read):
-    monkeypatch.setattr(importer, "MAX_EMPTY_ROWS", 2)
+    monkeypatch.setattr(reading, "MAX_EMPTY_ROWS", 2)
     book = {title: [{"x": "y"}, {"x": None}, {"x": None}] for title in ("客户", "联系人")}
 
     message = the_one_error(import_xlsx(people, make_xlsx(book)))
@@ -363,7 +362,7 @@ def test_a_header_of_16383_columns_is_refused_after_one_row(people, rows_read):
     message = the_one_error(import_xlsx(people, data))
 
     assert "表头超过 50 列" in message
-    assert rows_read == [importer.MAX_COLUMNS + 1]
+    assert rows_read == [reading.MAX_COLUMNS + 1]
 
 
 def test_cells_far_right_of_the_header_are_not_read(people, rows_read):
@@ -377,7 +376,7 @@ def test_cells_far_right_of_the_header_are_not_read(people, rows_read):
     result = import_xlsx(people, crafted_xlsx(sheet_xml(rows, dimension="A1:XFC2")))
 
     assert result.ok and Client.objects.count() == 1
-    assert rows_read == [importer.MAX_COLUMNS + 1] * 2
+    assert rows_read == [reading.MAX_COLUMNS + 1] * 2
 
 
 @pytest.mark.parametrize("kind", ["xlsx", "csv"])
@@ -426,7 +425,7 @@ def test_the_default_row_limit_is_10000(settings):
 
 
 def test_a_csv_of_empty_lines_stops_at_the_limit(people, monkeypatch, records_read):
-    monkeypatch.setattr(importer, "MAX_EMPTY_ROWS", 100)
+    monkeypatch.setattr(reading, "MAX_EMPTY_ROWS", 100)
     data = ("客户名称\r\n" + "\r\n" * 1_000_000).encode("utf-8")
 
     result = client_book_import(data=data, filename="book.csv", user=people.manager)
