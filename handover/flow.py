@@ -148,19 +148,7 @@ def todo_states(party: Party) -> list[State]:
 
 
 # ---------------------------------------------------------------------------------------
-# Signatures of their own: in which state each is given, and whose data it covers.
-
-SIGNED_AT = {
-    SignaturePurpose.MATERIALS_RECEIPT: State.MATERIALS,
-    SignaturePurpose.VISITS: State.VISITS,
-    SignaturePurpose.CHECKLIST: State.REPORT_APPROVAL,
-}
-# Whose data the signature covers depends on the signer for these two.
-PER_SIGNER = {SignaturePurpose.MATERIALS_RECEIPT, SignaturePurpose.VISITS}
-
-
-# ---------------------------------------------------------------------------------------
-# Transitions
+# What a person is told while something they want to do cannot be done yet
 
 
 @dataclass(frozen=True)
@@ -175,6 +163,77 @@ class Unmet:
     fact: str
     blocked: str
     hint: str = ""
+
+
+def _told(entry: Unmet, facts, hint: bool) -> str:
+    text = entry.hint if hint else entry.blocked
+    return str(text) % facts.params(entry.fact) if text else ""
+
+
+# ---------------------------------------------------------------------------------------
+# Signatures of their own (the approvals' are the transitions' `signature`)
+
+
+@dataclass(frozen=True)
+class SignatureSpec:
+    # The state it is given in.
+    at: State
+    # Whose data the signature covers depends on the signer (their own items or clients).
+    per_signer: bool
+    # The line in the inbox of whoever still has to sign, and the button that signs.
+    todo: str
+    label: str
+    # What the signer must have done first (handover.signing.Facts for that signer).
+    unmet: Unmet | None = None
+
+
+SIGNATURES = {
+    SignaturePurpose.MATERIALS_RECEIPT: SignatureSpec(
+        State.MATERIALS,
+        per_signer=True,
+        todo=_("Confirmed: now sign the receipt of the materials"),
+        label=_("Sign the receipt of the materials"),
+        unmet=Unmet(
+            "my_items_unconfirmed",
+            _("Confirm every item handed over to you before you sign the receipt."),
+            _("Confirm every item handed over to you; then sign the receipt here."),
+        ),
+    ),
+    SignaturePurpose.VISITS: SignatureSpec(
+        State.VISITS,
+        per_signer=True,
+        todo=_("Sign the record of the joint visits to your clients"),
+        label=_("Sign the record of the joint visits"),
+        unmet=Unmet(
+            "my_visit_gaps",
+            _(
+                "%(n)d of your clients have no joint visit confirmed by both salespeople yet "
+                "(A clients need a visit in person), e.g. %(names)s."
+            ),
+            _("Once every client of yours has a joint visit confirmed by both of you, sign here."),
+        ),
+    ),
+    SignaturePurpose.CHECKLIST: SignatureSpec(
+        State.REPORT_APPROVAL,
+        per_signer=False,
+        todo=_("Sign the three-party handover checklist"),
+        label=_("Sign the handover checklist"),
+    ),
+}
+SIGNED_AT = {purpose: spec.at for purpose, spec in SIGNATURES.items()}
+PER_SIGNER = {purpose for purpose, spec in SIGNATURES.items() if spec.per_signer}
+
+
+def sign_unmet_message(purpose: str, facts, *, hint: bool = False) -> str:
+    """Why this signer cannot sign yet ("" when they can): the refusal, or the page's line."""
+    entry = SIGNATURES[purpose].unmet
+    if entry is None or not facts.holds(entry.fact):
+        return ""
+    return _told(entry, facts, hint)
+
+
+# ---------------------------------------------------------------------------------------
+# Transitions
 
 
 class Notice(models.TextChoices):
@@ -371,5 +430,4 @@ def unmet_message(name: str, facts, *, hint: bool = False) -> str:
     if not entries:
         return "" if hint else str(NOT_POSSIBLE_YET)
     entry = next((e for e in entries if facts.holds(e.fact)), entries[-1])
-    text = entry.hint if hint else entry.blocked
-    return str(text) % facts.params(entry.fact) if text else ""
+    return _told(entry, facts, hint)

@@ -313,11 +313,7 @@ def _signatures_owed(base: QuerySet[Handover], user) -> list[tuple[Handover, str
         & (Q(departing=user) | Q(witness=user) | Exists(my_clients) | Exists(my_items))
         & ~Exists(mine.filter(purpose=SignaturePurpose.CHECKLIST))
     )
-    actions = {
-        State.MATERIALS: _("Confirmed: now sign the receipt of the materials"),
-        State.VISITS: _("Sign the record of the joint visits to your clients"),
-        State.REPORT_APPROVAL: _("Sign the three-party handover checklist"),
-    }
+    actions = {spec.at: str(spec.todo) for spec in flow.SIGNATURES.values()}
     return [(h, actions[h.state]) for h in base.filter(receipt | visits | checklist)]
 
 
@@ -968,17 +964,10 @@ def _signature_panel(h: Handover, user, checker: "signing.SignatureChecker", nam
         panel.needs.append(SignatureNeed(names.get(signer_id, str(signer_id)), status))
         if signer_id != user.pk or status == "valid":
             continue
-        if purpose == SignaturePurpose.MATERIALS_RECEIPT and not checker.content.receiver_items_confirmed(user.pk):
-            panel.sign_blocked = _("Confirm every item handed over to you; then sign the receipt here.")
-        elif purpose == SignaturePurpose.VISITS and checker.content.receiver_visit_gaps(user.pk):
-            panel.sign_blocked = _("Once every client of yours has a joint visit confirmed by both of you, sign here.")
-        else:
+        panel.sign_blocked = flow.sign_unmet_message(purpose, signing.Facts(h, checker, signer_id=user.pk), hint=True)
+        if not panel.sign_blocked:
             panel.sign_url = reverse("handover:sign", args=[h.pk, purpose])
-            panel.sign_label = {
-                SignaturePurpose.MATERIALS_RECEIPT: _("Sign the receipt of the materials"),
-                SignaturePurpose.VISITS: _("Sign the record of the joint visits"),
-                SignaturePurpose.CHECKLIST: _("Sign the handover checklist"),
-            }[purpose]
+            panel.sign_label = str(flow.SIGNATURES[purpose].label)
     return panel
 
 

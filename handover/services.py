@@ -920,18 +920,9 @@ def handover_sign(
     checker = signing.checker_for(h)
     if user.pk not in checker.required_signers(purpose):
         raise NotAllowed(_("You are not asked to sign this for this handover."))
-    if purpose == SignaturePurpose.MATERIALS_RECEIPT and not checker.content.receiver_items_confirmed(user.pk):
-        raise InvalidInput(_("Confirm every item handed over to you before you sign the receipt."))
-    if purpose == SignaturePurpose.VISITS:
-        gaps = checker.content.receiver_visit_gaps(user.pk)
-        if gaps:
-            raise InvalidInput(
-                _(
-                    "%(n)d of your clients have no joint visit confirmed by both salespeople yet "
-                    "(A clients need a visit in person), e.g. %(names)s."
-                )
-                % {"n": len(gaps), "names": "、".join(str(hc.client) for hc in gaps[:3])}
-            )
+    unmet = flow.sign_unmet_message(purpose, signing.Facts(h, checker, signer_id=user.pk))
+    if unmet:
+        raise InvalidInput(unmet)
     existing = checker.current(purpose, user.pk)
     if existing is not None and checker.is_valid(existing):
         raise WrongState(_("You have already signed this, and nothing has changed since."))

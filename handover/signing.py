@@ -331,7 +331,7 @@ class _Params(Mapping):
         if key == "n":
             return len(self.value) if isinstance(self.value, list) else int(bool(self.value))
         if key == "names":
-            return _names_of(self.value)
+            return _names_of(self.value) if isinstance(self.value, list) else ""
         raise KeyError(key)
 
     def __iter__(self):
@@ -356,9 +356,11 @@ class Facts:
     their order, so the names a message gives are the first in the list.
     """
 
-    def __init__(self, h: Handover, checker: "SignatureChecker | None" = None):
+    def __init__(self, h: Handover, checker: "SignatureChecker | None" = None, *, signer_id: int | None = None):
         self.h = h
         self.checker = checker or checker_for(h)
+        # For the facts about one signer's own part (their items, their clients).
+        self.signer_id = signer_id
         self._values: dict[str, object] = {}
 
     def value(self, fact: str):
@@ -404,6 +406,12 @@ class Facts:
 
     def _approval_unsigned(self):
         return not self.checker.approval_signed()
+
+    def _my_items_unconfirmed(self):
+        return not self.checker.content.receiver_items_confirmed(self.signer_id)
+
+    def _my_visit_gaps(self):
+        return self.checker.content.receiver_visit_gaps(self.signer_id)
 
 
 def checker_for(h: Handover) -> SignatureChecker:

@@ -74,6 +74,10 @@ def test_what_follows_and_what_is_told_is_provided():
         for unmet in spec.unmet:
             assert callable(getattr(signing.Facts, f"_{unmet.fact}", None)), (name, unmet.fact)
         assert spec.notice in flow.NOTICE_TITLES
+    for purpose, spec in flow.SIGNATURES.items():
+        if spec.unmet:
+            assert callable(getattr(signing.Facts, f"_{spec.unmet.fact}", None)), (purpose, spec.unmet.fact)
+        assert spec.todo and spec.label and spec.at in flow.OPEN_STATES
         # Every step has a label for its button and the timeline.
         assert str(spec.label)
 
