@@ -16,7 +16,9 @@ give it; the departing person, every receiver and the witness sign the final che
 report_approval, before the manager's final approval, whose signature is the last.
 
 Each transition names who may move it (`permission`) and what must be true first
-(`conditions`). Conditions only read; transition bodies only set fields. Everything with a
+(`conditions`, which ask handover/rules.py). Conditions only read; transition bodies only set
+fields. What each state and transition means (label, to-do, deadline days, reason, signature,
+messages, notices, what follows) is declared once in the flow spec, handover/flow.py. Everything with a
 side effect (the timeline, drawing the spot-check sample, moving ownership) lives in
 handover/services.py, which calls these transitions inside a transaction.
 """
@@ -36,7 +38,10 @@ from clients.validators import LONG_TEXT_MAX_LENGTH
 
 from . import rules
 from .choices import CallResult, ItemStatus, VisitMode
-from .flow import (
+
+# The states, their stages and deadline days, the signatures and what each transition means are
+# the flow spec's (handover/flow.py). These are read from the models by many; they stay importable here.
+from .flow import (  # noqa: F401
     APPROVAL_SIGNATURES,
     CLOSED_STATES,
     DEFAULT_STATE_DAYS,
@@ -48,26 +53,6 @@ from .flow import (
     SignaturePurpose,
     State,
 )
-
-__all__ = [
-    "APPROVAL_SIGNATURES",
-    "CLOSED_STATES",
-    "DEFAULT_STATE_DAYS",
-    "OPEN_STATES",
-    "SIGNED_AT",
-    "STAGES",
-    "TRANSITIONS_NEEDING_REASON",
-    "CallResult",
-    "ItemStatus",
-    "SignaturePurpose",
-    "State",
-    "VisitMode",
-]
-
-
-# The states, their stages and deadline days, the signatures and what each transition means are
-# the flow spec's (handover/flow.py); they are imported here for the model and for those who
-# read them from the models.
 
 
 class Reason(models.TextChoices):
