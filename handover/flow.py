@@ -153,11 +153,11 @@ def todo_states(party: Party) -> list[State]:
 
 @dataclass(frozen=True)
 class Unmet:
-    """What a person is told while a condition of a transition does not hold.
+    """What a person is told while a condition of a step (a transition or a signature) does not hold.
 
     `fact` names what handover.signing.Facts counts for it (its `n` and `names`); `blocked` is
-    the refusal of the step (services), `hint` the line under the step on the handover page.
-    The first entry whose fact holds is told; when none holds, the last one.
+    the refusal of the step (services), `hint` the line about it on the handover page. Of a
+    transition's entries the first whose fact holds is told, and when none holds, the last one.
     """
 
     fact: str
