@@ -16,7 +16,9 @@ give it; the departing person, every receiver and the witness sign the final che
 report_approval, before the manager's final approval, whose signature is the last.
 
 Each transition names who may move it (`permission`) and what must be true first
-(`conditions`). Conditions only read; transition bodies only set fields. Everything with a
+(`conditions`, which ask handover/rules.py). Conditions only read; transition bodies only set
+fields. What each state and transition means (label, to-do, deadline days, reason, signature,
+messages, notices, what follows) is declared once in the flow spec, handover/flow.py. Everything with a
 side effect (the timeline, drawing the spot-check sample, moving ownership) lives in
 handover/services.py, which calls these transitions inside a transaction.
 """
@@ -34,50 +36,23 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from clients.models import Grade, LimitedTextField, PlainCharField
 from clients.validators import LONG_TEXT_MAX_LENGTH
 
+from . import rules
+from .choices import CallResult, ItemStatus, VisitMode
 
-class State(models.TextChoices):
-    PLAN = "plan", _("Plan")
-    PLAN_REVIEW = "plan_review", _("Plan: supervisor review")
-    PLAN_APPROVAL = "plan_approval", _("Plan: manager approval")
-    MATERIALS = "materials", _("Materials")
-    MATERIALS_REVIEW = "materials_review", _("Materials: supervisor review")
-    VISITS = "visits", _("Joint visits")
-    VISITS_REVIEW = "visits_review", _("Visits: supervisor review")
-    SPOT_CHECK = "spot_check", _("Phone spot-check")
-    REPORT = "report", _("Report")
-    REPORT_REVIEW = "report_review", _("Report: supervisor review")
-    REPORT_APPROVAL = "report_approval", _("Report: manager final approval")
-    COMPLETED = "completed", _("Completed")
-    CANCELLED = "cancelled", _("Cancelled")
-
-
-OPEN_STATES = [s for s in State if s not in (State.COMPLETED, State.CANCELLED)]
-CLOSED_STATES = [State.COMPLETED, State.CANCELLED]
-
-# The progress bar: the stages a person sees, each covering its review states.
-STAGES = [
-    ("plan", _("Plan"), [State.PLAN, State.PLAN_REVIEW, State.PLAN_APPROVAL]),
-    ("materials", _("Materials"), [State.MATERIALS, State.MATERIALS_REVIEW]),
-    ("visits", _("Joint visits"), [State.VISITS, State.VISITS_REVIEW]),
-    ("spot_check", _("Phone spot-check"), [State.SPOT_CHECK]),
-    ("report", _("Report"), [State.REPORT, State.REPORT_REVIEW, State.REPORT_APPROVAL]),
-    ("completed", _("Completed"), [State.COMPLETED]),
-]
-
-# Working days each state may take by default; the deadlines are capped at the last working day.
-DEFAULT_STATE_DAYS = {
-    State.PLAN: 3,
-    State.PLAN_REVIEW: 1,
-    State.PLAN_APPROVAL: 1,
-    State.MATERIALS: 3,
-    State.MATERIALS_REVIEW: 1,
-    State.VISITS: 7,
-    State.VISITS_REVIEW: 1,
-    State.SPOT_CHECK: 2,
-    State.REPORT: 2,
-    State.REPORT_REVIEW: 1,
-    State.REPORT_APPROVAL: 1,
-}
+# The states, their stages and deadline days, the signatures and what each transition means are
+# the flow spec's (handover/flow.py). These are read from the models by many; they stay importable here.
+from .flow import (  # noqa: F401
+    APPROVAL_SIGNATURES,
+    CLOSED_STATES,
+    DEFAULT_STATE_DAYS,
+    OPEN_STATES,
+    SIGNED_AT,
+    STAGES,
+    TRANSITION_NAMES,
+    TRANSITIONS_NEEDING_REASON,
+    SignaturePurpose,
+    State,
+)
 
 
 class Reason(models.TextChoices):
@@ -194,7 +169,7 @@ def plan_is_complete(h) -> bool:
 
 
 def every_item_confirmed(h) -> bool:
-    return not h.items.exclude(status=ItemStatus.CONFIRMED).exists()
+    return not h.items.exclude(rules.ITEM_CONFIRMED).exists()
 
 
 def every_client_visited(h) -> bool:
@@ -212,8 +187,7 @@ def spot_check_found_unaware(h) -> bool:
 
 
 def report_is_written(h) -> bool:
-    report = getattr(h, "report", None)
-    return bool(report and report.summary.strip())
+    return rules.report_written(getattr(h, "report", None))
 
 
 # Signatures (handover/signing.py): a signature counts only while the data it vouches for is unchanged.
@@ -332,17 +306,12 @@ class Handover(ConcurrentTransitionMixin, models.Model):
         return self.state in OPEN_STATES
 
     def plan_gaps(self) -> list["HandoverClient"]:
-        return [
-            hc
-            for hc in self.clients.all()
-            if not (hc.current_status.strip() and hc.risks.strip() and hc.next_steps.strip() and hc.planned_visit_on)
-        ]
+        return rules.plan_gaps(self.clients.all())
 
     def visit_gaps(self) -> list["HandoverClient"]:
         covered = set(
-            Visit.objects.filter(handover_client__handover=self, superseded=False)
-            .filter(departing_confirmed_at__isnull=False, receiver_confirmed_at__isnull=False)
-            .filter(Q(mode=VisitMode.IN_PERSON) | ~Q(handover_client__grade=Grade.A))
+            Visit.objects.filter(handover_client__handover=self)
+            .filter(rules.VISIT_COVERS)
             .values_list("handover_client_id", flat=True)
         )
         return [hc for hc in self.clients.all() if hc.pk not in covered]
@@ -355,14 +324,8 @@ class Handover(ConcurrentTransitionMixin, models.Model):
         cached = self.__dict__.get("_spot_check_outcome")
         if cached is not None and cached[0] == self.version:
             return cached[1]
-        pending, unaware = [], []
         sampled = self.clients.filter(in_sample=True).prefetch_related("phone_checks")
-        for hc in sampled:
-            latest = hc.latest_phone_check()
-            if latest is None:
-                pending.append(hc)
-            elif latest.result == CallResult.UNAWARE:
-                unaware.append(hc)
+        pending, unaware = rules.call_outcome((hc, hc.phone_checks.all()) for hc in sampled)
         self.__dict__["_spot_check_outcome"] = (self.version, (pending, unaware))
         return pending, unaware
 
@@ -384,7 +347,7 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     def approve_plan_review(self):
         pass
 
-    @transition(state, source=State.PLAN_REVIEW, target=State.PLAN, permission=is_supervisor, custom={"return": True})
+    @transition(state, source=State.PLAN_REVIEW, target=State.PLAN, permission=is_supervisor)
     def return_plan_review(self, reason: str = ""):
         self.last_return_reason = reason
 
@@ -394,7 +357,7 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     def approve_plan(self):
         pass
 
-    @transition(state, source=State.PLAN_APPROVAL, target=State.PLAN, permission=is_manager, custom={"return": True})
+    @transition(state, source=State.PLAN_APPROVAL, target=State.PLAN, permission=is_manager)
     def return_plan(self, reason: str = ""):
         self.last_return_reason = reason
 
@@ -418,9 +381,7 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     def approve_materials(self):
         pass
 
-    @transition(
-        state, source=State.MATERIALS_REVIEW, target=State.MATERIALS, permission=is_supervisor, custom={"return": True}
-    )
+    @transition(state, source=State.MATERIALS_REVIEW, target=State.MATERIALS, permission=is_supervisor)
     def return_materials(self, reason: str = ""):
         self.last_return_reason = reason
 
@@ -444,9 +405,7 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     def approve_visits(self):
         pass
 
-    @transition(
-        state, source=State.VISITS_REVIEW, target=State.VISITS, permission=is_supervisor, custom={"return": True}
-    )
+    @transition(state, source=State.VISITS_REVIEW, target=State.VISITS, permission=is_supervisor)
     def return_visits(self, reason: str = ""):
         self.last_return_reason = reason
 
@@ -466,7 +425,6 @@ class Handover(ConcurrentTransitionMixin, models.Model):
         target=State.VISITS,
         permission=is_witness,
         conditions=[spot_check_found_unaware],
-        custom={"return": True},
     )
     def return_spot_check(self, reason: str = ""):
         self.last_return_reason = reason
@@ -487,9 +445,7 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     def approve_report_review(self):
         pass
 
-    @transition(
-        state, source=State.REPORT_REVIEW, target=State.REPORT, permission=is_supervisor, custom={"return": True}
-    )
+    @transition(state, source=State.REPORT_REVIEW, target=State.REPORT, permission=is_supervisor)
     def return_report_review(self, reason: str = ""):
         self.last_return_reason = reason
 
@@ -504,41 +460,23 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     def approve_report(self):
         self.completed_at = timezone.now()
 
-    @transition(
-        state, source=State.REPORT_APPROVAL, target=State.REPORT, permission=is_manager, custom={"return": True}
-    )
+    @transition(state, source=State.REPORT_APPROVAL, target=State.REPORT, permission=is_manager)
     def return_report(self, reason: str = ""):
         self.last_return_reason = reason
 
-    @transition(state, source=OPEN_STATES, target=State.CANCELLED, permission=may_cancel, custom={"return": True})
+    @transition(state, source=OPEN_STATES, target=State.CANCELLED, permission=may_cancel)
     def cancel(self, reason: str = ""):
         self.cancel_reason = reason
 
 
-# Every transition by name: the UI, the API and the tests walk this.
-TRANSITIONS = [
-    "submit_plan",
-    "approve_plan_review",
-    "return_plan_review",
-    "approve_plan",
-    "return_plan",
-    "submit_materials",
-    "approve_materials",
-    "return_materials",
-    "submit_visits",
-    "approve_visits",
-    "return_visits",
-    "finish_spot_check",
-    "return_spot_check",
-    "submit_report",
-    "approve_report_review",
-    "return_report_review",
-    "approve_report",
-    "return_report",
-    "cancel",
-]
-# These need a reason the person who must act next will read.
-TRANSITIONS_NEEDING_REASON = {name for name in TRANSITIONS if name.startswith("return_") or name == "cancel"}
+# Every transition by name, in the spec's order: the UI, the API and the tests walk this.
+TRANSITIONS = TRANSITION_NAMES
+# The approval signed at each state: the approval leaving it carries it (flow spec's `signature`).
+APPROVAL_PURPOSE_AT = {
+    source: APPROVAL_SIGNATURES[name]
+    for name in APPROVAL_SIGNATURES
+    for source in getattr(Handover, name)._django_fsm.transitions
+}
 
 
 class StageDeadline(models.Model):
@@ -586,8 +524,7 @@ class HandoverClient(models.Model):
         return str(self.client)
 
     def latest_phone_check(self):
-        checks = sorted((c for c in self.phone_checks.all() if not c.superseded), key=lambda c: (c.called_at, c.pk))
-        return checks[-1] if checks else None
+        return rules.latest_call(self.phone_checks.all())
 
 
 class ItemKind(models.TextChoices):
@@ -603,13 +540,6 @@ class ItemKind(models.TextChoices):
 
 
 STANDARD_KINDS = [ItemKind.PAPER, ItemKind.ELECTRONIC, ItemKind.PROPERTY, ItemKind.ACCOUNT, ItemKind.COMMITMENT]
-
-
-class ItemStatus(models.TextChoices):
-    PENDING = "pending", _("Not yet handed over")
-    HANDED_OVER = "handed_over", _("Handed over")
-    CONFIRMED = "confirmed", _("Confirmed by receiver")
-    DISPUTED = "disputed", _("Disputed")
 
 
 class ChecklistTemplateItem(models.Model):
@@ -688,11 +618,6 @@ class ChecklistItem(models.Model):
         return self.title
 
 
-class VisitMode(models.TextChoices):
-    IN_PERSON = "in_person", _("Visit in person")
-    JOINT_CALL = "joint_call", _("Joint call")
-
-
 class Visit(models.Model):
     handover_client = models.ForeignKey(
         HandoverClient, verbose_name=_("client in handover"), on_delete=models.CASCADE, related_name="visits"
@@ -722,12 +647,6 @@ class Visit(models.Model):
     @property
     def is_confirmed(self) -> bool:
         return bool(self.departing_confirmed_at and self.receiver_confirmed_at)
-
-
-class CallResult(models.TextChoices):
-    CONFIRMED = "confirmed", _("Client confirmed the handover")
-    UNAWARE = "unaware", _("Client unaware")
-    UNREACHABLE = "unreachable", _("Unreachable")
 
 
 class PhoneCheck(models.Model):
@@ -991,45 +910,6 @@ class Notification(models.Model):
 
 # ---------------------------------------------------------------------------------------
 # Signatures and the archived, sealed confirmation
-
-
-class SignaturePurpose(models.TextChoices):
-    # Signed on their own, while the handover is at the state named in SIGNED_AT below.
-    MATERIALS_RECEIPT = "materials_receipt", _("Receipt of the materials")
-    VISITS = "visits", _("Joint visits record")
-    CHECKLIST = "checklist", _("Three-party handover checklist")
-    # Signed in the same action as the approval they belong to (APPROVAL_SIGNATURES).
-    PLAN_REVIEW = "plan_review", _("Plan review")
-    PLAN_APPROVAL = "plan_approval", _("Plan approval")
-    MATERIALS_REVIEW = "materials_review", _("Materials review")
-    VISITS_REVIEW = "visits_review", _("Joint visits review")
-    REPORT_REVIEW = "report_review", _("Report review")
-    REPORT_APPROVAL = "report_approval", _("Final approval")
-
-
-# Where the procedure asks for a signature of its own, and in which state it is given.
-SIGNED_AT = {
-    SignaturePurpose.MATERIALS_RECEIPT: State.MATERIALS,
-    SignaturePurpose.VISITS: State.VISITS,
-    SignaturePurpose.CHECKLIST: State.REPORT_APPROVAL,
-}
-# Each approval carries the approver's signature, made in the same action.
-APPROVAL_SIGNATURES = {
-    "approve_plan_review": SignaturePurpose.PLAN_REVIEW,
-    "approve_plan": SignaturePurpose.PLAN_APPROVAL,
-    "approve_materials": SignaturePurpose.MATERIALS_REVIEW,
-    "approve_visits": SignaturePurpose.VISITS_REVIEW,
-    "approve_report_review": SignaturePurpose.REPORT_REVIEW,
-    "approve_report": SignaturePurpose.REPORT_APPROVAL,
-}
-APPROVAL_PURPOSE_AT = {
-    State.PLAN_REVIEW: SignaturePurpose.PLAN_REVIEW,
-    State.PLAN_APPROVAL: SignaturePurpose.PLAN_APPROVAL,
-    State.MATERIALS_REVIEW: SignaturePurpose.MATERIALS_REVIEW,
-    State.VISITS_REVIEW: SignaturePurpose.VISITS_REVIEW,
-    State.REPORT_REVIEW: SignaturePurpose.REPORT_REVIEW,
-    State.REPORT_APPROVAL: SignaturePurpose.REPORT_APPROVAL,
-}
 
 
 class SignatureMethod(models.TextChoices):

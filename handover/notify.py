@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.roles import Role
 
+from . import flow
+from .flow import Party
 from .models import ChecklistItem, Handover, HandoverClient, ItemStatus, Notification, ReminderPolicy, State
 
 logger = logging.getLogger(__name__)
@@ -32,24 +34,18 @@ class DeliveryError(Exception):
     """A channel failed; the task retries with backoff."""
 
 
-SELF_STATES = {State.PLAN, State.MATERIALS, State.VISITS, State.REPORT}
-REVIEW_STATES = {State.PLAN_REVIEW, State.MATERIALS_REVIEW, State.VISITS_REVIEW, State.REPORT_REVIEW}
-APPROVAL_STATES = {State.PLAN_APPROVAL, State.REPORT_APPROVAL}
-
-
 def state_actors(
     state: str, *, departing_id: int, supervisor_id: int, manager_id: int, witness_id: int, receiver_ids=()
 ) -> set[int]:
-    """Who must act in an open state. receiver_ids: those with something waiting for them there."""
-    if state in SELF_STATES:
-        return {departing_id, *receiver_ids}
-    if state in REVIEW_STATES:
-        return {supervisor_id}
-    if state in APPROVAL_STATES:
-        return {manager_id}
-    if state == State.SPOT_CHECK:
-        return {witness_id}
-    return set()
+    """Who must act in an open state (the flow spec's actors). receiver_ids: those with something waiting there."""
+    people = {
+        Party.DEPARTING: {departing_id},
+        Party.SUPERVISOR: {supervisor_id},
+        Party.MANAGER: {manager_id},
+        Party.WITNESS: {witness_id},
+        Party.RECEIVERS: set(receiver_ids),
+    }
+    return set().union(*(people[party] for party in flow.STATES[state].actors))
 
 
 def waiting_receivers(state: str, handover_ids: list[int] | None = None) -> dict[int, set[int]]:
@@ -115,14 +111,8 @@ def notice_for_event(h: Handover, *, event_id: int, kind: str, actor, comment: s
             title = _("Handover %(number)s started: %(name)s's clients") % {"number": h.number, "name": h.departing}
         elif kind == "item_disputed":
             title = _("Handover %(number)s: a receiver disputed an item") % {"number": h.number}
-        elif kind.startswith("return_"):
-            title = _("Handover %(number)s was sent back to you: %(state)s") % {"number": h.number, "state": state}
-        elif h.state == State.COMPLETED:
-            title = _("Handover %(number)s is completed") % {"number": h.number}
-        elif h.state == State.CANCELLED:
-            title = _("Handover %(number)s was cancelled") % {"number": h.number}
         else:
-            title = _("Handover %(number)s needs you: %(state)s") % {"number": h.number, "state": state}
+            title = str(flow.NOTICE_TITLES[flow.TRANSITIONS[kind].notice]) % {"number": h.number, "state": state}
         body = (
             _("%(actor)s: %(comment)s") % {"actor": actor, "comment": comment}
             if comment

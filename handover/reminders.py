@@ -21,6 +21,7 @@ from accounts.models import User
 from accounts.roles import Role
 from clients.models import FollowUp, FollowUpKind
 
+from . import flow
 from .models import (
     OPEN_STATES,
     Duty,
@@ -94,7 +95,7 @@ def owed_reminders(today: datetime.date, policy: ReminderPolicy) -> list[Owed]:
     )
     states = {row["state"] for row in open_handovers}
     waiting: dict[int, set[int]] = {}
-    for state in {State.MATERIALS, State.VISITS} & states:
+    for state in flow.RECEIVER_STATES & states:
         waiting.update(waiting_receivers(state))
     escalated = set(
         Reminder.objects.filter(kind=ReminderKind.ESCALATION, handover__state__in=OPEN_STATES).values_list(

@@ -32,17 +32,16 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from accounts.roles import Role
-from clients.models import Contact, Grade, OpportunityStage
+from clients.models import Contact, OpportunityStage
 from clients.templatetags.money import money
 
-from . import services, signing
+from . import flow, rules, services, signing
+from .flow import WORK_STATES, Party
 from .models import (
-    APPROVAL_SIGNATURES,
     OPEN_STATES,
     SIGNED_AT,
     STAGES,
     TRANSITIONS,
-    TRANSITIONS_NEEDING_REASON,
     CallResult,
     ChecklistItem,
     Duty,
@@ -180,32 +179,8 @@ def eligible_receivers(*, exclude: Iterable[int | None] = ()) -> QuerySet[User]:
 # ---------------------------------------------------------------------------------------
 # The to-do inbox
 
-DEPARTING_TODO = {
-    State.PLAN: gettext_lazy("Fill in the handover plan for every client and submit it for review"),
-    State.MATERIALS: gettext_lazy("Hand over the materials; submit once the receivers have confirmed every item"),
-    State.VISITS: gettext_lazy("Visit the clients with their receivers, record the visits and submit them"),
-    State.REPORT: gettext_lazy("Write the handover report and submit it"),
-}
-SUPERVISOR_TODO = {
-    State.PLAN_REVIEW: gettext_lazy("Review the handover plan"),
-    State.MATERIALS_REVIEW: gettext_lazy("Review the materials handover"),
-    State.VISITS_REVIEW: gettext_lazy("Review the joint visits"),
-    State.REPORT_REVIEW: gettext_lazy("Review the handover report"),
-}
-MANAGER_TODO = {
-    State.PLAN_APPROVAL: gettext_lazy("Approve the handover plan"),
-    State.REPORT_APPROVAL: gettext_lazy("Give the final approval of the handover report"),
-}
-WITNESS_TODO = {State.SPOT_CHECK: gettext_lazy("Phone the sampled clients (spot-check)")}
-# (the handover field naming the person, what they must do at each state)
-ROLE_TODO = [
-    ("departing_id", DEPARTING_TODO),
-    ("supervisor_id", SUPERVISOR_TODO),
-    ("manager_id", MANAGER_TODO),
-    ("witness_id", WITNESS_TODO),
-]
-# States a return lands in: the reason is for whoever works there.
-WORK_STATES = {State.PLAN, State.MATERIALS, State.VISITS, State.REPORT}
+# The people named on the handover whose to-do a state is (the flow spec's `by` and `todo`).
+TODO_PARTIES = [Party.DEPARTING, Party.SUPERVISOR, Party.MANAGER, Party.WITNESS]
 
 
 @dataclass(frozen=True)
@@ -238,16 +213,13 @@ def inbox_for(user, *, today: datetime.date | None = None) -> list[InboxEntry]:
         reason = h.last_return_reason if h.state in WORK_STATES else ""
         entries.append(InboxEntry(h, action, h.current_due_on, is_overdue(h, today), reason))
 
-    duties = (
-        Q(departing=user, state__in=list(DEPARTING_TODO))
-        | Q(supervisor=user, state__in=list(SUPERVISOR_TODO))
-        | Q(manager=user, state__in=list(MANAGER_TODO))
-        | Q(witness=user, state__in=list(WITNESS_TODO))
-    )
+    duties = Q()
+    for party in TODO_PARTIES:
+        duties |= Q(**{party: user, "state__in": flow.todo_states(party)})
     for h in base.filter(duties):
-        for field_name, todo in ROLE_TODO:
-            if getattr(h, field_name) == user.pk and h.state in todo:
-                add(h, str(todo[h.state]))
+        spec = flow.STATES[h.state]
+        if getattr(h, f"{spec.by}_id") == user.pk:
+            add(h, str(spec.todo))
 
     items_waiting = (
         ChecklistItem.objects.filter(handover=OuterRef("pk"), receiver=user, status=ItemStatus.HANDED_OVER)
@@ -323,16 +295,11 @@ def _signatures_owed(base: QuerySet[Handover], user) -> list[tuple[Handover, str
     mine = Signature.objects.filter(handover=OuterRef("pk"), signer=user, superseded_at__isnull=True)
     my_items = ChecklistItem.objects.filter(handover=OuterRef("pk"), receiver=user)
     my_clients = HandoverClient.objects.filter(handover=OuterRef("pk"), receiver=user)
-    covering = Visit.objects.filter(
-        handover_client=OuterRef("pk"),
-        superseded=False,
-        departing_confirmed_at__isnull=False,
-        receiver_confirmed_at__isnull=False,
-    ).filter(Q(mode=VisitMode.IN_PERSON) | ~Q(handover_client__grade=Grade.A))
+    covering = Visit.objects.filter(handover_client=OuterRef("pk")).filter(rules.VISIT_COVERS)
     receipt = (
         Q(state=State.MATERIALS)
         & Exists(my_items)
-        & ~Exists(my_items.exclude(status=ItemStatus.CONFIRMED))
+        & ~Exists(my_items.exclude(rules.ITEM_CONFIRMED))
         & ~Exists(mine.filter(purpose=SignaturePurpose.MATERIALS_RECEIPT))
     )
     visits = (
@@ -346,38 +313,12 @@ def _signatures_owed(base: QuerySet[Handover], user) -> list[tuple[Handover, str
         & (Q(departing=user) | Q(witness=user) | Exists(my_clients) | Exists(my_items))
         & ~Exists(mine.filter(purpose=SignaturePurpose.CHECKLIST))
     )
-    actions = {
-        State.MATERIALS: _("Confirmed: now sign the receipt of the materials"),
-        State.VISITS: _("Sign the record of the joint visits to your clients"),
-        State.REPORT_APPROVAL: _("Sign the three-party handover checklist"),
-    }
+    actions = {spec.at: str(spec.todo) for spec in flow.SIGNATURES.values()}
     return [(h, actions[h.state]) for h in base.filter(receipt | visits | checklist)]
 
 
 # ---------------------------------------------------------------------------------------
 # The handover page
-
-TRANSITION_LABELS = {
-    "submit_plan": gettext_lazy("Submit the plan for review"),
-    "approve_plan_review": gettext_lazy("Pass the plan on to the manager"),
-    "return_plan_review": gettext_lazy("Return the plan"),
-    "approve_plan": gettext_lazy("Approve the plan"),
-    "return_plan": gettext_lazy("Return the plan"),
-    "submit_materials": gettext_lazy("Submit the materials for review"),
-    "approve_materials": gettext_lazy("Approve the materials handover"),
-    "return_materials": gettext_lazy("Return the materials"),
-    "submit_visits": gettext_lazy("Submit the joint visits for review"),
-    "approve_visits": gettext_lazy("Approve the joint visits"),
-    "return_visits": gettext_lazy("Return the joint visits"),
-    "finish_spot_check": gettext_lazy("Finish the spot-check"),
-    "return_spot_check": gettext_lazy("Return to joint visits (client unaware)"),
-    "submit_report": gettext_lazy("Submit the report for review"),
-    "approve_report_review": gettext_lazy("Pass the report on to the manager"),
-    "return_report_review": gettext_lazy("Return the report"),
-    "approve_report": gettext_lazy("Give final approval: hand the clients over"),
-    "return_report": gettext_lazy("Return the report"),
-    "cancel": gettext_lazy("Cancel the handover"),
-}
 
 EVENT_LABELS = {
     "started": gettext_lazy("Handover started"),
@@ -655,7 +596,7 @@ def _event_rows(events: list[dict], names: dict[int, str]) -> list[EventRow]:
     modes = _labels(VisitMode.choices)
     results = _labels(CallResult.choices)
     labels = {k: str(v) for k, v in EVENT_LABELS.items()}
-    steps = {k: str(v) for k, v in TRANSITION_LABELS.items()}
+    steps = {name: str(spec.label) for name, spec in flow.TRANSITIONS.items()}
     purposes = _labels(SignaturePurpose.choices)
     system = _("System")
     rows = []
@@ -724,73 +665,31 @@ def figure_rows(figures: dict) -> list[tuple[str, str]]:
     ]
 
 
-def _visit_covers(visit: Visit, grade: str) -> bool:
-    # The same rule as Handover.visit_gaps(), applied to the rows the page already holds.
-    return (
-        not visit.superseded
-        and visit.departing_confirmed_at is not None
-        and visit.receiver_confirmed_at is not None
-        and (visit.mode == VisitMode.IN_PERSON or grade != Grade.A)
-    )
-
-
-def _plan_complete(hc: HandoverClient) -> bool:
-    return bool(hc.current_status.strip() and hc.risks.strip() and hc.next_steps.strip() and hc.planned_visit_on)
-
-
-def _steps(h: Handover, user, counts: dict, checker: "signing.SignatureChecker | None" = None) -> list[Step]:
+def _steps(h: Handover, user, checker: "signing.SignatureChecker | None" = None) -> list[Step]:
     ready = set(services.transitions_for(h, user))
     pattern = _url_pattern("handover:transition", h.pk)
+    facts = signing.Facts(h, checker)
     steps = []
     for name in TRANSITIONS:
         meta = getattr(Handover, name)._django_fsm
         if not meta.has_transition(h.state) or not meta.has_transition_perm(h, h.state, user):
             continue
-        if name not in ready and name in TRANSITIONS_NEEDING_REASON:
+        spec = flow.TRANSITIONS[name]
+        if name not in ready and spec.reason:
             # A return that is not possible yet (no client said they were unaware) is not offered.
             continue
         steps.append(
             Step(
                 name=name,
-                label=str(TRANSITION_LABELS[name]),
+                label=str(spec.label),
                 url=pattern.format(name),
                 ready=name in ready,
-                needs_reason=name in TRANSITIONS_NEEDING_REASON,
-                hint="" if name in ready else _blocked_hint(name, counts, checker),
-                needs_signature=name in APPROVAL_SIGNATURES,
+                needs_reason=spec.reason,
+                hint="" if name in ready else flow.unmet_message(name, facts, hint=True),
+                needs_signature=spec.signature is not None,
             )
         )
     return steps
-
-
-def _blocked_hint(name: str, counts: dict, checker: "signing.SignatureChecker | None" = None) -> str:
-    if name == "submit_plan":
-        return _("The plan is incomplete for %(n)d client(s).") % {"n": counts["plan_gaps"]}
-    if name == "submit_materials":
-        if counts["unconfirmed"] or checker is None:
-            return _("%(n)d item(s) are not yet confirmed by their receiver.") % {"n": counts["unconfirmed"]}
-        return _("%(n)d receiver(s) still have to sign the receipt of the materials.") % {
-            "n": len(checker.missing(SignaturePurpose.MATERIALS_RECEIPT))
-        }
-    if name == "submit_visits":
-        if counts["visit_gaps"] or checker is None:
-            return _(
-                "%(n)d client(s) still need a joint visit confirmed by both salespeople (A clients in person)."
-            ) % {"n": counts["visit_gaps"]}
-        return _("%(n)d receiver(s) still have to sign the record of the joint visits.") % {
-            "n": len(checker.missing(SignaturePurpose.VISITS))
-        }
-    if name == "approve_report" and checker is not None:
-        return _("%(n)d signature(s) of the handover checklist are still missing.") % {
-            "n": len(checker.missing(SignaturePurpose.CHECKLIST))
-        }
-    if name == "finish_spot_check":
-        if counts["calls_pending"]:
-            return _("%(n)d sampled client(s) still to call.") % {"n": counts["calls_pending"]}
-        return _("A client said they were unaware of the handover; return it to joint visits.")
-    if name == "submit_report":
-        return _("Write the report summary first.")
-    return ""
 
 
 def _item_detail(item: dict, storage_label: str) -> str:
@@ -894,8 +793,8 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
     plan_gaps = visit_gaps = calls_pending = 0
     for hc in hcs:
         client_visits = visits_by_client.get(hc.pk, [])
-        covered = any(_visit_covers(v, hc.grade) for v in client_visits)
-        complete = _plan_complete(hc)
+        covered = any(rules.visit_covers(v, hc.grade) for v in client_visits)
+        complete = rules.plan_complete(hc)
         plan_gaps += not complete
         visit_gaps += not covered
         row = ClientRow(
@@ -956,13 +855,13 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
             group = groups[hc.receiver_id] = ReceiverGroup(hc.receiver_id, names.get(hc.receiver_id, ""))
         group.clients.append(row)
         group.items += len(row.items)
-        group.confirmed += sum(1 for r in row.items if r.status == ItemStatus.CONFIRMED)
+        group.confirmed += sum(1 for r in row.items if rules.item_confirmed(r.status))
 
     counts = {
         "clients": len(hcs),
         "items": len(items),
-        "confirmed": sum(1 for i in items if i["status"] == ItemStatus.CONFIRMED),
-        "unconfirmed": sum(1 for i in items if i["status"] != ItemStatus.CONFIRMED),
+        "confirmed": sum(1 for i in items if rules.item_confirmed(i["status"])),
+        "unconfirmed": len(rules.unconfirmed_items(items)),
         "plan_gaps": plan_gaps,
         "visit_gaps": visit_gaps,
         "calls_pending": calls_pending,
@@ -1002,7 +901,7 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
         current_due_on=h.current_due_on,
         overdue=is_overdue(h, today),
         stages=_stages(h, cancelled_from),
-        steps=_steps(h, user, counts, checker),
+        steps=_steps(h, user, checker),
         groups=sorted(groups.values(), key=lambda g: (g.receiver_id != h.receiver_id, g.receiver_name)),
         other_items=items_by_client.get(None, []),
         events=_event_rows(events, names),
@@ -1065,17 +964,10 @@ def _signature_panel(h: Handover, user, checker: "signing.SignatureChecker", nam
         panel.needs.append(SignatureNeed(names.get(signer_id, str(signer_id)), status))
         if signer_id != user.pk or status == "valid":
             continue
-        if purpose == SignaturePurpose.MATERIALS_RECEIPT and not checker.content.receiver_items_confirmed(user.pk):
-            panel.sign_blocked = _("Confirm every item handed over to you; then sign the receipt here.")
-        elif purpose == SignaturePurpose.VISITS and checker.content.receiver_visit_gaps(user.pk):
-            panel.sign_blocked = _("Once every client of yours has a joint visit confirmed by both of you, sign here.")
-        else:
+        panel.sign_blocked = flow.sign_unmet_message(purpose, signing.Facts(h, checker, signer_id=user.pk), hint=True)
+        if not panel.sign_blocked:
             panel.sign_url = reverse("handover:sign", args=[h.pk, purpose])
-            panel.sign_label = {
-                SignaturePurpose.MATERIALS_RECEIPT: _("Sign the receipt of the materials"),
-                SignaturePurpose.VISITS: _("Sign the record of the joint visits"),
-                SignaturePurpose.CHECKLIST: _("Sign the handover checklist"),
-            }[purpose]
+            panel.sign_label = str(flow.SIGNATURES[purpose].label)
     return panel
 
 

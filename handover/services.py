@@ -37,15 +37,13 @@ from clients.models import (
 )
 from clients.ownership import OwnershipRefusals
 
-from . import seal, signing
+from . import flow, seal, signing
 from .models import (
-    APPROVAL_SIGNATURES,
     DEFAULT_STATE_DAYS,
     OPEN_STATES,
     SIGNED_AT,
     STANDARD_KINDS,
     TRANSITIONS,
-    TRANSITIONS_NEEDING_REASON,
     ArchivedDocument,
     CallResult,
     ChecklistItem,
@@ -842,11 +840,6 @@ class SignatureInput:
     password_confirmed: bool = False
 
 
-def _names(user_ids) -> str:
-    names = dict(User.objects.filter(pk__in=list(user_ids)).values_list("pk", "full_name"))
-    return "、".join(names.get(pk) or str(pk) for pk in user_ids)
-
-
 def _check_password(user: User, signature: SignatureInput) -> None:
     """The password again, throttled like the login page: signing is no way round its lockout."""
     attempt = auth.LoginAttempt(user.username, signature.ip_address or "")
@@ -927,18 +920,9 @@ def handover_sign(
     checker = signing.checker_for(h)
     if user.pk not in checker.required_signers(purpose):
         raise NotAllowed(_("You are not asked to sign this for this handover."))
-    if purpose == SignaturePurpose.MATERIALS_RECEIPT and not checker.content.receiver_items_confirmed(user.pk):
-        raise InvalidInput(_("Confirm every item handed over to you before you sign the receipt."))
-    if purpose == SignaturePurpose.VISITS:
-        gaps = checker.content.receiver_visit_gaps(user.pk)
-        if gaps:
-            raise InvalidInput(
-                _(
-                    "%(n)d of your clients have no joint visit confirmed by both salespeople yet "
-                    "(A clients need a visit in person), e.g. %(names)s."
-                )
-                % {"n": len(gaps), "names": "、".join(str(hc.client) for hc in gaps[:3])}
-            )
+    unmet = flow.sign_unmet_message(purpose, signing.Facts(h, checker, signer_id=user.pk))
+    if unmet:
+        raise InvalidInput(unmet)
     existing = checker.current(purpose, user.pk)
     if existing is not None and checker.is_valid(existing):
         raise WrongState(_("You have already signed this, and nothing has changed since."))
@@ -982,44 +966,7 @@ def transitions_for(h: Handover, user: User) -> list[str]:
 
 
 def _condition_message(h: Handover, name: str) -> str:
-    checker = signing.checker_for(h)
-    if name == "submit_plan":
-        gaps = h.plan_gaps()
-        return _("The plan is incomplete for %(n)d client(s), e.g. %(names)s.") % {
-            "n": len(gaps),
-            "names": "、".join(str(hc.client) for hc in gaps[:3]),
-        }
-    if name == "submit_materials":
-        n = h.items.exclude(status=ItemStatus.CONFIRMED).count()
-        if n:
-            return _("%(n)d item(s) are not yet confirmed by their receiver.") % {"n": n}
-        missing = checker.missing(SignaturePurpose.MATERIALS_RECEIPT)
-        return _("The receipt of the materials still needs the signature of %(names)s.") % {"names": _names(missing)}
-    if name == "submit_visits":
-        gaps = h.visit_gaps()
-        if gaps:
-            return _(
-                "%(n)d client(s) have no visit confirmed by both salespeople (A clients need a visit in person), "
-                "e.g. %(names)s."
-            ) % {"n": len(gaps), "names": "、".join(str(hc.client) for hc in gaps[:3])}
-        missing = checker.missing(SignaturePurpose.VISITS)
-        return _("The record of the joint visits still needs the signature of %(names)s.") % {"names": _names(missing)}
-    if name in ("finish_spot_check", "return_spot_check"):
-        pending, unaware = h.spot_check_outcome()
-        if pending:
-            return _("%(n)d sampled client(s) have not been called yet.") % {"n": len(pending)}
-        if name == "finish_spot_check":
-            return _("Some clients said they were unaware of the handover; return them to joint visits.")
-        return _("No client said they were unaware; finish the spot-check instead.")
-    if name == "submit_report":
-        return _("Write the report summary first.")
-    if name == "approve_report":
-        missing = checker.missing(SignaturePurpose.CHECKLIST)
-        if missing:
-            return _("The handover checklist still needs the signature of %(names)s.") % {"names": _names(missing)}
-    if name in APPROVAL_SIGNATURES:
-        return _("Sign to approve: draw your signature or type your full name, and enter your password.")
-    return _("This step is not possible yet.")
+    return flow.unmet_message(name, signing.Facts(h))
 
 
 @transaction.atomic
@@ -1032,7 +979,7 @@ def handover_transition(
     expected_version: int | None = None,
     signature: SignatureInput | None = None,
 ) -> Handover:
-    """Run one transition. An approval (APPROVAL_SIGNATURES) needs the approver's signature,
+    """Run one transition. An approval (the flow spec's `signature`) needs the approver's signature,
     given here and stored in the same transaction: no approval without it, no signature without
     the approval."""
     if name not in TRANSITIONS:
@@ -1050,38 +997,23 @@ def handover_transition(
         raise NotAllowed(_("You may not do this step of this handover."))
     if not _conditions_met(h, name, skip={approver_signed}):
         raise InvalidInput(_condition_message(h, name))
+    spec = flow.TRANSITIONS[name]
     comment = (comment or "").strip()
-    if name in TRANSITIONS_NEEDING_REASON and not comment:
+    if spec.reason and not comment:
         raise InvalidInput(_("Please give a reason; the person who must act next will read it."), field="comment")
     signed = None
-    if name in APPROVAL_SIGNATURES:
-        signed = _make_signature(h, user=user, purpose=APPROVAL_SIGNATURES[name], signature=signature)
+    if spec.signature:
+        signed = _make_signature(h, user=user, purpose=spec.signature, signature=signature)
     if not can_proceed(method):
         raise InvalidInput(_condition_message(h, name))
 
     from_state = h.state
-    if name in TRANSITIONS_NEEDING_REASON:
+    if spec.reason:
         method(reason=comment)
     else:
         method()
-
-    if name == "approve_visits":
-        _draw_sample(h)
-    elif name == "return_spot_check":
-        unaware = h.spot_check_outcome()[1]
-        ids = [hc.pk for hc in unaware]
-        # The client did not know: the visit did not really happen and must be done again.
-        Visit.objects.filter(handover_client_id__in=ids).update(superseded=True)
-        # Their calls stay in the record but no longer count: after the new visit the witness calls again.
-        PhoneCheck.objects.filter(handover_client_id__in=ids).update(superseded=True)
-    elif name == "submit_report":
-        Report.objects.filter(handover=h).update(figures=report_figures(h))
-    elif name == "approve_report":
-        _transfer_ownership(h, user)
-        duties_create(h)
-        # The manager's signature was the last: print, seal and archive the confirmation after the commit.
-        handover_id = h.pk
-        transaction.on_commit(lambda: _queue_archive(handover_id))
+    for hook in spec.after:
+        AFTER_TRANSITION[hook](h, user)
 
     _bump(h)
     extra = {"signature": signed.pk, "sha256": signed.content_sha256} if signed else {}
@@ -1090,6 +1022,37 @@ def handover_transition(
     )
     notice_for_event(h, event_id=event.pk, kind=name, actor=user, comment=comment)
     return h
+
+
+# What follows a transition, by the names the flow spec gives in its `after`.
+
+
+def _supersede_unaware(h: Handover, user: User) -> None:
+    ids = [hc.pk for hc in h.spot_check_outcome()[1]]
+    # The client did not know: the visit did not really happen and must be done again.
+    Visit.objects.filter(handover_client_id__in=ids).update(superseded=True)
+    # Their calls stay in the record but no longer count: after the new visit the witness calls again.
+    PhoneCheck.objects.filter(handover_client_id__in=ids).update(superseded=True)
+
+
+def _fill_report_figures(h: Handover, user: User) -> None:
+    Report.objects.filter(handover=h).update(figures=report_figures(h))
+
+
+def _queue_archive_after_commit(h: Handover, user: User) -> None:
+    # The manager's signature was the last: print, seal and archive the confirmation after the commit.
+    handover_id = h.pk
+    transaction.on_commit(lambda: _queue_archive(handover_id))
+
+
+AFTER_TRANSITION = {
+    "draw_sample": lambda h, user: _draw_sample(h),
+    "supersede_unaware": _supersede_unaware,
+    "fill_report_figures": _fill_report_figures,
+    "transfer_ownership": _transfer_ownership,
+    "create_duties": lambda h, user: duties_create(h),
+    "queue_archive": _queue_archive_after_commit,
+}
 
 
 def departing_is_locked(user: User) -> bool:

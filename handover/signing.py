@@ -17,24 +17,25 @@ import hashlib
 import io
 import json
 import secrets
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
-from clients.models import Grade
+from accounts.models import User
 
+from . import rules
+from .flow import APPROVERS, PER_SIGNER
 from .models import (
     APPROVAL_PURPOSE_AT,
     ChecklistItem,
     Handover,
     HandoverClient,
-    ItemStatus,
     PhoneCheck,
     Report,
     Signature,
     SignaturePurpose,
     Visit,
-    VisitMode,
 )
 
 # The fields of a checklist item that a signature covers (the handover page reads the same).
@@ -49,17 +50,6 @@ ITEM_FIELDS = [
     "status",
     "dispute_reason",
 ]
-
-# Signed by the supervisor; the approvals (plan and final) by the manager.
-SUPERVISOR_PURPOSES = {
-    SignaturePurpose.PLAN_REVIEW,
-    SignaturePurpose.MATERIALS_REVIEW,
-    SignaturePurpose.VISITS_REVIEW,
-    SignaturePurpose.REPORT_REVIEW,
-}
-MANAGER_PURPOSES = {SignaturePurpose.PLAN_APPROVAL, SignaturePurpose.REPORT_APPROVAL}
-# Whose data the signature covers depends on the signer for these two.
-PER_SIGNER = {SignaturePurpose.MATERIALS_RECEIPT, SignaturePurpose.VISITS}
 
 
 def canonical_json(data) -> bytes:
@@ -77,16 +67,6 @@ def canonical_json(data) -> bytes:
 
 def sha256_of(data) -> str:
     return hashlib.sha256(canonical_json(data)).hexdigest()
-
-
-def visit_covers(visit: Visit, grade: str) -> bool:
-    """The visit rule of Handover.visit_gaps(), on rows already loaded."""
-    return (
-        not visit.superseded
-        and visit.departing_confirmed_at is not None
-        and visit.receiver_confirmed_at is not None
-        and (visit.mode == VisitMode.IN_PERSON or grade != Grade.A)
-    )
 
 
 _UNSET = object()
@@ -147,17 +127,10 @@ class SignedContent:
 
     def receiver_items_confirmed(self, receiver_id: int) -> bool:
         mine = [i for i in self.items if i["receiver_id"] == receiver_id]
-        return bool(mine) and all(i["status"] == ItemStatus.CONFIRMED for i in mine)
+        return bool(mine) and not rules.unconfirmed_items(mine)
 
     def receiver_visit_gaps(self, receiver_id: int) -> list[HandoverClient]:
-        by_client: dict[int, list[Visit]] = {}
-        for v in self.visits:
-            by_client.setdefault(v.handover_client_id, []).append(v)
-        return [
-            hc
-            for hc in self.clients
-            if hc.receiver_id == receiver_id and not any(visit_covers(v, hc.grade) for v in by_client.get(hc.pk, []))
-        ]
+        return rules.visit_gaps([hc for hc in self.clients if hc.receiver_id == receiver_id], self.visits)
 
     # --- the canonical data ---------------------------------------------------------------
 
@@ -342,11 +315,103 @@ class SignatureChecker:
 
 
 def approver_id(h: Handover, purpose: str) -> int:
-    if purpose in SUPERVISOR_PURPOSES:
-        return h.supervisor_id
-    if purpose in MANAGER_PURPOSES:
-        return h.manager_id
-    raise ValueError(f"{purpose} is not an approval")
+    """The approval's signer: whoever moves the approval that carries it (the flow spec)."""
+    if purpose not in APPROVERS:
+        raise ValueError(f"{purpose} is not an approval")
+    return getattr(h, f"{APPROVERS[purpose]}_id")
+
+
+class _Params(Mapping):
+    """A message's %(n)d and %(names)s, each worked out only if the message names it."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __getitem__(self, key):
+        if key == "n":
+            return len(self.value) if isinstance(self.value, list) else int(bool(self.value))
+        if key == "names":
+            return _names_of(self.value) if isinstance(self.value, list) else ""
+        raise KeyError(key)
+
+    def __iter__(self):
+        return iter(("n", "names"))
+
+    def __len__(self):
+        return 2
+
+
+def _names_of(rows: list) -> str:
+    if rows and isinstance(rows[0], int):
+        names = dict(User.objects.filter(pk__in=rows).values_list("pk", "full_name"))
+        return "、".join(names.get(pk) or str(pk) for pk in rows)
+    return "、".join(str(hc.client) for hc in rows[:3])
+
+
+class Facts:
+    """What the conditions of the transitions look at, for the messages of the flow spec (flow.Unmet).
+
+    Over the checker's rows: the handover page passes those it shows, a service lets them be
+    read once. The clients are the handover's own (h.clients.all(), prefetched by the page), in
+    their order, so the names a message gives are the first in the list.
+    """
+
+    def __init__(self, h: Handover, checker: "SignatureChecker | None" = None, *, signer_id: int | None = None):
+        self.h = h
+        self.checker = checker or checker_for(h)
+        # For the facts about one signer's own part (their items, their clients).
+        self.signer_id = signer_id
+        self._values: dict[str, object] = {}
+
+    def value(self, fact: str):
+        if fact not in self._values:
+            self._values[fact] = getattr(self, f"_{fact}")()
+        return self._values[fact]
+
+    def holds(self, fact: str) -> bool:
+        return bool(self.value(fact))
+
+    def params(self, fact: str) -> _Params:
+        return _Params(self.value(fact))
+
+    def _plan_gaps(self):
+        return rules.plan_gaps(self.h.clients.all())
+
+    def _unconfirmed_items(self):
+        return rules.unconfirmed_items(self.checker.content.items)
+
+    def _receipt_unsigned(self):
+        return self.checker.missing(SignaturePurpose.MATERIALS_RECEIPT)
+
+    def _visit_gaps(self):
+        return rules.visit_gaps(self.h.clients.all(), self.checker.content.visits)
+
+    def _visits_unsigned(self):
+        return self.checker.missing(SignaturePurpose.VISITS)
+
+    def _calls_pending(self):
+        return self.h.spot_check_outcome()[0]
+
+    def _unaware(self):
+        return self.h.spot_check_outcome()[1]
+
+    def _none_unaware(self):
+        return not self.h.spot_check_outcome()[1]
+
+    def _summary_missing(self):
+        return not rules.report_written(self.checker.content.report)
+
+    def _checklist_unsigned(self):
+        return self.checker.missing(SignaturePurpose.CHECKLIST)
+
+    def _approval_unsigned(self):
+        return not self.checker.approval_signed()
+
+    def _my_items_unconfirmed(self):
+        return not self.checker.content.receiver_items_confirmed(self.signer_id)
+
+    def _my_visit_gaps(self):
+        return self.checker.content.receiver_visit_gaps(self.signer_id)
 
 
 def checker_for(h: Handover) -> SignatureChecker:

@@ -1,0 +1,433 @@
+"""The procedure as data: once per state and once per transition, everything the code needs to know.
+
+The flowchart itself (which transition leads from which state to which, who may move it, what
+must be true first) is declared by the `@transition`s on handover.models.Handover; this module
+says what each state and transition *means*: its label and stage, who acts, the to-do text,
+the deadline days, whether a reason is needed, which signature it carries, what a person is
+told while a condition is unmet, the notice it sends, and what follows it. Services, selectors,
+notices, reminders and the API read it; handover/tests/test_flow_spec.py fails when a state or
+transition of the model has no entry here, or an entry names one the model does not have.
+
+State and SignaturePurpose live here, not in models.py: this module is the bottom of the
+handover app (it imports nothing of it), so the model can read the spec when it is declared
+(its FSMField choices, the deadlines, the approvals' signatures) without an import cycle and
+without importing anything inside a function. Anything that needs rows (the facts a message
+counts, the hooks that follow a transition) is named here and provided above: the facts by
+handover.signing.Facts, the hooks by handover.services.
+"""
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class State(models.TextChoices):
+    PLAN = "plan", _("Plan")
+    PLAN_REVIEW = "plan_review", _("Plan: supervisor review")
+    PLAN_APPROVAL = "plan_approval", _("Plan: manager approval")
+    MATERIALS = "materials", _("Materials")
+    MATERIALS_REVIEW = "materials_review", _("Materials: supervisor review")
+    VISITS = "visits", _("Joint visits")
+    VISITS_REVIEW = "visits_review", _("Visits: supervisor review")
+    SPOT_CHECK = "spot_check", _("Phone spot-check")
+    REPORT = "report", _("Report")
+    REPORT_REVIEW = "report_review", _("Report: supervisor review")
+    REPORT_APPROVAL = "report_approval", _("Report: manager final approval")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class SignaturePurpose(models.TextChoices):
+    # Signed on their own, while the handover is at the state named in SIGNED_AT below.
+    MATERIALS_RECEIPT = "materials_receipt", _("Receipt of the materials")
+    VISITS = "visits", _("Joint visits record")
+    CHECKLIST = "checklist", _("Three-party handover checklist")
+    # Signed in the same action as the approval they belong to (the transition's `signature`).
+    PLAN_REVIEW = "plan_review", _("Plan review")
+    PLAN_APPROVAL = "plan_approval", _("Plan approval")
+    MATERIALS_REVIEW = "materials_review", _("Materials review")
+    VISITS_REVIEW = "visits_review", _("Joint visits review")
+    REPORT_REVIEW = "report_review", _("Report review")
+    REPORT_APPROVAL = "report_approval", _("Final approval")
+
+
+class Party(models.TextChoices):
+    """Who acts. The four people are the handover's fields of the same name (departing_id ...)."""
+
+    DEPARTING = "departing"
+    SUPERVISOR = "supervisor"
+    MANAGER = "manager"
+    WITNESS = "witness"
+    # The receivers with something waiting for them in the state (items to confirm, clients to visit).
+    RECEIVERS = "receivers"
+    # Cancelling: the manager or HR, never the departing person (models.may_cancel).
+    MANAGER_OR_HR = "manager_or_hr"
+
+
+# ---------------------------------------------------------------------------------------
+# States
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    # The stage of the progress bar the state belongs to (STAGES); None: shown on none.
+    stage: str | None
+    # Whose to-do the state is (the inbox, the reminders); None for a closed state.
+    by: Party | None = None
+    # Others who act there too, when something waits for them.
+    also: tuple[Party, ...] = ()
+    # The to-do line in `by`'s inbox.
+    todo: str = ""
+    # Working days the state may take by default (the company changes them in StageDuration).
+    days: int = 0
+
+    @property
+    def actors(self) -> tuple[Party, ...]:
+        return (self.by, *self.also) if self.by else ()
+
+
+STATES: dict[State, StateSpec] = {
+    State.PLAN: StateSpec(
+        "plan",
+        Party.DEPARTING,
+        todo=_("Fill in the handover plan for every client and submit it for review"),
+        days=3,
+    ),
+    State.PLAN_REVIEW: StateSpec("plan", Party.SUPERVISOR, todo=_("Review the handover plan"), days=1),
+    State.PLAN_APPROVAL: StateSpec("plan", Party.MANAGER, todo=_("Approve the handover plan"), days=1),
+    State.MATERIALS: StateSpec(
+        "materials",
+        Party.DEPARTING,
+        also=(Party.RECEIVERS,),
+        todo=_("Hand over the materials; submit once the receivers have confirmed every item"),
+        days=3,
+    ),
+    State.MATERIALS_REVIEW: StateSpec("materials", Party.SUPERVISOR, todo=_("Review the materials handover"), days=1),
+    State.VISITS: StateSpec(
+        "visits",
+        Party.DEPARTING,
+        also=(Party.RECEIVERS,),
+        todo=_("Visit the clients with their receivers, record the visits and submit them"),
+        days=7,
+    ),
+    State.VISITS_REVIEW: StateSpec("visits", Party.SUPERVISOR, todo=_("Review the joint visits"), days=1),
+    State.SPOT_CHECK: StateSpec("spot_check", Party.WITNESS, todo=_("Phone the sampled clients (spot-check)"), days=2),
+    State.REPORT: StateSpec("report", Party.DEPARTING, todo=_("Write the handover report and submit it"), days=2),
+    State.REPORT_REVIEW: StateSpec("report", Party.SUPERVISOR, todo=_("Review the handover report"), days=1),
+    State.REPORT_APPROVAL: StateSpec(
+        "report", Party.MANAGER, todo=_("Give the final approval of the handover report"), days=1
+    ),
+    State.COMPLETED: StateSpec("completed"),
+    State.CANCELLED: StateSpec(None),
+}
+
+# The progress bar, in order: (key, label); the states of each come from STATES.
+STAGE_LABELS = {
+    "plan": _("Plan"),
+    "materials": _("Materials"),
+    "visits": _("Joint visits"),
+    "spot_check": _("Phone spot-check"),
+    "report": _("Report"),
+    "completed": _("Completed"),
+}
+STAGES = [(key, label, [s for s, spec in STATES.items() if spec.stage == key]) for key, label in STAGE_LABELS.items()]
+
+OPEN_STATES = [s for s, spec in STATES.items() if spec.by is not None]
+CLOSED_STATES = [s for s in STATES if s not in OPEN_STATES]
+# Working days each state may take by default, in the order of the procedure.
+DEFAULT_STATE_DAYS = {s: spec.days for s, spec in STATES.items() if spec.days}
+# The departing person's own work: a return lands in one of these, and its reason is for them.
+WORK_STATES = {s for s, spec in STATES.items() if spec.by == Party.DEPARTING}
+# States where receivers act too.
+RECEIVER_STATES = {s for s, spec in STATES.items() if Party.RECEIVERS in spec.also}
+
+
+def todo_states(party: Party) -> list[State]:
+    return [s for s, spec in STATES.items() if spec.by == party]
+
+
+# ---------------------------------------------------------------------------------------
+# What a person is told while something they want to do cannot be done yet
+
+
+@dataclass(frozen=True)
+class Unmet:
+    """What a person is told while a condition of a step (a transition or a signature) does not hold.
+
+    `fact` names what handover.signing.Facts counts for it (its `n` and `names`); `blocked` is
+    the refusal of the step (services), `hint` the line about it on the handover page. Of a
+    transition's entries the first whose fact holds is told, and when none holds, the last one.
+    """
+
+    fact: str
+    blocked: str
+    hint: str = ""
+
+
+def _told(entry: Unmet, facts, hint: bool) -> str:
+    text = entry.hint if hint else entry.blocked
+    return str(text) % facts.params(entry.fact) if text else ""
+
+
+# ---------------------------------------------------------------------------------------
+# Signatures of their own (the approvals' are the transitions' `signature`)
+
+
+@dataclass(frozen=True)
+class SignatureSpec:
+    # The state it is given in.
+    at: State
+    # Whose data the signature covers depends on the signer (their own items or clients).
+    per_signer: bool
+    # The line in the inbox of whoever still has to sign, and the button that signs.
+    todo: str
+    label: str
+    # What the signer must have done first (handover.signing.Facts for that signer).
+    unmet: Unmet | None = None
+
+
+SIGNATURES = {
+    SignaturePurpose.MATERIALS_RECEIPT: SignatureSpec(
+        State.MATERIALS,
+        per_signer=True,
+        todo=_("Confirmed: now sign the receipt of the materials"),
+        label=_("Sign the receipt of the materials"),
+        unmet=Unmet(
+            "my_items_unconfirmed",
+            _("Confirm every item handed over to you before you sign the receipt."),
+            _("Confirm every item handed over to you; then sign the receipt here."),
+        ),
+    ),
+    SignaturePurpose.VISITS: SignatureSpec(
+        State.VISITS,
+        per_signer=True,
+        todo=_("Sign the record of the joint visits to your clients"),
+        label=_("Sign the record of the joint visits"),
+        unmet=Unmet(
+            "my_visit_gaps",
+            _(
+                "%(n)d of your clients have no joint visit confirmed by both salespeople yet "
+                "(A clients need a visit in person), e.g. %(names)s."
+            ),
+            _("Once every client of yours has a joint visit confirmed by both of you, sign here."),
+        ),
+    ),
+    SignaturePurpose.CHECKLIST: SignatureSpec(
+        State.REPORT_APPROVAL,
+        per_signer=False,
+        todo=_("Sign the three-party handover checklist"),
+        label=_("Sign the handover checklist"),
+    ),
+}
+SIGNED_AT = {purpose: spec.at for purpose, spec in SIGNATURES.items()}
+PER_SIGNER = {purpose for purpose, spec in SIGNATURES.items() if spec.per_signer}
+
+
+def sign_unmet_message(purpose: str, facts, *, hint: bool = False) -> str:
+    """Why this signer cannot sign yet ("" when they can): the refusal, or the page's line."""
+    entry = SIGNATURES[purpose].unmet
+    if entry is None or not facts.holds(entry.fact):
+        return ""
+    return _told(entry, facts, hint)
+
+
+# ---------------------------------------------------------------------------------------
+# Transitions
+
+
+class Notice(models.TextChoices):
+    """The title of the notice a transition sends to whoever must act next (handover/notify.py)."""
+
+    NEEDS_YOU = "needs_you"
+    SENT_BACK = "sent_back"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+NOTICE_TITLES = {
+    Notice.NEEDS_YOU: _("Handover %(number)s needs you: %(state)s"),
+    Notice.SENT_BACK: _("Handover %(number)s was sent back to you: %(state)s"),
+    Notice.COMPLETED: _("Handover %(number)s is completed"),
+    Notice.CANCELLED: _("Handover %(number)s was cancelled"),
+}
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    label: str
+    # Who moves it; the model's `permission=` is the check of this party (test_flow_spec).
+    by: Party
+    # A return or a cancellation: the reason is read by the person who must act next.
+    reason: bool = False
+    # An approval: the approver's signature, given in the same action.
+    signature: SignaturePurpose | None = None
+    unmet: tuple[Unmet, ...] = ()
+    notice: Notice = Notice.NEEDS_YOU
+    # What follows, in this order, inside the transition's transaction (hooks of handover.services).
+    after: tuple[str, ...] = ()
+
+
+NOT_POSSIBLE_YET = _("This step is not possible yet.")
+SIGN_TO_APPROVE = Unmet(
+    "approval_unsigned", _("Sign to approve: draw your signature or type your full name, and enter your password.")
+)
+CALLS_PENDING = Unmet(
+    "calls_pending",
+    _("%(n)d sampled client(s) have not been called yet."),
+    _("%(n)d sampled client(s) still to call."),
+)
+
+TRANSITIONS: dict[str, TransitionSpec] = {
+    "submit_plan": TransitionSpec(
+        _("Submit the plan for review"),
+        Party.DEPARTING,
+        unmet=(
+            Unmet(
+                "plan_gaps",
+                _("The plan is incomplete for %(n)d client(s), e.g. %(names)s."),
+                _("The plan is incomplete for %(n)d client(s)."),
+            ),
+        ),
+    ),
+    "approve_plan_review": TransitionSpec(
+        _("Pass the plan on to the manager"),
+        Party.SUPERVISOR,
+        signature=SignaturePurpose.PLAN_REVIEW,
+        unmet=(SIGN_TO_APPROVE,),
+    ),
+    "return_plan_review": TransitionSpec(_("Return the plan"), Party.SUPERVISOR, reason=True, notice=Notice.SENT_BACK),
+    "approve_plan": TransitionSpec(
+        _("Approve the plan"), Party.MANAGER, signature=SignaturePurpose.PLAN_APPROVAL, unmet=(SIGN_TO_APPROVE,)
+    ),
+    "return_plan": TransitionSpec(_("Return the plan"), Party.MANAGER, reason=True, notice=Notice.SENT_BACK),
+    "submit_materials": TransitionSpec(
+        _("Submit the materials for review"),
+        Party.DEPARTING,
+        unmet=(
+            Unmet(
+                "unconfirmed_items",
+                _("%(n)d item(s) are not yet confirmed by their receiver."),
+                _("%(n)d item(s) are not yet confirmed by their receiver."),
+            ),
+            Unmet(
+                "receipt_unsigned",
+                _("The receipt of the materials still needs the signature of %(names)s."),
+                _("%(n)d receiver(s) still have to sign the receipt of the materials."),
+            ),
+        ),
+    ),
+    "approve_materials": TransitionSpec(
+        _("Approve the materials handover"),
+        Party.SUPERVISOR,
+        signature=SignaturePurpose.MATERIALS_REVIEW,
+        unmet=(SIGN_TO_APPROVE,),
+    ),
+    "return_materials": TransitionSpec(
+        _("Return the materials"), Party.SUPERVISOR, reason=True, notice=Notice.SENT_BACK
+    ),
+    "submit_visits": TransitionSpec(
+        _("Submit the joint visits for review"),
+        Party.DEPARTING,
+        unmet=(
+            Unmet(
+                "visit_gaps",
+                _(
+                    "%(n)d client(s) have no visit confirmed by both salespeople (A clients need a visit in person), "
+                    "e.g. %(names)s."
+                ),
+                _("%(n)d client(s) still need a joint visit confirmed by both salespeople (A clients in person)."),
+            ),
+            Unmet(
+                "visits_unsigned",
+                _("The record of the joint visits still needs the signature of %(names)s."),
+                _("%(n)d receiver(s) still have to sign the record of the joint visits."),
+            ),
+        ),
+    ),
+    "approve_visits": TransitionSpec(
+        _("Approve the joint visits"),
+        Party.SUPERVISOR,
+        signature=SignaturePurpose.VISITS_REVIEW,
+        unmet=(SIGN_TO_APPROVE,),
+        after=("draw_sample",),
+    ),
+    "return_visits": TransitionSpec(
+        _("Return the joint visits"), Party.SUPERVISOR, reason=True, notice=Notice.SENT_BACK
+    ),
+    "finish_spot_check": TransitionSpec(
+        _("Finish the spot-check"),
+        Party.WITNESS,
+        unmet=(
+            CALLS_PENDING,
+            Unmet(
+                "unaware",
+                _("Some clients said they were unaware of the handover; return them to joint visits."),
+                _("A client said they were unaware of the handover; return it to joint visits."),
+            ),
+        ),
+    ),
+    "return_spot_check": TransitionSpec(
+        _("Return to joint visits (client unaware)"),
+        Party.WITNESS,
+        reason=True,
+        unmet=(
+            CALLS_PENDING,
+            Unmet("none_unaware", _("No client said they were unaware; finish the spot-check instead.")),
+        ),
+        notice=Notice.SENT_BACK,
+        after=("supersede_unaware",),
+    ),
+    "submit_report": TransitionSpec(
+        _("Submit the report for review"),
+        Party.DEPARTING,
+        unmet=(Unmet("summary_missing", _("Write the report summary first."), _("Write the report summary first.")),),
+        after=("fill_report_figures",),
+    ),
+    "approve_report_review": TransitionSpec(
+        _("Pass the report on to the manager"),
+        Party.SUPERVISOR,
+        signature=SignaturePurpose.REPORT_REVIEW,
+        unmet=(SIGN_TO_APPROVE,),
+    ),
+    "return_report_review": TransitionSpec(
+        _("Return the report"), Party.SUPERVISOR, reason=True, notice=Notice.SENT_BACK
+    ),
+    # The manager's signature is the last one: completion then archives the signed confirmation.
+    "approve_report": TransitionSpec(
+        _("Give final approval: hand the clients over"),
+        Party.MANAGER,
+        signature=SignaturePurpose.REPORT_APPROVAL,
+        unmet=(
+            Unmet(
+                "checklist_unsigned",
+                _("The handover checklist still needs the signature of %(names)s."),
+                _("%(n)d signature(s) of the handover checklist are still missing."),
+            ),
+            SIGN_TO_APPROVE,
+        ),
+        notice=Notice.COMPLETED,
+        after=("transfer_ownership", "create_duties", "queue_archive"),
+    ),
+    "return_report": TransitionSpec(_("Return the report"), Party.MANAGER, reason=True, notice=Notice.SENT_BACK),
+    "cancel": TransitionSpec(_("Cancel the handover"), Party.MANAGER_OR_HR, reason=True, notice=Notice.CANCELLED),
+}
+
+TRANSITION_NAMES = list(TRANSITIONS)
+TRANSITIONS_NEEDING_REASON = {name for name, spec in TRANSITIONS.items() if spec.reason}
+# Each approval carries the approver's signature, made in the same action.
+APPROVAL_SIGNATURES = {name: spec.signature for name, spec in TRANSITIONS.items() if spec.signature}
+# Who signs each approval's purpose: the party that moves the approval.
+APPROVERS = {spec.signature: spec.by for spec in TRANSITIONS.values() if spec.signature}
+
+
+def unmet_message(name: str, facts, *, hint: bool = False) -> str:
+    """What a person is told while the transition cannot be done: the refusal, or the page's hint.
+
+    `facts` answers facts.holds(fact) and facts.params(fact) (handover.signing.Facts).
+    """
+    entries = TRANSITIONS[name].unmet
+    if not entries:
+        return "" if hint else str(NOT_POSSIBLE_YET)
+    entry = next((e for e in entries if facts.holds(e.fact)), entries[-1])
+    return _told(entry, facts, hint)
