@@ -957,38 +957,6 @@ class Reminder(models.Model):
         return f"{self.user} {self.stage} {self.kind} {self.day}"
 
 
-class Notification(models.Model):
-    """The in-app bell; also the record of what each channel still has to send."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="notifications"
-    )
-    handover = models.ForeignKey(
-        Handover, verbose_name=_("handover"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    # What caused it: exactly one notification per source and person.
-    source = models.CharField(_("source"), max_length=80)
-    title = models.CharField(_("title"), max_length=200)
-    body = models.TextField(_("text"), blank=True)
-    url = models.CharField(_("link"), max_length=200, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
-    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
-    emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
-    email_attempts = models.PositiveSmallIntegerField(_("email attempts"), default=0)
-    webhooked_at = models.DateTimeField(_("sent to the group robot at"), null=True, blank=True)
-    webhook_attempts = models.PositiveSmallIntegerField(_("group robot attempts"), default=0)
-
-    class Meta:
-        verbose_name = _("notification")
-        verbose_name_plural = _("notifications")
-        ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["user", "source"], name="notification_once_per_source")]
-        indexes = [models.Index(fields=["user", "read_at"])]
-
-    def __str__(self) -> str:
-        return self.title
-
-
 # ---------------------------------------------------------------------------------------
 # Signatures and the archived, sealed confirmation
 

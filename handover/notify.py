@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Role
+from notifications.models import Notification
 
-from .models import ChecklistItem, Handover, HandoverClient, ItemStatus, Notification, ReminderPolicy, State
+from .models import ChecklistItem, Handover, HandoverClient, ItemStatus, ReminderPolicy, State
 
 logger = logging.getLogger(__name__)
 
@@ -221,10 +222,3 @@ def notification_deliver(*, notification_id: int) -> None:
             Notification.objects.filter(pk=n.pk).update(**{f"{channel}ed_at": timezone.now()})
     if failures:
         raise DeliveryError("; ".join(failures))
-
-
-def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
-    qs = Notification.objects.filter(user=user, read_at__isnull=True)
-    if ids is not None:
-        qs = qs.filter(pk__in=ids)
-    return qs.update(read_at=timezone.now())

@@ -20,13 +20,13 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.roles import Role
 from clients.models import FollowUp, FollowUpKind
+from notifications.models import Notification
 
 from .models import (
     OPEN_STATES,
     Duty,
     DutyKind,
     Handover,
-    Notification,
     Reminder,
     ReminderKind,
     ReminderPolicy,
