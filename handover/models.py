@@ -34,6 +34,10 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from clients.models import Grade, LimitedTextField, PlainCharField
 from clients.validators import LONG_TEXT_MAX_LENGTH
 
+from .codes import new_verification_code
+from .policy import is_departing, is_manager, is_supervisor, is_witness, may_cancel
+from .storage import archive_storage
+
 
 class State(models.TextChoices):
     PLAN = "plan", _("Plan")
@@ -151,42 +155,8 @@ def check_visit_date(day: datetime.date, *, today: datetime.date) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Who may move each transition. Each takes (handover, user) and only reads.
-
-
-def _is(user, other_id) -> bool:
-    return bool(user and user.is_authenticated and user.pk == other_id)
-
-
-def is_departing(h, user) -> bool:
-    return _is(user, h.departing_id)
-
-
-def is_supervisor(h, user) -> bool:
-    return _is(user, h.supervisor_id)
-
-
-def is_witness(h, user) -> bool:
-    return _is(user, h.witness_id)
-
-
-def is_manager(h, user) -> bool:
-    return _is(user, h.manager_id)
-
-
-def is_hr(h, user) -> bool:
-    from accounts.roles import Role
-
-    return bool(user and user.is_authenticated and user.has_role(Role.HR))
-
-
-def may_cancel(h, user) -> bool:
-    # The departing person may hold the HR role in a small company; they still cannot cancel their own.
-    return not is_departing(h, user) and (is_manager(h, user) or is_hr(h, user))
-
-
-# ---------------------------------------------------------------------------------------
-# What must be true before a transition. Each takes the handover and only reads.
+# What must be true before a transition. Each takes the handover and only reads. (Who may
+# move each one: the party checks of handover/policy.py.)
 
 
 def plan_is_complete(h) -> bool:
@@ -217,34 +187,37 @@ def report_is_written(h) -> bool:
 
 
 # Signatures (handover/signing.py): a signature counts only while the data it vouches for is unchanged.
+# signing.py reads the models below, so it sits above them: HandoverConfig.ready() hands its
+# checker_for down here (use_signature_checker) instead of these conditions importing it.
+_signature_checker: list = []
+
+
+def use_signature_checker(checker_for) -> None:
+    _signature_checker[:] = [checker_for]
+
+
+def _checker(h):
+    return _signature_checker[0](h)
 
 
 def receipts_signed(h) -> bool:
     """Every receiver with items has signed the receipt of exactly what they confirmed."""
-    from .signing import checker_for
-
-    return not checker_for(h).missing(SignaturePurpose.MATERIALS_RECEIPT)
+    return not _checker(h).missing(SignaturePurpose.MATERIALS_RECEIPT)
 
 
 def visits_signed(h) -> bool:
     """Every receiver has signed the record of the joint visits to their clients."""
-    from .signing import checker_for
-
-    return not checker_for(h).missing(SignaturePurpose.VISITS)
+    return not _checker(h).missing(SignaturePurpose.VISITS)
 
 
 def checklist_signed(h) -> bool:
     """The departing person, every receiver and the witness have signed the final checklist."""
-    from .signing import checker_for
-
-    return not checker_for(h).missing(SignaturePurpose.CHECKLIST)
+    return not _checker(h).missing(SignaturePurpose.CHECKLIST)
 
 
 def approver_signed(h) -> bool:
     """The approver signed this approval in the same action (services.handover_transition signs first)."""
-    from .signing import checker_for
-
-    return checker_for(h).approval_signed()
+    return _checker(h).approval_signed()
 
 
 class Handover(ConcurrentTransitionMixin, models.Model):
@@ -330,6 +303,10 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def is_completed(self) -> bool:
+        return self.state == State.COMPLETED
 
     def plan_gaps(self) -> list["HandoverClient"]:
         return [
@@ -1049,14 +1026,10 @@ class Signature(models.Model):
 
 
 def _archive_storage():
-    from .storage import archive_storage
-
     return archive_storage()
 
 
 def _verification_code() -> str:
-    from .signing import new_verification_code
-
     return new_verification_code()
 
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import CharField, Exists, Min, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat, TruncDate
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -224,8 +224,6 @@ def reminders_scan(*, today: datetime.date | None = None) -> dict:
 
 def _detail_url() -> str:
     """The handover page's URL with 0 for the id, or "" where the pages are not installed."""
-    from django.urls import NoReverseMatch
-
     try:
         return reverse("handover:detail", args=[0])
     except NoReverseMatch:
