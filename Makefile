@@ -14,8 +14,8 @@ run: ## Set up and serve on :8000 (the README's first command)
 test: ## Lint, migration check and the whole test suite (the README's second command)
 	bash scripts/test.sh
 
-lint: ## ruff check and format check
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+lint: ## ruff check, format check and the import contracts (.importlinter)
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/lint-imports --no-cache
 
 fmt: ## Format and fix with ruff
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .

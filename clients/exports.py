@@ -86,6 +86,7 @@ def csv_chunks(header: list[str], rows: Iterable[list]) -> Iterator[bytes]:
 
 
 def xlsx_bytes(header: list[str], rows: Iterable[list], *, sheet_title: str) -> bytes:
+    # Loaded for an xlsx export only; the CSV export and the pages do without it.
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 

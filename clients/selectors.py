@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 
+from .hooks import visibility_grants
 from .models import (
     MONEY,
     OPEN_STAGES,
@@ -39,11 +40,9 @@ def clients_visible_to(user) -> QuerySet[Client]:
         if user.department_id:
             condition |= Q(owner__department_id=user.department_id)
         condition |= Q(owner__department__head=user)
-    # During a handover its receivers and witness must see the clients they visit and phone.
-    from handover.models import OPEN_STATES, HandoverClient
-
-    in_open_handover = HandoverClient.objects.filter(client=OuterRef("pk"), handover__state__in=OPEN_STATES)
-    condition |= Exists(in_open_handover.filter(Q(receiver=user) | Q(handover__witness=user)))
+    # During a handover its receivers and witness must see the clients they visit and phone (clients.hooks).
+    for grant in visibility_grants(user):
+        condition |= grant
     return Client.objects.filter(condition)
 
 

@@ -9,10 +9,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.access import Action, log_access
-from handover.services import departing_is_locked
 
 from .exports import client_rows, csv_chunks, header_row, xlsx_bytes
 from .filters import PAGE_SIZE, filter_clients
+from .hooks import export_locked
 from .selectors import client_for_detail, client_receivables, client_totals, clients_visible_to
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def client_export(request):
     if not request.user.has_perm("clients.export_client"):
         log_access(request, Action.EXPORT_CLIENTS, detail=filters, refused=True)
         raise PermissionDenied
-    if departing_is_locked(request.user):
+    if export_locked(request.user):
         # The procedures forbid a departing person from taking client data once the handover starts.
         log_access(request, Action.EXPORT_CLIENTS, detail=filters, refused=True)
         raise PermissionDenied(_("Your clients are being handed over; exporting them is no longer allowed."))

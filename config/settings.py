@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "accounts",
     "clients",
     "handover",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -85,7 +86,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "accounts.context_processors.notifications",
+                "notifications.context_processors.notifications",
             ],
         },
     },

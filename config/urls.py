@@ -10,9 +10,7 @@ from handover.api_errors import error_response, is_api
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
-    path("notifications/", account_views.notification_list, name="notifications"),
-    path("notifications/<int:pk>/read/", account_views.notification_read, name="notification_read"),
-    path("notifications/read-all/", account_views.notification_read_all, name="notifications_read_all"),
+    path("notifications/", include("notifications.urls")),
     path("clients/", include("clients.urls")),
     path("handovers/", include("handover.urls")),
     path("api/", include("handover.api_urls")),

@@ -20,7 +20,6 @@ from .models import (
     Handover,
     HandoverClient,
     IdempotencyKey,
-    Notification,
     PhoneCheck,
     Reminder,
     ReminderPolicy,
@@ -169,13 +168,6 @@ class ReminderAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "stage"]
     search_fields = ["handover__number", "user__full_name"]
     list_select_related = ["handover__departing", "user"]
-
-
-@admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "user", "title", "read_at", "emailed_at", "webhooked_at"]
-    search_fields = ["title", "user__full_name", "user__username"]
-    list_select_related = ["user"]
 
 
 @admin.register(Signature)

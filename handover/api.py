@@ -1,12 +1,12 @@
 """The JSON API under /api/: the same services as the pages, spoken over HTTP.
 
 Views here only parse, look up what the requester may see, call a service and shape the
-answer. Who may do what, and when, is decided in handover/services.py and handover/models.py;
-their errors become JSON with a status and a code (see exception_handler).
+answer. Who may do what is decided in handover/policy.py, and when in handover/services.py and
+handover/models.py; every read goes through handover/selectors.py. The services' errors become
+JSON with a status and a code (see exception_handler).
 """
 
 from django.db import transaction
-from django.db.models import Prefetch
 from drf_spectacular.renderers import (
     OpenApiJsonRenderer,
     OpenApiJsonRenderer2,
@@ -30,7 +30,7 @@ from accounts.access import Action, log_read, note
 from accounts.auth import ThrottledAuthTokenSerializer
 from accounts.tokens import TokenAuthentication, api_token_create
 
-from . import services, signing
+from . import selectors, services, signing
 from .api_errors import JSONParser
 from .idempotency import IdempotencySchema, IdempotentWrites
 from .models import (
@@ -38,16 +38,10 @@ from .models import (
     TRANSITIONS,
     TRANSITIONS_NEEDING_REASON,
     ChecklistItem,
-    Event,
     Handover,
-    HandoverClient,
-    Signature,
     State,
-    Visit,
 )
-from .models import PhoneCheck as PhoneCheckModel
-from .models import Report as ReportModel
-from .selectors import WITHHELD_MESSAGE, handovers_visible_to, may_read_client_data
+from .policy import WITHHELD_MESSAGE, may_read_client_data
 from .serializers import (
     ChecklistItemSerializer,
     CountSerializer,
@@ -173,9 +167,6 @@ class ApiMixin(IdempotentWrites):
     # only knows sessions) and answers an anonymous request itself, 401 in JSON.
 
 
-_PEOPLE = ["departing", "receiver", "supervisor", "witness", "manager", "started_by"]
-
-
 class LoggedReads:
     """Every GET under /api/handovers/{id}/ reads client data: one access-log row, refusals included."""
 
@@ -188,7 +179,7 @@ class LoggedReads:
 
 class HandoverScoped(LoggedReads, ApiMixin, generics.GenericAPIView):
     """A view under /api/handovers/{id}/: the handover must be visible to the requester, or 404;
-    and its clients' data open to them (selectors.may_read_client_data), or 403."""
+    and its clients' data open to them (policy.may_read_client_data), or 403."""
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -207,7 +198,7 @@ class HandoverScoped(LoggedReads, ApiMixin, generics.GenericAPIView):
 
     def child(self, queryset, pk):
         """An object of this handover; one of another handover is as absent as a missing one."""
-        obj = queryset.filter(pk=pk).first()
+        obj = selectors.row_in(queryset, pk)
         if obj is None:
             raise exceptions.NotFound()
         return obj
@@ -216,9 +207,9 @@ class HandoverScoped(LoggedReads, ApiMixin, generics.GenericAPIView):
         return _detail_response(self.request, self.get_handover().pk, status_code)
 
 
-def _visible_handover(request, pk, queryset=None) -> Handover:
+def _visible_handover(request, pk, *, detail: bool = False) -> Handover:
     user = request.user
-    h = (queryset if queryset is not None else handovers_visible_to(user)).filter(pk=pk).first()
+    h = selectors.handover_for_api(user, pk, detail=detail)
     if h is None:
         raise exceptions.NotFound()
     note(request, f"handover {h.number}")
@@ -229,16 +220,8 @@ def _visible_handover(request, pk, queryset=None) -> Handover:
 
 
 def _detail_response(request, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
-    queryset = (
-        handovers_visible_to(request.user)
-        .select_related(*_PEOPLE)
-        .prefetch_related(
-            Prefetch("clients", queryset=HandoverClient.objects.select_related("client", "receiver")),
-            "deadlines",
-        )
-    )
-    h = _visible_handover(request, pk, queryset)
-    context = {"request": request, "available_transitions": services.transitions_for(h, request.user)}
+    h = _visible_handover(request, pk, detail=True)
+    context = {"request": request, "available_transitions": selectors.transitions_for(h, request.user)}
     return Response(HandoverDetailSerializer(h, context=context).data, status=status_code)
 
 
@@ -305,10 +288,7 @@ class HandoverListView(ApiMixin, generics.ListAPIView):
     def get_queryset(self):
         query = StateFilterSerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
-        queryset = handovers_visible_to(self.request.user).select_related("departing", "receiver")
-        if state := query.validated_data.get("state"):
-            queryset = queryset.filter(state=state)
-        return queryset
+        return selectors.handovers_for_api(self.request.user, state=query.validated_data.get("state") or "")
 
     def post(self, request):
         serializer = HandoverCreateSerializer(data=request.data)
@@ -391,8 +371,7 @@ class HandoverClientView(HandoverScoped):
     serializer_class = HandoverClientSerializer
 
     def get_object(self):
-        clients = HandoverClient.objects.filter(handover=self.get_handover()).select_related("client", "receiver")
-        return self.child(clients, self.kwargs["hc_id"])
+        return self.child(selectors.handover_clients(self.get_handover()), self.kwargs["hc_id"])
 
     def get(self, request, pk: int, hc_id: int):
         return Response(HandoverClientSerializer(self.get_object()).data)
@@ -430,7 +409,7 @@ class HandoverClientDropView(HandoverScoped):
     serializer_class = HandoverClientDropSerializer
 
     def post(self, request, pk: int, hc_id: int):
-        hc = self.child(HandoverClient.objects.filter(handover=self.get_handover()), hc_id)
+        hc = self.child(selectors.handover_clients(self.get_handover()), hc_id)
         data = self.parse(HandoverClientDropSerializer)
         services.handover_client_drop(
             handover_client=hc, user=request.user, reason=data["reason"], expected_version=data.get("version")
@@ -451,17 +430,17 @@ class ItemListView(HandoverScoped, generics.ListAPIView):
     serializer_class = ChecklistItemSerializer
 
     def get_queryset(self):
-        return ChecklistItem.objects.filter(handover=self.get_handover()).select_related("receiver")
+        return selectors.checklist_items(self.get_handover())
 
 
 class _ItemAction(HandoverScoped):
     serializer_class = ChecklistItemSerializer
 
     def item(self) -> ChecklistItem:
-        return self.child(ChecklistItem.objects.filter(handover=self.get_handover()), self.kwargs["item_id"])
+        return self.child(selectors.checklist_items(self.get_handover()), self.kwargs["item_id"])
 
     def item_response(self, item: ChecklistItem) -> Response:
-        item = ChecklistItem.objects.select_related("receiver").get(pk=item.pk)
+        item = selectors.checklist_items(self.get_handover()).get(pk=item.pk)
         return Response(ChecklistItemSerializer(item).data)
 
 
@@ -555,10 +534,6 @@ class ItemsConfirmAllView(HandoverScoped):
 # Joint visits
 
 
-def _visits(h: Handover):
-    return Visit.objects.filter(handover_client__handover=h).select_related("handover_client__client", "recorded_by")
-
-
 @extend_schema_view(
     get=extend_schema(
         tags=["visits"], summary="The joint visits", responses={200: VisitSerializer(many=True), **_errors(403, 404)}
@@ -575,7 +550,7 @@ class VisitListView(HandoverScoped, generics.ListAPIView):
     serializer_class = VisitSerializer
 
     def get_queryset(self):
-        return _visits(self.get_handover())
+        return selectors.handover_visits(self.get_handover())
 
     def post(self, request, pk: int):
         data = self.parse(VisitCreateSerializer, handover=self.get_handover())
@@ -589,7 +564,9 @@ class VisitListView(HandoverScoped, generics.ListAPIView):
             concerns=data["concerns"],
             expected_version=data.get("version"),
         )
-        return Response(VisitSerializer(_visits(self.get_handover()).get(pk=visit.pk)).data, status=201)
+        return Response(
+            VisitSerializer(selectors.handover_visits(self.get_handover()).get(pk=visit.pk)).data, status=201
+        )
 
 
 @extend_schema(
@@ -602,7 +579,7 @@ class VisitConfirmView(HandoverScoped):
     serializer_class = VisitSerializer
 
     def post(self, request, pk: int, visit_id: int):
-        visits = _visits(self.get_handover())
+        visits = selectors.handover_visits(self.get_handover())
         visit = self.child(visits, visit_id)
         data = self.parse(VersionSerializer)
         services.visit_confirm(visit=visit, user=request.user, expected_version=data.get("version"))
@@ -611,12 +588,6 @@ class VisitConfirmView(HandoverScoped):
 
 # ---------------------------------------------------------------------------------------
 # Phone spot-check
-
-
-def _phone_checks(h: Handover):
-    return PhoneCheckModel.objects.filter(handover_client__handover=h).select_related(
-        "handover_client__client", "witness"
-    )
 
 
 @extend_schema_view(
@@ -636,7 +607,7 @@ class PhoneCheckListView(HandoverScoped, generics.ListAPIView):
     serializer_class = PhoneCheckSerializer
 
     def get_queryset(self):
-        return _phone_checks(self.get_handover())
+        return selectors.handover_phone_checks(self.get_handover())
 
     def post(self, request, pk: int):
         data = self.parse(PhoneCheckCreateSerializer, handover=self.get_handover())
@@ -647,7 +618,9 @@ class PhoneCheckListView(HandoverScoped, generics.ListAPIView):
             note=data["note"],
             expected_version=data.get("version"),
         )
-        return Response(PhoneCheckSerializer(_phone_checks(self.get_handover()).get(pk=check.pk)).data, status=201)
+        return Response(
+            PhoneCheckSerializer(selectors.handover_phone_checks(self.get_handover()).get(pk=check.pk)).data, status=201
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -672,8 +645,8 @@ class ReportView(HandoverScoped):
 
     def report_response(self) -> Response:
         h = self.get_handover()
-        report = ReportModel.objects.filter(handover=h).first() or ReportModel(handover=h)
-        context = {"live_figures": services.report_figures(h)}
+        report = selectors.handover_report(h)
+        context = {"live_figures": selectors.report_figures(h)}
         return Response(ReportSerializer(report, context=context).data)
 
     def get(self, request, pk: int):
@@ -705,7 +678,7 @@ class EventListView(HandoverScoped, generics.ListAPIView):
     serializer_class = EventSerializer
 
     def get_queryset(self):
-        return Event.objects.filter(handover=self.get_handover()).select_related("actor")
+        return selectors.handover_events(self.get_handover())
 
 
 # ---------------------------------------------------------------------------------------
@@ -741,12 +714,7 @@ class SignatureListView(HandoverScoped):
     pagination_class = None
 
     def current(self):
-        return (
-            Signature.objects.filter(handover=self.get_handover(), superseded_at__isnull=True)
-            .select_related("signer")
-            .defer("image")
-            .order_by("signed_at", "pk")
-        )
+        return selectors.current_signatures(self.get_handover())
 
     def get(self, request, pk: int):
         return _signatures_response(self.get_handover(), self.current(), many=True)
@@ -760,5 +728,5 @@ class SignatureListView(HandoverScoped):
             signature=_signature_input(request, data),
             expected_version=data.get("version"),
         )
-        h = Handover.objects.get(pk=self.get_handover().pk)
+        h = selectors.handover_fresh(self.get_handover())
         return _signatures_response(h, self.current().filter(pk=sig.pk), many=False, status_code=201)

@@ -8,10 +8,20 @@ class HandoverConfig(AppConfig):
     verbose_name = _("Handover")
 
     def ready(self):
-        # clients never imports handover: the procedure hands its rule on owner changes to
-        # clients.ownership, which the import and the admin ask.
+        # Imported here, as Django asks: these modules load models, which exist only once the apps are ready.
+        from clients import hooks
         from clients.ownership import register_owner_guard
 
-        from . import services
+        from . import models, notify, selectors, services, signing, tasks
 
+        # clients never imports handover: the procedure hands its rules on owner changes, on who
+        # sees a client during a handover and on who may export clients to clients, which asks them.
         register_owner_guard(services.ownership_refusals)
+        hooks.register_visibility_grant(selectors.clients_seen_in_open_handovers)
+        hooks.register_export_lock(selectors.departing_is_locked)
+        # Lower layers are handed what sits above them, so that imports run one way: the models'
+        # signature conditions get signing's checker, the services and notices the Celery tasks.
+        models.use_signature_checker(signing.checker_for)
+        # .delay is looked up at each call, so a test (or a broker outage) can stand in for it.
+        services.queue_archive_with(lambda handover_id: tasks.archive_handover.delay(handover_id))
+        notify.deliver_with(lambda notification_id: tasks.deliver_notification.delay(notification_id))

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from accounts.models import Department, User
 from accounts.roles import Role
+from notifications.models import Notification
 
 from . import reminders
-from .models import DEFAULT_STATE_DAYS, Handover, Notification, Reminder, StageDeadline
+from .models import DEFAULT_STATE_DAYS, Handover, Reminder, StageDeadline
 
 HANDOVERS = 10_000
 MAX_SECONDS = 5.0

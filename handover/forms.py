@@ -11,7 +11,6 @@ import datetime
 from django import forms
 from django.core.validators import MaxLengthValidator
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +18,7 @@ from accounts.models import Department, User
 from accounts.roles import Role
 from clients.filters import FlagCheckbox
 
+from . import policy
 from .models import (
     OPEN_STATES,
     CallResult,
@@ -82,9 +82,9 @@ class HandoverStartForm(forms.Form):
         self.initial.setdefault("last_working_day", today + datetime.timedelta(days=30))
         leaving = Handover.objects.filter(state__in=OPEN_STATES).values("departing")
         departing = _people(Role.SALES).exclude(pk__in=leaving)
-        if not (user.is_superuser or user.has_role(Role.HR)):
+        if not policy.may_start_for_anyone(user):
             # A supervisor starts handovers of their own people only.
-            departing = departing.filter(Q(supervisor=user) | Q(department__head=user))
+            departing = departing.filter(policy.own_people(user))
         self.fields["departing"].queryset = departing
         self.fields["receiver"].queryset = eligible_receivers()
         self.fields["witness"].queryset = _people(Role.WITNESS)

@@ -38,6 +38,7 @@ from clients.validators import LONG_TEXT_MAX_LENGTH
 
 from . import rules
 from .choices import CallResult, ItemStatus, VisitMode
+from .codes import new_verification_code
 
 # The states, their stages and deadline days, the signatures and what each transition means are
 # the flow spec's (handover/flow.py). These are read from the models by many; they stay importable here.
@@ -53,6 +54,8 @@ from .flow import (  # noqa: F401
     SignaturePurpose,
     State,
 )
+from .policy import is_departing, is_manager, is_supervisor, is_witness, may_cancel
+from .storage import archive_storage
 
 
 class Reason(models.TextChoices):
@@ -126,42 +129,8 @@ def check_visit_date(day: datetime.date, *, today: datetime.date) -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Who may move each transition. Each takes (handover, user) and only reads.
-
-
-def _is(user, other_id) -> bool:
-    return bool(user and user.is_authenticated and user.pk == other_id)
-
-
-def is_departing(h, user) -> bool:
-    return _is(user, h.departing_id)
-
-
-def is_supervisor(h, user) -> bool:
-    return _is(user, h.supervisor_id)
-
-
-def is_witness(h, user) -> bool:
-    return _is(user, h.witness_id)
-
-
-def is_manager(h, user) -> bool:
-    return _is(user, h.manager_id)
-
-
-def is_hr(h, user) -> bool:
-    from accounts.roles import Role
-
-    return bool(user and user.is_authenticated and user.has_role(Role.HR))
-
-
-def may_cancel(h, user) -> bool:
-    # The departing person may hold the HR role in a small company; they still cannot cancel their own.
-    return not is_departing(h, user) and (is_manager(h, user) or is_hr(h, user))
-
-
-# ---------------------------------------------------------------------------------------
-# What must be true before a transition. Each takes the handover and only reads.
+# What must be true before a transition. Each takes the handover and only reads. (Who may
+# move each one: the party checks of handover/policy.py.)
 
 
 def plan_is_complete(h) -> bool:
@@ -191,34 +160,37 @@ def report_is_written(h) -> bool:
 
 
 # Signatures (handover/signing.py): a signature counts only while the data it vouches for is unchanged.
+# signing.py reads the models below, so it sits above them: HandoverConfig.ready() hands its
+# checker_for down here (use_signature_checker) instead of these conditions importing it.
+_signature_checker: list = []
+
+
+def use_signature_checker(checker_for) -> None:
+    _signature_checker[:] = [checker_for]
+
+
+def _checker(h):
+    return _signature_checker[0](h)
 
 
 def receipts_signed(h) -> bool:
     """Every receiver with items has signed the receipt of exactly what they confirmed."""
-    from .signing import checker_for
-
-    return not checker_for(h).missing(SignaturePurpose.MATERIALS_RECEIPT)
+    return not _checker(h).missing(SignaturePurpose.MATERIALS_RECEIPT)
 
 
 def visits_signed(h) -> bool:
     """Every receiver has signed the record of the joint visits to their clients."""
-    from .signing import checker_for
-
-    return not checker_for(h).missing(SignaturePurpose.VISITS)
+    return not _checker(h).missing(SignaturePurpose.VISITS)
 
 
 def checklist_signed(h) -> bool:
     """The departing person, every receiver and the witness have signed the final checklist."""
-    from .signing import checker_for
-
-    return not checker_for(h).missing(SignaturePurpose.CHECKLIST)
+    return not _checker(h).missing(SignaturePurpose.CHECKLIST)
 
 
 def approver_signed(h) -> bool:
     """The approver signed this approval in the same action (services.handover_transition signs first)."""
-    from .signing import checker_for
-
-    return checker_for(h).approval_signed()
+    return _checker(h).approval_signed()
 
 
 class Handover(ConcurrentTransitionMixin, models.Model):
@@ -304,6 +276,10 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def is_completed(self) -> bool:
+        return self.state == State.COMPLETED
 
     def plan_gaps(self) -> list["HandoverClient"]:
         return rules.plan_gaps(self.clients.all())
@@ -876,38 +852,6 @@ class Reminder(models.Model):
         return f"{self.user} {self.stage} {self.kind} {self.day}"
 
 
-class Notification(models.Model):
-    """The in-app bell; also the record of what each channel still has to send."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="notifications"
-    )
-    handover = models.ForeignKey(
-        Handover, verbose_name=_("handover"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    # What caused it: exactly one notification per source and person.
-    source = models.CharField(_("source"), max_length=80)
-    title = models.CharField(_("title"), max_length=200)
-    body = models.TextField(_("text"), blank=True)
-    url = models.CharField(_("link"), max_length=200, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
-    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
-    emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
-    email_attempts = models.PositiveSmallIntegerField(_("email attempts"), default=0)
-    webhooked_at = models.DateTimeField(_("sent to the group robot at"), null=True, blank=True)
-    webhook_attempts = models.PositiveSmallIntegerField(_("group robot attempts"), default=0)
-
-    class Meta:
-        verbose_name = _("notification")
-        verbose_name_plural = _("notifications")
-        ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["user", "source"], name="notification_once_per_source")]
-        indexes = [models.Index(fields=["user", "read_at"])]
-
-    def __str__(self) -> str:
-        return self.title
-
-
 # ---------------------------------------------------------------------------------------
 # Signatures and the archived, sealed confirmation
 
@@ -961,14 +905,10 @@ class Signature(models.Model):
 
 
 def _archive_storage():
-    from .storage import archive_storage
-
     return archive_storage()
 
 
 def _verification_code() -> str:
-    from .signing import new_verification_code
-
     return new_verification_code()
 
 

@@ -20,10 +20,12 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Role
+from notifications.models import Notification
 
 from . import flow
 from .flow import Party
-from .models import ChecklistItem, Handover, HandoverClient, ItemStatus, Notification, ReminderPolicy, State
+from .models import ChecklistItem, Handover, HandoverClient, ItemStatus, ReminderPolicy, SignaturePurpose, State
+from .signing import checker_for
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +87,6 @@ def actors_for(h: Handover) -> set[int]:
     )
     if h.state == State.REPORT_APPROVAL:
         # Before the manager's final approval the three parties sign the checklist.
-        from .models import SignaturePurpose
-        from .signing import checker_for
-
         actors |= set(checker_for(h).missing(SignaturePurpose.CHECKLIST))
     return actors
 
@@ -136,12 +135,19 @@ def queue_delivery() -> None:
     transaction.on_commit(_enqueue_pending)
 
 
-def _enqueue_pending() -> None:
-    from .tasks import deliver_notification
+# The Celery tasks sit above this module (they call it): HandoverConfig.ready() hands the delivery
+# task's queueing down here, rather than this module importing handover/tasks.py.
+_delivery_queue: list = []
 
+
+def deliver_with(enqueue) -> None:
+    _delivery_queue[:] = [enqueue]
+
+
+def _enqueue_pending() -> None:
     for pk in pending_delivery_ids():
         try:
-            deliver_notification.delay(pk)
+            _delivery_queue[0](pk)
         except Exception:  # noqa: BLE001 - the broker being down must not fail the request
             logger.warning("could not queue delivery of notification %s; the scan will retry", pk, exc_info=True)
             return
@@ -211,10 +217,3 @@ def notification_deliver(*, notification_id: int) -> None:
             Notification.objects.filter(pk=n.pk).update(**{f"{channel}ed_at": timezone.now()})
     if failures:
         raise DeliveryError("; ".join(failures))
-
-
-def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
-    qs = Notification.objects.filter(user=user, read_at__isnull=True)
-    if ids is not None:
-        qs = qs.filter(pk__in=ids)
-    return qs.update(read_at=timezone.now())

@@ -23,6 +23,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
@@ -49,6 +50,7 @@ from .models import (
     Visit,
     VisitMode,
 )
+from .selectors import figure_rows
 
 STAGE_LISTS = ("plan", "materials", "visits")
 
@@ -115,8 +117,6 @@ def static_path(relative: str) -> Path | None:
 
 
 def _app_static_dirs() -> list[str]:
-    from django.apps import apps
-
     return [str(Path(app.path) / "static") for app in apps.get_app_configs() if (Path(app.path) / "static").is_dir()]
 
 
@@ -442,6 +442,7 @@ def verification_url(code: str) -> str:
 
 
 def qr_svg(text: str) -> bytes:
+    # Loaded when a confirmation is printed, not in every process that imports this module.
     import qrcode
     import qrcode.image.svg
 
@@ -471,8 +472,6 @@ def confirmation_context(h: Handover, *, verification_code: str, fetcher: Restri
     h = _handover(h)
     today = timezone.localdate(h.completed_at) if h.completed_at else timezone.localdate()
     data = _load(h)
-    from .selectors import figure_rows
-
     report = data["report"]
     return {
         **_base_context(h),
@@ -592,6 +591,7 @@ def filename(h: Handover, kind: str) -> str:
 
 
 def page_count(data: bytes) -> int:
+    # pyHanko is heavy and only the benchmark and the tests count pages: loaded when asked.
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     return int(PdfFileReader(io.BytesIO(data), strict=False).root["/Pages"]["/Count"])

@@ -13,13 +13,14 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import CharField, Exists, Min, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Concat, TruncDate
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Role
 from clients.models import FollowUp, FollowUpKind
+from notifications.models import Notification
 
 from . import flow
 from .models import (
@@ -27,7 +28,6 @@ from .models import (
     Duty,
     DutyKind,
     Handover,
-    Notification,
     Reminder,
     ReminderKind,
     ReminderPolicy,
@@ -225,8 +225,6 @@ def reminders_scan(*, today: datetime.date | None = None) -> dict:
 
 def _detail_url() -> str:
     """The handover page's URL with 0 for the id, or "" where the pages are not installed."""
-    from django.urls import NoReverseMatch
-
     try:
         return reverse("handover:detail", args=[0])
     except NoReverseMatch:

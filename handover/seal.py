@@ -7,6 +7,9 @@ gives its files by path instead.
 
 Anyone can check a sealed file: Poppler's `pdfsig FILE`, Adobe Reader, or pyHanko; verify_pdf
 below is what the verification page runs, with the company CA as the trust root.
+
+pyHanko, asn1crypto and cryptography are imported inside the functions that use them: they are
+heavy and needed only when a confirmation is sealed or checked, never by the pages' start-up.
 """
 
 import dataclasses

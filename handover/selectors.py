@@ -7,13 +7,14 @@ goes through it, so a handover someone may not see is a 404 for them everywhere.
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import (
     BooleanField,
     Count,
     Exists,
     ExpressionWrapper,
+    F,
     IntegerField,
     Min,
     OuterRef,
@@ -21,6 +22,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -32,25 +34,28 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from accounts.roles import Role
-from clients.models import Contact, OpportunityStage
+from clients.models import OPEN_STAGES, Contact, Contract, Opportunity, OpportunityStage, Receivable
 from clients.templatetags.money import money
 
-from . import flow, rules, services, signing
+from . import codes, flow, policy, rules, signing
 from .flow import WORK_STATES, Party
 from .models import (
     OPEN_STATES,
     SIGNED_AT,
     STAGES,
     TRANSITIONS,
+    ArchivedDocument,
     CallResult,
     ChecklistItem,
     Duty,
     DutyKind,
+    Event,
     Handover,
     HandoverClient,
     ItemKind,
     ItemStatus,
     PhoneCheck,
+    Report,
     Signature,
     SignatureMethod,
     SignaturePurpose,
@@ -58,6 +63,7 @@ from .models import (
     State,
     Visit,
     VisitMode,
+    approver_signed,
 )
 
 # ---------------------------------------------------------------------------------------
@@ -84,44 +90,6 @@ def handovers_visible_to(user) -> QuerySet[Handover]:
     return Handover.objects.filter(party)
 
 
-WITHHELD_MESSAGE = gettext_lazy(
-    "This handover is completed: its clients belong to their receivers now, and their data is no longer open to you."
-)
-
-
-class ClientDataWithheld(PermissionDenied):
-    """The handover is visible to this person, its clients' data no longer is (see may_read_client_data)."""
-
-    def __init__(self, handover: Handover):
-        super().__init__(str(WITHHELD_MESSAGE))
-        self.handover = handover
-
-
-def may_read_client_data(h: Handover, user) -> bool:
-    """May this person, who sees the handover, read its clients' data (plan, items, visits, calls, report, prints)?
-
-    At completion the clients move to their receivers and the departing person's access to
-    them ends (for a transfer too, whose account lives on): from then on they keep only the
-    handover's header (handover_summary), whatever other role they hold. A cancelled handover
-    leaves the clients theirs, so they keep reading it. Everyone else who sees it reads it all.
-    """
-    return not (h.state == State.COMPLETED and getattr(user, "pk", None) == h.departing_id)
-
-
-def require_client_data(h: Handover, user) -> Handover:
-    if not may_read_client_data(h, user):
-        raise ClientDataWithheld(h)
-    return h
-
-
-def may_print(h: Handover, user) -> bool:
-    """The plan, materials and visits lists print for the people of the handover, never for the departing person.
-
-    Client data is not exported by the departing salesperson, printed or otherwise (as for the client list).
-    """
-    return may_read_client_data(h, user) and getattr(user, "pk", None) != h.departing_id
-
-
 def with_current_due(queryset: QuerySet[Handover]) -> QuerySet[Handover]:
     """Add current_due_on: the deadline of the state each handover is in (None when closed)."""
     due = StageDeadline.objects.filter(handover=OuterRef("pk"), state=OuterRef("state")).values("due_on")[:1]
@@ -138,7 +106,7 @@ def handover_for_user(user, pk: int) -> Handover:
     queryset = handovers_visible_to(user).select_related(
         "departing__department", "receiver", "supervisor", "witness", "manager", "started_by"
     )
-    return require_client_data(get_object_or_404(queryset, pk=pk), user)
+    return policy.require_client_data(get_object_or_404(queryset, pk=pk), user)
 
 
 def handovers_for_list(
@@ -174,6 +142,18 @@ def eligible_receivers(*, exclude: Iterable[int | None] = ()) -> QuerySet[User]:
         .order_by("department__code", "full_name", "username")
         .distinct()
     )
+
+
+def departing_is_locked(user) -> bool:
+    """From the start of their handover, a departing person reads their clients but edits or exports nothing."""
+    return Handover.objects.filter(departing=user, state__in=OPEN_STATES).exists()
+
+
+def clients_seen_in_open_handovers(user) -> Exists:
+    """A condition on clients.Client: during a handover its receivers and witness see the clients
+    they visit and phone (registered with clients.hooks, which clients_visible_to asks)."""
+    in_open_handover = HandoverClient.objects.filter(client=OuterRef("pk"), handover__state__in=OPEN_STATES)
+    return Exists(in_open_handover.filter(Q(receiver=user) | Q(handover__witness=user)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -639,8 +619,50 @@ def _event_rows(events: list[dict], names: dict[int, str]) -> list[EventRow]:
     return rows
 
 
+def report_figures(h: Handover, today: datetime.date | None = None) -> dict:
+    """The report's figures, in six queries whatever the size of the book."""
+    today = today or timezone.localdate()
+    rows = list(h.clients.values_list("client_id", "grade", "receiver_id", "in_sample"))
+    clients = h.clients.values("client_id")
+    contracts = Contract.objects.filter(client_id__in=clients).aggregate(n=Count("id"), value=Sum("amount"))
+    owed = F("amount_due") - F("amount_received")
+    money = (
+        Receivable.objects.outstanding()
+        .filter(contract__client_id__in=clients)
+        .aggregate(outstanding=Sum(owed), overdue=Sum(owed, filter=Q(due_date__lt=today)))
+    )
+    deals = dict(
+        Opportunity.objects.filter(client_id__in=clients, stage__in=OPEN_STAGES)
+        .values_list("stage")
+        .annotate(n=Count("id"))
+        .values_list("stage", "n")
+    )
+    visits = Visit.objects.filter(handover_client__handover=h, superseded=False).aggregate(
+        n=Count("id"), in_person=Count("id", filter=Q(mode=VisitMode.IN_PERSON))
+    )
+    checks = PhoneCheck.objects.filter(handover_client__handover=h)
+    by_grade: dict[str, int] = {}
+    for _client, grade, _receiver, _sampled in rows:
+        by_grade[grade] = by_grade.get(grade, 0) + 1
+    cents = Decimal("0.01")
+    return {
+        "clients": len(rows),
+        "clients_by_grade": by_grade,
+        "receivers": len({row[2] for row in rows}),
+        "contracts": contracts["n"],
+        "contract_value": str(contracts["value"] or Decimal("0.00")),
+        "outstanding": str((money["outstanding"] or Decimal("0")).quantize(cents)),
+        "overdue": str((money["overdue"] or Decimal("0")).quantize(cents)),
+        "open_deals_by_stage": deals,
+        "visits": visits["n"],
+        "visits_in_person": visits["in_person"],
+        "spot_checks": dict(checks.values_list("result").annotate(n=Count("id")).values_list("result", "n")),
+        "sampled_clients": sum(1 for row in rows if row[3]),
+    }
+
+
 def figure_rows(figures: dict) -> list[tuple[str, str]]:
-    """The report's figures (services.report_figures) as labelled lines."""
+    """The report's figures (report_figures) as labelled lines."""
     if not figures:
         return []
     stages = _labels(OpportunityStage.choices)
@@ -665,8 +687,41 @@ def figure_rows(figures: dict) -> list[tuple[str, str]]:
     ]
 
 
+# ---------------------------------------------------------------------------------------
+# What this person may run now
+
+
+def conditions_met(h: Handover, name: str, *, skip=()) -> bool:
+    transition = getattr(Handover, name)._django_fsm.get_transition(h.state)
+    if transition is None:
+        return False
+    return all(condition(h) for condition in (transition.conditions or []) if condition not in skip)
+
+
+def transitions_for(h: Handover, user: User) -> list[str]:
+    """The transitions this person may run now, conditions met.
+
+    An approval is listed when everything but the approver's own signature is in place: that
+    signature is given in the same request (handover_transition(signature=...)).
+    """
+    names = []
+    for name in TRANSITIONS:
+        meta = getattr(Handover, name)._django_fsm
+        if not meta.has_transition(h.state) or not meta.has_transition_perm(h, h.state, user):
+            continue
+        if conditions_met(h, name, skip={approver_signed}):
+            names.append(name)
+    return names
+
+
+def signature_statuses(h: Handover, checker: "signing.SignatureChecker | None" = None) -> list[dict]:
+    """The current signatures with whether each still holds: for pages and the API."""
+    checker = checker or signing.checker_for(h)
+    return [{"signature": sig, "valid": checker.is_valid(sig)} for sig in checker.signatures]
+
+
 def _steps(h: Handover, user, checker: "signing.SignatureChecker | None" = None) -> list[Step]:
-    ready = set(services.transitions_for(h, user))
+    ready = set(transitions_for(h, user))
     pattern = _url_pattern("handover:transition", h.pk)
     facts = signing.Facts(h, checker)
     steps = []
@@ -721,12 +776,11 @@ def _people_names(
 def handover_page(user, pk: int, *, today: datetime.date | None = None) -> HandoverPage:
     """Everything the handover page shows, in a number of queries that does not grow with the clients."""
     today = today or timezone.localdate()
-    h = require_client_data(get_object_or_404(_page_queryset(user), pk=pk), user)
+    h = policy.require_client_data(get_object_or_404(_page_queryset(user), pk=pk), user)
     state = h.state
     me = user.pk
-    is_departing = me == h.departing_id
-    is_supervisor = me == h.supervisor_id
-    is_witness = me == h.witness_id
+    is_departing = policy.is_departing(h, user)
+    may_call = state == State.SPOT_CHECK and policy.may_record_call(h, user)
 
     hcs = list(h.clients.all())
     items = list(h.items.values(*ITEM_FIELDS))
@@ -738,7 +792,7 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
     names = {pk: u.display_name for pk, u in people.items()}
 
     sampled_contacts: dict[int, list[Contact]] = {}
-    if state == State.SPOT_CHECK and is_witness:
+    if may_call:
         sampled = [hc.client_id for hc in hcs if hc.in_sample]
         for contact in Contact.objects.filter(client_id__in=sampled):
             sampled_contacts.setdefault(contact.client_id, []).append(contact)
@@ -751,6 +805,7 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
     confirm = _url_pattern("handover:item_confirm", h.pk)
     dispute = _url_pattern("handover:item_dispute", h.pk)
     at_materials = state == State.MATERIALS
+    may_hand_over = policy.may_hand_over_items(h, user)
     at_visits = state == State.VISITS
     tz = timezone.get_current_timezone()
     storage_label = _("storage place")
@@ -769,7 +824,7 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
             receiver_name=names.get(i["receiver_id"], ""),
         )
         if at_materials:
-            if is_departing and i["status"] in (ItemStatus.PENDING, ItemStatus.DISPUTED):
+            if may_hand_over and i["status"] in (ItemStatus.PENDING, ItemStatus.DISPUTED):
                 row.hand_over_url = hand_over.format(i["pk"])
             if i["receiver_id"] == me and i["status"] == ItemStatus.HANDED_OVER:
                 row.confirm_url = confirm.format(i["pk"])
@@ -784,11 +839,12 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
     for c in checks:
         checks_by_client.setdefault(c.handover_client_id, []).append(c)
 
-    plan_url = _url_pattern("handover:plan_update", h.pk) if state == State.PLAN and is_departing else ""
+    may_plan = state == State.PLAN and policy.may_fill_plan(h, user)
+    plan_url = _url_pattern("handover:plan_update", h.pk) if may_plan else ""
     visit_record = _url_pattern("handover:visit_record", h.pk)
     visit_confirm = _url_pattern("handover:visit_confirm", h.pk)
-    call_url = _url_pattern("handover:phone_check_record", h.pk) if state == State.SPOT_CHECK and is_witness else ""
-    drop_url = _url_pattern("handover:client_drop", h.pk) if h.is_open and is_supervisor else ""
+    call_url = _url_pattern("handover:phone_check_record", h.pk) if may_call else ""
+    drop_url = _url_pattern("handover:client_drop", h.pk) if h.is_open and policy.may_drop_client(h, user) else ""
     groups: dict[int, ReceiverGroup] = {}
     plan_gaps = visit_gaps = calls_pending = 0
     for hc in hcs:
@@ -814,7 +870,7 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
             items=items_by_client.get(hc.pk, []),
             contacts=sampled_contacts.get(hc.client_id, []),
         )
-        may_visit = at_visits and me in (h.departing_id, hc.receiver_id)
+        may_visit = at_visits and policy.may_record_visit(h, hc, user)
         for v in client_visits:
             vrow = VisitRow(
                 pk=v.pk,
@@ -874,17 +930,17 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
     checker = signing.SignatureChecker(
         h, signing.SignedContent(h, clients=hcs, items=items, visits=visits, calls=checks, report=report), signatures
     )
-    # The transition conditions (services.transitions_for) check signatures on these same rows.
+    # The transition conditions (transitions_for) check signatures on these same rows.
     h.__dict__["_signature_checker"] = checker
-    can_write_report = state == State.REPORT and is_departing
+    can_write_report = state == State.REPORT and policy.may_write_report(h, user)
     if can_write_report:
-        figures, figures_live = figure_rows(services.report_figures(h, today)), True
+        figures, figures_live = figure_rows(report_figures(h, today)), True
     elif report is not None and state in (State.REPORT_REVIEW, State.REPORT_APPROVAL, State.COMPLETED):
         figures, figures_live = figure_rows(report.figures), False
     else:
         figures, figures_live = [], False
 
-    can_set_receiver = state == State.PLAN and (is_departing or is_supervisor)
+    can_set_receiver = state == State.PLAN and policy.may_set_receiver(h, user)
     receiver_choices = []
     if can_set_receiver:
         receiver_choices = list(
@@ -917,7 +973,7 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
         receiver_choices=receiver_choices,
         hand_over_all_url=(
             reverse("handover:items_hand_over_all", args=[h.pk])
-            if at_materials and is_departing and any(i["status"] == ItemStatus.PENDING for i in items)
+            if at_materials and may_hand_over and any(i["status"] == ItemStatus.PENDING for i in items)
             else ""
         ),
         confirm_all_url=reverse("handover:items_confirm_all", args=[h.pk]) if at_materials and mine_waiting else "",
@@ -973,13 +1029,13 @@ def _signature_panel(h: Handover, user, checker: "signing.SignatureChecker", nam
 
 def _archive_url(h: Handover, user) -> str:
     archive = getattr(h, "archive", None) if h.state == State.COMPLETED else None
-    if archive is None or not (user.is_superuser or user.has_role(Role.HR) or user.has_role(Role.ADMIN)):
+    if archive is None or not policy.is_archivist(user):
         return ""
     return reverse("handover:archive_download", args=[h.pk])
 
 
 def _print_links(h: Handover, user) -> list[tuple[str, str]]:
-    if not may_print(h, user):
+    if not policy.may_print(h, user):
         return []
     return [
         (_("Print the plan"), reverse("handover:print_stage", args=[h.pk, "plan"])),
@@ -1019,3 +1075,91 @@ def handover_summary(h: Handover, user) -> HandoverSummary:
         if sig.signer_id == user.pk
     ]
     return HandoverSummary(handover=h, clients=h.clients.count(), signatures=own)
+
+
+# ---------------------------------------------------------------------------------------
+# The archive
+
+
+def archive_for(h: Handover) -> ArchivedDocument | None:
+    return ArchivedDocument.objects.filter(handover=h).first()
+
+
+def archive_matching(*, sha256: str = "", code: str = "") -> ArchivedDocument | None:
+    """The archive a file (by its SHA-256) or a verification code belongs to, if any."""
+    queryset = ArchivedDocument.objects.select_related("handover__departing")
+    if sha256:
+        return queryset.filter(sha256=sha256.lower()).first()
+    code = codes.normalize_code(code)
+    if code:
+        return queryset.filter(verification_code=code).first()
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# What the API reads (handover/api.py): each list and object under /api/handovers/{id}/
+
+API_PEOPLE = ["departing", "receiver", "supervisor", "witness", "manager", "started_by"]
+
+
+def handovers_for_api(user, *, state: str = "") -> QuerySet[Handover]:
+    queryset = handovers_visible_to(user).select_related("departing", "receiver")
+    if state:
+        queryset = queryset.filter(state=state)
+    return queryset
+
+
+def handover_for_api(user, pk, *, detail: bool = False) -> Handover | None:
+    """The handover if this person sees it (None if not); with its people, clients and deadlines for detail."""
+    queryset = handovers_visible_to(user)
+    if detail:
+        queryset = queryset.select_related(*API_PEOPLE).prefetch_related(
+            Prefetch("clients", queryset=HandoverClient.objects.select_related("client", "receiver")),
+            "deadlines",
+        )
+    return queryset.filter(pk=pk).first()
+
+
+def handover_fresh(h: Handover) -> Handover:
+    """The handover as stored now (after a service changed it)."""
+    return Handover.objects.get(pk=h.pk)
+
+
+def row_in(queryset: QuerySet, pk):
+    """One row of a handover's list by id, or None: one of another handover is as absent as a missing one."""
+    return queryset.filter(pk=pk).first()
+
+
+def handover_clients(h: Handover) -> QuerySet[HandoverClient]:
+    return HandoverClient.objects.filter(handover=h).select_related("client", "receiver")
+
+
+def checklist_items(h: Handover) -> QuerySet[ChecklistItem]:
+    return ChecklistItem.objects.filter(handover=h).select_related("receiver")
+
+
+def handover_visits(h: Handover) -> QuerySet[Visit]:
+    return Visit.objects.filter(handover_client__handover=h).select_related("handover_client__client", "recorded_by")
+
+
+def handover_phone_checks(h: Handover) -> QuerySet[PhoneCheck]:
+    return PhoneCheck.objects.filter(handover_client__handover=h).select_related("handover_client__client", "witness")
+
+
+def handover_report(h: Handover) -> Report:
+    """The report, or an unsaved empty one."""
+    return Report.objects.filter(handover=h).first() or Report(handover=h)
+
+
+def handover_events(h: Handover) -> QuerySet[Event]:
+    return Event.objects.filter(handover=h).select_related("actor")
+
+
+def current_signatures(h: Handover) -> QuerySet[Signature]:
+    """The signatures that count now (superseded ones left out), oldest first, without their images."""
+    return (
+        Signature.objects.filter(handover=h, superseded_at__isnull=True)
+        .select_related("signer")
+        .defer("image")
+        .order_by("signed_at", "pk")
+    )

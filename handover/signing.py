@@ -16,7 +16,6 @@ import datetime
 import hashlib
 import io
 import json
-import secrets
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -447,6 +446,7 @@ def signature_png(data_url: str) -> bytes:
     size with some ink on it is taken; what is stored is our own re-encoding (no chunks or
     metadata of the sender survive).
     """
+    # Pillow is loaded for a drawn signature only, not in every process that checks signatures.
     from PIL import Image, UnidentifiedImageError
 
     data_url = (data_url or "").strip()
@@ -487,25 +487,3 @@ def signature_png(data_url: str) -> bytes:
     out = io.BytesIO()
     rgba.crop(box).save(out, format="PNG", optimize=True)
     return out.getvalue()
-
-
-# ---------------------------------------------------------------------------------------
-# Verification codes printed on the archived confirmation
-
-# Crockford's base 32: no I, L, O or U, so what is read aloud or typed is not mistaken.
-CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-CODE_LENGTH = 12
-
-
-def new_verification_code() -> str:
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
-
-
-def normalize_code(text: str) -> str:
-    """The code as stored, from what a person typed (any case, spaces or dashes, O for 0...); "" if not one."""
-    raw = "".join(c for c in (text or "").upper() if c not in " -\t")
-    raw = raw.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
-    if len(raw) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in raw):
-        return ""
-    return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))

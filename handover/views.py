@@ -17,9 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import Action, logs_reads, note
-from accounts.roles import Role
 
-from . import selectors, services
+from . import codes, policy, seal, selectors, services
 from .forms import (
     ClientDropForm,
     DisputeForm,
@@ -55,7 +54,7 @@ PAGE_SIZE = 25
 
 @require_GET
 def inbox(request):
-    context = {"entries": selectors.inbox_for(request.user), "may_start": services.may_start_handover(request.user)}
+    context = {"entries": selectors.inbox_for(request.user), "may_start": policy.may_start_handover(request.user)}
     return render(request, "handover/inbox.html", context)
 
 
@@ -67,15 +66,15 @@ def handover_list(request):
     context = {
         "form": form,
         "page": page,
-        "may_start": services.may_start_handover(request.user),
-        "may_archive": _is_archivist(request.user),
+        "may_start": policy.may_start_handover(request.user),
+        "may_archive": policy.is_archivist(request.user),
     }
     return render(request, "handover/list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
 def handover_start(request):
-    if not services.may_start_handover(request.user):
+    if not policy.may_start_handover(request.user):
         raise PermissionDenied
     form = HandoverStartForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -94,7 +93,7 @@ def handover_start(request):
 def handover_detail(request, pk: int):
     try:
         page = selectors.handover_page(request.user, pk)
-    except selectors.ClientDataWithheld as withheld:
+    except policy.ClientDataWithheld as withheld:
         # The departing person after completion: the header only, still a page of their own.
         summary = selectors.handover_summary(withheld.handover, request.user)
         note(request, f"{summary.handover.number} (summary)")
@@ -443,30 +442,22 @@ def _pdf_response(data: bytes, filename: str, *, attachment: bool = False) -> Ht
 @logs_reads(Action.PRINT_HANDOVER)
 def print_stage(request, pk: int, stage: str):
     """The plan, materials or visits list as a PDF, for the people of the handover."""
+    # WeasyPrint takes about a second to load: the PDF module is loaded on the first print, not at start.
     from . import pdf
 
     h = selectors.handover_for_user(request.user, pk)
     note(request, h.number)
     if stage not in pdf.STAGE_LISTS:
         raise Http404
-    if not selectors.may_print(h, request.user):
+    if not policy.may_print(h, request.user):
         raise PermissionDenied
     return _pdf_response(pdf.render_stage_list(h, stage), pdf.filename(h, stage))
-
-
-def _is_archivist(user) -> bool:
-    return bool(user.is_superuser or user.has_role(Role.HR) or user.has_role(Role.ADMIN))
-
-
-def _require_archivist(user) -> None:
-    if not _is_archivist(user):
-        raise PermissionDenied
 
 
 @require_GET
 def archive_list(request):
     """HR's print page: every completed handover, its archived confirmation ready to download."""
-    _require_archivist(request.user)
+    policy.require_archivist(request.user)
     handovers = (
         Handover.objects.filter(state=State.COMPLETED)
         .select_related("departing__department", "archive")
@@ -480,11 +471,11 @@ def archive_list(request):
 @logs_reads(Action.DOWNLOAD_ARCHIVE)
 def archive_download(request, pk: int):
     """The archived file as stored: never rendered again."""
-    _require_archivist(request.user)
+    policy.require_archivist(request.user)
     doc = get_object_or_404(ArchivedDocument.objects.select_related("handover"), handover_id=pk)
     note(request, doc.handover.number)
     # HR who left through this very handover downloads no more of its clients than anyone who left.
-    selectors.require_client_data(doc.handover, request.user)
+    policy.require_client_data(doc.handover, request.user)
     response = FileResponse(
         doc.file.open("rb"),
         as_attachment=True,
@@ -498,15 +489,13 @@ def archive_download(request, pk: int):
 @require_POST
 def archive_now(request, pk: int):
     """Archive a completed handover whose archiving did not happen (say, the seal was missing then)."""
-    from .seal import SealNotConfigured
-
-    _require_archivist(request.user)
-    h = selectors.require_client_data(get_object_or_404(Handover, pk=pk, state=State.COMPLETED), request.user)
+    policy.require_archivist(request.user)
+    h = policy.require_client_data(get_object_or_404(Handover, pk=pk, state=State.COMPLETED), request.user)
     try:
         doc = services.handover_archive(handover_id=h.pk)
     except services.HandoverError as exc:
         messages.error(request, exc.message)
-    except SealNotConfigured:
+    except seal.SealNotConfigured:
         messages.error(request, _("The company seal is not set up; ask the administrator to run seal_setup."))
     else:
         messages.success(request, _("%(number)s is archived.") % {"number": h.number} + f" SHA-256 {doc.sha256}")
@@ -527,8 +516,6 @@ MAX_VERIFY_BYTES = 50 * 1024 * 1024
 @require_http_methods(["GET", "POST"])
 def verify(request):
     """Does a printed code, or an uploaded PDF, match an archived confirmation?"""
-    from . import seal, signing
-
     form = VerifyForm(request.POST or None, request.FILES or None, initial={"code": request.GET.get("code", "")})
     result = None
     if request.method == "POST":
@@ -540,16 +527,16 @@ def verify(request):
                 data = upload.read()
                 digest = hashlib.sha256(data).hexdigest()
                 result = VerifyResult(
-                    archive=services.archive_matching(sha256=digest), sha256=digest, seal=seal.verify_pdf(data)
+                    archive=selectors.archive_matching(sha256=digest), sha256=digest, seal=seal.verify_pdf(data)
                 )
         elif form.is_valid() and form.cleaned_data["code"]:
             code = form.cleaned_data["code"]
             result = VerifyResult(
-                archive=services.archive_matching(code=code), code=signing.normalize_code(code) or code
+                archive=selectors.archive_matching(code=code), code=codes.normalize_code(code) or code
             )
         elif form.is_valid():
             form.add_error(None, _("Enter the verification code printed on the document, or choose its PDF file."))
     elif request.GET.get("code"):
         code = request.GET["code"]
-        result = VerifyResult(archive=services.archive_matching(code=code), code=signing.normalize_code(code) or code)
+        result = VerifyResult(archive=selectors.archive_matching(code=code), code=codes.normalize_code(code) or code)
     return render(request, "handover/verify.html", {"form": form, "result": result})

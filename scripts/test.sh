@@ -39,5 +39,7 @@ echo "==> Database: ${DATABASE_URL:-SQLite}"
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check . >/dev/null || { .venv/bin/ruff format --diff . | head -40; exit 1; }
+echo "==> import contracts (.importlinter)"
+.venv/bin/lint-imports --no-cache >/dev/null || { .venv/bin/lint-imports --no-cache | tail -40; exit 1; }
 echo "==> pytest"
 exec .venv/bin/pytest "$@"

@@ -83,10 +83,11 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.Event": READ_ONLY,
     "handover.Duty": READ_ONLY,
     "handover.Reminder": READ_ONLY,
-    "handover.Notification": READ_ONLY,
     "handover.Signature": READ_ONLY,
     "handover.ArchivedDocument": READ_ONLY,
     "handover.IdempotencyKey": READ_ONLY,
+    # --- the bell -------------------------------------------------------------------------
+    "notifications.Notification": READ_ONLY,
 }
 
 

@@ -1,8 +1,9 @@
 from django.urls import reverse
 
 from handover import services
-from handover.models import Notification, State
+from handover.models import State
 from handover.walk import advance_to, do_stage_work
+from notifications.models import Notification
 
 
 def _submit_plan(handover, people):

@@ -55,8 +55,9 @@ from accounts.tokens import api_token_create
 from clients.models import Client
 from clients.tests.factories import ClientFactory, ContactFactory
 from handover import services
-from handover.models import CallResult, Handover, Notification, State, VisitMode
+from handover.models import CallResult, Handover, State, VisitMode
 from handover.walk import advance_to, do_stage_work
+from notifications.models import Notification
 
 ROLES = ["anonymous", "departing", "receiver", "supervisor", "witness", "manager", "hr", "admin", "other_sales"]
 PARTIES = {"departing", "receiver", "supervisor", "witness", "manager", "hr"}  # HR sees every handover

@@ -1,7 +1,7 @@
 """The departing person never cancels their own handover, whatever other role they hold.
 
 In a small company the departing salesperson may also hold the HR role, which may cancel any
-handover (models.may_cancel). Every other test user holds one role, so only here does the
+handover (policy.may_cancel). Every other test user holds one role, so only here does the
 "not the departing person" clause of may_cancel decide anything.
 """
 

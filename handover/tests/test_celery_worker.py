@@ -10,8 +10,9 @@ from celery import signals
 from django.core import mail
 from django.utils import timezone
 
-from handover.models import ArchivedDocument, Event, Notification, SignaturePurpose, State
+from handover.models import ArchivedDocument, Event, SignaturePurpose, State
 from handover.walk import advance_to, sign_missing, signature_of
+from notifications.models import Notification
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 

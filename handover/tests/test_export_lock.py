@@ -1,13 +1,13 @@
 """The departing person exports no client data from the start of their handover to its end.
 
-services.departing_is_locked decides it; here it is asked at every open state, not only at
+selectors.departing_is_locked decides it; here it is asked at every open state, not only at
 the plan, and the export comes back once the handover is cancelled (the clients stay theirs).
 """
 
 import pytest
 from django.urls import reverse
 
-from handover import services
+from handover import selectors, services
 from handover.models import OPEN_STATES, State
 from handover.walk import advance_to
 
@@ -20,7 +20,7 @@ def _export(browser):
 def test_the_departing_person_cannot_export_at_any_open_state(handover, people, login, state):
     h = advance_to(handover, state)
     assert h.state == state
-    assert services.departing_is_locked(people.departing)
+    assert selectors.departing_is_locked(people.departing)
     assert _export(login(people.departing)).status_code == 403
 
 

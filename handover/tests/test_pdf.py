@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from clients.models import Contract, Opportunity, Receivable
 from clients.templatetags.money import money
-from handover import pdf, services
+from handover import pdf, selectors
 from handover.models import HandoverClient, Report, Signature, State, Visit
 from handover.tests.conftest import poppler
 from handover.walk import advance_to
@@ -236,7 +236,7 @@ def test_weasyprint_with_our_fetcher_renders_an_injected_tag_without_the_file(fe
 def test_a_service_is_the_only_way_to_an_archive(completed):
     # Printing on demand stores nothing; only handover_archive does.
     pdf.render_confirmation(completed, verification_code=CODE)
-    assert services.archive_for(completed) is None
+    assert selectors.archive_for(completed) is None
 
 
 def test_the_pdf_benchmark_runs_on_a_small_book(db):

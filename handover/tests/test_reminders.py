@@ -17,7 +17,6 @@ from handover import notify, services
 from handover.models import (
     Duty,
     DutyKind,
-    Notification,
     Reminder,
     ReminderKind,
     ReminderPolicy,
@@ -28,6 +27,7 @@ from handover.reminders import reminders_scan
 from handover.tasks import deliver_notification
 from handover.tests.conftest import celery_broker
 from handover.walk import advance_to, signature_of
+from notifications.models import Notification
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 

@@ -3,7 +3,7 @@
 A test that changes one field only: the summary, nothing else of the report.
 """
 
-from handover import services, signing
+from handover import selectors, services, signing
 from handover.models import Handover, Report, SignaturePurpose, State
 from handover.walk import advance_to, sign_missing, signature_of
 
@@ -27,7 +27,7 @@ def test_a_summary_changed_behind_the_procedures_back_unsigns_the_checklist(hand
     # The report review's signature pinned the summary too.
     review = [s for s in signed if s.purpose == SignaturePurpose.REPORT_REVIEW]
     assert review and not checker.is_valid(review[0])
-    assert "approve_report" not in services.transitions_for(Handover.objects.get(pk=h.pk), people.manager)
+    assert "approve_report" not in selectors.transitions_for(Handover.objects.get(pk=h.pk), people.manager)
     # Put back as signed, the signatures hold again: it was the summary, and only it.
     Report.objects.filter(pk=report.pk).update(summary=report.summary)
     checker = _checker(h)

@@ -1,0 +1,169 @@
+"""May this person do X: each answer once, asked by the models' transitions, the services, the
+selectors, the views, the API and (through the views) the templates.
+
+It reads only what it is handed (a handover, a client of it, a person) and imports no model of
+this app: the @transition permissions in handover/models.py point at the party checks below, so
+models import policy and policy sits beneath them. What must be true of the data before a step
+(the conditions) lives with the models and signing; who must sign what, in signing.py.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.utils.translation import gettext_lazy
+
+from accounts.roles import Role
+
+# ---------------------------------------------------------------------------------------
+# The parties: who moves each transition. Each takes (handover, user) and only reads.
+
+
+def _is(user, other_id) -> bool:
+    return bool(user and user.is_authenticated and user.pk == other_id)
+
+
+def is_departing(h, user) -> bool:
+    return _is(user, h.departing_id)
+
+
+def is_supervisor(h, user) -> bool:
+    return _is(user, h.supervisor_id)
+
+
+def is_witness(h, user) -> bool:
+    return _is(user, h.witness_id)
+
+
+def is_manager(h, user) -> bool:
+    return _is(user, h.manager_id)
+
+
+def is_hr(h, user) -> bool:
+    return bool(user and user.is_authenticated and user.has_role(Role.HR))
+
+
+def may_cancel(h, user) -> bool:
+    # The departing person may hold the HR role in a small company; they still cannot cancel their own.
+    return not is_departing(h, user) and (is_manager(h, user) or is_hr(h, user))
+
+
+# ---------------------------------------------------------------------------------------
+# Starting a handover
+
+
+def may_start_for_anyone(user) -> bool:
+    """HR (and a superuser) start anyone's handover; a supervisor only their own people's."""
+    return bool(user.has_role(Role.HR) or user.is_superuser)
+
+
+def may_start_handover(user, departing=None) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if may_start_for_anyone(user):
+        return True
+    if not user.has_role(Role.SUPERVISOR):
+        return False
+    if departing is None:
+        return True
+    return departing.supervisor_id == user.pk or (
+        departing.department_id is not None and departing.department.head_id == user.pk
+    )
+
+
+def own_people(user) -> Q:
+    """The queryset form of may_start_handover's last clause, on accounts.User: whom a supervisor
+    (not HR) may start a handover for: the people they supervise or whose department they head."""
+    return Q(supervisor=user) | Q(department__head=user)
+
+
+# ---------------------------------------------------------------------------------------
+# The work of each stage (the services also check the state)
+
+
+def may_fill_plan(h, user) -> bool:
+    return is_departing(h, user)
+
+
+def may_set_receiver(h, user) -> bool:
+    return is_departing(h, user) or user.pk == h.supervisor_id
+
+
+def may_hand_over_items(h, user) -> bool:
+    return is_departing(h, user)
+
+
+def may_answer_for_item(item, user) -> bool:
+    """Confirm or dispute a checklist item: its receiver."""
+    return item.receiver_id == user.pk
+
+
+def may_record_visit(h, hc, user) -> bool:
+    """Record or confirm a joint visit to this client: the departing person and the client's receiver."""
+    return user.pk in (h.departing_id, hc.receiver_id)
+
+
+def may_record_call(h, user) -> bool:
+    return user.pk == h.witness_id
+
+
+def may_write_report(h, user) -> bool:
+    return is_departing(h, user)
+
+
+def may_drop_client(h, user) -> bool:
+    """Take out of the handover a client that left the departing person's book: its supervisor."""
+    return user.pk == h.supervisor_id
+
+
+def may_revoke_access(h, user) -> bool:
+    return user.has_role(Role.HR) and user.pk != h.departing_id
+
+
+# ---------------------------------------------------------------------------------------
+# Its clients' data, prints and the archive
+
+WITHHELD_MESSAGE = gettext_lazy(
+    "This handover is completed: its clients belong to their receivers now, and their data is no longer open to you."
+)
+
+
+class ClientDataWithheld(PermissionDenied):
+    """The handover is visible to this person, its clients' data no longer is (see may_read_client_data)."""
+
+    def __init__(self, handover):
+        super().__init__(str(WITHHELD_MESSAGE))
+        self.handover = handover
+
+
+def may_read_client_data(h, user) -> bool:
+    """May this person, who sees the handover, read its clients' data (plan, items, visits, calls, report, prints)?
+
+    At completion the clients move to their receivers and the departing person's access to
+    them ends (for a transfer too, whose account lives on): from then on they keep only the
+    handover's header (handover_summary), whatever other role they hold. A cancelled handover
+    leaves the clients theirs, so they keep reading it. Everyone else who sees it reads it all.
+    """
+    return not (h.is_completed and getattr(user, "pk", None) == h.departing_id)
+
+
+def require_client_data(h, user):
+    if not may_read_client_data(h, user):
+        raise ClientDataWithheld(h)
+    return h
+
+
+def may_print(h, user) -> bool:
+    """The plan, materials and visits lists print for the people of the handover, never for the departing person.
+
+    Client data is not exported by the departing salesperson, printed or otherwise (as for the client list).
+    """
+    return may_read_client_data(h, user) and getattr(user, "pk", None) != h.departing_id
+
+
+def is_archivist(user) -> bool:
+    """HR and the administrators list, download and archive the signed confirmations."""
+    return bool(user.is_superuser or user.has_role(Role.HR) or user.has_role(Role.ADMIN))
+
+
+def require_archivist(user) -> None:
+    if not is_archivist(user):
+        raise PermissionDenied
