@@ -37,6 +37,7 @@ from .forms import (
     VisitForm,
     first_error,
 )
+from .http import signature_input
 from .models import (
     APPROVAL_SIGNATURES,
     SIGNED_AT,
@@ -130,18 +131,6 @@ def _client(h: Handover, hc_pk: int) -> HandoverClient:
 
 def _item(h: Handover, item_pk: int) -> ChecklistItem:
     return get_object_or_404(ChecklistItem, pk=item_pk, handover=h)
-
-
-def signature_input(request, data: dict) -> services.SignatureInput:
-    """What the person gave on the signing form, with where it came from."""
-    return services.SignatureInput(
-        method=data["method"],
-        password=data["password"],
-        typed_name=data["typed_name"],
-        image=data["image"],
-        ip_address=request.META.get("REMOTE_ADDR") or None,
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
-    )
 
 
 @require_POST
