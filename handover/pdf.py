@@ -32,7 +32,8 @@ from django.utils.translation import gettext as _
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from clients.models import OPEN_STAGES, Contract, Opportunity, OpportunityStage, Receivable
+from clients.models import OpportunityStage
+from clients.selectors import open_business_by_client
 from clients.templatetags.money import money
 
 from . import signing
@@ -229,21 +230,7 @@ def _load(h: Handover) -> dict:
         .select_related("client", "receiver")
         .order_by("grade", "client__name", "id")
     )
-    client_ids = [hc.client_id for hc in hcs]
-    contracts = defaultdict(list)
-    for c in Contract.objects.filter(client_id__in=client_ids).order_by("number"):
-        contracts[c.client_id].append(c)
-    receivables = defaultdict(list)
-    for r in (
-        Receivable.objects.outstanding()
-        .filter(contract__client_id__in=client_ids)
-        .select_related("contract")
-        .order_by("due_date", "id")
-    ):
-        receivables[r.contract.client_id].append(r)
-    deals = defaultdict(list)
-    for o in Opportunity.objects.filter(client_id__in=client_ids, stage__in=OPEN_STAGES).order_by("id"):
-        deals[o.client_id].append(o)
+    business = open_business_by_client(hc.client_id for hc in hcs)
     items = list(ChecklistItem.objects.filter(handover=h).select_related("receiver").order_by("order", "id"))
     visits = list(Visit.objects.filter(handover_client__handover=h).order_by("visited_on", "id"))
     calls = list(PhoneCheck.objects.filter(handover_client__handover=h).order_by("called_at", "id"))
@@ -253,9 +240,9 @@ def _load(h: Handover) -> dict:
     )
     return {
         "hcs": hcs,
-        "contracts": contracts,
-        "receivables": receivables,
-        "deals": deals,
+        "contracts": business.contracts,
+        "receivables": business.receivables,
+        "deals": business.deals,
         "items": items,
         "visits": visits,
         "calls": calls,
