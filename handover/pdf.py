@@ -348,6 +348,24 @@ def _checker(h: Handover, data: dict) -> signing.SignatureChecker:
     return signing.SignatureChecker(h, content, signatures=data["signatures"])
 
 
+def _signed_block(
+    sig: Signature, *, role: str, purpose: str, checker: signing.SignatureChecker, fetcher: RestrictedFetcher
+) -> SignatureBlock:
+    """A given signature as the documents print it: who, when, the image or typed name, whether it holds."""
+    image = bytes(sig.image or b"")
+    return SignatureBlock(
+        role=role,
+        name=sig.signer.display_name,
+        purpose=purpose,
+        signed_at=sig.signed_at,
+        image_url=fetcher.register(image, "image/png") if image else "",
+        typed_name=sig.typed_name,
+        method=sig.method,
+        sha256=sig.content_sha256,
+        valid=checker.is_valid(sig),
+    )
+
+
 def _signature_blocks(h: Handover, data: dict, fetcher: RestrictedFetcher) -> dict:
     checker = _checker(h, data)
     purposes = {k: str(v) for k, v in SignaturePurpose.choices}
@@ -355,18 +373,7 @@ def _signature_blocks(h: Handover, data: dict, fetcher: RestrictedFetcher) -> di
     def block(sig: Signature | None, role: str, name: str, purpose: str) -> SignatureBlock:
         if sig is None:
             return SignatureBlock(role=role, name=name, purpose=purposes[purpose])
-        image = bytes(sig.image or b"")
-        return SignatureBlock(
-            role=role,
-            name=sig.signer.display_name,
-            purpose=purposes[purpose],
-            signed_at=sig.signed_at,
-            image_url=fetcher.register(image, "image/png") if image else "",
-            typed_name=sig.typed_name,
-            method=sig.method,
-            sha256=sig.content_sha256,
-            valid=checker.is_valid(sig),
-        )
+        return _signed_block(sig, role=role, purpose=purposes[purpose], checker=checker, fetcher=fetcher)
 
     names = {hc.receiver_id: hc.receiver.display_name for hc in data["hcs"]}
     names.update({i.receiver_id: i.receiver.display_name for i in data["items"]})
@@ -405,11 +412,14 @@ def _signature_blocks(h: Handover, data: dict, fetcher: RestrictedFetcher) -> di
     return {"parties": parties, "approvals": approvals, "trail": trail}
 
 
-def _standard_items(data: dict) -> list[dict]:
+def _item_rows(data: dict, *, standard_only: bool = False) -> list[dict]:
+    """The checklist items as both documents print them; standard_only keeps those of no client."""
     kinds = {k: str(v) for k, v in ItemKind.choices}
     statuses = {k: str(v) for k, v in ItemStatus.choices}
+    client_name = {hc.pk: hc.client.name for hc in data["hcs"]}
     return [
         {
+            "client": client_name.get(i.handover_client_id, "—"),
             "kind": kinds.get(i.kind, i.kind),
             "title": i.title,
             "description": i.description,
@@ -417,9 +427,10 @@ def _standard_items(data: dict) -> list[dict]:
             "receiver": i.receiver.display_name,
             "status": statuses.get(i.status, i.status),
             "confirmed_at": i.confirmed_at,
+            "dispute_reason": i.dispute_reason,
         }
         for i in data["items"]
-        if i.handover_client_id is None
+        if not standard_only or i.handover_client_id is None
     ]
 
 
@@ -464,7 +475,7 @@ def confirmation_context(h: Handover, *, verification_code: str, fetcher: Restri
     return {
         **_base_context(h),
         "clients": _client_lines(h, data, today),
-        "standard_items": _standard_items(data),
+        "standard_items": _item_rows(data, standard_only=True),
         "report": report,
         "figures": figure_rows(report.figures if report else {}),
         "signatures": _signature_blocks(h, data, fetcher),
@@ -515,22 +526,9 @@ def render_stage_list(h: Handover | int, stage: str) -> bytes:
         label = dict(SignaturePurpose.choices)[purposes[stage]]
         for sig in data["signatures"]:
             if sig.purpose == purposes[stage]:
-                image = bytes(sig.image or b"")
                 stage_signatures.append(
-                    SignatureBlock(
-                        role=_("Receiver"),
-                        name=sig.signer.display_name,
-                        purpose=str(label),
-                        signed_at=sig.signed_at,
-                        image_url=fetcher.register(image, "image/png") if image else "",
-                        typed_name=sig.typed_name,
-                        method=sig.method,
-                        sha256=sig.content_sha256,
-                        valid=checker.is_valid(sig),
-                    )
+                    _signed_block(sig, role=_("Receiver"), purpose=str(label), checker=checker, fetcher=fetcher)
                 )
-    kinds = {k: str(v) for k, v in ItemKind.choices}
-    statuses = {k: str(v) for k, v in ItemStatus.choices}
     modes = {k: str(v) for k, v in VisitMode.choices}
     client_name = {hc.pk: hc.client.name for hc in data["hcs"]}
     context = {
@@ -538,20 +536,7 @@ def render_stage_list(h: Handover | int, stage: str) -> bytes:
         "stage": stage,
         "title": titles[stage],
         "clients": _client_lines(h, data, timezone.localdate()),
-        "items": [
-            {
-                "client": client_name.get(i.handover_client_id, "—"),
-                "kind": kinds.get(i.kind, i.kind),
-                "title": i.title,
-                "description": i.description,
-                "storage_location": i.storage_location,
-                "receiver": i.receiver.display_name,
-                "status": statuses.get(i.status, i.status),
-                "confirmed_at": i.confirmed_at,
-                "dispute_reason": i.dispute_reason,
-            }
-            for i in data["items"]
-        ],
+        "items": _item_rows(data),
         "visits": [
             {
                 "client": client_name.get(v.handover_client_id, ""),
