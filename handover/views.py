@@ -101,7 +101,14 @@ def handover_detail(request, pk: int):
         note(request, f"{summary.handover.number} (summary)")
         return render(request, "handover/summary.html", {"summary": summary, "h": summary.handover})
     note(request, page.handover.number)
-    return render(request, "handover/detail.html", {"page": page, "h": page.handover})
+    context = {
+        "page": page,
+        "h": page.handover,
+        # The options of the visit and call forms, as the forms that parse them define them.
+        "visit_modes": VisitForm.base_fields["mode"].choices,
+        "call_results": PhoneCheckForm.base_fields["result"].choices,
+    }
+    return render(request, "handover/detail.html", context)
 
 
 # ---------------------------------------------------------------------------------------
