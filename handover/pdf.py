@@ -251,6 +251,14 @@ def _load(h: Handover) -> dict:
     }
 
 
+def _by_client(rows) -> defaultdict[int, list]:
+    """Rows of the handover grouped by their handover client, in the order loaded."""
+    grouped = defaultdict(list)
+    for row in rows:
+        grouped[row.handover_client_id].append(row)
+    return grouped
+
+
 def _client_lines(h: Handover, data: dict, today: datetime.date) -> list[ClientLine]:
     """One row per client, each cell a few short lines: the 500-client confirmation must print in
     seconds, and WeasyPrint's time goes by the number of cells and lines."""
@@ -263,17 +271,10 @@ def _client_lines(h: Handover, data: dict, today: datetime.date) -> list[ClientL
     t_not_sampled = _("not sampled")
     t_pair, t_with_note = _("%(label)s: %(value)s"), _("%(text)s (%(note)s)")
     t_status, t_risks, t_next, t_planned = _("current status"), _("risks"), _("next steps"), _("planned visit date")
-    items_by_client = defaultdict(list)
-    for item in data["items"]:
-        items_by_client[item.handover_client_id].append(item)
-    visits_by_client = defaultdict(list)
-    for v in data["visits"]:
-        if not v.superseded:
-            visits_by_client[v.handover_client_id].append(v)
-    calls_by_client = defaultdict(list)
-    for c in data["calls"]:
-        if not c.superseded:
-            calls_by_client[c.handover_client_id].append(c)
+    items_by_client = _by_client(data["items"])
+    # Visits and calls set aside when the spot-check sent a client back no longer count.
+    visits_by_client = _by_client(v for v in data["visits"] if not v.superseded)
+    calls_by_client = _by_client(c for c in data["calls"] if not c.superseded)
 
     lines = []
     for n, hc in enumerate(data["hcs"], start=1):
