@@ -121,32 +121,43 @@ def _app_static_dirs() -> list[str]:
     return [str(Path(app.path) / "static") for app in apps.get_app_configs() if (Path(app.path) / "static").is_dir()]
 
 
+def _in_company_language(function):
+    """Documents are printed in the company's language and time zone, whoever asks for them."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with translation.override(settings.LANGUAGE_CODE), timezone.override(settings.TIME_ZONE):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@_in_company_language
 def render_pdf(
     template: str, context: dict, fetcher: RestrictedFetcher | None = None, *, title: str, footer: str
 ) -> bytes:
     """The PDF of a template under templates/pdf/; title and footer run on every page."""
     fetcher = fetcher or RestrictedFetcher()
-    with translation.override(settings.LANGUAGE_CODE), timezone.override(settings.TIME_ZONE):
-        h = context["h"]
-        context = {
-            **context,
-            "title": str(title),
-            "head_css": _css_string(f"{settings.COMPANY_NAME} · {h.number} · {title}"),
-            "foot_css": _css_string(str(footer)),
-            **_page_labels(),
-        }
-        html = render_to_string(template, context)
-        # No base URL: a relative link means nothing, so nothing is fetched for it.
-        # WeasyPrint makes hundreds of thousands of short-lived objects; in a process holding a
-        # large heap (a worker, the web server) the garbage collector's full passes over that heap
-        # cost more than the layout itself. Reference counting frees the document afterwards.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
-        finally:
-            if gc_was_enabled:
-                gc.enable()
+    h = context["h"]
+    context = {
+        **context,
+        "title": str(title),
+        "head_css": _css_string(f"{settings.COMPANY_NAME} · {h.number} · {title}"),
+        "foot_css": _css_string(str(footer)),
+        **_page_labels(),
+    }
+    html = render_to_string(template, context)
+    # No base URL: a relative link means nothing, so nothing is fetched for it.
+    # WeasyPrint makes hundreds of thousands of short-lived objects; in a process holding a
+    # large heap (a worker, the web server) the garbage collector's full passes over that heap
+    # cost more than the layout itself. Reference counting frees the document afterwards.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def _css_string(text: str) -> str:
@@ -484,17 +495,6 @@ def confirmation_context(h: Handover, *, verification_code: str, fetcher: Restri
         "verification_url": verification_url(verification_code),
         "qr_url": fetcher.register(qr_svg(verification_url(verification_code)), "image/svg+xml"),
     }
-
-
-def _in_company_language(function):
-    """Documents are printed in the company's language and time zone, whoever asks for them."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        with translation.override(settings.LANGUAGE_CODE), timezone.override(settings.TIME_ZONE):
-            return function(*args, **kwargs)
-
-    return wrapper
 
 
 @_in_company_language
