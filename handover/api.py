@@ -32,6 +32,7 @@ from accounts.tokens import TokenAuthentication, api_token_create
 
 from . import selectors, services, signing
 from .api_errors import JSONParser
+from .http import signature_input
 from .idempotency import IdempotencySchema, IdempotentWrites
 from .models import (
     APPROVAL_SIGNATURES,
@@ -332,20 +333,9 @@ class HandoverTransitionView(HandoverScoped):
             user=request.user,
             comment=data["comment"],
             expected_version=data.get("version"),
-            signature=_signature_input(request, data["signature"]) if data.get("signature") else None,
+            signature=signature_input(request, data["signature"]) if data.get("signature") else None,
         )
         return self.detail_response()
-
-
-def _signature_input(request, data: dict) -> services.SignatureInput:
-    return services.SignatureInput(
-        method=data["method"],
-        password=data["password"],
-        typed_name=data["typed_name"],
-        image=data["image"],
-        ip_address=request.META.get("REMOTE_ADDR") or None,
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
-    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -725,7 +715,7 @@ class SignatureListView(HandoverScoped):
             handover=self.get_handover(),
             user=request.user,
             purpose=data["purpose"],
-            signature=_signature_input(request, data),
+            signature=signature_input(request, data),
             expected_version=data.get("version"),
         )
         h = selectors.handover_fresh(self.get_handover())

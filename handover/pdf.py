@@ -33,7 +33,8 @@ from django.utils.translation import gettext as _
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from clients.models import OPEN_STAGES, Contract, Opportunity, OpportunityStage, Receivable
+from clients.models import OpportunityStage
+from clients.selectors import open_business_by_client
 from clients.templatetags.money import money
 
 from . import signing
@@ -120,32 +121,43 @@ def _app_static_dirs() -> list[str]:
     return [str(Path(app.path) / "static") for app in apps.get_app_configs() if (Path(app.path) / "static").is_dir()]
 
 
+def _in_company_language(function):
+    """Documents are printed in the company's language and time zone, whoever asks for them."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with translation.override(settings.LANGUAGE_CODE), timezone.override(settings.TIME_ZONE):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@_in_company_language
 def render_pdf(
     template: str, context: dict, fetcher: RestrictedFetcher | None = None, *, title: str, footer: str
 ) -> bytes:
     """The PDF of a template under templates/pdf/; title and footer run on every page."""
     fetcher = fetcher or RestrictedFetcher()
-    with translation.override(settings.LANGUAGE_CODE), timezone.override(settings.TIME_ZONE):
-        h = context["h"]
-        context = {
-            **context,
-            "title": str(title),
-            "head_css": _css_string(f"{settings.COMPANY_NAME} · {h.number} · {title}"),
-            "foot_css": _css_string(str(footer)),
-            **_page_labels(),
-        }
-        html = render_to_string(template, context)
-        # No base URL: a relative link means nothing, so nothing is fetched for it.
-        # WeasyPrint makes hundreds of thousands of short-lived objects; in a process holding a
-        # large heap (a worker, the web server) the garbage collector's full passes over that heap
-        # cost more than the layout itself. Reference counting frees the document afterwards.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
-        finally:
-            if gc_was_enabled:
-                gc.enable()
+    h = context["h"]
+    context = {
+        **context,
+        "title": str(title),
+        "head_css": _css_string(f"{settings.COMPANY_NAME} · {h.number} · {title}"),
+        "foot_css": _css_string(str(footer)),
+        **_page_labels(),
+    }
+    html = render_to_string(template, context)
+    # No base URL: a relative link means nothing, so nothing is fetched for it.
+    # WeasyPrint makes hundreds of thousands of short-lived objects; in a process holding a
+    # large heap (a worker, the web server) the garbage collector's full passes over that heap
+    # cost more than the layout itself. Reference counting frees the document afterwards.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def _css_string(text: str) -> str:
@@ -229,21 +241,7 @@ def _load(h: Handover) -> dict:
         .select_related("client", "receiver")
         .order_by("grade", "client__name", "id")
     )
-    client_ids = [hc.client_id for hc in hcs]
-    contracts = defaultdict(list)
-    for c in Contract.objects.filter(client_id__in=client_ids).order_by("number"):
-        contracts[c.client_id].append(c)
-    receivables = defaultdict(list)
-    for r in (
-        Receivable.objects.outstanding()
-        .filter(contract__client_id__in=client_ids)
-        .select_related("contract")
-        .order_by("due_date", "id")
-    ):
-        receivables[r.contract.client_id].append(r)
-    deals = defaultdict(list)
-    for o in Opportunity.objects.filter(client_id__in=client_ids, stage__in=OPEN_STAGES).order_by("id"):
-        deals[o.client_id].append(o)
+    business = open_business_by_client(hc.client_id for hc in hcs)
     items = list(ChecklistItem.objects.filter(handover=h).select_related("receiver").order_by("order", "id"))
     visits = list(Visit.objects.filter(handover_client__handover=h).order_by("visited_on", "id"))
     calls = list(PhoneCheck.objects.filter(handover_client__handover=h).order_by("called_at", "id"))
@@ -253,15 +251,23 @@ def _load(h: Handover) -> dict:
     )
     return {
         "hcs": hcs,
-        "contracts": contracts,
-        "receivables": receivables,
-        "deals": deals,
+        "contracts": business.contracts,
+        "receivables": business.receivables,
+        "deals": business.deals,
         "items": items,
         "visits": visits,
         "calls": calls,
         "report": report,
         "signatures": signatures,
     }
+
+
+def _by_client(rows) -> defaultdict[int, list]:
+    """Rows of the handover grouped by their handover client, in the order loaded."""
+    grouped = defaultdict(list)
+    for row in rows:
+        grouped[row.handover_client_id].append(row)
+    return grouped
 
 
 def _client_lines(h: Handover, data: dict, today: datetime.date) -> list[ClientLine]:
@@ -276,17 +282,10 @@ def _client_lines(h: Handover, data: dict, today: datetime.date) -> list[ClientL
     t_not_sampled = _("not sampled")
     t_pair, t_with_note = _("%(label)s: %(value)s"), _("%(text)s (%(note)s)")
     t_status, t_risks, t_next, t_planned = _("current status"), _("risks"), _("next steps"), _("planned visit date")
-    items_by_client = defaultdict(list)
-    for item in data["items"]:
-        items_by_client[item.handover_client_id].append(item)
-    visits_by_client = defaultdict(list)
-    for v in data["visits"]:
-        if not v.superseded:
-            visits_by_client[v.handover_client_id].append(v)
-    calls_by_client = defaultdict(list)
-    for c in data["calls"]:
-        if not c.superseded:
-            calls_by_client[c.handover_client_id].append(c)
+    items_by_client = _by_client(data["items"])
+    # Visits and calls set aside when the spot-check sent a client back no longer count.
+    visits_by_client = _by_client(v for v in data["visits"] if not v.superseded)
+    calls_by_client = _by_client(c for c in data["calls"] if not c.superseded)
 
     lines = []
     for n, hc in enumerate(data["hcs"], start=1):
@@ -361,6 +360,24 @@ def _checker(h: Handover, data: dict) -> signing.SignatureChecker:
     return signing.SignatureChecker(h, content, signatures=data["signatures"])
 
 
+def _signed_block(
+    sig: Signature, *, role: str, purpose: str, checker: signing.SignatureChecker, fetcher: RestrictedFetcher
+) -> SignatureBlock:
+    """A given signature as the documents print it: who, when, the image or typed name, whether it holds."""
+    image = bytes(sig.image or b"")
+    return SignatureBlock(
+        role=role,
+        name=sig.signer.display_name,
+        purpose=purpose,
+        signed_at=sig.signed_at,
+        image_url=fetcher.register(image, "image/png") if image else "",
+        typed_name=sig.typed_name,
+        method=sig.method,
+        sha256=sig.content_sha256,
+        valid=checker.is_valid(sig),
+    )
+
+
 def _signature_blocks(h: Handover, data: dict, fetcher: RestrictedFetcher) -> dict:
     checker = _checker(h, data)
     purposes = {k: str(v) for k, v in SignaturePurpose.choices}
@@ -368,18 +385,7 @@ def _signature_blocks(h: Handover, data: dict, fetcher: RestrictedFetcher) -> di
     def block(sig: Signature | None, role: str, name: str, purpose: str) -> SignatureBlock:
         if sig is None:
             return SignatureBlock(role=role, name=name, purpose=purposes[purpose])
-        image = bytes(sig.image or b"")
-        return SignatureBlock(
-            role=role,
-            name=sig.signer.display_name,
-            purpose=purposes[purpose],
-            signed_at=sig.signed_at,
-            image_url=fetcher.register(image, "image/png") if image else "",
-            typed_name=sig.typed_name,
-            method=sig.method,
-            sha256=sig.content_sha256,
-            valid=checker.is_valid(sig),
-        )
+        return _signed_block(sig, role=role, purpose=purposes[purpose], checker=checker, fetcher=fetcher)
 
     names = {hc.receiver_id: hc.receiver.display_name for hc in data["hcs"]}
     names.update({i.receiver_id: i.receiver.display_name for i in data["items"]})
@@ -418,11 +424,14 @@ def _signature_blocks(h: Handover, data: dict, fetcher: RestrictedFetcher) -> di
     return {"parties": parties, "approvals": approvals, "trail": trail}
 
 
-def _standard_items(data: dict) -> list[dict]:
+def _item_rows(data: dict, *, standard_only: bool = False) -> list[dict]:
+    """The checklist items as both documents print them; standard_only keeps those of no client."""
     kinds = {k: str(v) for k, v in ItemKind.choices}
     statuses = {k: str(v) for k, v in ItemStatus.choices}
+    client_name = {hc.pk: hc.client.name for hc in data["hcs"]}
     return [
         {
+            "client": client_name.get(i.handover_client_id, "—"),
             "kind": kinds.get(i.kind, i.kind),
             "title": i.title,
             "description": i.description,
@@ -430,9 +439,10 @@ def _standard_items(data: dict) -> list[dict]:
             "receiver": i.receiver.display_name,
             "status": statuses.get(i.status, i.status),
             "confirmed_at": i.confirmed_at,
+            "dispute_reason": i.dispute_reason,
         }
         for i in data["items"]
-        if i.handover_client_id is None
+        if not standard_only or i.handover_client_id is None
     ]
 
 
@@ -476,7 +486,7 @@ def confirmation_context(h: Handover, *, verification_code: str, fetcher: Restri
     return {
         **_base_context(h),
         "clients": _client_lines(h, data, today),
-        "standard_items": _standard_items(data),
+        "standard_items": _item_rows(data, standard_only=True),
         "report": report,
         "figures": figure_rows(report.figures if report else {}),
         "signatures": _signature_blocks(h, data, fetcher),
@@ -484,17 +494,6 @@ def confirmation_context(h: Handover, *, verification_code: str, fetcher: Restri
         "verification_url": verification_url(verification_code),
         "qr_url": fetcher.register(qr_svg(verification_url(verification_code)), "image/svg+xml"),
     }
-
-
-def _in_company_language(function):
-    """Documents are printed in the company's language and time zone, whoever asks for them."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        with translation.override(settings.LANGUAGE_CODE), timezone.override(settings.TIME_ZONE):
-            return function(*args, **kwargs)
-
-    return wrapper
 
 
 @_in_company_language
@@ -527,22 +526,9 @@ def render_stage_list(h: Handover | int, stage: str) -> bytes:
         label = dict(SignaturePurpose.choices)[purposes[stage]]
         for sig in data["signatures"]:
             if sig.purpose == purposes[stage]:
-                image = bytes(sig.image or b"")
                 stage_signatures.append(
-                    SignatureBlock(
-                        role=_("Receiver"),
-                        name=sig.signer.display_name,
-                        purpose=str(label),
-                        signed_at=sig.signed_at,
-                        image_url=fetcher.register(image, "image/png") if image else "",
-                        typed_name=sig.typed_name,
-                        method=sig.method,
-                        sha256=sig.content_sha256,
-                        valid=checker.is_valid(sig),
-                    )
+                    _signed_block(sig, role=_("Receiver"), purpose=str(label), checker=checker, fetcher=fetcher)
                 )
-    kinds = {k: str(v) for k, v in ItemKind.choices}
-    statuses = {k: str(v) for k, v in ItemStatus.choices}
     modes = {k: str(v) for k, v in VisitMode.choices}
     client_name = {hc.pk: hc.client.name for hc in data["hcs"]}
     context = {
@@ -550,20 +536,7 @@ def render_stage_list(h: Handover | int, stage: str) -> bytes:
         "stage": stage,
         "title": titles[stage],
         "clients": _client_lines(h, data, timezone.localdate()),
-        "items": [
-            {
-                "client": client_name.get(i.handover_client_id, "—"),
-                "kind": kinds.get(i.kind, i.kind),
-                "title": i.title,
-                "description": i.description,
-                "storage_location": i.storage_location,
-                "receiver": i.receiver.display_name,
-                "status": statuses.get(i.status, i.status),
-                "confirmed_at": i.confirmed_at,
-                "dispute_reason": i.dispute_reason,
-            }
-            for i in data["items"]
-        ],
+        "items": _item_rows(data),
         "visits": [
             {
                 "client": client_name.get(v.handover_client_id, ""),

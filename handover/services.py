@@ -35,6 +35,7 @@ from clients.models import (
     Receivable,
 )
 from clients.ownership import OwnershipRefusals
+from clients.selectors import open_business_by_client
 
 from . import codes, flow, policy, seal, selectors, signing
 from .models import (
@@ -333,20 +334,11 @@ def _build_checklist(h: Handover) -> None:
             )
         )
 
-    contracts = defaultdict(list)
-    for contract in Contract.objects.filter(client__in=clients).order_by("number"):
-        contracts[contract.client_id].append(contract)
-    receivables = defaultdict(list)
-    for r in Receivable.objects.outstanding().filter(contract__client__in=clients).select_related("contract"):
-        receivables[r.contract.client_id].append(r)
-    deals = defaultdict(list)
-    for o in Opportunity.objects.filter(client__in=clients, stage__in=OPEN_STAGES).order_by("id"):
-        deals[o.client_id].append(o)
-
+    business = open_business_by_client(c.pk for c in clients)
     for c in clients:
         hc = by_client[c.pk]
         add(hc, ItemKind.CLIENT, c.name, description=c.credit_code)
-        for contract in contracts[c.pk]:
+        for contract in business.contracts[c.pk]:
             add(
                 hc,
                 ItemKind.CONTRACT,
@@ -356,7 +348,7 @@ def _build_checklist(h: Handover) -> None:
                 description=_("Amount %(amount)s, paid %(paid)s")
                 % {"amount": contract.amount, "paid": contract.amount_paid},
             )
-        for r in receivables[c.pk]:
+        for r in business.receivables[c.pk]:
             add(
                 hc,
                 ItemKind.RECEIVABLE,
@@ -364,7 +356,7 @@ def _build_checklist(h: Handover) -> None:
                 receivable=r,
                 description=_("Outstanding %(amount)s") % {"amount": r.outstanding},
             )
-        for o in deals[c.pk]:
+        for o in business.deals[c.pk]:
             add(hc, ItemKind.OPPORTUNITY, o.name, opportunity=o, description=o.get_stage_display())
     for t in ChecklistTemplateItem.objects.filter(active=True, kind__in=STANDARD_KINDS):
         add(None, t.kind, t.title, description=t.description, storage_location=t.storage_location)

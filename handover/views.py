@@ -36,6 +36,7 @@ from .forms import (
     VisitForm,
     first_error,
 )
+from .http import signature_input
 from .models import (
     APPROVAL_SIGNATURES,
     SIGNED_AT,
@@ -99,7 +100,14 @@ def handover_detail(request, pk: int):
         note(request, f"{summary.handover.number} (summary)")
         return render(request, "handover/summary.html", {"summary": summary, "h": summary.handover})
     note(request, page.handover.number)
-    return render(request, "handover/detail.html", {"page": page, "h": page.handover})
+    context = {
+        "page": page,
+        "h": page.handover,
+        # The options of the visit and call forms, as the forms that parse them define them.
+        "visit_modes": VisitForm.base_fields["mode"].choices,
+        "call_results": PhoneCheckForm.base_fields["result"].choices,
+    }
+    return render(request, "handover/detail.html", context)
 
 
 # ---------------------------------------------------------------------------------------
@@ -123,24 +131,29 @@ def _act(request, h: Handover, form, action: Callable[[dict], object], success, 
     return _back(h, anchor)
 
 
+def _form_service(request, service: Callable, **target) -> Callable[[dict], object]:
+    """The service called with the form's fields as its keyword arguments: each action form declares
+    exactly what its service takes, besides the person, the object acted on and the version."""
+
+    def call(data: dict):
+        fields = {name: value for name, value in data.items() if name != "version"}
+        return service(user=request.user, expected_version=data["version"], **target, **fields)
+
+    return call
+
+
+def _submit(request, h: Handover, form_class, service: Callable, success, *, anchor: str, **target):
+    """A POST action whose form maps onto its service field by field, on one object (target) of the handover."""
+    form = form_class(request.POST)
+    return _act(request, h, form, _form_service(request, service, **target), success, anchor=anchor)
+
+
 def _client(h: Handover, hc_pk: int) -> HandoverClient:
     return get_object_or_404(HandoverClient, pk=hc_pk, handover=h)
 
 
 def _item(h: Handover, item_pk: int) -> ChecklistItem:
     return get_object_or_404(ChecklistItem, pk=item_pk, handover=h)
-
-
-def signature_input(request, data: dict) -> services.SignatureInput:
-    """What the person gave on the signing form, with where it came from."""
-    return services.SignatureInput(
-        method=data["method"],
-        password=data["password"],
-        typed_name=data["typed_name"],
-        image=data["image"],
-        ip_address=request.META.get("REMOTE_ADDR") or None,
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
-    )
 
 
 @require_POST
@@ -213,21 +226,15 @@ def signature_image(request, pk: int, signature_pk: int):
 def plan_update(request, pk: int, hc_pk: int):
     h = selectors.handover_for_user(request.user, pk)
     hc = _client(h, hc_pk)
-    return _act(
+    success = _("The plan for %(client)s was saved.") % {"client": hc.client}
+    return _submit(
         request,
         h,
-        PlanForm(request.POST),
-        lambda d: services.handover_client_update_plan(
-            handover_client=hc,
-            user=request.user,
-            current_status=d["current_status"],
-            risks=d["risks"],
-            next_steps=d["next_steps"],
-            planned_visit_on=d["planned_visit_on"],
-            expected_version=d["version"],
-        ),
-        _("The plan for %(client)s was saved.") % {"client": hc.client},
+        PlanForm,
+        services.handover_client_update_plan,
+        success,
         anchor=f"client-{hc.pk}",
+        handover_client=hc,
     )
 
 
@@ -238,12 +245,7 @@ def receiver_set(request, pk: int):
         request,
         h,
         ReceiverForm(request.POST, handover=h),
-        lambda d: services.handover_client_set_receiver(
-            handover_client=d["handover_client"],
-            user=request.user,
-            receiver=d["receiver"],
-            expected_version=d["version"],
-        ),
+        _form_service(request, services.handover_client_set_receiver),
         lambda hc: _("%(client)s now goes to %(receiver)s.") % {"client": hc.client, "receiver": hc.receiver},
         anchor="checklist",
     )
@@ -253,16 +255,10 @@ def receiver_set(request, pk: int):
 def client_drop(request, pk: int, hc_pk: int):
     h = selectors.handover_for_user(request.user, pk)
     hc = _client(h, hc_pk)
-    name = hc.client.name
-    return _act(
-        request,
-        h,
-        ClientDropForm(request.POST),
-        lambda d: services.handover_client_drop(
-            handover_client=hc, user=request.user, reason=d["reason"], expected_version=d["version"]
-        ),
-        _("%(client)s was removed from the handover; the reason is on the timeline.") % {"client": name},
-        anchor="timeline",
+    # Named now: the row is gone once the service has run.
+    success = _("%(client)s was removed from the handover; the reason is on the timeline.") % {"client": hc.client.name}
+    return _submit(
+        request, h, ClientDropForm, services.handover_client_drop, success, anchor="timeline", handover_client=hc
     )
 
 
@@ -270,26 +266,21 @@ def client_drop(request, pk: int, hc_pk: int):
 def item_hand_over(request, pk: int, item_pk: int):
     h = selectors.handover_for_user(request.user, pk)
     item = _item(h, item_pk)
-    return _act(
-        request,
-        h,
-        VersionForm(request.POST),
-        lambda d: services.item_hand_over(item=item, user=request.user, expected_version=d["version"]),
-        _("Handed over: %(item)s.") % {"item": item.title},
-        anchor=f"item-{item.pk}",
-    )
+    success = _("Handed over: %(item)s.") % {"item": item.title}
+    return _submit(request, h, VersionForm, services.item_hand_over, success, anchor=f"item-{item.pk}", item=item)
 
 
 @require_POST
 def items_hand_over_all(request, pk: int):
     h = selectors.handover_for_user(request.user, pk)
-    return _act(
+    return _submit(
         request,
         h,
-        VersionForm(request.POST),
-        lambda d: services.items_hand_over_all(handover=h, user=request.user, expected_version=d["version"]),
+        VersionForm,
+        services.items_hand_over_all,
         lambda n: _("%(n)d item(s) handed over.") % {"n": n},
         anchor="checklist",
+        handover=h,
     )
 
 
@@ -297,26 +288,21 @@ def items_hand_over_all(request, pk: int):
 def item_confirm(request, pk: int, item_pk: int):
     h = selectors.handover_for_user(request.user, pk)
     item = _item(h, item_pk)
-    return _act(
-        request,
-        h,
-        VersionForm(request.POST),
-        lambda d: services.item_confirm(item=item, user=request.user, expected_version=d["version"]),
-        _("Confirmed: %(item)s.") % {"item": item.title},
-        anchor=f"item-{item.pk}",
-    )
+    success = _("Confirmed: %(item)s.") % {"item": item.title}
+    return _submit(request, h, VersionForm, services.item_confirm, success, anchor=f"item-{item.pk}", item=item)
 
 
 @require_POST
 def items_confirm_all(request, pk: int):
     h = selectors.handover_for_user(request.user, pk)
-    return _act(
+    return _submit(
         request,
         h,
-        VersionForm(request.POST),
-        lambda d: services.items_confirm_all(handover=h, user=request.user, expected_version=d["version"]),
+        VersionForm,
+        services.items_confirm_all,
         lambda n: _("%(n)d item(s) confirmed.") % {"n": n},
         anchor="checklist",
+        handover=h,
     )
 
 
@@ -329,52 +315,30 @@ def item_dispute(request, pk: int, item_pk: int):
         note(request, h.number)
         # A page of its own: a reason box on each of thousands of rows would weigh down the handover page.
         return render(request, "handover/dispute.html", {"h": h, "item": item})
-    return _act(
-        request,
-        h,
-        DisputeForm(request.POST),
-        lambda d: services.item_dispute(
-            item=item, user=request.user, reason=d["reason"], expected_version=d["version"]
-        ),
-        _("Disputed: %(item)s. The departing salesperson will hand it over again.") % {"item": item.title},
-        anchor=f"item-{item.pk}",
-    )
+    success = _("Disputed: %(item)s. The departing salesperson will hand it over again.") % {"item": item.title}
+    return _submit(request, h, DisputeForm, services.item_dispute, success, anchor=f"item-{item.pk}", item=item)
 
 
 @require_POST
 def visit_record(request, pk: int, hc_pk: int):
     h = selectors.handover_for_user(request.user, pk)
     hc = _client(h, hc_pk)
-    return _act(
-        request,
-        h,
-        VisitForm(request.POST),
-        lambda d: services.visit_record(
-            handover_client=hc,
-            user=request.user,
-            visited_on=d["visited_on"],
-            mode=d["mode"],
-            contact_met=d["contact_met"],
-            outcome=d["outcome"],
-            concerns=d["concerns"],
-            expected_version=d["version"],
-        ),
-        _("The visit to %(client)s was recorded; the other salesperson confirms it.") % {"client": hc.client},
-        anchor=f"client-{hc.pk}",
-    )
+    success = _("The visit to %(client)s was recorded; the other salesperson confirms it.") % {"client": hc.client}
+    return _submit(request, h, VisitForm, services.visit_record, success, anchor=f"client-{hc.pk}", handover_client=hc)
 
 
 @require_POST
 def visit_confirm(request, pk: int, visit_pk: int):
     h = selectors.handover_for_user(request.user, pk)
     visit = get_object_or_404(Visit, pk=visit_pk, handover_client__handover=h)
-    return _act(
+    return _submit(
         request,
         h,
-        VersionForm(request.POST),
-        lambda d: services.visit_confirm(visit=visit, user=request.user, expected_version=d["version"]),
+        VersionForm,
+        services.visit_confirm,
         _("Visit confirmed."),
         anchor=f"client-{visit.handover_client_id}",
+        visit=visit,
     )
 
 
@@ -382,35 +346,17 @@ def visit_confirm(request, pk: int, visit_pk: int):
 def phone_check_record(request, pk: int, hc_pk: int):
     h = selectors.handover_for_user(request.user, pk)
     hc = _client(h, hc_pk)
-    return _act(
-        request,
-        h,
-        PhoneCheckForm(request.POST),
-        lambda d: services.phone_check_record(
-            handover_client=hc, user=request.user, result=d["result"], note=d["note"], expected_version=d["version"]
-        ),
-        _("The call to %(client)s was recorded.") % {"client": hc.client},
-        anchor=f"client-{hc.pk}",
+    success = _("The call to %(client)s was recorded.") % {"client": hc.client}
+    return _submit(
+        request, h, PhoneCheckForm, services.phone_check_record, success, anchor=f"client-{hc.pk}", handover_client=hc
     )
 
 
 @require_POST
 def report_update(request, pk: int):
     h = selectors.handover_for_user(request.user, pk)
-    return _act(
-        request,
-        h,
-        ReportForm(request.POST),
-        lambda d: services.report_update(
-            handover=h,
-            user=request.user,
-            summary=d["summary"],
-            open_risks=d["open_risks"],
-            advice=d["advice"],
-            expected_version=d["version"],
-        ),
-        _("The report was saved."),
-        anchor="report",
+    return _submit(
+        request, h, ReportForm, services.report_update, _("The report was saved."), anchor="report", handover=h
     )
 
 
