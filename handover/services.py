@@ -27,12 +27,8 @@ from accounts.models import User
 from accounts.roles import Role
 from accounts.tokens import api_tokens_delete
 from clients.models import (
-    OPEN_STAGES,
     Client,
-    Contract,
-    Opportunity,
     OwnershipChange,
-    Receivable,
 )
 from clients.ownership import OwnershipRefusals
 from clients.selectors import open_business_by_client
