@@ -2,7 +2,7 @@ from django.urls import reverse
 
 from handover import services
 from handover.models import Notification, State
-from handover.walk import advance_to, do_stage_work
+from tests.walk import advance_to, do_stage_work
 
 
 def _submit_plan(handover, people):

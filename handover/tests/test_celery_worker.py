@@ -11,7 +11,7 @@ from django.core import mail
 from django.utils import timezone
 
 from handover.models import ArchivedDocument, Event, Notification, SignaturePurpose, State
-from handover.walk import advance_to, sign_missing, signature_of
+from tests.walk import advance_to, sign_missing, signature_of
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 

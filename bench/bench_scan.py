@@ -10,9 +10,8 @@ from django.utils import timezone
 
 from accounts.models import Department, User
 from accounts.roles import Role
-
-from . import reminders
-from .models import DEFAULT_STATE_DAYS, Handover, Notification, Reminder, StageDeadline
+from handover import reminders
+from handover.models import DEFAULT_STATE_DAYS, Handover, Notification, Reminder, StageDeadline
 
 HANDOVERS = 10_000
 MAX_SECONDS = 5.0
