@@ -53,6 +53,10 @@ INSTALLED_APPS = [
     "clients",
     "handover",
     "notifications",
+    # Tools, imported by no app above: `manage.py seed_demo` (the README's first command loads
+    # the demo) and `manage.py bench`. They have no models and no URLs.
+    "demo",
+    "bench",
 ]
 
 MIDDLEWARE = [

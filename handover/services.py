@@ -766,10 +766,6 @@ class SignatureInput:
     image: str = ""
     ip_address: str | None = None
     user_agent: str = ""
-    # Only for scripts that act as each person in turn (handover/walk.py: the demo data, tests,
-    # benchmarks); a page or the API never sets it, so a signature from a request always needs
-    # the password.
-    password_confirmed: bool = False
 
 
 def _check_password(user: User, signature: SignatureInput) -> None:
@@ -791,8 +787,7 @@ def _make_signature(h: Handover, *, user: User, purpose: str, signature: Signatu
         )
     if signature.method not in SignatureMethod.values:
         raise InvalidInput(_("Choose how to sign: draw your signature or type your full name."), field="method")
-    if not signature.password_confirmed:
-        _check_password(user, signature)
+    _check_password(user, signature)
     image, typed_name = b"", ""
     if signature.method == SignatureMethod.DRAWN:
         try:

@@ -36,10 +36,10 @@ from accounts.models import AccessLog, User
 from accounts.roles import ROLE_PERMISSIONS, Role
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tokens import api_token_create
-from clients.demo import DEPARTING_USERNAME
 from clients.tests.factories import FollowUpFactory
+from demo.company import DEPARTING_USERNAME
 from handover.models import ArchivedDocument, DocumentTemplate, IdempotencyKey, Reminder, ReminderKind, State
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 ROLES = ["sales", "supervisor", "witness", "manager", "hr", "admin", "superuser"]
 PEOPLE = {"sales": "departing"}  # matrix role -> people fixture attribute, where they differ

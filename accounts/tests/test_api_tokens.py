@@ -19,7 +19,7 @@ from accounts.tests.factories import DEFAULT_PASSWORD
 from accounts.tests.test_security import _run
 from handover import services
 from handover.models import State
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 NEW_PASSWORD = "Jiao-Jie#2026-qiu"
 START = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)

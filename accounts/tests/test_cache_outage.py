@@ -15,7 +15,7 @@ from accounts.tests.broken_cache import BROKEN_CACHES, BrokenCache
 from accounts.tests.factories import DEFAULT_PASSWORD
 from handover.models import Handover, Signature, State
 from handover.tests.conftest import celery_broker
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 
 @pytest.fixture

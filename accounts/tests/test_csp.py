@@ -15,7 +15,7 @@ from accounts.tests.factories import DEFAULT_PASSWORD
 from accounts.tests.test_security import _run
 from clients.models import Client
 from handover.models import State
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 
 def _directives(response) -> dict[str, list[str]]:

@@ -14,7 +14,7 @@ from django.utils.html import escape
 from clients.tests.factories import ClientFactory, ContactFactory, ContractFactory, FollowUpFactory
 from handover import services
 from handover.models import State, VisitMode
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 SCRIPT = '<script>alert("x")</script>'
 IMG = "<img src=x onerror=alert(1)>"

@@ -2,8 +2,8 @@ from django.urls import reverse
 
 from handover import services
 from handover.models import State
-from handover.walk import advance_to, do_stage_work
 from notifications.models import Notification
+from tests.walk import advance_to, do_stage_work
 
 
 def _submit_plan(handover, people):

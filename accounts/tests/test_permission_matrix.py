@@ -56,8 +56,8 @@ from clients.models import Client
 from clients.tests.factories import ClientFactory, ContactFactory
 from handover import services
 from handover.models import CallResult, Handover, State, VisitMode
-from handover.walk import advance_to, do_stage_work
 from notifications.models import Notification
+from tests.walk import advance_to, do_stage_work
 
 ROLES = ["anonymous", "departing", "receiver", "supervisor", "witness", "manager", "hr", "admin", "other_sales"]
 PARTIES = {"departing", "receiver", "supervisor", "witness", "manager", "hr"}  # HR sees every handover

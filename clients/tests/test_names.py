@@ -12,7 +12,7 @@ from clients.tests.factories import ClientFactory
 from clients.tests.test_import import CODE_1, client_record, db_counts, good_book, run, where
 from clients.validators import normalize_text, validate_credit_code, validate_plain_text
 from handover.models import State, Visit, VisitMode
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 REVERSED = "\u202eabc"  # RIGHT-TO-LEFT OVERRIDE: shows as "cba"
 LOOK_ALIKE = "A\u200bB"  # ZERO WIDTH SPACE: looks like "AB"

@@ -21,10 +21,10 @@ from accounts.tokens import api_token_create
 from clients.models import Contract
 from handover import services
 from handover.models import ArchivedDocument, Handover, Signature, State, Visit
-from handover.walk import advance_to
+from tests.walk import advance_to
 
-REPORT_TEXT = "全部客户已完成交接"  # handover.walk's report summary
-VISIT_TEXT = "已当面介绍新对接人"  # handover.walk's visit outcome
+REPORT_TEXT = "全部客户已完成交接"  # the walk's report summary (demo/walk.py)
+VISIT_TEXT = "已当面介绍新对接人"  # the walk's visit outcome (demo/walk.py)
 
 
 def _walk(resolver: URLResolver, prefix: str = ""):

@@ -14,7 +14,7 @@ from accounts.tests.factories import UserFactory
 from accounts.tokens import api_token_create
 from clients.tests.factories import ClientFactory
 from handover.models import CallResult, Event, Handover, IdempotencyKey, ItemStatus, PhoneCheck, State, Visit, VisitMode
-from handover.walk import advance_to, do_stage_work
+from tests.walk import advance_to, do_stage_work
 
 
 @pytest.fixture

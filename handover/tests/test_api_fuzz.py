@@ -32,7 +32,7 @@ from accounts.tokens import api_token_create
 from clients.tests.factories import ClientFactory, ContactFactory, ContractFactory, ReceivableFactory
 from handover import services
 from handover.models import State
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 EXAMPLES_PER_OPERATION = 12
 CHECKS = [

@@ -18,7 +18,7 @@ from handover import pdf, seal, services, tasks
 from handover.models import ArchivedDocument, Event, SignaturePurpose, State
 from handover.storage import WriteOnceStorage
 from handover.tests.conftest import poppler
-from handover.walk import advance_to, sign_missing, signature_of
+from tests.walk import advance_to, sign_missing, signature_of
 
 
 @pytest.fixture

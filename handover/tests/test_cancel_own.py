@@ -14,7 +14,7 @@ from accounts.roles import Role
 from accounts.tokens import api_token_create
 from handover import services
 from handover.models import Handover, State
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from django.core import mail
 from django.utils import timezone
 
 from handover.models import ArchivedDocument, Event, SignaturePurpose, State
-from handover.walk import advance_to, sign_missing, signature_of
 from notifications.models import Notification
+from tests.walk import advance_to, sign_missing, signature_of
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 

@@ -16,7 +16,7 @@ from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from clients.models import Client, OwnershipChange
 from handover import services
 from handover.models import ChecklistItem, Event, Handover, HandoverClient, SignaturePurpose, State, Visit
-from handover.walk import advance_to, sign_missing, signature_of
+from tests.walk import advance_to, sign_missing, signature_of
 
 REASON = "客户已由华北销售部接手，不在本次交接范围。"
 

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from accounts.tokens import api_token_create
 from handover import services
 from handover.models import Event, Handover, PhoneCheck, State
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -74,7 +74,7 @@ def test_the_race_helper_returns_refusals_and_successes():
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_double_submit_acts_once(handover, people):
     h = advance_to(handover, State.PLAN)
-    from handover.walk import do_stage_work
+    from tests.walk import do_stage_work
 
     do_stage_work(h)
     h = Handover.objects.get(pk=h.pk)

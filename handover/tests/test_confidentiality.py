@@ -1,7 +1,7 @@
 from django.urls import reverse
 
 from handover.models import State
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 
 def test_the_departing_person_may_export_before_the_handover_starts(people, book, login):

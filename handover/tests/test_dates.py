@@ -13,7 +13,7 @@ from clients.tests.test_import import contract_record, db_counts, good_book, run
 from handover import services
 from handover.models import MAX_NOTICE_PERIOD_DAYS, ChecklistItem, Handover, HandoverClient, State, Visit, VisitMode
 from handover.tests.test_views_start import form_data
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 FAR = "9999-12-31"

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from handover import selectors, services
 from handover.models import OPEN_STATES, State
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 
 def _export(browser):

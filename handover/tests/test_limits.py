@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from clients.validators import LONG_TEXT_MAX_LENGTH, TEXT_MAX_LENGTH
 from handover import services
 from handover.models import CallResult, Event, Handover, HandoverClient, Report, State, Visit, VisitMode
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -18,7 +18,7 @@ from clients.tests.factories import ClientFactory, make_credit_code
 from clients.tests.test_import import client_record, make_xlsx
 from handover import services
 from handover.models import Event, State
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 OWNER = "负责人工号"
 

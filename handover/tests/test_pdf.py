@@ -17,7 +17,7 @@ from clients.templatetags.money import money
 from handover import pdf, selectors
 from handover.models import HandoverClient, Report, Signature, State, Visit
 from handover.tests.conftest import poppler
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 # Only the tests that read the PDF back need Poppler; the others run without it.
 needs_poppler = pytest.mark.skipif(
@@ -237,12 +237,3 @@ def test_a_service_is_the_only_way_to_an_archive(completed):
     # Printing on demand stores nothing; only handover_archive does.
     pdf.render_confirmation(completed, verification_code=CODE)
     assert selectors.archive_for(completed) is None
-
-
-def test_the_pdf_benchmark_runs_on_a_small_book(db):
-    from handover.bench_pdf import bench_confirmation_pdf
-
-    render, archive, serve = bench_confirmation_pdf(clients=3)
-    assert render["name"].startswith("confirmation PDF, 3 clients") and render["seconds"] > 0
-    assert archive["seconds"] > 0
-    assert serve["queries"] <= 5 and serve["seconds"] > 0

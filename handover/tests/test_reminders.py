@@ -26,8 +26,8 @@ from handover.models import (
 from handover.reminders import reminders_scan
 from handover.tasks import deliver_notification
 from handover.tests.conftest import celery_broker
-from handover.walk import advance_to, signature_of
 from notifications.models import Notification
+from tests.walk import advance_to, signature_of
 
 SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
@@ -160,7 +160,7 @@ def test_a_send_that_keeps_failing_stops_after_the_limit_and_keeps_the_notice(ha
 
 def test_the_next_person_is_told_at_once(handover, people):
     advance_to(handover, State.PLAN)
-    from handover.walk import do_stage_work
+    from tests.walk import do_stage_work
 
     do_stage_work(handover)
     services.handover_transition(handover=handover, name="submit_plan", user=people.departing)

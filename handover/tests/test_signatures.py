@@ -9,6 +9,7 @@ from PIL import Image
 
 from accounts.tests.factories import DEFAULT_PASSWORD
 from accounts.tokens import api_token_create
+from demo import walk
 from handover import selectors, services, signing
 from handover.models import (
     ChecklistItem,
@@ -21,7 +22,7 @@ from handover.models import (
     Visit,
 )
 from handover.tests.conftest import png_data_url
-from handover.walk import advance_to, do_stage_work, sign_missing, signature_of
+from tests.walk import advance_to, do_stage_work, sign_missing, signature_of
 
 
 def typed(user, password=DEFAULT_PASSWORD, **extra) -> services.SignatureInput:
@@ -408,7 +409,28 @@ def test_the_walk_signs_every_stage(handover, people):
     assert purposes == set(SignaturePurpose.values)
     checker = signing.SignatureChecker(h)
     assert all(checker.is_valid(sig) for sig in checker.signatures)
-    assert signature_of(people.manager).password_confirmed
+    # With each person's own password, checked as on the page: the services have no way round it.
+    assert people.manager.check_password(signature_of(people.manager).password)
+
+
+def test_no_signature_skips_the_password_check(at_materials_confirmed, people):
+    # The walk (demo/walk.py) once signed through a flag that skipped the password; the services
+    # have no such way round any more, and the walk is refused a wrong password like anyone.
+    with pytest.raises(TypeError):
+        services.SignatureInput(method="typed", typed_name=people.receiver.full_name, password_confirmed=True)
+    with pytest.raises(services.InvalidInput) as refused:
+        walk.sign_missing(at_materials_confirmed, SignaturePurpose.MATERIALS_RECEIPT, password="not-theirs")
+    assert refused.value.field == "password"
+    assert not Signature.objects.filter(
+        handover=at_materials_confirmed, purpose=SignaturePurpose.MATERIALS_RECEIPT
+    ).exists()
+
+
+def test_the_walk_is_not_locked_out_by_the_signing_throttle(handover, settings):
+    # Each signature is a password checked through the login throttle; right ones do not add up.
+    settings.LOGIN_FAILURE_LIMIT = 1
+    h = advance_to(handover, State.COMPLETED)
+    assert Signature.objects.filter(handover=h).count() > settings.LOGIN_FAILURE_LIMIT
 
 
 def test_guessing_the_password_by_signing_is_throttled_like_the_login(at_materials_confirmed, people, settings):

@@ -5,7 +5,7 @@ A test that changes one field only: the summary, nothing else of the report.
 
 from handover import selectors, services, signing
 from handover.models import Handover, Report, SignaturePurpose, State
-from handover.walk import advance_to, sign_missing, signature_of
+from tests.walk import advance_to, sign_missing, signature_of
 
 
 def _checker(h) -> signing.SignatureChecker:

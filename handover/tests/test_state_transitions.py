@@ -11,7 +11,7 @@ from django.db import transaction
 from handover import flow, services
 from handover.flow import Party, State
 from handover.models import CallResult, Handover
-from handover.walk import advance_to, do_stage_work, signature_of
+from tests.walk import advance_to, do_stage_work, signature_of
 
 FSM = list(Handover._meta.get_field("state").get_all_transitions(Handover))
 DECLARED = {(t.name, t.source): t.target for t in FSM}

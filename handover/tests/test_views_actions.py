@@ -17,7 +17,7 @@ from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from clients.tests.factories import ClientFactory
 from handover import services
 from handover.models import CallResult, ChecklistItem, Event, Handover, ItemStatus, State, Visit
-from handover.walk import advance_to, do_stage_work
+from tests.walk import advance_to, do_stage_work
 
 
 def version(h: Handover) -> int:

@@ -13,9 +13,8 @@ from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from clients.tests.factories import ClientFactory, ContactFactory, ContractFactory, OpportunityFactory
 from handover import services
-from handover.bench_page import MAX_QUERIES, bench_handover_page
 from handover.models import CallResult, ChecklistItem, Handover, ItemStatus, State
-from handover.walk import advance_to, do_stage_work
+from tests.walk import advance_to, do_stage_work
 
 
 def url(h) -> str:
@@ -330,12 +329,6 @@ def test_items_waiting_for_the_receiver_do_not_cost_queries_each(handover, peopl
     services.items_hand_over_all(handover=h, user=people.departing)
     assert h.items.filter(status=ItemStatus.HANDED_OVER).count() > 10
     assert _queries(client, h) == before
-
-
-def test_the_page_benchmark_runs_on_a_small_book(db):
-    [row] = bench_handover_page(clients=5)
-    assert row["name"] == "handover page, 5 clients"
-    assert row["queries"] <= MAX_QUERIES and row["seconds"] > 0
 
 
 def test_data_shown_in_the_rows_is_escaped(handover, people, login):

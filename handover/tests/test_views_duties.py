@@ -3,7 +3,7 @@
 from django.urls import reverse
 
 from handover.models import Duty, DutyKind, State
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 
 def test_receivers_and_hr_find_their_duties_in_the_inbox(handover, people, login):

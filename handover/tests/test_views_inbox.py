@@ -15,7 +15,7 @@ from clients.tests.factories import ClientFactory
 from handover import services
 from handover.models import StageDeadline, State
 from handover.selectors import inbox_for
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 URL = reverse("handover:inbox")
 ROLES = ["departing", "receiver", "supervisor", "witness", "manager", "hr", "other_sales"]

@@ -13,7 +13,7 @@ from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from handover import services
 from handover.models import StageDeadline, State
-from handover.walk import advance_to
+from tests.walk import advance_to
 
 URL = reverse("handover:list")
 

@@ -17,7 +17,7 @@ from handover.models import (
     State,
     Visit,
 )
-from handover.walk import advance_to, do_stage_work, sign_missing, signature_of
+from tests.walk import advance_to, do_stage_work, sign_missing, signature_of
 
 # transition -> (the state it leaves, who may run it)
 MATRIX = {

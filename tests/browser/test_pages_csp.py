@@ -12,8 +12,8 @@ import pytest
 
 from clients.tests.factories import ClientFactory, ContractFactory
 from handover.models import State
-from handover.walk import advance_to
 from tests.browser.conftest import watch_csp
+from tests.walk import advance_to
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -10,11 +10,11 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 
 from accounts.models import User
+from demo.walk import advance_to
+from handover import pdf, seal, services
+from handover.models import State
 
-from . import pdf, seal, services
-from .bench_page import _handover, _median_seconds
-from .models import State
-from .walk import advance_to
+from .shared import BENCH_PASSWORD, large_handover, median_seconds
 
 CLIENTS = 500
 MAX_RENDER_SECONDS = 5.0
@@ -22,7 +22,7 @@ MAX_SERVE_SECONDS = 0.050
 
 
 def bench_confirmation_pdf(clients: int = CLIENTS) -> list[dict]:
-    h = advance_to(_handover(clients), State.COMPLETED)
+    h = advance_to(large_handover(clients), State.COMPLETED, password=BENCH_PASSWORD)
     with tempfile.TemporaryDirectory(prefix="handover-bench-pdf-") as scratch:
         # A throwaway seal and media directory: the benchmark leaves nothing behind.
         seal.generate(Path(scratch) / "seal", company="压测公司")
@@ -52,7 +52,7 @@ def bench_confirmation_pdf(clients: int = CLIENTS) -> list[dict]:
                 if response.status_code != 200 or len(body) != doc.size:
                     raise AssertionError(f"{url} answered {response.status_code} with {len(body)} bytes")
 
-            serve_seconds = _median_seconds(get, repeat=20)
+            serve_seconds = median_seconds(get, repeat=20)
             with CaptureQueriesContext(connection) as queries:
                 get()
     return [

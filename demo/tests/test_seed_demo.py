@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from accounts.models import Department, User
 from accounts.roles import Role
-from clients.demo import DEMO_LOGINS, DEMO_PASSWORD, DEPARTING_USERNAME, build_demo_book
 from clients.models import (
     AgingBucket,
     Client,
@@ -20,6 +19,7 @@ from clients.models import (
     Receivable,
 )
 from clients.validators import validate_credit_code
+from demo.company import DEMO_LOGINS, DEMO_PASSWORD, DEPARTING_USERNAME, build_demo_book
 
 MODELS = (Department, User, Client, Contact, Contract, Receivable, Opportunity, FollowUp, OwnershipChange)
 

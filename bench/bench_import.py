@@ -12,10 +12,9 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from accounts.roles import Role
-
-from .importer import CLIENTS, CONTACTS, CONTRACTS, RECEIVABLES, client_book_import
-from .models import Client
-from .validators import credit_code_check_char
+from clients.importer import CLIENTS, CONTACTS, CONTRACTS, RECEIVABLES, client_book_import
+from clients.models import Client
+from clients.validators import credit_code_check_char
 
 N_CLIENTS, N_CONTACTS, N_CONTRACTS, N_RECEIVABLES = 1000, 1000, 1500, 1500
 TARGET_SECONDS = 10

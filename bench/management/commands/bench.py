@@ -4,7 +4,7 @@
     python manage.py bench -k client_list   # only the benchmarks whose name contains this
     python manage.py bench --database-url postgres://postgres@127.0.0.1:5432/handover
 
-A benchmark is a function named bench_* in a module <app>/bench_*.py of the apps below. It
+A benchmark is a function named bench_* in a module bench/bench_*.py (this package). It
 builds its own data and returns rows: {"name", "seconds", "queries" (optional), "target",
 "ok" (optional)}. Each runs inside a transaction that is rolled back afterwards, so
 benchmarks do not see each other's data (and on_commit callbacks do not fire unless the
@@ -30,13 +30,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.test.utils import setup_test_environment, teardown_test_environment
 
-BENCH_APPS = ("clients", "handover")
+BENCH_PACKAGE = "bench"
 CHILD_ENV = "HANDOVER_BENCH_CHILD"
 
 
@@ -46,20 +45,15 @@ class Bench:
     function: Callable[[], list[dict]]
 
 
-def discover(app_labels=BENCH_APPS, pattern: str = "") -> list[Bench]:
-    """Every bench_* function of every <app>/bench_*.py, in file and definition order."""
+def discover(pattern: str = "") -> list[Bench]:
+    """Every bench_* function of every bench/bench_*.py, in file and definition order."""
     found = []
-    for label in app_labels:
-        app_path = Path(apps.get_app_config(label).path)
-        for path in sorted(app_path.glob("bench_*.py")):
-            module = importlib.import_module(f"{apps.get_app_config(label).name}.{path.stem}")
-            for name, function in vars(module).items():
-                if (
-                    name.startswith("bench_")
-                    and inspect.isfunction(function)
-                    and function.__module__ == module.__name__
-                ):
-                    found.append(Bench(f"{module.__name__}.{name}", function))
+    package = importlib.import_module(BENCH_PACKAGE)
+    for path in sorted(Path(package.__path__[0]).glob("bench_*.py")):
+        module = importlib.import_module(f"{BENCH_PACKAGE}.{path.stem}")
+        for name, function in vars(module).items():
+            if name.startswith("bench_") and inspect.isfunction(function) and function.__module__ == module.__name__:
+                found.append(Bench(f"{module.__name__}.{name}", function))
     pattern = pattern.lower()
     return [bench for bench in found if pattern in bench.name.lower()]
 
@@ -133,7 +127,7 @@ def format_table(rows: list[dict]) -> str:
 
 
 class Command(BaseCommand):
-    help = "Run the benchmarks (<app>/bench_*.py) on a scratch database and print one table."
+    help = "Run the benchmarks (bench/bench_*.py) on a scratch database and print one table."
 
     def add_arguments(self, parser):
         parser.add_argument("-k", dest="pattern", default="", help="Only benchmarks whose name contains this.")

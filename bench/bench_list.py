@@ -2,8 +2,6 @@
 
 import datetime
 import random
-import statistics
-import time
 from decimal import Decimal
 
 from django.contrib.auth.models import Group
@@ -15,9 +13,10 @@ from django.utils import timezone
 
 from accounts.models import Department, User
 from accounts.roles import Role
+from clients.models import ZERO, Client, Contact, Contract, Receivable
+from demo.company import CITIES, company_name, credit_code, mobile, money
 
-from .demo import CITIES, company_name, credit_code, mobile, money
-from .models import ZERO, Client, Contact, Contract, Receivable
+from .shared import median_seconds
 
 CLIENTS = 2000
 OWN_CLIENTS = 500  # the salesperson's share; four colleagues hold the rest
@@ -45,7 +44,7 @@ def bench_client_list() -> list[dict]:
             if response.status_code != 200:
                 raise AssertionError(f"{url} answered {response.status_code}")
 
-        seconds = _median_seconds(get)
+        seconds = median_seconds(get)
         with CaptureQueriesContext(connection) as queries:
             get()
         rows.append(
@@ -58,16 +57,6 @@ def bench_client_list() -> list[dict]:
             }
         )
     return rows
-
-
-def _median_seconds(action, *, repeat: int = 5) -> float:
-    action()  # warm up: first-request costs (templates, translations) are not the page's
-    timings = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
 
 
 def _book() -> tuple[User, User]:

@@ -3,14 +3,16 @@ from io import StringIO
 from django.core.management import call_command
 
 from accounts.models import Department
-from handover.management.commands.bench import Bench, discover, format_table, run_benchmarks
+from bench.bench_page import MAX_QUERIES, bench_handover_page
+from bench.bench_pdf import bench_confirmation_pdf
+from bench.management.commands.bench import Bench, discover, format_table, run_benchmarks
 
 
 def test_discovery_finds_the_client_list_benchmark():
     names = [bench.name for bench in discover()]
-    assert "clients.bench_list.bench_client_list" in names
+    assert "bench.bench_list.bench_client_list" in names
     assert all(name.split(".")[-1].startswith("bench_") for name in names)
-    assert [bench.name for bench in discover(pattern="CLIENT_LIST")] == ["clients.bench_list.bench_client_list"]
+    assert [bench.name for bench in discover(pattern="CLIENT_LIST")] == ["bench.bench_list.bench_client_list"]
     assert discover(pattern="no-such-benchmark") == []
 
 
@@ -52,3 +54,16 @@ def test_the_command_runs_in_a_child_process_on_a_scratch_database():
     out = StringIO()
     call_command("bench", "-k", "no-such-benchmark", stdout=out)
     assert "No benchmark matches 'no-such-benchmark'." in out.getvalue()
+
+
+def test_the_page_benchmark_runs_on_a_small_book(db):
+    [row] = bench_handover_page(clients=5)
+    assert row["name"] == "handover page, 5 clients"
+    assert row["queries"] <= MAX_QUERIES and row["seconds"] > 0
+
+
+def test_the_pdf_benchmark_runs_on_a_small_book(db):
+    render, archive, serve = bench_confirmation_pdf(clients=3)
+    assert render["name"].startswith("confirmation PDF, 3 clients") and render["seconds"] > 0
+    assert archive["seconds"] > 0
+    assert serve["queries"] <= 5 and serve["seconds"] > 0

@@ -12,18 +12,28 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clients.models import Client
+from demo.walk import sign_missing, signature_of
+from handover import services
+from handover.models import (
+    ChecklistItem,
+    Handover,
+    HandoverClient,
+    ItemStatus,
+    Report,
+    SignaturePurpose,
+    State,
+    Visit,
+    VisitMode,
+)
 
-from . import services
-from .bench_page import _handover
-from .models import ChecklistItem, Handover, HandoverClient, ItemStatus, Report, State, Visit, VisitMode
-from .walk import _sign_checklist, signature_of
+from .shared import BENCH_PASSWORD, large_handover
 
 CLIENTS = 2000
 MAX_SECONDS = 3.0
 
 
 def _at_final_approval(n: int) -> Handover:
-    h = _handover(n)
+    h = large_handover(n)
     today = timezone.localdate()
     h.clients.update(current_status="正常", risks="无", next_steps="共同拜访", planned_visit_on=today)
     now = timezone.now()
@@ -45,7 +55,7 @@ def _at_final_approval(n: int) -> Handover:
     # The state field is protected against assignment; a queryset update sets it for the set-up.
     Handover.objects.filter(pk=h.pk).update(state=State.REPORT_APPROVAL)
     h = Handover.objects.get(pk=h.pk)
-    _sign_checklist(h)
+    sign_missing(h, SignaturePurpose.CHECKLIST, password=BENCH_PASSWORD)
     return Handover.objects.get(pk=h.pk)
 
 
@@ -54,7 +64,7 @@ def _complete(n: int) -> tuple[float, int]:
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
         services.handover_transition(
-            handover=h.pk, name="approve_report", user=h.manager, signature=signature_of(h.manager)
+            handover=h.pk, name="approve_report", user=h.manager, signature=signature_of(h.manager, BENCH_PASSWORD)
         )
     seconds = time.perf_counter() - started
     assert not Client.objects.filter(owner=h.departing).exists(), "the clients did not move"

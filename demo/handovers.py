@@ -11,9 +11,10 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts.models import User
+from handover import services
+from handover.models import Handover, State
 
-from . import services
-from .models import Handover, State
+from .company import DEMO_PASSWORD
 from .walk import advance_to
 
 # departing, receiver, second receiver for a share of the clients (or None), the state to leave it at
@@ -51,7 +52,7 @@ def demo_handovers() -> int:
             # Every third client goes to the second receiver: one book split between two people.
             for hc in list(h.clients.order_by("pk"))[::3]:
                 services.handover_client_set_receiver(handover_client=hc, user=person, receiver=users[second])
-        h = advance_to(h, state)
+        h = advance_to(h, state, password=DEMO_PASSWORD)
         if state == State.MATERIALS:
             services.items_hand_over_all(handover=h, user=person)
         made += 1

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from clients.demo import DEMO_LOGINS, DEMO_PASSWORD, demo_seed
+from demo.company import DEMO_LOGINS, DEMO_PASSWORD, demo_seed
+from demo.handovers import demo_handovers
 
 
 class Command(BaseCommand):
@@ -10,8 +11,6 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        from handover.demo import demo_handovers
-
         counts = demo_seed(stdout=self.stdout if options["verbosity"] > 1 else None)
         counts["handovers"] = demo_handovers()
         if any(counts.values()):

@@ -23,8 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Department, User
 from accounts.roles import Role
-
-from .models import (
+from clients.models import (
     OPEN_STAGES,
     ZERO,
     Client,
@@ -38,7 +37,7 @@ from .models import (
     OwnershipChange,
     Receivable,
 )
-from .validators import credit_code_check_char
+from clients.validators import credit_code_check_char
 
 SEED = 20260115
 DEMO_PASSWORD = "Demo@2026"  # noqa: S105 - the published password of the demo accounts

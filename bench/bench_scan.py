@@ -10,10 +10,9 @@ from django.utils import timezone
 
 from accounts.models import Department, User
 from accounts.roles import Role
+from handover import reminders
+from handover.models import DEFAULT_STATE_DAYS, Handover, Reminder, StageDeadline
 from notifications.models import Notification
-
-from . import reminders
-from .models import DEFAULT_STATE_DAYS, Handover, Reminder, StageDeadline
 
 HANDOVERS = 10_000
 MAX_SECONDS = 5.0

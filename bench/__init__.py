@@ -1,0 +1,1 @@
+"""Speed targets, measured by `manage.py bench` on a throwaway database (see management/commands/bench.py)."""
