@@ -1,6 +1,6 @@
 """The admin: the company edits its templates and rules here; the handovers themselves are read only.
 
-A handover changes only through handover/services.py (which checks who acts, bumps the
+A handover changes only through handover/services/ (which checks who acts, bumps the
 version and writes the timeline), so the admin shows handover rows without letting anyone
 edit them behind the procedure's back.
 """

@@ -1,7 +1,7 @@
 """The JSON API under /api/: the same services as the pages, spoken over HTTP.
 
 Views here only parse, look up what the requester may see, call a service and shape the
-answer. Who may do what is decided in handover/policy.py, and when in handover/services.py and
+answer. Who may do what is decided in handover/policy.py, and when in handover/services/ and
 handover/models.py; every read goes through handover/selectors.py. The services' errors become
 JSON with a status and a code (see exception_handler).
 """

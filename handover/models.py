@@ -20,7 +20,7 @@ Each transition names who may move it (`permission`) and what must be true first
 fields. What each state and transition means (label, to-do, deadline days, reason, signature,
 messages, notices, what follows) is declared once in the flow spec, handover/flow.py. Everything with a
 side effect (the timeline, drawing the spot-check sample, moving ownership) lives in
-handover/services.py, which calls these transitions inside a transaction.
+handover/services/, which calls these transitions inside a transaction.
 """
 
 import datetime

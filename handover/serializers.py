@@ -1,7 +1,7 @@
 """The API's shapes: what a handover and its parts look like as JSON, and what a write may carry.
 
 Input serializers only parse (ids, dates, choices); every rule about who may do what, and when,
-stays in handover/services.py, so the pages and the API refuse the same things with the same words.
+stays in handover/services/, so the pages and the API refuse the same things with the same words.
 """
 
 from django.core.validators import MaxLengthValidator

@@ -2,7 +2,7 @@
 
 A signature pins the data it vouches for by the SHA-256 of a canonical JSON of that data
 (SignedContent below). "Valid" means: recompute the JSON from the data as it is now, and
-the hash still matches. Nothing here writes; handover/services.py stores signatures.
+the hash still matches. Nothing here writes; handover/services/signatures.py stores signatures.
 
 Only data the handover itself holds goes into the JSON (its clients' plan and receivers, the
 checklist items as handed over, the visits, the calls, the report), never the live client

@@ -10,6 +10,7 @@ from accounts.tests.factories import UserFactory
 from clients.tests.factories import ClientFactory
 from handover import services
 from handover.models import Handover, State
+from handover.services import start as starting
 
 needs_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -44,7 +45,7 @@ def _at_once(calls):
 def both_read_the_same_number(monkeypatch):
     """Hold each thread after its first reading of the next number until the other has read too,
     so both draw the same number, as two starts in the same instant do."""
-    original = services._next_number
+    original = starting._next_number
     barrier = threading.Barrier(2)
     seen = threading.local()
 
@@ -55,7 +56,7 @@ def both_read_the_same_number(monkeypatch):
             barrier.wait(timeout=20)
         return number
 
-    monkeypatch.setattr(services, "_next_number", next_number)
+    monkeypatch.setattr(starting, "_next_number", next_number)
 
 
 @needs_postgres
@@ -104,13 +105,13 @@ def test_a_number_taken_in_the_meantime_is_drawn_again(start, people, book, monk
     )
     ClientFactory(owner=people.other_sales, grade="B")
     first = start(departing=people.other_sales, receiver=north_receiver)
-    original, draws = services._next_number, []
+    original, draws = starting._next_number, []
 
     def next_number(today):
         draws.append(first.number if not draws else original(today))
         return draws[-1]
 
-    monkeypatch.setattr(services, "_next_number", next_number)
+    monkeypatch.setattr(starting, "_next_number", next_number)
 
     second = start()
 

@@ -1,0 +1,82 @@
+"""What every stage's services do around their change: lock the handover, check the state, ask the
+models' rules, bump the version, write the timeline; and the checks on people the start and the
+plan share."""
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition
+
+from accounts.models import User
+from accounts.roles import Role
+
+from ..models import OPEN_STATES, Event, Handover
+from .errors import InvalidInput, WrongState, changed_meanwhile
+
+
+def lock_handover(handover: Handover | int, expected_version: int | None = None) -> Handover:
+    pk = handover.pk if isinstance(handover, Handover) else handover
+    locked = Handover.objects.select_for_update().get(pk=pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise changed_meanwhile()
+    return locked
+
+
+def bump(h: Handover) -> None:
+    h.version += 1
+    try:
+        h.save()
+    except ConcurrentTransition as exc:
+        raise changed_meanwhile() from exc
+
+
+def log_event(h: Handover, *, actor, kind: str, comment: str = "", from_state: str = "", to_state: str = "", **data):
+    return Event.objects.create(
+        handover=h, actor=actor, kind=kind, comment=comment, from_state=from_state, to_state=to_state, data=data
+    )
+
+
+def check_rule(rule, *args, **kwargs) -> None:
+    """Ask one of the models' rules; its refusal becomes an InvalidInput naming the field."""
+    try:
+        rule(*args, **kwargs)
+    except ValidationError as exc:
+        field, messages = next(iter(exc.message_dict.items()))
+        raise InvalidInput(messages[0], field=field) from exc
+
+
+def require_state(h: Handover, *states: str) -> None:
+    if h.state not in states:
+        raise WrongState(
+            _("This cannot be done while the handover is at “%(state)s”. Please reload the page.")
+            % {"state": h.get_state_display()}
+        )
+
+
+def hold_people(*people: User) -> None:
+    """Lock these people's rows until the commit, in id order (as clients.ownership does).
+
+    Whether someone is leaving, receiving, or being given clients is checked and then written in
+    different rows; holding the person makes two such changes for the same person take turns.
+    """
+    ids = sorted({p.pk for p in people})
+    list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+
+
+def check_receiver(user: User, *, departing: User, h_parties: list[User]) -> None:
+    hold_people(user)
+    if user.pk == departing.pk:
+        raise InvalidInput(_("The receiver cannot be the departing salesperson."), field="receiver")
+    if not user.is_active or not user.has_role(Role.SALES):
+        raise InvalidInput(
+            _("%(name)s is not an active salesperson and cannot receive clients.") % {"name": user}, field="receiver"
+        )
+    if any(user.pk == p.pk for p in h_parties):
+        raise InvalidInput(
+            _("%(name)s reviews or approves this handover and cannot also receive its clients.") % {"name": user},
+            field="receiver",
+        )
+    if Handover.objects.filter(departing=user, state__in=OPEN_STATES).exists():
+        raise InvalidInput(
+            _("%(name)s is leaving and has an open handover; they cannot receive clients.") % {"name": user},
+            field="receiver",
+        )

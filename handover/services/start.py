@@ -1,0 +1,215 @@
+"""Starting a handover: the checks on the people, its number, its deadlines, and the checklist built
+from the departing person's book."""
+
+import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.roles import Role
+from clients.models import Client
+from clients.selectors import open_business_by_client
+
+from .. import policy
+from ..models import (
+    DEFAULT_STATE_DAYS,
+    OPEN_STATES,
+    STANDARD_KINDS,
+    ChecklistItem,
+    ChecklistTemplateItem,
+    DocumentTemplate,
+    Handover,
+    HandoverClient,
+    ItemKind,
+    Report,
+    StageDeadline,
+    StageDuration,
+    add_working_days,
+    check_handover_dates,
+)
+from ..notify import notice_for_event
+from .common import check_receiver, check_rule, hold_people, log_event
+from .errors import Conflict, InvalidInput, NotAllowed
+
+
+def open_handover_receiving(person: User) -> Handover | None:
+    """The open handover whose clients or items are still coming to this person, if any.
+
+    Its completion would give them clients after their own handover had been built without them.
+    """
+    coming = Q(receiver=person)
+    coming |= Exists(HandoverClient.objects.filter(handover=OuterRef("pk"), receiver=person))
+    coming |= Exists(ChecklistItem.objects.filter(handover=OuterRef("pk"), receiver=person))
+    return (
+        Handover.objects.filter(state__in=OPEN_STATES)
+        .filter(coming)
+        .select_related("departing")
+        .order_by("number")
+        .first()
+    )
+
+
+def _next_number(today: datetime.date) -> str:
+    prefix = f"JJ{today:%Y%m}-"
+    last = Handover.objects.filter(number__startswith=prefix).order_by("-number").values_list("number", flat=True)
+    n = int(last[0].rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{n:04d}"
+
+
+NUMBER_ATTEMPTS = 10
+
+
+def _create_numbered(today: datetime.date, *, departing: User, **fields) -> Handover:
+    """Create the handover under the next free number.
+
+    Two starts at the same moment read the same highest number; the unique number refuses the
+    second, which then draws again. A refusal by the one-open-handover-per-person constraint
+    is told apart by looking: only that one means the person already has an open handover.
+    """
+    for _attempt in range(NUMBER_ATTEMPTS):
+        number = _next_number(today)
+        try:
+            with transaction.atomic():
+                return Handover.objects.create(number=number, departing=departing, **fields)
+        except IntegrityError as exc:
+            if Handover.objects.filter(departing=departing, state__in=OPEN_STATES).exists():
+                # Two people starting the same person's handover at once: the constraint keeps one.
+                raise Conflict(_("%(name)s already has an open handover.") % {"name": departing}) from exc
+            if not Handover.objects.filter(number=number).exists():
+                raise
+    raise Conflict(_("Many handovers are being started at this moment. Please try again."))
+
+
+def stage_deadlines(*, start: datetime.date, last_working_day: datetime.date) -> dict[str, datetime.date]:
+    """Due date per state, from the company's durations, never later than the last working day."""
+    durations = {**DEFAULT_STATE_DAYS, **dict(StageDuration.objects.values_list("state", "working_days"))}
+    due, current = {}, start
+    for state in DEFAULT_STATE_DAYS:
+        days = durations[state]
+        current = add_working_days(current, days)
+        due[state] = min(current, last_working_day)
+    return due
+
+
+@transaction.atomic
+def handover_start(
+    *,
+    started_by: User,
+    departing: User,
+    receiver: User,
+    witness: User,
+    manager: User,
+    reason: str,
+    notice_date: datetime.date,
+    last_working_day: datetime.date,
+    supervisor: User | None = None,
+) -> Handover:
+    if not policy.may_start_handover(started_by, departing):
+        raise NotAllowed(_("Only HR or the departing person's supervisor may start a handover."))
+    hold_people(departing, receiver)
+    receiving = open_handover_receiving(departing)
+    if receiving is not None:
+        raise InvalidInput(
+            _(
+                "%(name)s is a receiver in handover %(number)s (%(departing)s); "
+                "a handover cannot be started for them until that one is completed."
+            )
+            % {"name": departing, "number": receiving.number, "departing": receiving.departing},
+            field="departing",
+        )
+    supervisor = supervisor or departing.supervisor
+    if supervisor is None:
+        raise InvalidInput(_("The departing salesperson has no direct supervisor; choose one."), field="supervisor")
+    for field, person, label in [
+        ("supervisor", supervisor, _("supervisor")),
+        ("witness", witness, _("witness")),
+        ("manager", manager, _("manager in charge")),
+    ]:
+        if person.pk == departing.pk:
+            raise InvalidInput(
+                _("The departing salesperson cannot be the %(role)s of their own handover.") % {"role": label},
+                field=field,
+            )
+    if not supervisor.has_role(Role.SUPERVISOR):
+        raise InvalidInput(_("%(name)s does not hold the supervisor role.") % {"name": supervisor}, field="supervisor")
+    if not witness.has_role(Role.WITNESS):
+        raise InvalidInput(_("%(name)s does not hold the witness role.") % {"name": witness}, field="witness")
+    if not manager.has_role(Role.MANAGER):
+        raise InvalidInput(_("%(name)s does not hold the manager role.") % {"name": manager}, field="manager")
+    check_receiver(receiver, departing=departing, h_parties=[supervisor, manager, witness])
+    today = timezone.localdate()
+    check_rule(check_handover_dates, notice_date=notice_date, last_working_day=last_working_day, today=today)
+    if Handover.objects.filter(departing=departing, state__in=OPEN_STATES).exists():
+        raise InvalidInput(_("%(name)s already has an open handover.") % {"name": departing}, field="departing")
+
+    h = _create_numbered(
+        today,
+        departing=departing,
+        receiver=receiver,
+        supervisor=supervisor,
+        witness=witness,
+        manager=manager,
+        reason=reason,
+        notice_date=notice_date,
+        last_working_day=last_working_day,
+        started_by=started_by,
+    )
+
+    _build_checklist(h)
+    StageDeadline.objects.bulk_create(
+        StageDeadline(handover=h, state=state, due_on=due)
+        for state, due in stage_deadlines(start=max(today, notice_date), last_working_day=last_working_day).items()
+    )
+    # The report starts from the company's template, if it keeps one.
+    template = DocumentTemplate.objects.filter(kind=DocumentTemplate.Kind.REPORT).first()
+    Report.objects.create(handover=h, summary=template.body if template else "")
+    event = log_event(h, actor=started_by, kind="started", to_state=h.state, clients=h.clients.count())
+    notice_for_event(h, event_id=event.pk, kind="started", actor=started_by)
+    return h
+
+
+def _build_checklist(h: Handover) -> None:
+    clients = list(Client.objects.filter(owner=h.departing).order_by("grade", "name", "id"))
+    HandoverClient.objects.bulk_create(
+        HandoverClient(handover=h, client=c, receiver=h.receiver, grade=c.grade) for c in clients
+    )
+    by_client = {hc.client_id: hc for hc in h.clients.all()}
+    items: list[ChecklistItem] = []
+
+    def add(hc, kind, title, **extra):
+        items.append(
+            ChecklistItem(
+                handover=h, handover_client=hc, kind=kind, title=title, receiver=h.receiver, order=len(items), **extra
+            )
+        )
+
+    business = open_business_by_client(c.pk for c in clients)
+    for c in clients:
+        hc = by_client[c.pk]
+        add(hc, ItemKind.CLIENT, c.name, description=c.credit_code)
+        for contract in business.contracts[c.pk]:
+            add(
+                hc,
+                ItemKind.CONTRACT,
+                f"{contract.number} {contract.name}",
+                contract=contract,
+                storage_location=contract.original_location,
+                description=_("Amount %(amount)s, paid %(paid)s")
+                % {"amount": contract.amount, "paid": contract.amount_paid},
+            )
+        for r in business.receivables[c.pk]:
+            add(
+                hc,
+                ItemKind.RECEIVABLE,
+                _("Receivable %(number)s due %(date)s") % {"number": r.contract.number, "date": r.due_date},
+                receivable=r,
+                description=_("Outstanding %(amount)s") % {"amount": r.outstanding},
+            )
+        for o in business.deals[c.pk]:
+            add(hc, ItemKind.OPPORTUNITY, o.name, opportunity=o, description=o.get_stage_display())
+    for t in ChecklistTemplateItem.objects.filter(active=True, kind__in=STANDARD_KINDS):
+        add(None, t.kind, t.title, description=t.description, storage_location=t.storage_location)
+    ChecklistItem.objects.bulk_create(items)
