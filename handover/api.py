@@ -2,7 +2,7 @@
 
 Views here only parse, look up what the requester may see, call a service and shape the
 answer. Who may do what is decided in handover/policy.py, and when in handover/services/ and
-handover/models.py; every read goes through handover/selectors.py. The services' errors become
+handover/models.py; every read goes through handover/selectors/. The services' errors become
 JSON with a status and a code (see exception_handler).
 """
 

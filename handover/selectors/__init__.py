@@ -1,0 +1,108 @@
+"""Reads of handovers: who sees which, what each person must do now, and what the pages show.
+
+One module per thing read; the handover page is built by one builder per section (page/).
+Callers use `selectors.<name>`: every public name is re-exported here.
+
+    visibility   who sees which handover (the one gate: a handover someone may not see is a
+                 404 for them everywhere), the lists, the eligible receivers, the export lock
+    inbox        what each person must act on now, and the signatures they owe
+    transitions  the transitions this person may run now, conditions met
+    signatures   whether each signature still holds, and the page's signature panel
+    report       the report's figures, live and as labelled lines
+    summary      what the departing person keeps of a completed handover
+    archive      the sealed archive, and what a file or code belongs to
+    lists        each list and object the API reads under /api/handovers/{id}/
+    page/        the handover page, one builder per section
+    display      labels, local times, URL patterns and cheap rows the sections share
+"""
+
+from .archive import archive_for, archive_matching
+from .inbox import DUTY_TODO, TODO_PARTIES, InboxEntry, inbox_for
+from .lists import (
+    checklist_items,
+    current_signatures,
+    handover_clients,
+    handover_events,
+    handover_fresh,
+    handover_phone_checks,
+    handover_report,
+    handover_visits,
+    row_in,
+)
+from .page import HandoverPage, handover_page
+from .page.clients import ClientRow, ReceiverGroup
+from .page.items import STATUS_STYLE, ItemRow
+from .page.spot_check import CallRow
+from .page.stages import StageCell
+from .page.steps import Step
+from .page.timeline import EVENT_LABELS, EventRow
+from .page.visits import VisitRow
+from .report import figure_rows, report_figures
+from .signatures import SignatureNeed, SignaturePanel, SignatureRow, signature_statuses
+from .summary import HandoverSummary, OwnSignature, handover_summary
+from .transitions import conditions_met, transitions_for
+from .visibility import (
+    API_PEOPLE,
+    clients_seen_in_open_handovers,
+    departing_is_locked,
+    eligible_receivers,
+    handover_for_api,
+    handover_for_user,
+    handovers_for_api,
+    handovers_for_list,
+    handovers_visible_to,
+    is_overdue,
+    with_current_due,
+)
+
+__all__ = [
+    "API_PEOPLE",
+    "DUTY_TODO",
+    "EVENT_LABELS",
+    "STATUS_STYLE",
+    "TODO_PARTIES",
+    "CallRow",
+    "ClientRow",
+    "EventRow",
+    "HandoverPage",
+    "HandoverSummary",
+    "InboxEntry",
+    "ItemRow",
+    "OwnSignature",
+    "ReceiverGroup",
+    "SignatureNeed",
+    "SignaturePanel",
+    "SignatureRow",
+    "StageCell",
+    "Step",
+    "VisitRow",
+    "archive_for",
+    "archive_matching",
+    "checklist_items",
+    "clients_seen_in_open_handovers",
+    "conditions_met",
+    "current_signatures",
+    "departing_is_locked",
+    "eligible_receivers",
+    "figure_rows",
+    "handover_clients",
+    "handover_events",
+    "handover_for_api",
+    "handover_for_user",
+    "handover_fresh",
+    "handover_page",
+    "handover_phone_checks",
+    "handover_report",
+    "handover_summary",
+    "handover_visits",
+    "handovers_for_api",
+    "handovers_for_list",
+    "handovers_visible_to",
+    "inbox_for",
+    "is_overdue",
+    "report_figures",
+    "row_in",
+    "signature_statuses",
+    "transitions_for",
+    "with_current_due",
+]

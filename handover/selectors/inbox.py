@@ -1,0 +1,165 @@
+"""The to-do inbox: what each person must act on now, and the signatures they owe."""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.roles import Role
+
+from .. import flow, rules
+from ..flow import WORK_STATES, Party
+from ..models import (
+    ChecklistItem,
+    Duty,
+    DutyKind,
+    Handover,
+    HandoverClient,
+    ItemStatus,
+    Signature,
+    SignaturePurpose,
+    State,
+    Visit,
+)
+from .visibility import is_overdue, with_current_due
+
+# The people named on the handover whose to-do a state is (the flow spec's `by` and `todo`).
+TODO_PARTIES = [Party.DEPARTING, Party.SUPERVISOR, Party.MANAGER, Party.WITNESS]
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    handover: Handover
+    action: str
+    due_on: datetime.date | None
+    overdue: bool
+    return_reason: str = ""
+    # Set for HR's "revoke the accounts" duty, which the inbox lets HR close in place.
+    revoke: bool = False
+
+
+DUTY_TODO = {
+    DutyKind.CONTACT_CLIENT: gettext_lazy("Contact %(n)d client(s) you received (a call, WeChat, email or visit)"),
+    DutyKind.VISIT_CLIENT: gettext_lazy("Visit %(n)d client(s) you received"),
+    DutyKind.REVOKE_ACCOUNTS: gettext_lazy("Revoke the departed person's system accounts"),
+}
+
+
+def inbox_for(user, *, today: datetime.date | None = None) -> list[InboxEntry]:
+    """What this person must act on now, soonest due first; two queries whatever the number of handovers."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    today = today or timezone.localdate()
+    base = with_current_due(Handover.objects.select_related("departing__department"))
+    entries: list[InboxEntry] = []
+
+    def add(h: Handover, action: str) -> None:
+        reason = h.last_return_reason if h.state in WORK_STATES else ""
+        entries.append(InboxEntry(h, action, h.current_due_on, is_overdue(h, today), reason))
+
+    duties = Q()
+    for party in TODO_PARTIES:
+        duties |= Q(**{party: user, "state__in": flow.todo_states(party)})
+    for h in base.filter(duties):
+        spec = flow.STATES[h.state]
+        if getattr(h, f"{spec.by}_id") == user.pk:
+            add(h, str(spec.todo))
+
+    items_waiting = (
+        ChecklistItem.objects.filter(handover=OuterRef("pk"), receiver=user, status=ItemStatus.HANDED_OVER)
+        .order_by()
+        .values("handover")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    visits_waiting = (
+        Visit.objects.filter(
+            handover_client__handover=OuterRef("pk"),
+            handover_client__receiver=user,
+            receiver_confirmed_at__isnull=True,
+            superseded=False,
+        )
+        .order_by()
+        .values("handover_client__handover")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    receiving = (
+        base.filter(state__in=[State.MATERIALS, State.VISITS])
+        .annotate(
+            items_waiting=Coalesce(Subquery(items_waiting, output_field=IntegerField()), Value(0)),
+            visits_waiting=Coalesce(Subquery(visits_waiting, output_field=IntegerField()), Value(0)),
+        )
+        .filter(Q(state=State.MATERIALS, items_waiting__gt=0) | Q(state=State.VISITS, visits_waiting__gt=0))
+    )
+    for h in receiving:
+        if h.state == State.MATERIALS:
+            add(h, _("Confirm the %(n)d item(s) handed over to you, or dispute them") % {"n": h.items_waiting})
+        else:
+            add(h, _("Confirm the %(n)d joint visit(s) recorded for your clients") % {"n": h.visits_waiting})
+
+    # After completion: the procedure's duties, one entry per handover and kind.
+    mine = Q(assignee=user)
+    if user.has_role(Role.HR):
+        mine |= Q(assignee__isnull=True, kind=DutyKind.REVOKE_ACCOUNTS)
+    duties = list(
+        Duty.objects.filter(mine, done_at__isnull=True)
+        .values("handover", "kind")
+        .annotate(n=Count("pk"), due_on=Min("due_on"))
+        .order_by()
+    )
+    duty_handovers = Handover.objects.select_related("departing__department").in_bulk({d["handover"] for d in duties})
+    for d in duties:
+        entries.append(
+            InboxEntry(
+                duty_handovers[d["handover"]],
+                str(DUTY_TODO[d["kind"]]) % {"n": d["n"]},
+                d["due_on"],
+                d["due_on"] < today,
+                revoke=d["kind"] == DutyKind.REVOKE_ACCOUNTS,
+            )
+        )
+
+    for h, action in _signatures_owed(base, user):
+        add(h, action)
+
+    far = datetime.date.max
+    entries.sort(key=lambda e: (not e.overdue, e.due_on or far, e.handover.number))
+    return entries
+
+
+def _signatures_owed(base: QuerySet[Handover], user) -> list[tuple[Handover, str]]:
+    """Handovers waiting for this person's signature, in one query.
+
+    A receiver signs the receipt once every item of theirs is confirmed, and the visits once
+    every client of theirs has a confirmed joint visit; the departing person, the receivers
+    and the witness sign the checklist at the final approval. (A signature that no longer holds
+    shows on the handover page, and in the departing person's hint, not here.)
+    """
+    mine = Signature.objects.filter(handover=OuterRef("pk"), signer=user, superseded_at__isnull=True)
+    my_items = ChecklistItem.objects.filter(handover=OuterRef("pk"), receiver=user)
+    my_clients = HandoverClient.objects.filter(handover=OuterRef("pk"), receiver=user)
+    covering = Visit.objects.filter(handover_client=OuterRef("pk")).filter(rules.VISIT_COVERS)
+    receipt = (
+        Q(state=State.MATERIALS)
+        & Exists(my_items)
+        & ~Exists(my_items.exclude(rules.ITEM_CONFIRMED))
+        & ~Exists(mine.filter(purpose=SignaturePurpose.MATERIALS_RECEIPT))
+    )
+    visits = (
+        Q(state=State.VISITS)
+        & Exists(my_clients)
+        & ~Exists(my_clients.exclude(Exists(covering)))
+        & ~Exists(mine.filter(purpose=SignaturePurpose.VISITS))
+    )
+    checklist = (
+        Q(state=State.REPORT_APPROVAL)
+        & (Q(departing=user) | Q(witness=user) | Exists(my_clients) | Exists(my_items))
+        & ~Exists(mine.filter(purpose=SignaturePurpose.CHECKLIST))
+    )
+    actions = {spec.at: str(spec.todo) for spec in flow.SIGNATURES.values()}
+    return [(h, actions[h.state]) for h in base.filter(receipt | visits | checklist)]

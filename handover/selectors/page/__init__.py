@@ -1,0 +1,127 @@
+"""The handover page: one builder per section, composed by handover_page().
+
+Every section builds from the same rows, read once (rows.py), so the page costs a number of
+queries that does not grow with the clients; a section that needs another's rows (a client row
+carries its items, visits and calls) is handed them.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+
+from ... import policy, signing
+from ...models import Handover
+from ..signatures import SignaturePanel, signature_panel
+from .clients import ReceiverGroup, client_section
+from .header import header
+from .items import ItemRow, item_section
+from .prints import archive_url, print_links
+from .report import report_section
+from .rows import page_queryset, page_rows
+from .spot_check import spot_check_section
+from .stages import StageCell, stage_cells
+from .steps import Step, steps
+from .timeline import EventRow, event_rows
+from .visits import visit_section
+
+
+@dataclass
+class HandoverPage:
+    handover: Handover
+    viewer: User
+    today: datetime.date
+    current_due_on: datetime.date | None
+    overdue: bool
+    stages: list[StageCell]
+    steps: list[Step]
+    groups: list[ReceiverGroup]
+    other_items: list[ItemRow]
+    events: list[EventRow]
+    return_reason: str
+    viewer_must_act_on_return: bool
+    counts: dict
+    report: object
+    figures: list[tuple[str, str]]
+    figures_live: bool
+    can_edit_plan: bool
+    can_set_receiver: bool
+    can_write_report: bool
+    receiver_choices: list[User]
+    hand_over_all_url: str = ""
+    confirm_all_url: str = ""
+    mine_waiting: int = 0
+    action_urls: dict = field(default_factory=dict)
+    signatures: SignaturePanel = field(default_factory=SignaturePanel)
+    print_links: list[tuple[str, str]] = field(default_factory=list)
+    archive_url: str = ""
+
+
+def handover_page(user, pk: int, *, today: datetime.date | None = None) -> HandoverPage:
+    """Everything the handover page shows, in a number of queries that does not grow with the clients."""
+    today = today or timezone.localdate()
+    h = policy.require_client_data(get_object_or_404(page_queryset(user), pk=pk), user)
+    tz = timezone.get_current_timezone()
+    rows = page_rows(h)
+    report = getattr(h, "report", None)
+    checker = signing.SignatureChecker(
+        h,
+        signing.SignedContent(
+            h, clients=rows.clients, items=rows.items, visits=rows.visits, calls=rows.checks, report=report
+        ),
+        rows.signatures,
+    )
+    # The transition conditions (transitions_for) check signatures on these same rows.
+    h.__dict__["_signature_checker"] = checker
+
+    top = header(h, user, rows, today)
+    items = item_section(h, user, rows)
+    visits = visit_section(h, user, rows)
+    spot_check = spot_check_section(h, user, rows, tz)
+    clients = client_section(h, user, rows, items, visits, spot_check)
+    written = report_section(h, user, today)
+    return HandoverPage(
+        handover=h,
+        viewer=user,
+        today=today,
+        current_due_on=top.current_due_on,
+        overdue=top.overdue,
+        stages=stage_cells(h, rows.events),
+        steps=steps(h, user, checker),
+        groups=clients.groups,
+        other_items=items.by_client.get(None, []),
+        events=event_rows(rows.events, rows.names),
+        return_reason=top.return_reason,
+        viewer_must_act_on_return=top.viewer_must_act_on_return,
+        counts={
+            "clients": len(rows.clients),
+            "items": len(rows.items),
+            "confirmed": items.confirmed,
+            "unconfirmed": items.unconfirmed,
+            "plan_gaps": clients.plan_gaps,
+            "visit_gaps": clients.visit_gaps,
+            "calls_pending": spot_check.pending,
+            "sampled": spot_check.sampled,
+        },
+        report=report,
+        figures=written.figures,
+        figures_live=written.figures_live,
+        can_edit_plan=clients.can_edit_plan,
+        can_set_receiver=top.can_set_receiver,
+        can_write_report=written.can_write_report,
+        receiver_choices=top.receiver_choices,
+        hand_over_all_url=items.hand_over_all_url,
+        confirm_all_url=items.confirm_all_url,
+        mine_waiting=items.mine_waiting,
+        action_urls={
+            "receiver_set": reverse("handover:receiver_set", args=[h.pk]),
+            "report_update": reverse("handover:report_update", args=[h.pk]),
+        },
+        signatures=signature_panel(h, user, checker, rows.names, tz),
+        print_links=print_links(h, user),
+        archive_url=archive_url(h, user),
+    )
