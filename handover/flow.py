@@ -63,6 +63,11 @@ class Party(models.TextChoices):
     RECEIVERS = "receivers"
     # Cancelling: the manager or HR, never the departing person (models.may_cancel).
     MANAGER_OR_HR = "manager_or_hr"
+    # Who hears that a handover closed (StateSpec.told): the handover's default receiver, the
+    # receiver of each of its clients, and every active HR person.
+    DEFAULT_RECEIVER = "default_receiver"
+    EVERY_RECEIVER = "every_receiver"
+    HR = "hr"
 
 
 # ---------------------------------------------------------------------------------------
@@ -81,6 +86,8 @@ class StateSpec:
     todo: str = ""
     # Working days the state may take by default (the company changes them in StageDuration).
     days: int = 0
+    # A closed state: who hears that the handover ended so (handover/notify.py).
+    told: tuple[Party, ...] = ()
 
     @property
     def actors(self) -> tuple[Party, ...]:
@@ -118,8 +125,10 @@ STATES: dict[State, StateSpec] = {
     State.REPORT_APPROVAL: StateSpec(
         "report", Party.MANAGER, todo=_("Give the final approval of the handover report"), days=1
     ),
-    State.COMPLETED: StateSpec("completed"),
-    State.CANCELLED: StateSpec(None),
+    State.COMPLETED: StateSpec("completed", told=(Party.DEPARTING, Party.SUPERVISOR, Party.EVERY_RECEIVER, Party.HR)),
+    State.CANCELLED: StateSpec(
+        None, told=(Party.DEPARTING, Party.DEFAULT_RECEIVER, Party.SUPERVISOR, Party.WITNESS, Party.MANAGER)
+    ),
 }
 
 # The progress bar, in order: (key, label); the states of each come from STATES.

@@ -69,14 +69,25 @@ def waiting_receivers(state: str, handover_ids: list[int] | None = None) -> dict
     return result
 
 
+def told_of_closing(h: Handover, parties) -> set[int]:
+    """The people of a closed handover the flow spec says hear of it (StateSpec.told)."""
+    people: set[int] = set()
+    for party in parties:
+        if party == Party.EVERY_RECEIVER:
+            people |= set(HandoverClient.objects.filter(handover=h).values_list("receiver_id", flat=True))
+        elif party == Party.HR:
+            people |= set(User.objects.filter(groups__name=Role.HR, is_active=True).values_list("pk", flat=True))
+        elif party == Party.DEFAULT_RECEIVER:
+            people.add(h.receiver_id)
+        else:
+            people.add(getattr(h, f"{party}_id"))
+    return people
+
+
 def actors_for(h: Handover) -> set[int]:
     """Who must act on the handover now; after it closes, who must hear of it."""
-    if h.state == State.COMPLETED:
-        receivers = HandoverClient.objects.filter(handover=h).values_list("receiver_id", flat=True)
-        hr = User.objects.filter(groups__name=Role.HR, is_active=True).values_list("pk", flat=True)
-        return {h.departing_id, h.supervisor_id, *receivers, *hr}
-    if h.state == State.CANCELLED:
-        return {h.departing_id, h.receiver_id, h.supervisor_id, h.witness_id, h.manager_id}
+    if told := flow.STATES[h.state].told:
+        return told_of_closing(h, told)
     actors = state_actors(
         h.state,
         departing_id=h.departing_id,

@@ -49,6 +49,10 @@ def test_open_states_have_a_todo_a_deadline_and_a_stage():
         assert spec.todo and spec.days > 0 and spec.stage in flow.STAGE_LABELS, state
     for state in flow.CLOSED_STATES:
         assert not flow.STATES[state].todo and not flow.STATES[state].days, state
+        # Someone hears that the handover ended so; an open state tells through its actors instead.
+        assert flow.STATES[state].told, state
+    for state in flow.OPEN_STATES:
+        assert not flow.STATES[state].told, state
     # Every state but a cancellation sits on the progress bar, once.
     on_bar = [s for _key, _label, states in flow.STAGES for s in states]
     assert sorted(on_bar) == sorted(s for s in State if s != State.CANCELLED)
