@@ -3,6 +3,7 @@ from io import StringIO
 from django.core.management import call_command
 
 from accounts.models import Department
+from bench.bench_list import bench_large_book_search
 from bench.bench_page import MAX_QUERIES, bench_handover_page
 from bench.bench_pdf import bench_confirmation_pdf
 from bench.management.commands import bench as bench_command
@@ -114,3 +115,11 @@ def test_the_table_says_which_database_it_measured():
     table = format_table([{"name": "page", "seconds": 0.01}], database="PostgreSQL 15.4, database h_bench")
     assert table.splitlines()[-1] == "Database: PostgreSQL 15.4, database h_bench"
     assert "Database:" not in format_table([{"name": "page", "seconds": 0.01}])
+
+
+def test_the_large_book_benchmark_runs_on_a_small_book(db):
+    rows = bench_large_book_search(clients=200, repeat=2)
+    assert rows[0]["name"].startswith("large book: 200 clients built")
+    measured = rows[1:]
+    assert len(measured) == 10 and all(row["seconds"] > 0 and row["queries"] for row in measured)
+    assert {row["name"].split(", ")[0] for row in measured} == {"list 200: manager", "list 200: supervisor"}
