@@ -6,14 +6,20 @@ narrow what the viewer may see, never widen it.
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import QueryDict
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from .models import Client, Contact, Grade
-from .selectors import clients_with_totals
+from .selectors import clients_with_totals, industries_of
 
 PAGE_SIZE = 25
+# The list counts its rows up to this many (or just past the page asked for): an exact COUNT of
+# a million-client book on every request cost more than the page itself. Above it: "1,000+".
+COUNT_CAP = 1000
 
 # Sort key -> ORDER BY; pk last so pages never overlap when the values tie.
 SORTS: dict[str, tuple[str, ...]] = {
@@ -32,6 +38,49 @@ class FlagCheckbox(forms.CheckboxInput):
     # hand-written or bookmarked ?overdue=0 must mean "no filter".
     def value_from_datadict(self, data, files, name) -> bool:
         return data.get(name) in {"1", "on", "true", "True"}
+
+
+class PlainSelect(forms.Select):
+    """forms.Select, the same HTML, written in Python rather than one template per option.
+
+    A manager's owner filter offers every salesperson (2,000 of them): rendered option by
+    option through Django's templates it took longer than all the page's queries together.
+    No option groups (none of these selects has any).
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        # Widget's context, not ChoiceWidget's: its optgroups() builds a dict per option first.
+        widget = forms.Widget.get_context(self, name, value, attrs)["widget"]
+        wanted = set(widget["value"])  # ChoiceWidget.format_value: the selected values as strings
+        parts = [format_html('<select name="{}"{}>', widget["name"], _attrs(widget["attrs"]))]
+        has_selected = False
+        for option_value, label in self.choices:
+            if isinstance(label, list | tuple):
+                raise ValueError("PlainSelect renders no option groups")
+            option_value = "" if option_value is None else str(option_value)
+            # As ChoiceWidget.optgroups: only the first matching option is selected.
+            selected = not has_selected and option_value in wanted
+            has_selected |= selected
+            option = format_html(
+                '\n  <option value="{}"{}>{}</option>\n',
+                option_value,
+                _attrs({"selected": True} if selected else {}),
+                label,
+            )
+            parts.append(option)
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))  # noqa: S308 - every part went through format_html
+
+
+def _attrs(attrs: dict) -> str:
+    # As django/forms/widgets/attrs.html: False leaves the attribute out, True writes its name alone.
+    return mark_safe(  # noqa: S308 - each name and value escaped by format_html
+        "".join(
+            format_html(" {}", name) if value is True else format_html(' {}="{}"', name, str(value))
+            for name, value in attrs.items()
+            if value is not False
+        )
+    )
 
 
 class OwnerChoiceField(forms.ModelChoiceField):
@@ -62,7 +111,7 @@ class ClientFilterForm(forms.Form):
         required=False,
         queryset=get_user_model().objects.none(),
         empty_label=_("All owners"),
-        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+        widget=PlainSelect(attrs={"class": "form-select form-select-sm"}),
     )
     overdue = forms.BooleanField(
         label=_("Has overdue receivables"),
@@ -75,11 +124,14 @@ class ClientFilterForm(forms.Form):
         super().__init__(data)
         # Choices come from the viewer's own book: offering another team's owner or
         # industry would leak who and what exists outside it.
+        # From the small users table, each asking the client index whether it owns a visible client.
         self.fields["owner"].queryset = (
-            get_user_model().objects.filter(pk__in=visible.values("owner_id")).order_by("full_name", "username")
+            get_user_model()
+            .objects.filter(Exists(visible.filter(owner=OuterRef("pk"))))
+            .only("pk", "full_name", "first_name", "last_name", "username")  # what display_name reads
+            .order_by("full_name", "username")
         )
-        industries = visible.exclude(industry="").order_by("industry").values_list("industry", flat=True).distinct()
-        self.fields["industry"].choices = [("", _("All industries")), *((i, i) for i in industries)]
+        self.fields["industry"].choices = [("", _("All industries")), *((i, i) for i in industries_of(visible))]
 
     @property
     def current_sort(self) -> str:
@@ -100,6 +152,52 @@ class ClientFilterForm(forms.Form):
         return self.cleaned_data
 
 
+class CappedPaginator(Paginator):
+    """A Paginator that counts the rows only up to COUNT_CAP, or one past the page asked for.
+
+    Under the cap the count is exact (and the "Last" link right); above it count_is_capped is
+    set, the count includes one row past the page asked for so that "Next" still shows, and
+    pages further on stay reachable one "Next" at a time.
+    """
+
+    def __init__(self, object_list, per_page, *, page_number=None, cap: int | None = None):
+        super().__init__(object_list, per_page)
+        cap = COUNT_CAP if cap is None else cap
+        try:
+            wanted = max(int(page_number), 1)
+        except (TypeError, ValueError):
+            wanted = 1
+        self.count_limit = max(cap, wanted * per_page) + 1
+
+    @property
+    def count(self) -> int:
+        if not hasattr(self, "_capped_count"):
+            rows = self.object_list.order_by().values("pk")[: self.count_limit]
+            self._capped_count = rows.count()
+        return self._capped_count
+
+    @property
+    def count_is_capped(self) -> bool:
+        return self.count >= self.count_limit
+
+    @property
+    def count_shown(self) -> int:
+        """The number to print: the exact count, or the cap it passed ("1,000+")."""
+        return self.count_limit - 1 if self.count_is_capped else self.count
+
+
+def search_matches(q: str) -> QuerySet:
+    """The ids of the clients whose name, credit code or a contact's phone contains q.
+
+    A union of three look-ups, each of which an index can serve on its own; OR-ed together
+    in one WHERE, with the phone behind an EXISTS, no index could and every client was read.
+    """
+    by_name = Client.objects.filter(name__icontains=q).order_by().values("pk")
+    by_code = Client.objects.filter(credit_code__icontains=q).order_by().values("pk")
+    by_phone = Contact.objects.filter(phone__contains=q).order_by().values("client_id")
+    return by_name.union(by_code, by_phone)
+
+
 def filter_clients(visible: QuerySet[Client], params: QueryDict) -> tuple[ClientFilterForm, QuerySet[Client]]:
     """Apply the GET parameters q, grade, industry, owner, overdue and sort to a visible queryset."""
     form = ClientFilterForm(params, visible=visible)
@@ -107,11 +205,7 @@ def filter_clients(visible: QuerySet[Client], params: QueryDict) -> tuple[Client
     clients = clients_with_totals(visible).select_related("owner")
 
     if q := (values.get("q") or "").strip():
-        clients = clients.filter(
-            Q(name__icontains=q)
-            | Q(credit_code__icontains=q)
-            | Exists(Contact.objects.filter(client=OuterRef("pk"), phone__contains=q))
-        )
+        clients = clients.filter(pk__in=search_matches(q))
     if grade := values.get("grade"):
         clients = clients.filter(grade=grade)
     if industry := values.get("industry"):

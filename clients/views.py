@@ -1,7 +1,6 @@
 import logging
 
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -11,7 +10,7 @@ from django.views.decorators.http import require_GET
 from accounts.access import Action, log_access
 
 from .exports import client_rows, csv_chunks, header_row, xlsx_bytes
-from .filters import PAGE_SIZE, filter_clients
+from .filters import PAGE_SIZE, CappedPaginator, filter_clients
 from .hooks import export_locked
 from .selectors import client_for_detail, client_receivables, client_totals, clients_visible_to
 
@@ -23,7 +22,8 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @require_GET
 def client_list(request):
     form, clients = filter_clients(clients_visible_to(request.user), request.GET)
-    page = Paginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
+    number = request.GET.get("page")
+    page = CappedPaginator(clients, PAGE_SIZE, page_number=number).get_page(number)
     log_access(request, Action.LIST_CLIENTS, detail=request.GET.urlencode())
     context = {"form": form, "page": page, "sort_links": form.sort_links()}
     return render(request, "clients/client_list.html", context)

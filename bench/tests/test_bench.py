@@ -3,8 +3,10 @@ from io import StringIO
 from django.core.management import call_command
 
 from accounts.models import Department
+from bench.bench_list import bench_large_book_search
 from bench.bench_page import MAX_QUERIES, bench_handover_page
 from bench.bench_pdf import bench_confirmation_pdf
+from bench.management.commands import bench as bench_command
 from bench.management.commands.bench import Bench, discover, format_table, run_benchmarks
 
 
@@ -67,3 +69,57 @@ def test_the_pdf_benchmark_runs_on_a_small_book(db):
     assert render["name"].startswith("confirmation PDF, 3 clients") and render["seconds"] > 0
     assert archive["seconds"] > 0
     assert serve["queries"] <= 5 and serve["seconds"] > 0
+
+
+def _child_environment(monkeypatch, *, argv: tuple = (), environ: dict) -> dict:
+    """The environment the command gives its child process, with the child itself faked out."""
+    seen = {}
+
+    class FakeChild:
+        def __init__(self, command, **kwargs):
+            seen.update(kwargs["env"])
+            self.stdout = iter(())
+            self.returncode = 0
+
+        def wait(self):
+            return 0
+
+    for key in ("DATABASE_URL",):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(bench_command.subprocess, "Popen", FakeChild)
+    call_command("bench", *argv, stdout=StringIO())
+    return seen
+
+
+def test_the_command_benches_on_the_server_named_by_database_url(monkeypatch):
+    server = "postgres://postgres@127.0.0.1:5432/somewhere"
+    env = _child_environment(monkeypatch, environ={"DATABASE_URL": server})
+    assert env["DATABASE_URL"] == server
+    # --database-url still wins over the environment.
+    other = "postgres://postgres@127.0.0.1:5432/other"
+    env = _child_environment(monkeypatch, argv=("--database-url", other), environ={"DATABASE_URL": server})
+    assert env["DATABASE_URL"] == other
+
+
+def test_without_a_server_the_command_benches_on_a_scratch_sqlite_file(monkeypatch, tmp_path):
+    mine = f"sqlite:///{tmp_path / 'mine.sqlite3'}"
+    for environ in ({}, {"DATABASE_URL": mine}):
+        env = _child_environment(monkeypatch, environ=environ)
+        assert env["DATABASE_URL"].startswith("sqlite:///") and env["DATABASE_URL"] != mine
+        assert env["DATABASE_URL"].endswith("bench.sqlite3")
+
+
+def test_the_table_says_which_database_it_measured():
+    table = format_table([{"name": "page", "seconds": 0.01}], database="PostgreSQL 15.4, database h_bench")
+    assert table.splitlines()[-1] == "Database: PostgreSQL 15.4, database h_bench"
+    assert "Database:" not in format_table([{"name": "page", "seconds": 0.01}])
+
+
+def test_the_large_book_benchmark_runs_on_a_small_book(db):
+    rows = bench_large_book_search(clients=200, repeat=2)
+    assert rows[0]["name"].startswith("large book: 200 clients built")
+    measured = rows[1:]
+    assert len(measured) == 10 and all(row["seconds"] > 0 and row["queries"] for row in measured)
+    assert {row["name"].split(", ")[0] for row in measured} == {"list 200: manager", "list 200: supervisor"}

@@ -3,6 +3,7 @@
     python manage.py bench                  # scratch SQLite in a temporary directory
     python manage.py bench -k client_list   # only the benchmarks whose name contains this
     python manage.py bench --database-url postgres://postgres@127.0.0.1:5432/handover
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/handover python manage.py bench   # the same
 
 A benchmark is a function named bench_* in a module bench/bench_*.py (this package). It
 builds its own data and returns rows: {"name", "seconds", "queries" (optional), "target",
@@ -11,8 +12,9 @@ benchmarks do not see each other's data (and on_commit callbacks do not fire unl
 benchmark runs them itself).
 
 The developer's database is never touched: the command runs again in a child process whose
-DATABASE_URL points at a scratch SQLite file in a temporary directory (or at the server
-given with --database-url), and the child works in a test database that Django creates
+DATABASE_URL points at the server given with --database-url, else at the server of the
+DATABASE_URL it was started with, else (no URL, or a SQLite one) at a scratch SQLite file in a
+temporary directory; the child works in a test database that Django creates
 next to it and destroys at the end. A missed target is marked in the table, not an error.
 """
 
@@ -20,6 +22,7 @@ import importlib
 import inspect
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -103,7 +106,31 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
-def format_table(rows: list[dict]) -> str:
+def child_database_url(option: str, environ: dict, scratch: Path) -> str:
+    """The database the benchmarks run on: --database-url, else a server named by DATABASE_URL.
+
+    A SQLite DATABASE_URL is the developer's own file: the run goes to a scratch file instead,
+    on the same engine, rather than creating a test database next to theirs.
+    """
+    url = option or environ.get("DATABASE_URL", "")
+    if not url or url.startswith("sqlite"):
+        return f"sqlite:///{scratch / 'bench.sqlite3'}"
+    return url
+
+
+def describe_database() -> str:
+    """Which engine, version and database this run measured, for the foot of the table."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            version = cursor.fetchone()[0]
+        return f"PostgreSQL {version}, database {connection.settings_dict['NAME']}"
+    if connection.vendor == "sqlite":
+        return f"SQLite {sqlite3.sqlite_version}, file {connection.settings_dict['NAME']}"
+    return f"{connection.vendor}, database {connection.settings_dict['NAME']}"
+
+
+def format_table(rows: list[dict], *, database: str = "") -> str:
     header = ("name", "time", "queries", "target", "ok")
     cells = [
         (
@@ -120,6 +147,8 @@ def format_table(rows: list[dict]) -> str:
         "  ".join(_pad(cell, width) for cell, width in zip(line, widths, strict=True)).rstrip()
         for line in [header, tuple("-" * w for w in widths), *cells]
     ]
+    if database:
+        lines += ["", f"Database: {database}"]
     errors = [f"{row['name']}: {row['error']}" for row in rows if row.get("error")]
     if errors:
         lines += ["", "Errors:", *(f"  {e}" for e in errors)]
@@ -151,7 +180,7 @@ class Command(BaseCommand):
                 **os.environ,
                 CHILD_ENV: "1",
                 "PYTHONUNBUFFERED": "1",  # progress lines as they happen, not at the end
-                "DATABASE_URL": database_url or f"sqlite:///{Path(scratch) / 'bench.sqlite3'}",
+                "DATABASE_URL": child_database_url(database_url, os.environ, Path(scratch)),
             }
             command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "bench"]
             if pattern:
@@ -190,10 +219,11 @@ class Command(BaseCommand):
                 # WhiteNoise complains that collectstatic has not run; static files are not measured.
                 warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
                 rows = run_benchmarks(benches, write=self.stdout.write)
+                database = describe_database()
         finally:
             teardown_test_environment()
             connection.creation.destroy_test_db(old_name, verbosity=0)
         self.stdout.write("")
-        self.stdout.write(format_table(rows))
+        self.stdout.write(format_table(rows, database=database))
         if any(row.get("error") for row in rows):
             raise CommandError("A benchmark failed; see the errors above.")
