@@ -7,7 +7,8 @@ narrow what the viewer may see, never widen it.
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, QuerySet, Value
 from django.http import QueryDict
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -186,6 +187,14 @@ class CappedPaginator(Paginator):
         return self.count_limit - 1 if self.count_is_capped else self.count
 
 
+class _NameBigramsContain(Func):
+    """client_name_bigrams(name) @> client_name_bigrams(fragment): the GIN index of migration 0006."""
+
+    template = "client_name_bigrams(%(expressions)s)"
+    arg_joiner = ") @> client_name_bigrams("
+    output_field = BooleanField()
+
+
 def search_matches(q: str) -> QuerySet:
     """The ids of the clients whose name, credit code or a contact's phone contains q.
 
@@ -193,6 +202,9 @@ def search_matches(q: str) -> QuerySet:
     in one WHERE, with the phone behind an EXISTS, no index could and every client was read.
     """
     by_name = Client.objects.filter(name__icontains=q).order_by().values("pk")
+    if len(q) == 2 and connection.vendor == "postgresql":
+        # Too short for trigrams: the bigram index finds the candidates, icontains re-checks them.
+        by_name = by_name.filter(_NameBigramsContain(F("name"), Value(q)))
     by_code = Client.objects.filter(credit_code__icontains=q).order_by().values("pk")
     by_phone = Contact.objects.filter(phone__contains=q).order_by().values("client_id")
     return by_name.union(by_code, by_phone)
