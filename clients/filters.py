@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Client, Contact, Grade
 from .selectors import clients_with_totals, industries_of
+from .validators import CREDIT_CODE_CHARS
 
 PAGE_SIZE = 25
 # The list counts its rows up to this many (or just past the page asked for): an exact COUNT of
@@ -202,11 +203,16 @@ def search_matches(q: str) -> QuerySet:
     in one WHERE, with the phone behind an EXISTS, no index could and every client was read.
     """
     by_name = Client.objects.filter(name__icontains=q).order_by().values("pk")
-    if len(q) == 2 and connection.vendor == "postgresql":
-        # Too short for trigrams: the bigram index finds the candidates, icontains re-checks them.
-        by_name = by_name.filter(_NameBigramsContain(F("name"), Value(q)))
     by_code = Client.objects.filter(credit_code__icontains=q).order_by().values("pk")
     by_phone = Contact.objects.filter(phone__contains=q).order_by().values("client_id")
+    if len(q) == 2 and connection.vendor == "postgresql":
+        # Too short for trigrams: the bigram indexes find the candidates, the LIKE re-checks them.
+        by_name = by_name.filter(_NameBigramsContain(F("name"), Value(q)))
+        by_phone = by_phone.filter(_NameBigramsContain(F("phone"), Value(q)))
+    if any(c not in CREDIT_CODE_CHARS and c.upper() == c.lower() == c for c in q):
+        # A character without case that no credit code may hold (the client_credit_code_format
+        # constraint), 科 say: the code look-up cannot match, and would read every client.
+        return by_name.union(by_phone)
     return by_name.union(by_code, by_phone)
 
 

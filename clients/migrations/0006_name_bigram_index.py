@@ -11,22 +11,29 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT ARRAY(SELECT DISTINCT substr(upper($1), i, 2) FROM generate_series(1, char_length($1) - 1) AS i)
 $$
 """
-CREATE_INDEX = (
-    'CREATE INDEX IF NOT EXISTS "client_name_bigram" ON "clients_client" USING gin (client_name_bigrams("name"::text))'
-)
+# The contact phone's two-character look-up goes through the same bigrams (a candidate filter,
+# re-checked by the exact LIKE): phones are free text, so no format lets it be skipped.
+BIGRAM_INDEXES = [
+    ("client_name_bigram", "clients_client", "name"),
+    ("contact_phone_bigram", "clients_contact", "phone"),
+]
 
 
 def create_bigram_index(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute(CREATE_FUNCTION)
-    schema_editor.execute(CREATE_INDEX)
+    for name, table, column in BIGRAM_INDEXES:
+        schema_editor.execute(
+            f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" USING gin (client_name_bigrams("{column}"::text))'
+        )
 
 
 def drop_bigram_index(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute('DROP INDEX IF EXISTS "client_name_bigram"')
+    for name, _table, _column in BIGRAM_INDEXES:
+        schema_editor.execute(f'DROP INDEX IF EXISTS "{name}"')
     schema_editor.execute("DROP FUNCTION IF EXISTS client_name_bigrams(text)")
 
 

@@ -88,3 +88,17 @@ def test_the_bigram_path_finds_what_icontains_finds(people, fragment):
     expected |= set(Contact.objects.filter(phone__contains=fragment).values_list("client_id", flat=True))
     assert expected
     assert set(Client.objects.filter(pk__in=search_matches(fragment)).values_list("pk", flat=True)) == expected
+
+
+def test_a_two_character_phone_search_uses_the_bigram_index(people):
+    some_book(people)
+    text = plan(search_matches("99"))
+    assert "contact_phone_bigram" in text
+    assert "Seq Scan on clients_contact" not in text
+
+
+def test_a_chinese_fragment_skips_the_credit_code_look_up(people):
+    # No credit code can hold 科 (client_credit_code_format): reading every code for it was waste.
+    some_book(people)
+    assert "credit_code" not in str(search_matches("科技").query)
+    assert "credit_code" in str(search_matches("9111").query)
