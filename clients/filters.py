@@ -7,7 +7,8 @@ narrow what the viewer may see, never widen it.
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, QuerySet, Value
 from django.http import QueryDict
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Client, Contact, Grade
 from .selectors import clients_with_totals, industries_of
+from .validators import CREDIT_CODE_CHARS
 
 PAGE_SIZE = 25
 # The list counts its rows up to this many (or just past the page asked for): an exact COUNT of
@@ -186,6 +188,14 @@ class CappedPaginator(Paginator):
         return self.count_limit - 1 if self.count_is_capped else self.count
 
 
+class _NameBigramsContain(Func):
+    """client_name_bigrams(name) @> client_name_bigrams(fragment): the GIN index of migration 0006."""
+
+    template = "client_name_bigrams(%(expressions)s)"
+    arg_joiner = ") @> client_name_bigrams("
+    output_field = BooleanField()
+
+
 def search_matches(q: str) -> QuerySet:
     """The ids of the clients whose name, credit code or a contact's phone contains q.
 
@@ -195,6 +205,14 @@ def search_matches(q: str) -> QuerySet:
     by_name = Client.objects.filter(name__icontains=q).order_by().values("pk")
     by_code = Client.objects.filter(credit_code__icontains=q).order_by().values("pk")
     by_phone = Contact.objects.filter(phone__contains=q).order_by().values("client_id")
+    if len(q) == 2 and connection.vendor == "postgresql":
+        # Too short for trigrams: the bigram indexes find the candidates, the LIKE re-checks them.
+        by_name = by_name.filter(_NameBigramsContain(F("name"), Value(q)))
+        by_phone = by_phone.filter(_NameBigramsContain(F("phone"), Value(q)))
+    if any(c not in CREDIT_CODE_CHARS and c.upper() == c.lower() == c for c in q):
+        # A character without case that no credit code may hold (the client_credit_code_format
+        # constraint), 科 say: the code look-up cannot match, and would read every client.
+        return by_name.union(by_phone)
     return by_name.union(by_code, by_phone)
 
 

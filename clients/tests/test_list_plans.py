@@ -68,3 +68,37 @@ def test_the_first_page_in_name_order_walks_the_name_index(people):
     some_book(people)
     text = plan(Client.objects.order_by("name", "id")[:25])
     assert "client_name_id" in text and "Sort" not in text
+
+
+def test_a_two_character_name_search_uses_the_bigram_index(people):
+    # Trigrams cannot serve two characters (科技): before the bigram index this read every client.
+    some_book(people)
+    text = plan(search_matches("贸易"))
+    assert "client_name_bigram" in text
+    assert "Seq Scan on clients_client" not in text
+
+
+@pytest.mark.parametrize("fragment", ["贸易", "01", "易有", "客", "贸易有限", "ab"])
+def test_the_bigram_path_finds_what_icontains_finds(people, fragment):
+    some_book(people, n=120)
+    ClientFactory(owner=people.departing, name="abc 贸易")
+    ClientFactory(owner=people.departing, name="AB")
+    expected = set(Client.objects.filter(name__icontains=fragment).values_list("pk", flat=True))
+    expected |= set(Client.objects.filter(credit_code__icontains=fragment).values_list("pk", flat=True))
+    expected |= set(Contact.objects.filter(phone__contains=fragment).values_list("client_id", flat=True))
+    assert expected
+    assert set(Client.objects.filter(pk__in=search_matches(fragment)).values_list("pk", flat=True)) == expected
+
+
+def test_a_two_character_phone_search_uses_the_bigram_index(people):
+    some_book(people)
+    text = plan(search_matches("99"))
+    assert "contact_phone_bigram" in text
+    assert "Seq Scan on clients_contact" not in text
+
+
+def test_a_chinese_fragment_skips_the_credit_code_look_up(people):
+    # No credit code can hold 科 (client_credit_code_format): reading every code for it was waste.
+    some_book(people)
+    assert "credit_code" not in str(search_matches("科技").query)
+    assert "credit_code" in str(search_matches("9111").query)
