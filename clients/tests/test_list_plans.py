@@ -92,6 +92,13 @@ def test_the_bigram_path_finds_what_icontains_finds(people, fragment):
 
 def test_a_two_character_phone_search_uses_the_bigram_index(people):
     some_book(people)
+    with connection.cursor() as cursor:
+        # The unique (client, name, phone) index holds every phone too: read whole, it costs about
+        # the same as the bigram look-up on a table this small, and the planner's pick between
+        # them varied from run to run. Without it (rolled back with the test) the question is
+        # only whether the bigram index can serve the search.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the rows' deferred checks, done before the ALTER
+        cursor.execute("ALTER TABLE clients_contact DROP CONSTRAINT contact_unique_per_client")
     text = plan(search_matches("99"))
     assert "contact_phone_bigram" in text
     assert "Seq Scan on clients_contact" not in text
