@@ -73,8 +73,18 @@ def _hold_people(client_ids: set[int], owner_ids: set[int]) -> None:
     ids = sorted(client_ids)
     for start in range(0, len(ids), 500):
         people |= set(Client.objects.filter(pk__in=ids[start : start + 500]).values_list("owner_id", flat=True))
-    # In one order everywhere (by id), so two such transactions never wait for each other in a circle.
-    list(User.objects.select_for_update().filter(pk__in=sorted(people)).order_by("pk").values_list("pk", flat=True))
+    lock_people(people)
+
+
+def lock_people(user_ids) -> None:
+    """Lock these people's rows until the caller's transaction ends.
+
+    In one order everywhere (by id): the owner changes here and the handover's start and receiver
+    changes all take their people this way, so two such transactions never wait for each other in
+    a circle.
+    """
+    ids = sorted(set(user_ids) - {None})
+    list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
 
 
 def owner_change_refusal(*, client_id: int | None, new_owner_id: int) -> list[str]:

@@ -8,6 +8,7 @@ from django_fsm import ConcurrentTransition
 
 from accounts.models import User
 from accounts.roles import Role
+from clients.ownership import lock_people
 
 from ..models import OPEN_STATES, Event, Handover
 from .errors import InvalidInput, WrongState, changed_meanwhile
@@ -53,13 +54,12 @@ def require_state(h: Handover, *states: str) -> None:
 
 
 def hold_people(*people: User) -> None:
-    """Lock these people's rows until the commit, in id order (as clients.ownership does).
+    """Lock these people's rows until the commit (clients.ownership.lock_people, the one order).
 
     Whether someone is leaving, receiving, or being given clients is checked and then written in
     different rows; holding the person makes two such changes for the same person take turns.
     """
-    ids = sorted({p.pk for p in people})
-    list(User.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    lock_people(p.pk for p in people)
 
 
 def check_receiver(user: User, *, departing: User, h_parties: list[User]) -> None:
