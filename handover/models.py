@@ -489,6 +489,12 @@ class HandoverClient(models.Model):
     next_steps = LimitedTextField(_("next steps"), blank=True)
     planned_visit_on = models.DateField(_("planned visit date"), null=True, blank=True)
     in_sample = models.BooleanField(_("in the spot-check sample"), default=False)
+    # The row's own version: every change to this client's plan, receiver, visits and calls bumps
+    # it, so two people working on different clients never conflict (the handover's version still
+    # guards stage transitions and signatures).
+    row_version = models.PositiveIntegerField(_("row version"), default=1)
+    # Plan fields filled in from the client book and not yet confirmed by the departing person.
+    prefilled = models.JSONField(_("prefilled fields"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("client in handover")

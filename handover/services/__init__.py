@@ -10,9 +10,15 @@ locking, state checks and timeline every stage shares). Callers use the names re
 
 from .archive import archive_name, archives_queue_missing, handover_archive, queue_archive_with
 from .completion import handover_revoke_access, ownership_refusals
-from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, WrongState
+from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, WrongState
 from .materials import item_confirm, item_dispute, item_hand_over, items_confirm_all, items_hand_over_all
-from .plan import handover_client_drop, handover_client_set_receiver, handover_client_update_plan
+from .plan import (
+    PlanRow,
+    handover_client_drop,
+    handover_client_set_receiver,
+    handover_client_update_plan,
+    plan_save_rows,
+)
 from .report import report_update
 from .signatures import SignatureInput, handover_sign
 from .spot_check import draw_sample, phone_check_record, sample_size
@@ -27,6 +33,8 @@ __all__ = [
     "HandoverError",
     "InvalidInput",
     "NotAllowed",
+    "PlanRow",
+    "RowErrors",
     "SignatureInput",
     "WrongState",
     "archive_name",
@@ -48,6 +56,7 @@ __all__ = [
     "open_handover_receiving",
     "ownership_refusals",
     "phone_check_record",
+    "plan_save_rows",
     "queue_archive_with",
     "report_update",
     "sample_size",

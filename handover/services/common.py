@@ -3,6 +3,7 @@ models' rules, bump the version, write the timeline; and the checks on people th
 plan share."""
 
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
@@ -10,8 +11,8 @@ from accounts.models import User
 from accounts.roles import Role
 from clients.ownership import lock_people
 
-from ..models import OPEN_STATES, Event, Handover
-from .errors import InvalidInput, WrongState, changed_meanwhile
+from ..models import OPEN_STATES, Event, Handover, HandoverClient
+from .errors import InvalidInput, WrongState, changed_meanwhile, row_changed_meanwhile
 
 
 def lock_handover(handover: Handover | int, expected_version: int | None = None) -> Handover:
@@ -28,6 +29,30 @@ def bump(h: Handover) -> None:
         h.save()
     except ConcurrentTransition as exc:
         raise changed_meanwhile() from exc
+
+
+def lock_row(
+    h: Handover, handover_client: HandoverClient | int, expected_row_version: int | None = None
+) -> HandoverClient:
+    """The handover client, locked, after the handover (the one order: handover, then its rows).
+
+    A row saved with the version it was loaded at conflicts only with a change to that same row.
+    """
+    pk = handover_client.pk if isinstance(handover_client, HandoverClient) else handover_client
+    hc = HandoverClient.objects.select_for_update().select_related("client", "receiver").filter(pk=pk).first()
+    if hc is None or hc.handover_id != h.pk:
+        raise WrongState(_("This client is no longer in this handover. Please reload the page."))
+    if expected_row_version is not None and hc.row_version != expected_row_version:
+        raise row_changed_meanwhile()
+    return hc
+
+
+def bump_row(hc: HandoverClient | int) -> None:
+    """One more change to this client's row (its plan, receiver, visits or calls)."""
+    pk = hc.pk if isinstance(hc, HandoverClient) else hc
+    HandoverClient.objects.filter(pk=pk).update(row_version=models.F("row_version") + 1)
+    if isinstance(hc, HandoverClient):
+        hc.row_version += 1
 
 
 def log_event(h: Handover, *, actor, kind: str, comment: str = "", from_state: str = "", to_state: str = "", **data):

@@ -31,3 +31,35 @@ class Conflict(HandoverError):
 
 def changed_meanwhile() -> Conflict:
     return Conflict(_("This handover was changed by someone else in the meantime. Please reload the page."))
+
+
+class RowErrors(HandoverError):
+    """Several rows refused together (a grid save, an uploaded sheet): nothing was written.
+
+    `rows` maps each refused row's key (the handover client's id) to {field: message}; the field
+    "__all__" holds what is about the row as a whole. `conflicts` names the rows someone else
+    changed since the person loaded them: their input is kept, and the page offers to reload just
+    that row.
+    """
+
+    status = 400
+
+    def __init__(self, rows: dict[int, dict[str, str]], *, conflicts: set[int] | None = None, labels=None):
+        self.rows = rows
+        self.conflicts = set(conflicts or ())
+        self.labels = dict(labels or {})
+        if self.conflicts and len(self.conflicts) == len(rows):
+            self.status = 409
+        n = len(rows)
+        super().__init__(
+            _("Nothing was saved: %(n)s row needs attention; the message is on the row.") % {"n": n}
+            if n == 1
+            else _("Nothing was saved: %(n)s rows need attention; each message is on its row.") % {"n": n}
+        )
+
+
+def row_changed_meanwhile() -> Conflict:
+    return Conflict(
+        _("Someone else changed this client in the meantime. Your input is kept; reload the row to see theirs."),
+        field="row_version",
+    )

@@ -2,7 +2,9 @@
 client that has left the departing person's book."""
 
 import datetime
+from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -18,8 +20,65 @@ from ..models import (
     State,
     check_planned_visit,
 )
-from .common import bump, check_receiver, check_rule, lock_handover, log_event, require_state
-from .errors import InvalidInput, NotAllowed, WrongState
+from .common import bump, bump_row, check_receiver, check_rule, lock_handover, lock_row, log_event, require_state
+from .errors import InvalidInput, NotAllowed, RowErrors, WrongState, row_changed_meanwhile
+
+PLAN_FIELDS = ("current_status", "risks", "next_steps", "planned_visit_on")
+
+
+@dataclass
+class PlanRow:
+    """One client's row of the plan as a person (the grid, the sheet, the API) gives it.
+
+    A field left as None is not touched; `row_version` is the version the row was loaded at (None:
+    no check); `receiver` changes who receives the client when given.
+    """
+
+    handover_client_id: int
+    current_status: str | None = None
+    risks: str | None = None
+    next_steps: str | None = None
+    planned_visit_on: datetime.date | None = None
+    clear_planned_visit: bool = False
+    receiver: User | None = None
+    row_version: int | None = None
+    # Mark the prefilled fields as confirmed (saving the row in the grid does).
+    confirm: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+def _plan_differs(hc: HandoverClient, row: PlanRow) -> bool:
+    if row.clear_planned_visit and hc.planned_visit_on is not None:
+        return True
+    return any(getattr(row, f) is not None and getattr(row, f) != getattr(hc, f) for f in PLAN_FIELDS)
+
+
+def _apply_plan(h, hc: HandoverClient, row: PlanRow) -> tuple[list[str], dict[str, str]]:
+    """Set the row's fields on hc in memory; return (changed fields, {field: message})."""
+    errors: dict[str, str] = {}
+    changed: list[str] = []
+    for name in ("current_status", "risks", "next_steps"):
+        value = getattr(row, name)
+        if value is not None and value != getattr(hc, name):
+            setattr(hc, name, value)
+            changed.append(name)
+    day = row.planned_visit_on
+    if (day is not None or row.clear_planned_visit) and day != hc.planned_visit_on:
+        if day is not None:
+            try:
+                check_planned_visit(h, day)
+            except ValidationError as exc:
+                errors["planned_visit_on"] = exc.message_dict["planned_visit_on"][0]
+        hc.planned_visit_on = day
+        changed.append("planned_visit_on")
+    text_changed = [f for f in changed if f != "planned_visit_on"]
+    if text_changed:
+        try:
+            hc.clean_fields(exclude=[f.name for f in HandoverClient._meta.fields if f.name not in text_changed])
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(name, messages[0])
+    return changed, errors
 
 
 @transaction.atomic
@@ -32,6 +91,7 @@ def handover_client_update_plan(
     next_steps: str,
     planned_visit_on: datetime.date | None,
     expected_version: int | None = None,
+    expected_row_version: int | None = None,
 ) -> HandoverClient:
     h = lock_handover(handover_client.handover_id, expected_version)
     if not policy.may_fill_plan(h, user):
@@ -39,34 +99,106 @@ def handover_client_update_plan(
     require_state(h, State.PLAN)
     if planned_visit_on:
         check_rule(check_planned_visit, h, planned_visit_on)
-    hc = HandoverClient.objects.get(pk=handover_client.pk)
+    hc = lock_row(h, handover_client, expected_row_version)
     hc.current_status, hc.risks, hc.next_steps, hc.planned_visit_on = (
         current_status,
         risks,
         next_steps,
         planned_visit_on,
     )
-    hc.save(update_fields=["current_status", "risks", "next_steps", "planned_visit_on"])
+    hc.prefilled = []
+    hc.save(update_fields=["current_status", "risks", "next_steps", "planned_visit_on", "prefilled"])
+    bump_row(hc)
     bump(h)
     log_event(h, actor=user, kind="plan_updated", client=hc.client.name)
     return hc
 
 
 @transaction.atomic
-def handover_client_set_receiver(
-    *, handover_client: HandoverClient, user: User, receiver: User, expected_version: int | None = None
-) -> HandoverClient:
-    h = lock_handover(handover_client.handover_id, expected_version)
-    if not policy.may_set_receiver(h, user):
-        raise NotAllowed(_("Only the departing salesperson or the supervisor may change who receives a client."))
+def plan_save_rows(*, handover, user: User, rows: list[PlanRow], expected_version: int | None = None):
+    """Save several clients' rows of the plan together: all of them, or none.
+
+    The rules are those of one row (who may, the state, the visit date's window, the text limits,
+    who may receive); each refusal is kept by row and field, a row changed by someone else since
+    it was loaded is a conflict of that row only, and nothing is written unless every row passes.
+    Rows whose values are unchanged are left alone (no version bump, no timeline line).
+    Returns the handover clients that changed.
+    """
+    h = lock_handover(handover.pk if hasattr(handover, "pk") else handover, expected_version)
+    if not policy.may_fill_plan(h, user) and not policy.may_set_receiver(h, user):
+        raise NotAllowed(_("Only the departing salesperson fills in the plan."))
     require_state(h, State.PLAN)
-    check_receiver(receiver, departing=h.departing, h_parties=[h.supervisor, h.manager, h.witness])
-    hc = HandoverClient.objects.select_related("receiver", "client").get(pk=handover_client.pk)
+    may_fill = policy.may_fill_plan(h, user)
+    ids = [r.handover_client_id for r in rows]
+    locked = {
+        hc.pk: hc
+        for hc in HandoverClient.objects.select_for_update()
+        .select_related("client", "receiver")
+        .filter(handover=h, pk__in=ids)
+        .order_by("pk")
+    }
+    errors: dict[int, dict[str, str]] = {}
+    conflicts: set[int] = set()
+    work: list[tuple[HandoverClient, PlanRow, list[str]]] = []
+    for row in rows:
+        key = row.handover_client_id
+        hc = locked.get(key)
+        if hc is None:
+            errors[key] = {"__all__": _("This client is no longer in this handover. Please reload the page.")}
+            continue
+        if row.row_version is not None and row.row_version != hc.row_version:
+            conflicts.add(key)
+            errors[key] = {"__all__": row_changed_meanwhile().message}
+            continue
+        if not may_fill and _plan_differs(hc, row):
+            errors[key] = {"__all__": _("Only the departing salesperson fills in the plan.")}
+            continue
+        changed, row_errors = _apply_plan(h, hc, row)
+        if row.receiver is not None and row.receiver.pk != hc.receiver_id:
+            if not policy.may_set_receiver(h, user):
+                row_errors["receiver"] = _(
+                    "Only the departing salesperson or the supervisor may change who receives a client."
+                )
+            else:
+                try:
+                    check_receiver(row.receiver, departing=h.departing, h_parties=[h.supervisor, h.manager, h.witness])
+                except InvalidInput as exc:
+                    row_errors["receiver"] = exc.message
+        if row_errors:
+            errors[key] = row_errors
+            continue
+        work.append((hc, row, changed))
+    if errors:
+        labels = {pk: str(hc.client) for pk, hc in locked.items()}
+        raise RowErrors(errors, conflicts=conflicts, labels=labels)
+    saved = []
+    for hc, row, changed in work:
+        confirm = row.confirm and may_fill and hc.prefilled
+        new_receiver = row.receiver if row.receiver is not None and row.receiver.pk != hc.receiver_id else None
+        if not changed and not confirm and new_receiver is None:
+            continue
+        fields = list(changed)
+        if confirm:
+            hc.prefilled = []
+            fields.append("prefilled")
+        if fields:
+            hc.save(update_fields=fields)
+        if changed:
+            log_event(h, actor=user, kind="plan_updated", client=hc.client.name)
+        if new_receiver is not None:
+            _set_receiver(h, hc, new_receiver, user)
+        bump_row(hc)
+        saved.append(hc)
+    if saved:
+        bump(h)
+    return saved
+
+
+def _set_receiver(h, hc: HandoverClient, receiver: User, user: User) -> None:
     previous = hc.receiver
     hc.receiver = receiver
     hc.save(update_fields=["receiver"])
     hc.items.update(receiver=receiver, status=ItemStatus.PENDING, handed_over_at=None, confirmed_at=None)
-    bump(h)
     log_event(
         h,
         actor=user,
@@ -75,6 +207,26 @@ def handover_client_set_receiver(
         from_receiver=str(previous),
         to_receiver=str(receiver),
     )
+
+
+@transaction.atomic
+def handover_client_set_receiver(
+    *,
+    handover_client: HandoverClient,
+    user: User,
+    receiver: User,
+    expected_version: int | None = None,
+    expected_row_version: int | None = None,
+) -> HandoverClient:
+    h = lock_handover(handover_client.handover_id, expected_version)
+    if not policy.may_set_receiver(h, user):
+        raise NotAllowed(_("Only the departing salesperson or the supervisor may change who receives a client."))
+    require_state(h, State.PLAN)
+    check_receiver(receiver, departing=h.departing, h_parties=[h.supervisor, h.manager, h.witness])
+    hc = lock_row(h, handover_client, expected_row_version)
+    _set_receiver(h, hc, receiver, user)
+    bump_row(hc)
+    bump(h)
     return hc
 
 

@@ -12,7 +12,7 @@ from accounts.models import User
 
 from .. import policy
 from ..models import CallResult, Handover, HandoverClient, PhoneCheck, State, Visit
-from .common import bump, lock_handover, log_event, require_state
+from .common import bump, bump_row, lock_handover, lock_row, log_event, require_state
 from .errors import InvalidInput, NotAllowed
 
 
@@ -40,13 +40,19 @@ def draw_sample_once(h: Handover) -> None:
 
 @transaction.atomic
 def phone_check_record(
-    *, handover_client: HandoverClient, user: User, result: str, note: str = "", expected_version: int | None = None
+    *,
+    handover_client: HandoverClient,
+    user: User,
+    result: str,
+    note: str = "",
+    expected_version: int | None = None,
+    expected_row_version: int | None = None,
 ) -> PhoneCheck:
     h = lock_handover(handover_client.handover_id, expected_version)
     if not policy.may_record_call(h, user):
         raise NotAllowed(_("Only the witness records the spot-check calls."))
     require_state(h, State.SPOT_CHECK)
-    hc = HandoverClient.objects.select_related("client").get(pk=handover_client.pk)
+    hc = lock_row(h, handover_client, expected_row_version)
     if not hc.in_sample:
         raise InvalidInput(_("This client was not drawn for the spot-check."))
     if result not in CallResult.values:
@@ -54,6 +60,7 @@ def phone_check_record(
     if result != CallResult.CONFIRMED and not note.strip():
         raise InvalidInput(_("Please note what the client said."), field="note")
     check = PhoneCheck.objects.create(handover_client=hc, result=result, note=note.strip(), witness=user)
+    bump_row(hc)
     bump(h)
     log_event(h, actor=user, kind="phone_check", comment=note, client=hc.client.name, result=result)
     return check

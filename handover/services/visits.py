@@ -10,7 +10,7 @@ from accounts.models import User
 
 from .. import policy
 from ..models import HandoverClient, State, Visit, VisitMode, check_visit_date
-from .common import bump, check_rule, lock_handover, log_event, require_state
+from .common import bump, bump_row, check_rule, lock_handover, lock_row, log_event, require_state
 from .errors import InvalidInput, NotAllowed, WrongState
 
 
@@ -25,9 +25,10 @@ def visit_record(
     outcome: str,
     concerns: str = "",
     expected_version: int | None = None,
+    expected_row_version: int | None = None,
 ) -> Visit:
     h = lock_handover(handover_client.handover_id, expected_version)
-    hc = HandoverClient.objects.select_related("client").get(pk=handover_client.pk)
+    hc = lock_row(h, handover_client, expected_row_version)
     if not policy.may_record_visit(h, hc, user):
         raise NotAllowed(_("Only the departing salesperson and this client's receiver record the visit."))
     require_state(h, State.VISITS)
@@ -49,16 +50,20 @@ def visit_record(
         departing_confirmed_at=now if user.pk == h.departing_id else None,
         receiver_confirmed_at=now if user.pk == hc.receiver_id else None,
     )
+    bump_row(hc)
     bump(h)
     log_event(h, actor=user, kind="visit_recorded", client=hc.client.name, mode=mode, visited_on=str(visited_on))
     return visit
 
 
 @transaction.atomic
-def visit_confirm(*, visit: Visit, user: User, expected_version: int | None = None) -> Visit:
+def visit_confirm(
+    *, visit: Visit, user: User, expected_version: int | None = None, expected_row_version: int | None = None
+) -> Visit:
     visit = Visit.objects.select_related("handover_client__client").get(pk=visit.pk)
     hc = visit.handover_client
     h = lock_handover(hc.handover_id, expected_version)
+    hc = lock_row(h, hc, expected_row_version)
     require_state(h, State.VISITS)
     if visit.superseded:
         raise WrongState(_("This visit record has been superseded; record a new visit."))
@@ -69,6 +74,7 @@ def visit_confirm(*, visit: Visit, user: User, expected_version: int | None = No
     else:
         raise NotAllowed(_("Only the other salesperson of this visit may confirm it."))
     visit.save(update_fields=["departing_confirmed_at", "receiver_confirmed_at"])
+    bump_row(hc)
     bump(h)
     log_event(h, actor=user, kind="visit_confirmed", client=hc.client.name)
     return visit
