@@ -58,6 +58,8 @@ from .serializers import (
     HandOverSerializer,
     PhoneCheckCreateSerializer,
     PhoneCheckSerializer,
+    PlanRowsResultSerializer,
+    PlanRowsSerializer,
     ReportSerializer,
     ReportUpdateSerializer,
     SignatureCreateSerializer,
@@ -114,6 +116,12 @@ def exception_handler(exc, context):
         body = {"detail": exc.message, "code": _handover_error_code(exc)}
         if exc.field:
             body["field"] = exc.field
+        if isinstance(exc, services.RowErrors):
+            body["code"] = "conflict" if exc.status == 409 else "invalid"
+            body["errors"] = {
+                f"rows.{pk}.{name}": [message] for pk, fields in exc.rows.items() for name, message in fields.items()
+            }
+            body["conflicts"] = sorted(exc.conflicts)
         return Response(body, status=exc.status)
 
     response = drf_exception_handler(exc, context)
@@ -384,6 +392,44 @@ class HandoverClientView(HandoverScoped):
                     handover_client=hc, user=request.user, receiver=data["receiver"], expected_version=version
                 )
         return Response(HandoverClientSerializer(self.get_object()).data)
+
+
+@extend_schema(
+    tags=["plan"],
+    summary="Save several clients' plan rows together (the plan grid, 保存全部)",
+    description="All rows or none. Each row's fields left out keep their value; planned_visit_on null clears it; "
+    "a receiver changes who receives the client. Saving a row confirms the fields prefilled from the client book. "
+    "Give each row's row_version: a row changed by someone else since is a conflict of that row only (409 when "
+    'every refused row is a conflict). Refusals name the row and field: errors["rows.<id>.<field>"].',
+    request=PlanRowsSerializer,
+    responses={200: PlanRowsResultSerializer, **_errors(400, 403, 404, 409)},
+)
+class PlanRowsView(HandoverScoped):
+    serializer_class = PlanRowsSerializer
+
+    def post(self, request, pk: int):
+        h = self.get_handover()
+        data = self.parse(PlanRowsSerializer)
+        rows = []
+        for row in data["rows"]:
+            day_given = "planned_visit_on" in row
+            rows.append(
+                services.PlanRow(
+                    row["handover_client"],
+                    current_status=row.get("current_status"),
+                    risks=row.get("risks"),
+                    next_steps=row.get("next_steps"),
+                    planned_visit_on=row.get("planned_visit_on"),
+                    clear_planned_visit=day_given and row["planned_visit_on"] is None,
+                    receiver=row.get("receiver"),
+                    row_version=row.get("row_version"),
+                )
+            )
+        saved = services.plan_save_rows(handover=h, user=request.user, rows=rows)
+        clients = selectors.handover_clients(h).filter(pk__in=[hc.pk for hc in saved])
+        return Response(
+            {"saved": [hc.pk for hc in saved], "clients": HandoverClientSerializer(clients, many=True).data}
+        )
 
 
 @extend_schema(

@@ -14,6 +14,7 @@ urlpatterns = [
         "handovers/<int:pk>/transitions/<str:name>/", api.HandoverTransitionView.as_view(), name="handover-transition"
     ),
     path("handovers/<int:pk>/clients/<int:hc_id>/", api.HandoverClientView.as_view(), name="handover-client"),
+    path("handovers/<int:pk>/plan/rows/", api.PlanRowsView.as_view(), name="plan-rows"),
     path(
         "handovers/<int:pk>/clients/<int:hc_id>/drop/",
         api.HandoverClientDropView.as_view(),

@@ -47,7 +47,13 @@ class ErrorSerializer(serializers.Serializer):
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
-        help_text="Validation errors by field (400 only).",
+        help_text="Validation errors by field (400 only). A batch of rows (a grid, an uploaded sheet) names "
+        "each row's field as rows.<id>.<field>, <id> the handover client's id; rows.<id>.__all__ is about the row.",
+    )
+    conflicts = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="A batch of rows: the ids of the rows someone else changed since the row_version you sent.",
     )
 
 
@@ -85,6 +91,8 @@ class HandoverClientSerializer(serializers.ModelSerializer):
             "next_steps",
             "planned_visit_on",
             "in_sample",
+            "row_version",
+            "prefilled",
         ]
         read_only_fields = fields
 
@@ -404,6 +412,29 @@ class HandoverClientUpdateSerializer(VersionSerializer):
         if not any(f in attrs for f in (*self.PLAN_FIELDS, "receiver")):
             raise serializers.ValidationError(_("Give at least one plan field or a receiver to change."))
         return attrs
+
+
+class PlanRowSerializer(serializers.Serializer):
+    handover_client = serializers.IntegerField(help_text="The id of a client of this handover.")
+    current_status = model_text(HandoverClient, "current_status", required=False, allow_blank=True)
+    risks = model_text(HandoverClient, "risks", required=False, allow_blank=True)
+    next_steps = model_text(HandoverClient, "next_steps", required=False, allow_blank=True)
+    planned_visit_on = serializers.DateField(required=False, allow_null=True, help_text="null clears the date.")
+    receiver = serializers.PrimaryKeyRelatedField(queryset=_people(), required=False)
+    row_version = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="The row_version you read; if the row changed since, that row is a conflict and nothing is saved.",
+    )
+
+
+class PlanRowsSerializer(serializers.Serializer):
+    rows = PlanRowSerializer(many=True, allow_empty=False, max_length=1000)
+
+
+class PlanRowsResultSerializer(serializers.Serializer):
+    saved = serializers.ListField(child=serializers.IntegerField(), help_text="The rows that changed.")
+    clients = HandoverClientSerializer(many=True)
 
 
 class VisitCreateSerializer(VersionSerializer):

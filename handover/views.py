@@ -4,11 +4,13 @@ to the handover page with the service's message.
 """
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -49,6 +51,7 @@ from .models import (
     State,
     Visit,
 )
+from .templatetags.handover_page import plan_error_lines
 
 PAGE_SIZE = 25
 
@@ -92,8 +95,22 @@ def handover_start(request):
 @require_GET
 @logs_reads(Action.VIEW_HANDOVER)
 def handover_detail(request, pk: int):
+    return _detail_page(request, pk)
+
+
+def _page_number(value) -> int:
     try:
-        page = selectors.handover_page(request.user, pk)
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _detail_page(request, pk: int, *, tab: str = "", grid=None, status: int = 200):
+    """The workspace: the tab asked for (default: the stage the handover stands at)."""
+    tab = tab or request.GET.get("tab", "")
+    page_number = _page_number(request.POST.get("p") if request.method == "POST" else request.GET.get("p"))
+    try:
+        page = selectors.handover_page(request.user, pk, tab=tab, page=page_number, grid=grid)
     except policy.ClientDataWithheld as withheld:
         # The departing person after completion: the header only, still a page of their own.
         summary = selectors.handover_summary(withheld.handover, request.user)
@@ -107,15 +124,25 @@ def handover_detail(request, pk: int):
         "visit_modes": VisitForm.base_fields["mode"].choices,
         "call_results": PhoneCheckForm.base_fields["result"].choices,
     }
-    return render(request, "handover/detail.html", context)
+    return render(request, "handover/detail.html", context, status=status)
 
 
 # ---------------------------------------------------------------------------------------
 # Actions
 
 
-def _back(h: Handover, anchor: str = ""):
-    return redirect(reverse("handover:detail", args=[h.pk]) + (f"#{anchor}" if anchor else ""))
+def _back(h: Handover, anchor: str = "", request=None):
+    """Back to the handover, on the tab the person acted from (else the stage it now stands at)."""
+    tab = request.POST.get("tab", "") if request is not None else ""
+    if tab not in selectors.page.TABS:
+        tab = selectors.page.stage_tab(h) if request is not None else ""
+    url = reverse("handover:detail", args=[h.pk])
+    if tab:
+        url += f"?tab={tab}"
+        page_number = _page_number(request.POST.get("p"))
+        if page_number > 1:
+            url += f"&p={page_number}"
+    return redirect(url + (f"#{anchor}" if anchor else ""))
 
 
 def _act(request, h: Handover, form, action: Callable[[dict], object], success, *, anchor: str = ""):
@@ -128,7 +155,7 @@ def _act(request, h: Handover, form, action: Callable[[dict], object], success, 
         messages.error(request, exc.message)
     else:
         messages.success(request, success(result) if callable(success) else success)
-    return _back(h, anchor)
+    return _back(h, anchor, request)
 
 
 def _form_service(request, service: Callable, **target) -> Callable[[dict], object]:
@@ -236,6 +263,134 @@ def plan_update(request, pk: int, hc_pk: int):
         anchor=f"client-{hc.pk}",
         handover_client=hc,
     )
+
+
+# The plan grid's inputs, per row: <prefix>-<handover client id>.
+PLAN_GRID_FIELDS = {"s": "current_status", "k": "risks", "n": "next_steps", "d": "planned_visit_on"}
+
+
+def _plan_grid_input(request) -> tuple[list[int], dict[int, dict[str, str]]]:
+    """The rows the grid posted (all of them, or the one its row button saved) and what each holds."""
+    post = request.POST
+    only = post.get("only", "")
+    ids = [only] if only else post.getlist("r")
+    rows: dict[int, dict[str, str]] = {}
+    for raw in ids:
+        try:
+            key = int(raw)
+        except ValueError:
+            continue
+        typed = {name: post.get(f"{short}-{key}", "") for short, name in PLAN_GRID_FIELDS.items()}
+        typed["row_version"] = post.get(f"v-{key}", "")
+        typed["digest"] = post.get(f"o-{key}", "")
+        rows[key] = typed
+    return list(rows), rows
+
+
+def _plan_rows(typed: dict[int, dict[str, str]]) -> tuple[list, dict[int, dict[str, str]]]:
+    """PlanRows for the service, and the rows whose input does not parse (a bad date)."""
+    rows, errors = [], {}
+    date_field = forms.DateField()
+    for key, values in typed.items():
+        shown = selectors.page.plan_digest(*(values[name] for name in PLAN_GRID_FIELDS.values()))
+        if values["digest"] and values["digest"] == shown:
+            # Not edited since the page showed it: saving the grid confirms the row and nothing else,
+            # so someone else's change to it since is no conflict.
+            rows.append(services.PlanRow(key, confirm=True))
+            continue
+        try:
+            day = date_field.clean(values["planned_visit_on"]) if values["planned_visit_on"].strip() else None
+        except ValidationError as exc:
+            errors[key] = {"planned_visit_on": exc.messages[0]}
+            continue
+        try:
+            version = int(values["row_version"]) if values["row_version"] else None
+        except ValueError:
+            version = None
+        rows.append(
+            services.PlanRow(
+                key,
+                current_status=values["current_status"],
+                risks=values["risks"],
+                next_steps=values["next_steps"],
+                planned_visit_on=day,
+                clear_planned_visit=day is None,
+                row_version=version,
+            )
+        )
+    return rows, errors
+
+
+@require_POST
+def plan_rows(request, pk: int):
+    """Save the plan grid: every row on the page (保存全部), or one row (its own button, or as the
+    person moves on). All or nothing; a refusal shows on its row with the input kept."""
+    h = selectors.handover_for_user(request.user, pk)
+    ids, typed = _plan_grid_input(request)
+    rows, errors = _plan_rows(typed)
+    conflicts: set[int] = set()
+    saved: list = []
+    general, general_status = "", 400
+    if not errors:
+        try:
+            saved = services.plan_save_rows(handover=h, user=request.user, rows=rows)
+        except services.RowErrors as exc:
+            errors, conflicts = exc.rows, exc.conflicts
+        except services.HandoverError as exc:
+            general, general_status = exc.message, exc.status
+    if request.htmx and len(ids) == 1:
+        return _plan_row_answer(request, h, ids[0], errors, conflicts, general, saved)
+    if errors or general:
+        if general:
+            messages.error(request, general)
+        else:
+            messages.error(request, services.RowErrors(errors).message)
+        grid = selectors.GridInput(typed=typed, errors=errors, conflicts=conflicts)
+        status = general_status if general else (409 if conflicts and len(conflicts) == len(errors) else 400)
+        return _detail_page(request, h.pk, tab="plan", grid=grid, status=status)
+    if saved:
+        messages.success(request, _("Saved: %(n)s clients' plans.") % {"n": len(saved)})
+    else:
+        messages.info(request, _("Nothing had changed; the plan is as it was."))
+    return _back(h, "plan-grid", request)
+
+
+def _plan_row_answer(request, h: Handover, key: int, errors, conflicts, general: str, saved) -> HttpResponse:
+    """One row saved from the grid without reloading the page: its status cell, and its version
+    and digest (out of band) when it saved. The inputs are never replaced, so nothing typed is lost."""
+    hc = HandoverClient.objects.filter(pk=key, handover=h).first()
+    row_errors = errors.get(key, {})
+    context = {
+        "key": key,
+        "h": h,
+        "errors": row_errors,
+        "error_lines": plan_error_lines(row_errors, selectors.page.plan_field_labels()),
+        "conflict": key in conflicts,
+        "row_message": row_errors.get("__all__", ""),
+        "general": general,
+    }
+    if hc is not None and not (errors or general):
+        context["hc"] = hc
+        context["digest"] = selectors.page.plan_digest(
+            hc.current_status, hc.risks, hc.next_steps, hc.planned_visit_on.isoformat() if hc.planned_visit_on else ""
+        )
+        context["saved"] = True
+    response = render(request, "handover/_plan_row_status.html", context, status=200)
+    if context.get("saved"):
+        response["HX-Trigger"] = json.dumps({"plan-row-saved": {"row": key}})
+    return response
+
+
+@require_GET
+@logs_reads(Action.VIEW_HANDOVER)
+def plan_row(request, pk: int, hc_pk: int):
+    """One row of the plan grid as stored now: the person chose to reload it after a conflict."""
+    page = selectors.handover_page(request.user, pk, tab="plan", page=_page_number(request.GET.get("p")))
+    note(request, page.handover.number)
+    row = next((r for r in page.plan_rows if r.pk == hc_pk), None)
+    if row is None:
+        raise Http404
+    return render(request, "handover/_plan_row.html", {"page": page, "row": row, "h": page.handover})
 
 
 @require_POST

@@ -79,10 +79,14 @@ def test_a_dispute_reason_is_escaped_on_the_handover_page(people, login, hostile
     reason = payload("缺页")
     services.item_dispute(item=item, user=people.receiver, reason=reason)
 
-    page = login(people.supervisor).get(reverse("handover:detail", args=[h.pk])).content.decode()
+    browser = login(people.supervisor)
+    page = browser.get(reverse("handover:detail", args=[h.pk]) + "?tab=materials").content.decode()
+    timeline = browser.get(reverse("handover:detail", args=[h.pk]) + "?tab=timeline").content.decode()
 
-    assert_escaped(page, reason)  # on the item row and in the timeline
-    assert page.count(escape(reason)) >= 2
+    # On the item row, and in the timeline (its own tab).
+    for content in (page, timeline):
+        assert_escaped(content, reason)
+        assert escape(reason) in content
 
 
 def test_a_visit_record_is_escaped_on_the_handover_page(people, login, hostile):

@@ -314,6 +314,19 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         data=lambda w: {"version": w.h.version, **_PLAN},
         ok={"departing"},
     ),
+    # The plan grid: a refusal keeps the typed rows on the page (never a redirect), with its status.
+    "handover:plan_rows": action(
+        state=State.PLAN,
+        args=_h,
+        data=lambda w: {"r": w.hc.pk, f"k-{w.hc.pk}": "无", f"v-{w.hc.pk}": w.hc.row_version},
+        ok={"departing"},
+        receiver=403,
+        supervisor=400,
+        witness=403,
+        manager=403,
+        hr=403,
+    ),
+    "handover:plan_row": page(args=lambda w: [w.h.pk, w.hc.pk], admin=404, other_sales=404),
     "handover:client_drop": action(
         state=State.VISITS,
         prepare=_client_left,
@@ -403,6 +416,13 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
     "api:handover-client": (
         api(args=lambda w: [w.h.pk, w.hc.pk], ok=PARTIES),
         api(method="patch", args=lambda w: [w.h.pk, w.hc.pk], data=lambda w: {"risks": "无"}, ok={"departing"}),
+    ),
+    "api:plan-rows": api(
+        method="post",
+        args=_h,
+        data=lambda w: {"rows": [{"handover_client": w.hc.pk, "risks": "无"}]},
+        ok={"departing"},
+        supervisor=400,
     ),
     "api:handover-client-drop": api(
         method="post",

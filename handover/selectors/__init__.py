@@ -29,7 +29,7 @@ from .lists import (
     handover_visits,
     row_in,
 )
-from .page import HandoverPage, handover_page
+from .page import GridInput, HandoverPage, handover_page
 from .page.clients import ClientRow, ReceiverGroup
 from .page.items import STATUS_STYLE, ItemRow
 from .page.spot_check import CallRow
@@ -91,6 +91,7 @@ __all__ = [
     "handover_for_user",
     "handover_fresh",
     "handover_page",
+    "GridInput",
     "handover_phone_checks",
     "handover_report",
     "handover_summary",

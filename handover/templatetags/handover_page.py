@@ -4,6 +4,10 @@ from django import template
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
+from ..models import HandoverClient
+from ..selectors.display import url_pattern
+from ..selectors.page.workspace import plan_field_labels
+
 register = template.Library()
 
 
@@ -100,3 +104,127 @@ def event_rows(events) -> str:
             f'<span class="event-label">{escape(e.label)}</span>{detail}{move}{comment}</li>'
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every value above is escaped
+
+
+# ---------------------------------------------------------------------------------------
+# The plan grid: one <tr> per client, its inputs named <prefix>-<id> (handover.views.PLAN_GRID_FIELDS).
+
+
+def _plan_cell(row, short: str, name: str, label: str, limit: int) -> str:
+    value = getattr(row, name)
+    classes = "form-control form-control-sm"
+    if name in row.prefilled:
+        classes += " prefilled"
+    if name in row.errors:
+        classes += " is-invalid"
+    return (
+        f'<td><textarea name="{short}-{row.pk}" rows="2" maxlength="{limit}" class="{classes}" '
+        f'aria-label="{escape(label)}">{escape(value)}</textarea></td>'
+    )
+
+
+def _plan_labels() -> dict:
+    return {
+        "sampled": gettext("sampled for the spot-check"),
+        "left_book": gettext("No longer the departing salesperson's client"),
+        "pick": gettext("select"),
+        "save_row": gettext("Save"),
+        "reload_row": gettext("Reload this row"),
+        "prefilled": gettext("Prefilled: check and save"),
+        "plan_gap": gettext("plan incomplete"),
+        "fields": plan_field_labels(),
+        **plan_field_labels(),
+    }
+
+
+@register.simple_tag
+def plan_grid_rows(page, editable: bool = True, only=None) -> str:
+    """The plan grid's rows: editable inputs, or the same table as text for everyone else.
+
+    `only`: just this row (reloaded after a conflict)."""
+    rows = [only] if only is not None else page.plan_rows
+    labels = _plan_labels()
+    save_url = page.plan_rows_url
+    reload_pattern = url_pattern("handover:plan_row", page.handover.pk)
+    page_number = page.content.page
+    limit = HandoverClient._meta.get_field("current_status").max_length
+    out = []
+    for row in rows:
+        badges = f' <span class="badge grade grade-{escape(row.grade_class)}">{escape(row.grade)}</span>'
+        if row.in_sample:
+            badges += f' <span class="badge text-bg-info sampled">{escape(labels["sampled"])}</span>'
+        if row.left_book:
+            badges += f' <span class="badge text-bg-danger left-book">{escape(labels["left_book"])}</span>'
+        status = _plan_status(row, labels, reload_pattern, page_number)
+        row_class = "plan-row"
+        if row.errors or row.conflict:
+            row_class += " table-danger"
+        elif row.prefilled:
+            row_class += " prefilled-row"
+        if not editable:
+            cells = "".join(
+                f'<td class="small plan-text">{escape(getattr(row, n)) or "—"}</td>'
+                for n in ("current_status", "risks", "next_steps", "planned_visit_on")
+            )
+            out.append(
+                f'<tr id="client-{row.pk}" class="{row_class}"><th scope="row" class="client-name">'
+                f'{escape(row.name)}{badges}</th><td class="receiver">{escape(row.receiver_name)}</td>'
+                f"{cells}</tr>"
+            )
+            continue
+        pick = (
+            f'<td class="pick"><input class="form-check-input" type="checkbox" name="hc" value="{row.pk}" '
+            f'form="receivers-bulk" aria-label="{escape(labels["pick"])} {escape(row.name)}"></td>'
+        )
+        date_class = "form-control form-control-sm"
+        if "planned_visit_on" in row.prefilled:
+            date_class += " prefilled"
+        if "planned_visit_on" in row.errors:
+            date_class += " is-invalid"
+        out.append(
+            f'<tr id="client-{row.pk}" class="{row_class}" data-row="{row.pk}"'
+            f"{' data-dirty' if row.dirty else ''}>{pick}"
+            f'<th scope="row" class="client-name">{escape(row.name)}{badges}</th>'
+            f'<td class="receiver">{escape(row.receiver_name)}</td>'
+            + _plan_cell(row, "s", "current_status", labels["current_status"], limit)
+            + _plan_cell(row, "k", "risks", labels["risks"], limit)
+            + _plan_cell(row, "n", "next_steps", labels["next_steps"], limit)
+            + f'<td><input type="date" name="d-{row.pk}" value="{escape(row.planned_visit_on)}" '
+            f'class="{date_class}" aria-label="{escape(labels["planned_visit_on"])}"></td>'
+            f'<td class="row-actions"><input type="hidden" name="r" value="{row.pk}">'
+            f'<input type="hidden" name="v-{row.pk}" id="v-{row.pk}" value="{row.row_version}">'
+            f'<input type="hidden" name="o-{row.pk}" id="o-{row.pk}" value="{escape(row.digest)}">'
+            f'<button type="submit" name="only" value="{row.pk}" class="btn btn-sm btn-outline-primary row-save" '
+            f'hx-post="{escape(save_url)}" hx-vals=\'{{"only": "{row.pk}"}}\' hx-target="#st-{row.pk}" '
+            f'hx-swap="innerHTML" hx-trigger="click, rowleave">{escape(labels["save_row"])}</button>'
+            f'<div id="st-{row.pk}" class="row-status small" aria-live="polite">{status}</div></td></tr>'
+        )
+    return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
+
+
+def plan_error_lines(errors: dict, names: dict) -> str:
+    return mark_safe(  # noqa: S308 - every value is escaped
+        "".join(
+            f'<div class="text-danger row-error" data-field="{escape(name)}">'
+            f"{escape(names[name]) + '：' if name in names and str(names[name]) not in message else ''}"
+            f"{escape(message)}</div>"
+            for name, message in errors.items()
+        )
+    )
+
+
+def _plan_status(row, labels, reload_pattern: str, page_number: int) -> str:
+    if row.conflict:
+        url = escape(reload_pattern.format(row.pk) + (f"?p={page_number}" if page_number > 1 else ""))
+        return (
+            f'<div class="text-danger row-conflict">{escape(row.errors.get("__all__", ""))}</div>'
+            f'<button type="button" class="btn btn-sm btn-link p-0 row-reload" hx-get="{url}" '
+            f'hx-target="#client-{row.pk}" hx-swap="outerHTML">{escape(labels["reload_row"])}</button>'
+        )
+    if row.errors:
+        return plan_error_lines(row.errors, labels["fields"])
+    if row.prefilled:
+        return f'<span class="badge text-bg-warning prefilled-note">{escape(labels["prefilled"])}</span>'
+    if not row.complete:
+        return f'<span class="badge text-bg-secondary plan-gap">{escape(labels["plan_gap"])}</span>'
+    return ""

@@ -13,6 +13,7 @@ Action = AccessLog.Action
 
 READS = {
     "handover:detail": Action.VIEW_HANDOVER,
+    "handover:plan_row": Action.VIEW_HANDOVER,
     "handover:item_dispute": Action.VIEW_HANDOVER,
     "handover:print_stage": Action.PRINT_HANDOVER,
     "handover:archive_download": Action.DOWNLOAD_ARCHIVE,

@@ -17,8 +17,8 @@ from handover.models import CallResult, ChecklistItem, Handover, ItemStatus, Sta
 from tests.walk import advance_to, do_stage_work
 
 
-def url(h) -> str:
-    return reverse("handover:detail", args=[h.pk])
+def url(h, tab: str = "") -> str:
+    return reverse("handover:detail", args=[h.pk]) + (f"?tab={tab}" if tab else "")
 
 
 def stage_status(content: str) -> dict[str, str]:
@@ -89,7 +89,8 @@ def test_a_return_shows_its_reason_to_the_departing_person(handover, people, log
     assert "风险一栏太笼统" in content
     assert stage_status(content)["plan"] == "returned"
     # The reason is shown in the timeline, too, with the move it caused.
-    assert 'data-kind="return_plan_review"' in content
+    timeline = login(people.departing).get(url(h, "timeline")).content.decode()
+    assert 'data-kind="return_plan_review"' in timeline
 
 
 def test_a_cancelled_handover_shows_where_and_why(handover, people, login):
@@ -105,7 +106,7 @@ def test_a_cancelled_handover_shows_where_and_why(handover, people, login):
 def test_the_checklist_is_grouped_by_receiver_and_client(handover, people, receiver2, login):
     hc = handover.clients.select_related("client").first()
     services.handover_client_set_receiver(handover_client=hc, user=people.departing, receiver=receiver2)
-    content = login(people.supervisor).get(url(handover)).content.decode()
+    content = login(people.supervisor).get(url(handover, "materials")).content.decode()
     groups = re.findall(r'class="card mb-3 receiver-group" data-receiver="(\d+)"', content)
     assert groups == [str(people.receiver.pk), str(receiver2.pk)]
     assert content.count('class="client-block"') == 10
@@ -118,11 +119,12 @@ def test_the_checklist_is_grouped_by_receiver_and_client(handover, people, recei
 
 def test_the_timeline_lists_every_event_in_order(handover, people, login):
     h = advance_to(handover, State.MATERIALS)
-    content = login(people.receiver).get(url(h)).content.decode()
+    content = login(people.receiver).get(url(h, "timeline")).content.decode()
     kinds = re.findall(r'data-kind="(\w+)"', content)
-    assert kinds[0] == "started"
+    # Newest first.
+    assert kinds[-1] == "started"
     assert kinds.count("plan_updated") == 10
-    assert kinds[-3:] == ["submit_plan", "approve_plan_review", "approve_plan"]
+    assert kinds[:3] == ["approve_plan", "approve_plan_review", "submit_plan"]
     assert len(kinds) == h.events.count()
 
 
@@ -132,14 +134,15 @@ def test_the_timeline_lists_every_event_in_order(handover, people, login):
 
 def test_at_plan_the_departing_person_edits_the_plan_and_others_do_not(handover, people, login):
     hc = handover.clients.first()
-    plan_url = reverse("handover:plan_update", args=[handover.pk, hc.pk])
+    plan_url = reverse("handover:plan_rows", args=[handover.pk])
     content = login(people.departing).get(url(handover)).content.decode()
-    assert plan_url in content
+    assert plan_url in content and f'name="s-{hc.pk}"' in content
     assert 'id="receiver-form"' in content
     assert steps(content) == ["submit_plan"]
     assert 'class="step step-blocked" data-step="submit_plan"' in content
     content = login(people.receiver).get(url(handover)).content.decode()
     assert plan_url not in content and 'id="receiver-form"' not in content
+    assert f'name="s-{hc.pk}"' not in content
     assert 'id="nothing-to-do"' in content
     content = login(people.supervisor).get(url(handover)).content.decode()
     assert plan_url not in content and 'id="receiver-form"' in content
@@ -338,7 +341,7 @@ def test_data_shown_in_the_rows_is_escaped(handover, people, login):
     services.handover_transition(
         handover=h, name="return_plan_review", user=people.supervisor, comment="<b>不</b>\n第二行"
     )
-    content = login(people.departing).get(url(h)).content.decode()
+    content = login(people.departing).get(url(h, "materials")).content.decode()
     assert "<script>alert(1)</script>" not in content and "&lt;script&gt;alert(1)&lt;/script&gt;" in content
     assert "a &amp; b" in content
     assert "<b>不</b>" not in content and "&lt;b&gt;不&lt;/b&gt;<br>第二行" in content

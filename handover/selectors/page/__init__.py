@@ -28,6 +28,33 @@ from .stages import StageCell, stage_cells
 from .steps import Step, steps
 from .timeline import EventRow, event_rows
 from .visits import visit_section
+from .workspace import (
+    TABS,
+    PlanGridRow,
+    TabContent,
+    TabLink,
+    mine_count,
+    plan_digest,
+    plan_field_labels,
+    plan_grid_rows,
+    stage_tab,
+    tab_content,
+    tab_links,
+    tab_url,
+)
+
+__all__ = [
+    "TABS",
+    "GridInput",
+    "HandoverPage",
+    "PlanGridRow",
+    "handover_page",
+    "plan_digest",
+    "plan_field_labels",
+    "plan_grid_rows",
+    "stage_tab",
+    "tab_url",
+]
 
 
 @dataclass
@@ -59,10 +86,42 @@ class HandoverPage:
     signatures: SignaturePanel = field(default_factory=SignaturePanel)
     print_links: list[tuple[str, str]] = field(default_factory=list)
     archive_url: str = ""
+    # The workspace: which tab, its links, what it shows.
+    tab: str = ""
+    tabs: list[TabLink] = field(default_factory=list)
+    content: TabContent = field(default_factory=TabContent)
+    plan_rows: list[PlanGridRow] = field(default_factory=list)
+    plan_rows_url: str = ""
+    stage_tab: str = ""
+    # The plan grid (the plan tab; "my to-dos" of the departing person while they fill it in), or
+    # the client blocks (the other tabs of clients).
+    show_plan_grid: bool = False
+    show_blocks: bool = False
 
 
-def handover_page(user, pk: int, *, today: datetime.date | None = None) -> HandoverPage:
-    """Everything the handover page shows, in a number of queries that does not grow with the clients."""
+@dataclass
+class GridInput:
+    """A refused grid save: what the person typed by row, and the messages by row and field."""
+
+    typed: dict[int, dict[str, str]] = field(default_factory=dict)
+    errors: dict[int, dict[str, str]] = field(default_factory=dict)
+    conflicts: set[int] = field(default_factory=set)
+
+
+def handover_page(
+    user,
+    pk: int,
+    *,
+    today: datetime.date | None = None,
+    tab: str = "",
+    page: int = 1,
+    grid: GridInput | None = None,
+) -> HandoverPage:
+    """Everything the handover page shows, in a number of queries that does not grow with the clients.
+
+    `tab` chooses the workspace tab (default: the stage the handover stands at), `page` the page of
+    its clients; `grid` puts a refused save's input back in the plan grid.
+    """
     today = today or timezone.localdate()
     h = policy.require_client_data(get_object_or_404(page_queryset(user), pk=pk), user)
     tz = timezone.get_current_timezone()
@@ -84,7 +143,24 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
     spot_check = spot_check_section(h, user, rows, tz)
     clients = client_section(h, user, rows, items, visits, spot_check)
     written = report_section(h, user, today)
+    other_items = items.by_client.get(None, [])
+    tab = tab if tab in TABS else stage_tab(h)
+    content = tab_content(h, tab, clients.groups, other_items, page)
+    grid = grid or GridInput()
+    show_plan_grid = tab == "plan" or (tab == "mine" and clients.can_edit_plan)
     return HandoverPage(
+        show_plan_grid=show_plan_grid,
+        show_blocks=not show_plan_grid and tab in ("mine", "materials", "visits", "spot_check"),
+        tab=tab,
+        tabs=tab_links(h, tab, mine_count(clients.groups, other_items)),
+        content=content,
+        plan_rows=(
+            plan_grid_rows(content.groups, typed=grid.typed, errors=grid.errors, conflicts=grid.conflicts)
+            if show_plan_grid
+            else []
+        ),
+        plan_rows_url=reverse("handover:plan_rows", args=[h.pk]) if clients.can_edit_plan else "",
+        stage_tab=stage_tab(h),
         handover=h,
         viewer=user,
         today=today,
@@ -93,8 +169,9 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
         stages=stage_cells(h, rows.events),
         steps=steps(h, user, checker),
         groups=clients.groups,
-        other_items=items.by_client.get(None, []),
-        events=event_rows(rows.events, rows.names),
+        other_items=other_items,
+        # Newest first, and only on the timeline's own tab.
+        events=event_rows(rows.events[::-1], rows.names) if tab == "timeline" else [],
         return_reason=top.return_reason,
         viewer_must_act_on_return=top.viewer_must_act_on_return,
         counts={

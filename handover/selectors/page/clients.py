@@ -39,6 +39,9 @@ class ClientRow(Row):
     # The departing person no longer owns the client: completion cannot move it.
     left_book: bool = False
     drop_url: str = ""
+    # Plan fields filled in from the client book, not yet confirmed by the departing person.
+    prefilled: tuple = ()
+    row_version: int = 1
 
 
 @dataclass
@@ -93,6 +96,8 @@ def client_section(
             plan_url=plan_url.format(hc.pk) if plan_url else "",
             visit_url=visits.record_urls.get(hc.pk, ""),
             call_url=spot_check.call_urls.get(hc.pk, ""),
+            prefilled=tuple(hc.prefilled or ()),
+            row_version=hc.row_version,
         )
         if h.is_open and hc.client.owner_id != h.departing_id:
             row.left_book = True

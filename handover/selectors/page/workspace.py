@@ -1,0 +1,282 @@
+"""The workspace: a tab per stage, a "待我处理" tab of what this person must act on, the timeline on
+its own tab; which clients and items each tab shows, a page of them at a time.
+
+Every tab reads the same rows (rows.py) and sections; a tab only chooses which of them to show, so
+what a person must act on is decided once, here, from the sections' own URLs (an action is offered
+exactly where a URL is set).
+"""
+
+import hashlib
+from dataclasses import dataclass, field, replace
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from ...flow import STATES
+from ...models import Handover, State
+from .clients import ClientRow, ReceiverGroup
+from .items import ItemRow
+
+# Clients shown per page of a tab: a 500-client handover stays a page that loads at once.
+ROWS_PER_PAGE = 100
+
+TAB_LABELS = {
+    "mine": gettext_lazy("My to-dos"),
+    "plan": gettext_lazy("Plan"),
+    "materials": gettext_lazy("Materials"),
+    "visits": gettext_lazy("Joint visits"),
+    "spot_check": gettext_lazy("Phone spot-check"),
+    "report": gettext_lazy("Report and signatures"),
+    "timeline": gettext_lazy("Timeline"),
+}
+TABS = list(TAB_LABELS)
+
+
+def stage_tab(h: Handover) -> str:
+    """The tab of the stage the handover stands at (a closed one: the report; cancelled: the timeline)."""
+    if h.state == State.CANCELLED:
+        return "timeline"
+    stage = STATES[h.state].stage
+    return stage if stage in TAB_LABELS else "report"
+
+
+def tab_url(h: Handover | int, tab: str, *, anchor: str = "", page: int = 1) -> str:
+    pk = h.pk if isinstance(h, Handover) else h
+    url = reverse("handover:detail", args=[pk]) + f"?tab={tab}"
+    if page > 1:
+        url += f"&p={page}"
+    return url + (f"#{anchor}" if anchor else "")
+
+
+@dataclass(frozen=True)
+class TabLink:
+    key: str
+    label: str
+    url: str
+    active: bool
+    count: int = 0
+    current_stage: bool = False
+
+
+@dataclass
+class PageLink:
+    number: int
+    url: str
+    active: bool
+
+
+@dataclass
+class TabContent:
+    groups: list[ReceiverGroup] = field(default_factory=list)
+    other_items: list[ItemRow] = field(default_factory=list)
+    pages: list[PageLink] = field(default_factory=list)
+    page: int = 1
+    # What each client block shows on this tab.
+    show_plan: bool = False
+    show_items: bool = False
+    show_visits: bool = False
+    show_calls: bool = False
+    empty_text: str = ""
+
+
+def row_needs(row: ClientRow, items: bool = True) -> bool:
+    """The client asks something of the viewer: its plan, a visit to record or confirm, a call, a
+    removal, or one of its items to hand over again or confirm."""
+    if row.plan_url and (not row.plan_complete or row.prefilled):
+        return True
+    if row.visit_url or any(v.confirm_url for v in row.visits):
+        return True
+    if row.call_url and all(c.superseded for c in row.calls):
+        return True
+    if row.drop_url:
+        return True
+    return items and any(item_needs(i) for i in row.items)
+
+
+def item_needs(item: ItemRow) -> bool:
+    """An item waits for the viewer: theirs to confirm, or disputed and theirs to hand over again."""
+    return bool(item.confirm_url) or (bool(item.hand_over_url) and item.status == "disputed")
+
+
+def _filter(groups: list[ReceiverGroup], keep) -> list[ReceiverGroup]:
+    out = []
+    for g in groups:
+        rows = [r for r in g.clients if keep(r)]
+        if rows:
+            out.append(ReceiverGroup(g.receiver_id, g.receiver_name, rows, g.items, g.confirmed))
+    return out
+
+
+def _paginate(h: Handover, tab: str, groups: list[ReceiverGroup], page: int) -> tuple[list, list[PageLink], int]:
+    total = sum(len(g.clients) for g in groups)
+    n_pages = max(1, -(-total // ROWS_PER_PAGE))
+    page = min(max(page, 1), n_pages)
+    if n_pages == 1:
+        return groups, [], 1
+    start, end = (page - 1) * ROWS_PER_PAGE, page * ROWS_PER_PAGE
+    out, seen = [], 0
+    for g in groups:
+        rows = g.clients[max(0, start - seen) : max(0, end - seen)]
+        seen += len(g.clients)
+        if rows:
+            out.append(ReceiverGroup(g.receiver_id, g.receiver_name, rows, g.items, g.confirmed))
+    links = [PageLink(n, tab_url(h, tab, page=n), n == page) for n in range(1, n_pages + 1)]
+    return out, links, page
+
+
+def tab_content(
+    h: Handover, tab: str, groups: list[ReceiverGroup], other_items: list[ItemRow], page: int
+) -> TabContent:
+    if tab == "mine":
+        # Of a client that needs this person, only the items that do.
+        chosen = [
+            ReceiverGroup(
+                g.receiver_id,
+                g.receiver_name,
+                [replace(r, items=[i for i in r.items if item_needs(i)]) for r in g.clients],
+                g.items,
+                g.confirmed,
+            )
+            for g in _filter(groups, row_needs)
+        ]
+        content = TabContent(
+            other_items=[i for i in other_items if item_needs(i)],
+            show_items=True,
+            show_visits=h.state == State.VISITS,
+            show_calls=h.state == State.SPOT_CHECK,
+            empty_text=_("Nothing waits for you in this handover now."),
+        )
+    elif tab == "materials":
+        chosen = _filter(groups, lambda r: bool(r.items))
+        content = TabContent(other_items=other_items, show_items=True, empty_text=_("No checklist items."))
+    elif tab == "visits":
+        chosen = groups
+        content = TabContent(show_visits=True)
+    elif tab == "spot_check":
+        chosen = _filter(groups, lambda r: r.in_sample)
+        content = TabContent(show_calls=True, empty_text=_("No client has been drawn for the spot-check yet."))
+    elif tab == "plan":
+        chosen = groups
+        content = TabContent(show_plan=True)
+    else:
+        return TabContent()
+    content.groups, content.pages, content.page = _paginate(h, tab, chosen, page)
+    if tab == "mine" or content.page > 1:
+        # The other items come with the first page of the materials tab only.
+        content.other_items = content.other_items if content.page == 1 else []
+    return content
+
+
+def tab_links(h: Handover, tab: str, mine_count: int) -> list[TabLink]:
+    current = stage_tab(h)
+    return [
+        TabLink(
+            key=key,
+            label=str(label),
+            url=tab_url(h, key),
+            active=key == tab,
+            count=mine_count if key == "mine" else 0,
+            current_stage=key == current,
+        )
+        for key, label in TAB_LABELS.items()
+    ]
+
+
+def mine_count(groups: list[ReceiverGroup], other_items: list[ItemRow]) -> int:
+    return sum(1 for g in groups for r in g.clients if row_needs(r)) + sum(1 for i in other_items if item_needs(i))
+
+
+# ---------------------------------------------------------------------------------------
+# The plan grid
+
+
+PLAN_TEXT = ("current_status", "risks", "next_steps")
+
+
+def plan_field_labels() -> dict[str, str]:
+    return {
+        "current_status": _("current status"),
+        "risks": _("risks"),
+        "next_steps": _("next steps"),
+        "planned_visit_on": _("planned visit date"),
+        "receiver": _("receiver"),
+    }
+
+
+def plan_digest(current_status: str, risks: str, next_steps: str, planned_visit_on: str) -> str:
+    """A short digest of a plan row as the page showed it: a row whose input still matches it was
+    not edited, so saving the whole grid leaves it alone even if someone changed it since."""
+    raw = "\x1f".join((current_status, risks, next_steps, planned_visit_on))
+    return hashlib.blake2s(raw.encode(), digest_size=6).hexdigest()
+
+
+@dataclass(slots=True)
+class PlanGridRow:
+    pk: int
+    name: str
+    grade: str
+    grade_class: str
+    receiver_name: str
+    current_status: str
+    risks: str
+    next_steps: str
+    planned_visit_on: str
+    row_version: int
+    digest: str
+    prefilled: tuple[str, ...] = ()
+    errors: dict = field(default_factory=dict)
+    conflict: bool = False
+    complete: bool = False
+    left_book: bool = False
+    in_sample: bool = False
+    # Typed on the page and not saved (a refused save shows it again).
+    dirty: bool = False
+
+
+def plan_grid_rows(
+    groups: list[ReceiverGroup],
+    *,
+    typed: dict[int, dict[str, str]] | None = None,
+    errors: dict[int, dict[str, str]] | None = None,
+    conflicts: set[int] | None = None,
+) -> list[PlanGridRow]:
+    """The grid's rows, in the groups' order; what was typed (a refused save) stands in for the stored
+    values, with the version and digest the person's page had, so nothing typed is lost."""
+    typed, errors, conflicts = typed or {}, errors or {}, conflicts or set()
+    out = []
+    for g in groups:
+        for r in g.clients:
+            values = {
+                "current_status": r.current_status,
+                "risks": r.risks,
+                "next_steps": r.next_steps,
+                "planned_visit_on": r.planned_visit_on,
+            }
+            version = r.row_version
+            digest = plan_digest(*values.values())
+            mine = typed.get(r.pk)
+            if mine:
+                values.update({k: v for k, v in mine.items() if k in values})
+                version = int(mine.get("row_version") or version)
+                digest = mine.get("digest") or digest
+            out.append(
+                PlanGridRow(
+                    pk=r.pk,
+                    name=r.name,
+                    grade=r.grade,
+                    grade_class=r.grade_class,
+                    receiver_name=g.receiver_name,
+                    row_version=version,
+                    digest=digest,
+                    prefilled=tuple(r.prefilled),
+                    errors=errors.get(r.pk, {}),
+                    conflict=r.pk in conflicts,
+                    complete=r.plan_complete,
+                    left_book=r.left_book,
+                    in_sample=r.in_sample,
+                    dirty=bool(mine) and (r.pk in errors),
+                    **values,
+                )
+            )
+    return out
