@@ -13,6 +13,11 @@ from .roles import Role
 
 # The admin's login page is throttled like the site's.
 admin.site.login_form = ThrottledAdminAuthenticationForm
+# The admin speaks the site's language: its header, the browser title and the index's heading
+# (Django's own catalogue translates the rest, "Welcome," included).
+admin.site.site_header = _("Client handover administration")
+admin.site.site_title = _("Client handover administration")
+admin.site.index_title = _("Administration")
 
 
 @admin.register(Department)

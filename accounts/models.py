@@ -64,6 +64,10 @@ class User(AbstractUser):
     def display_name(self) -> str:
         return self.full_name or self.get_full_name() or self.username
 
+    def get_short_name(self) -> str:
+        # The admin greets by it ("欢迎，王主管。"): the person's name, not the login.
+        return self.display_name
+
     @cached_property
     def role_codes(self) -> frozenset[str]:
         # One query per request at most; views read it many times.

@@ -9,13 +9,14 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from .models import Client, ClientStatus
+from .money import EXCEL_FORMAT
 
 # A cell starting with one of these is run as a formula by Excel, WPS and LibreOffice
 # (CSV injection); a leading quote makes them show it as text.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 UTF8_BOM = "\ufeff"
 CHUNK_SIZE = 2000
-MONEY_FORMAT = "#,##0.00"
+MONEY_FORMAT = EXCEL_FORMAT
 
 
 def neutralize(value: str) -> str:

@@ -37,6 +37,7 @@ from clients.models import (
     OwnershipChange,
     Receivable,
 )
+from clients.money import format_money
 from clients.validators import credit_code_check_char
 
 SEED = 20260115
@@ -751,7 +752,7 @@ def _history(rng: random.Random, client: Client, bundle: ClientBundle) -> str:
     total = sum((c.amount for c in contracts), ZERO)
     text = (
         f"{bundle.since.year} 年经{client.source_channel}结识，{contracts[0].signed_on:%Y 年 %m 月}首次签约"
-        f"（{contracts[0].name}）；累计签约 {len(contracts)} 份，合同总额 {total:,.2f} 元。"
+        f"（{contracts[0].name}）；累计签约 {len(contracts)} 份，合同总额{format_money(total)}。"
     )
     return text + rng.choice(HISTORY_NOTES)
 

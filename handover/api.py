@@ -60,6 +60,7 @@ from .serializers import (
     PhoneCheckSerializer,
     PlanRowsResultSerializer,
     PlanRowsSerializer,
+    ReceiverChoiceSerializer,
     ReportSerializer,
     ReportUpdateSerializer,
     SignatureCreateSerializer,
@@ -699,6 +700,25 @@ class ReportView(HandoverScoped):
             expected_version=data.get("version"),
         )
         return self.report_response()
+
+
+# ---------------------------------------------------------------------------------------
+# Who may receive
+
+
+@extend_schema(
+    tags=["handovers"],
+    summary="Who may receive clients in this handover",
+    description="The choices for the default receiver and each client's receiver (the plan's receiver list): "
+    "active salespeople, never the departing person, the supervisor, witness or manager of the handover, nor "
+    "anyone leaving in an open handover of their own. Anyone else is refused when set as a receiver.",
+    responses={200: ReceiverChoiceSerializer(many=True), **_errors(403, 404)},
+)
+class ReceiverChoiceListView(HandoverScoped, generics.ListAPIView):
+    serializer_class = ReceiverChoiceSerializer
+
+    def get_queryset(self):
+        return selectors.receivers_for(self.get_handover())
 
 
 # ---------------------------------------------------------------------------------------

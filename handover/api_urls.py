@@ -30,6 +30,7 @@ urlpatterns = [
     path("handovers/<int:pk>/visits/<int:visit_id>/confirm/", api.VisitConfirmView.as_view(), name="visit-confirm"),
     path("handovers/<int:pk>/phone-checks/", api.PhoneCheckListView.as_view(), name="phone-check-list"),
     path("handovers/<int:pk>/report/", api.ReportView.as_view(), name="report"),
+    path("handovers/<int:pk>/receivers/", api.ReceiverChoiceListView.as_view(), name="receiver-list"),
     path("handovers/<int:pk>/events/", api.EventListView.as_view(), name="event-list"),
     path("handovers/<int:pk>/signatures/", api.SignatureListView.as_view(), name="signature-list"),
     # The schema answers API clients (token or session, 401 in JSON otherwise); the docs page is a

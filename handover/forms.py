@@ -86,9 +86,38 @@ class HandoverStartForm(forms.Form):
             # A supervisor starts handovers of their own people only.
             departing = departing.filter(policy.own_people(user))
         self.fields["departing"].queryset = departing
-        self.fields["receiver"].queryset = eligible_receivers()
         self.fields["witness"].queryset = _people(Role.WITNESS)
         self.fields["manager"].queryset = _people(Role.MANAGER)
+        # The receiver list never offers the departing person nor a party of the handover, as
+        # far as they are chosen (static/js/handover_start.js hides them while choosing).
+        chosen_departing = self._chosen("departing")
+        supervisor = (
+            User.objects.filter(pk=chosen_departing).values_list("supervisor_id", flat=True).first()
+            if chosen_departing
+            else None
+        )
+        self.fields["receiver"].queryset = eligible_receivers(
+            departing=chosen_departing, parties=[supervisor, self._chosen("witness"), self._chosen("manager")]
+        )
+        self.fields["receiver"].error_messages["invalid_choice"] = _(
+            "This person cannot receive the clients: the departing salesperson, the supervisor, witness and "
+            "manager of the handover, someone who has left and someone who is leaving cannot."
+        )
+        if not self.is_bound:
+            # One witness or one manager in the company: chosen already.
+            for name in ("witness", "manager"):
+                candidates = list(self.fields[name].queryset[:2])
+                if len(candidates) == 1:
+                    self.initial.setdefault(name, candidates[0].pk)
+
+    def _chosen(self, name: str) -> int | None:
+        value = self.data.get(name) if self.is_bound else self.initial.get(name)
+        if isinstance(value, User):
+            return value.pk
+        try:
+            return int(value) if value not in (None, "") else None
+        except (TypeError, ValueError):
+            return None
 
 
 class HandoverFilterForm(forms.Form):

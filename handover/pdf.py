@@ -34,8 +34,8 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from clients.models import OpportunityStage
+from clients.money import format_money
 from clients.selectors import open_business_by_client
-from clients.templatetags.money import money
 
 from . import signing
 from .models import (
@@ -291,15 +291,17 @@ def _client_lines(h: Handover, data: dict, today: datetime.date) -> list[ClientL
     for n, hc in enumerate(data["hcs"], start=1):
         cid = hc.client_id
         contracts = [
-            f"{c.number} ¥{money(c.amount)} {t_done} {c.performance_progress}% {t_paid} {c.payment_progress}%"
+            f"{c.number} {format_money(c.amount)} {t_done} {c.performance_progress}% {t_paid} {c.payment_progress}%"
             for c in data["contracts"][cid]
         ]
         receivables = []
         for r in data["receivables"][cid]:
             overdue = r.overdue_days(today)
             when = t_overdue % {"days": overdue} if overdue > 0 else t_due % {"date": f"{r.due_date:%Y-%m-%d}"}
-            receivables.append(f"¥{money(r.outstanding)} {when}")
-        deals = [f"{o.name} {stages.get(o.stage, o.stage)} ¥{money(o.expected_amount)}" for o in data["deals"][cid]]
+            receivables.append(f"{format_money(r.outstanding)} {when}")
+        deals = [
+            f"{o.name} {stages.get(o.stage, o.stage)} {format_money(o.expected_amount)}" for o in data["deals"][cid]
+        ]
         items = items_by_client[hc.pk]
         confirmed = sum(1 for i in items if i.status == ItemStatus.CONFIRMED)
         visit_lines = []

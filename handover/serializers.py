@@ -69,6 +69,13 @@ class PersonSerializer(serializers.ModelSerializer):
         fields = ["id", "name"]
 
 
+class ReceiverChoiceSerializer(PersonSerializer):
+    department = serializers.CharField(source="department.name", read_only=True, allow_null=True, default=None)
+
+    class Meta(PersonSerializer.Meta):
+        fields = ["id", "name", "department"]
+
+
 class ClientRefSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(read_only=True)

@@ -509,6 +509,7 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         ),
     ),
     "api:event-list": api(args=_h, ok=PARTIES),
+    "api:receiver-list": api(args=_h, ok=PARTIES),
     # --- signatures, printing, the archive and verification ----------------------------
     "handover:sign": action(
         state=State.MATERIALS,

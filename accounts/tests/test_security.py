@@ -66,7 +66,8 @@ def _forms(people, handover):
 
 
 def _csrf_refused(response) -> bool:
-    return response.status_code == 403 and b"CSRF" in response.content
+    # The refusal's page (templates/403_csrf.html) says so in Chinese: "表单已过期".
+    return response.status_code == 403 and b'data-reason="csrf"' in response.content
 
 
 def test_the_login_form_needs_its_csrf_token(csrf_client, people):

@@ -1,20 +1,11 @@
-from decimal import Decimal, InvalidOperation
-
 from django import template
+
+from clients.money import format_money
 
 register = template.Library()
 
 
 @register.filter
 def money(value) -> str:
-    """1234567.5 -> "1,234,567.50".
-
-    Not localized on purpose: Django's zh_Hans format groups by four digits with no
-    separator, while Chinese finance documents write amounts grouped by three with commas.
-    """
-    if value is None or value == "":
-        return ""
-    try:
-        return f"{Decimal(value):,.2f}"
-    except (InvalidOperation, TypeError, ValueError):
-        return str(value)
+    """{{ amount|money }} -> "¥1,234,567.00" (clients.money.format_money, the one money format)."""
+    return format_money(value)

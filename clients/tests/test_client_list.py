@@ -66,7 +66,7 @@ def test_it_renders_money_with_two_decimals_and_separators(people, login):
     client = ClientFactory(owner=people.departing, name="金额客户")
     ContractFactory(client=client, amount=Decimal("1234567.50"))
     html = login(people.departing).get(URL).content.decode()
-    assert "1,234,567.50" in html
+    assert "¥1,234,567.50" in html
     assert client.credit_code in html
 
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from clients.exports import neutralize
+from clients.money import EXCEL_FORMAT
 from clients.tests.factories import ClientFactory, ContactFactory, ContractFactory, ReceivableFactory
 
 URL = reverse("clients:export")
@@ -96,7 +97,7 @@ def test_the_excel_export_keeps_formulas_as_text_and_money_as_numbers(people, lo
     assert name_cell.value == "'" + HYPERLINK
     assert name_cell.data_type == "s"
     assert Decimal(str(rows[1][9])) == Decimal("88888.80")
-    assert sheet.cell(row=2, column=10).number_format == "#,##0.00"
+    assert sheet.cell(row=2, column=10).number_format == EXCEL_FORMAT
 
 
 @pytest.mark.parametrize("role", ["hr", "witness"])

@@ -212,7 +212,7 @@ def test_the_cell_budget_grows_with_the_row_limit(people, settings, not_parsed):
 
     message = the_one_error(import_xlsx(people, data))
 
-    assert "单元格过多" in message and "100 行" in message
+    assert "单元格过多" in message and "100行" in message
 
 
 @pytest.mark.parametrize("saved_by", ["openpyxl", "excel"])
@@ -306,7 +306,7 @@ def test_a_workbook_listing_more_than_50_sheets_is_refused_before_parsing(people
     entries = "".join(f'<sheet name="s{i}" sheetId="{i + 9}" r:id="rId1" xmlns:r="{R}"/>' for i in range(50))
     data = replaced(crafted_xlsx(sheet_xml(HEADER)), "xl/workbook.xml", "</sheets>", entries + "</sheets>")
 
-    assert "超过 50 个工作表" in the_one_error(import_xlsx(people, data))
+    assert "超过50个工作表" in the_one_error(import_xlsx(people, data))
 
 
 @pytest.mark.parametrize(
@@ -339,7 +339,7 @@ def test_a_million_empty_rows_from_a_few_bytes_stop_at_the_limit(people, rows_re
 
     message = the_one_error(import_xlsx(people, data))
 
-    assert "空行超过 50000 行" in message
+    assert "空行超过50000行" in message
     assert len(rows_read) == 1 + 50_000 + 1  # the header, the empty rows allowed, the one past them
 
 
@@ -349,7 +349,7 @@ def test_empty_rows_count_across_the_sheets(people, monkeypatch, rows_read):
 
     message = the_one_error(import_xlsx(people, make_xlsx(book)))
 
-    assert "空行超过 2 行" in message
+    assert "空行超过2行" in message
     # Header, data, two empty rows; header, data and the third empty row, one more than allowed.
     assert len(rows_read) == 4 + 3
 
@@ -361,7 +361,7 @@ def test_a_header_of_16383_columns_is_refused_after_one_row(people, rows_read):
 
     message = the_one_error(import_xlsx(people, data))
 
-    assert "表头超过 50 列" in message
+    assert "表头超过50列" in message
     assert rows_read == [reading.MAX_COLUMNS + 1]
 
 
@@ -387,14 +387,14 @@ def test_a_file_with_too_many_rows_is_refused(people, settings, kind):
 
     result = client_book_import(data=data, filename=f"book.{kind}", user=people.manager)
 
-    assert "文件超过 3 行" in the_one_error(result)
+    assert "文件超过3行" in the_one_error(result)
 
 
 def test_the_row_limit_counts_all_sheets_together(people, settings, rows_read):
     settings.IMPORT_MAX_ROWS = 3
     book = good_book(people)  # 2 clients, then 2 contacts
 
-    assert "文件超过 3 行" in the_one_error(import_xlsx(people, make_xlsx(book)))
+    assert "文件超过3行" in the_one_error(import_xlsx(people, make_xlsx(book)))
     assert len(rows_read) == 3 + 3  # stops at the second contact
 
 
@@ -430,7 +430,7 @@ def test_a_csv_of_empty_lines_stops_at_the_limit(people, monkeypatch, records_re
 
     result = client_book_import(data=data, filename="book.csv", user=people.manager)
 
-    assert "空行超过 100 行" in the_one_error(result)
+    assert "空行超过100行" in the_one_error(result)
     assert len(records_read) == 1 + 100 + 1
 
 
@@ -439,7 +439,7 @@ def test_a_csv_header_of_16383_columns_is_refused_after_one_line(people, records
 
     result = client_book_import(data=data, filename="book.csv", user=people.manager)
 
-    assert "表头超过 50 列" in the_one_error(result)
+    assert "表头超过50列" in the_one_error(result)
     assert records_read == [16_383]
 
 
@@ -461,5 +461,5 @@ def test_the_page_shows_why_a_crafted_workbook_was_refused(people, login):
     response = login(people.supervisor).post(reverse("clients:import"), {"file": upload(data, "book.xlsx")})
 
     assert response.status_code == 200
-    assert "空行超过 50000 行" in response.content.decode()
+    assert "空行超过50000行" in response.content.decode()
     assert Client.objects.count() == 0

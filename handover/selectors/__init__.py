@@ -52,6 +52,7 @@ from .visibility import (
     handovers_for_list,
     handovers_visible_to,
     is_overdue,
+    receivers_for,
     with_current_due,
 )
 
@@ -101,6 +102,7 @@ __all__ = [
     "handovers_visible_to",
     "inbox_for",
     "is_overdue",
+    "receivers_for",
     "report_figures",
     "row_in",
     "signature_statuses",

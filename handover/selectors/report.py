@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clients.models import OPEN_STAGES, Contract, Opportunity, OpportunityStage, Receivable
-from clients.templatetags.money import money
+from clients.money import format_money
 
 from ..models import CallResult, Handover, PhoneCheck, Visit, VisitMode
 from .display import labels
@@ -45,7 +45,7 @@ def report_figures(h: Handover, today: datetime.date | None = None) -> dict:
         "clients_by_grade": by_grade,
         "receivers": len({row[2] for row in rows}),
         "contracts": contracts["n"],
-        "contract_value": str(contracts["value"] or Decimal("0.00")),
+        "contract_value": str((contracts["value"] or Decimal("0")).quantize(cents)),
         "outstanding": str((money["outstanding"] or Decimal("0")).quantize(cents)),
         "overdue": str((money["overdue"] or Decimal("0")).quantize(cents)),
         "open_deals_by_stage": deals,
@@ -71,9 +71,9 @@ def figure_rows(figures: dict) -> list[tuple[str, str]]:
         (_("Clients by grade"), joined(figures.get("clients_by_grade", {}), {})),
         (_("Receivers"), str(figures.get("receivers", 0))),
         (_("Contracts"), str(figures.get("contracts", 0))),
-        (_("Contract value"), money(figures.get("contract_value") or "0")),
-        (_("Outstanding receivables"), money(figures.get("outstanding") or "0")),
-        (_("Overdue receivables"), money(figures.get("overdue") or "0")),
+        (_("Contract value"), format_money(figures.get("contract_value") or "0")),
+        (_("Outstanding receivables"), format_money(figures.get("outstanding") or "0")),
+        (_("Overdue receivables"), format_money(figures.get("overdue") or "0")),
         (_("Open deals by stage"), joined(figures.get("open_deals_by_stage", {}), stages)),
         (_("Joint visits"), str(figures.get("visits", 0))),
         (_("Visits in person"), str(figures.get("visits_in_person", 0))),

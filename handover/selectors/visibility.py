@@ -79,17 +79,45 @@ def handovers_for_list(
     return queryset.order_by("-started_at", "-id")
 
 
-def eligible_receivers(*, exclude: Iterable[int | None] = ()) -> QuerySet[User]:
-    """Active salespeople who may receive clients: not leaving themselves, not a party that reviews."""
+def eligible_receivers(
+    *,
+    departing: User | int | None = None,
+    parties: Iterable[User | int | None] = (),
+    exclude: Iterable[int | None] = (),
+) -> QuerySet[User]:
+    """Who may receive clients: services.common.check_receiver's rules as a queryset.
+
+    Active salespeople (someone who has left is inactive), not leaving themselves (no open
+    handover of their own), never the departing person nor a party who reviews the handover
+    (supervisor, manager, witness). Every receiver list asks this (receivers_for for a started
+    handover), so no list offers someone the service would refuse.
+    """
     leaving = Handover.objects.filter(departing=OuterRef("pk"), state__in=OPEN_STATES)
+    excluded = {_pk(p) for p in [departing, *parties, *exclude]} - {None}
     return (
         User.objects.filter(is_active=True, groups__name=Role.SALES)
-        .exclude(pk__in=[pk for pk in exclude if pk])
+        .exclude(pk__in=excluded)
         .exclude(Exists(leaving))
         .select_related("department")
         .order_by("department__code", "full_name", "username")
         .distinct()
     )
+
+
+def receivers_for(h: Handover) -> QuerySet[User]:
+    """Who may receive clients in this handover (its default receiver and each client's)."""
+    return eligible_receivers(departing=h.departing_id, parties=[h.supervisor_id, h.manager_id, h.witness_id])
+
+
+def _pk(person: User | int | str | None) -> int | None:
+    if person is None or person == "":
+        return None
+    if isinstance(person, User):
+        return person.pk
+    try:
+        return int(person)
+    except (TypeError, ValueError):
+        return None
 
 
 def departing_is_locked(user) -> bool:

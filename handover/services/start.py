@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.roles import Role
 from clients.models import Client
+from clients.money import format_money
 from clients.selectors import open_business_by_client
 
 from .. import policy
@@ -198,7 +199,7 @@ def _build_checklist(h: Handover) -> None:
                 contract=contract,
                 storage_location=contract.original_location,
                 description=_("Amount %(amount)s, paid %(paid)s")
-                % {"amount": contract.amount, "paid": contract.amount_paid},
+                % {"amount": format_money(contract.amount), "paid": format_money(contract.amount_paid)},
             )
         for r in business.receivables[c.pk]:
             add(
@@ -206,7 +207,7 @@ def _build_checklist(h: Handover) -> None:
                 ItemKind.RECEIVABLE,
                 _("Receivable %(number)s due %(date)s") % {"number": r.contract.number, "date": r.due_date},
                 receivable=r,
-                description=_("Outstanding %(amount)s") % {"amount": r.outstanding},
+                description=_("Outstanding %(amount)s") % {"amount": format_money(r.outstanding)},
             )
         for o in business.deals[c.pk]:
             add(hc, ItemKind.OPPORTUNITY, o.name, opportunity=o, description=o.get_stage_display())

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clients.models import Contract, Opportunity, Receivable
-from clients.templatetags.money import money
+from clients.money import format_money
 from handover import pdf, selectors
 from handover.models import HandoverClient, Report, Signature, State, Visit
 from handover.tests.conftest import poppler
@@ -74,10 +74,10 @@ def test_the_confirmation_carries_the_handover_and_every_client(completed, peopl
         assert f"{client.name}·{hc.grade}" in whole
         for contract in Contract.objects.filter(client=client):
             assert contract.number in whole
-            assert f"¥{money(contract.amount)}" in whole
+            assert format_money(contract.amount) in whole
             assert f"{contract.performance_progress}%" in whole
         for r in Receivable.objects.filter(contract__client=client):
-            assert f"¥{money(r.outstanding)}" in whole
+            assert format_money(r.outstanding) in whole
             if r.overdue_days(today) > 0:
                 assert str(r.overdue_days(today)) in whole
         for deal in Opportunity.objects.filter(client=client):

@@ -9,7 +9,7 @@ from accounts.models import User
 from ... import policy
 from ...flow import WORK_STATES
 from ...models import Handover, State
-from ..visibility import eligible_receivers, is_overdue
+from ..visibility import is_overdue, receivers_for
 from .rows import PageRows
 
 
@@ -28,9 +28,7 @@ def header(h: Handover, user, rows: PageRows, today: datetime.date) -> Header:
     can_set_receiver = state == State.PLAN and policy.may_set_receiver(h, user)
     receiver_choices = []
     if can_set_receiver:
-        receiver_choices = list(
-            eligible_receivers(exclude=[h.departing_id, h.supervisor_id, h.manager_id, h.witness_id])
-        )
+        receiver_choices = list(receivers_for(h))
     is_receiver = any(hc.receiver_id == user.pk for hc in rows.clients)
     must_act = state in WORK_STATES and (policy.is_departing(h, user) or (state == State.VISITS and is_receiver))
     return_reason = h.last_return_reason if state in WORK_STATES else ""
