@@ -194,6 +194,11 @@ def _apply(h: Handover, user: User, targets: list[tuple[HandoverClient, User]]) 
     return changed
 
 
+def receivers_set_allowed(*, handover, user: User) -> None:
+    """Refuse (NotAllowed, WrongState) as receivers_set would, before any input is looked at."""
+    _require_setter(handover, user)
+
+
 # ---------------------------------------------------------------------------------------
 # One receiver for many clients
 
