@@ -120,6 +120,8 @@ def handover_start(
     if not policy.may_start_handover(started_by, departing):
         raise NotAllowed(_("Only HR or the departing person's supervisor may start a handover."))
     others = list({u.pk: u for u in receivers or ()}.values())
+    # A refusal of the default receiver names the field it came from.
+    receiver_field = "receiver" if receiver is not None else "receivers"
     if receiver is None:
         if not others:
             raise InvalidInput(_("Choose the receiver of the clients."), field="receiver")
@@ -155,12 +157,11 @@ def handover_start(
         raise InvalidInput(_("%(name)s does not hold the witness role.") % {"name": witness}, field="witness")
     if not manager.has_role(Role.MANAGER):
         raise InvalidInput(_("%(name)s does not hold the manager role.") % {"name": manager}, field="manager")
-    check_receiver(receiver, departing=departing, h_parties=[supervisor, manager, witness])
-    for person in everyone[1:]:
+    for person in everyone:
         try:
             check_receiver(person, departing=departing, h_parties=[supervisor, manager, witness])
         except InvalidInput as exc:
-            raise InvalidInput(exc.message, field="receivers") from exc
+            raise InvalidInput(exc.message, field=receiver_field if person is receiver else "receivers") from exc
     today = timezone.localdate()
     check_rule(check_handover_dates, notice_date=notice_date, last_working_day=last_working_day, today=today)
     if Handover.objects.filter(departing=departing, state__in=OPEN_STATES).exists():
