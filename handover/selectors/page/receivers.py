@@ -9,7 +9,8 @@ the plan's grid carries the checkboxes (name="hc", form="receivers-bulk").
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from accounts.models import User
@@ -77,15 +78,14 @@ def may_use(h: Handover, user) -> bool:
     return h.state == State.PLAN and policy.may_set_receiver(h, user)
 
 
-def _distinct(h: Handover, name: str) -> list[str]:
-    values = (
-        Client.objects.filter(handover_entries__handover=h)
-        .exclude(**{name: ""})
-        .order_by(name)
-        .values_list(name, flat=True)
-        .distinct()
-    )
-    return list(values)
+def _filter_values(h: Handover) -> tuple[list[str], list[str]]:
+    """The industries and regions among the handover's clients, in one query."""
+    pairs = Client.objects.filter(handover_entries__handover=h).order_by().values_list("industry", "region").distinct()
+    industries, regions = set(), set()
+    for industry, region in pairs:
+        industries.add(industry)
+        regions.add(region)
+    return sorted(industries - {""}), sorted(regions - {""})
 
 
 def receivers_bulk(
@@ -111,19 +111,18 @@ def receivers_bulk(
         return None
     values = values or {}
     chosen = set(chosen or ())
-    people = list(eligible_receivers(exclude=[h.departing_id, h.supervisor_id, h.manager_id, h.witness_id]))
-    books = dict(
-        Client.objects.filter(owner__in=people)
-        .order_by()
-        .values("owner_id")
-        .annotate(n=Count("pk"))
-        .values_list("owner_id", "n")
+    book = Client.objects.filter(owner=OuterRef("pk")).order_by().values("owner").annotate(n=Count("pk")).values("n")
+    people = list(
+        eligible_receivers(exclude=[h.departing_id, h.supervisor_id, h.manager_id, h.witness_id]).annotate(
+            book_size=Coalesce(Subquery(book), 0)
+        )
     )
+    industries, regions = _filter_values(h)
     receivers = [
         ReceiverChoice(
             pk=u.pk,
             label=f"{u.display_name}（{u.department.name}）" if u.department_id else u.display_name,
-            book_size=books.get(u.pk, 0),
+            book_size=u.book_size,
             checked=u.pk in chosen,
         )
         for u in people
@@ -137,8 +136,8 @@ def receivers_bulk(
         plan_url=reverse("handover:detail", args=[h.pk]) + "?tab=plan",
         receivers=receivers,
         grades=list(Grade.choices),
-        industries=_distinct(h, "industry"),
-        regions=_distinct(h, "region"),
+        industries=industries,
+        regions=regions,
         grade=values.get("grade", ""),
         industry=values.get("industry", ""),
         region=values.get("region", ""),
