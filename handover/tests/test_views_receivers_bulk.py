@@ -245,3 +245,34 @@ def test_the_start_page_takes_several_receivers(people, book, receiver2, login):
     assert response.status_code == 302
     receivers = list(HandoverClient.objects.values_list("receiver_id", flat=True))
     assert receivers.count(receiver2.pk) == 5 and receivers.count(people.receiver.pk) == 5
+
+
+@pytest.mark.django_db
+def test_the_start_page_refuses_the_departing_person_among_the_receivers_next_to_the_field(people, book, login):
+    today = timezone.localdate()
+    body = {
+        "departing": people.departing.pk,
+        "receiver": people.receiver.pk,
+        "receivers": [people.departing.pk],
+        "witness": people.witness.pk,
+        "manager": people.manager.pk,
+        "reason": "resignation",
+        "notice_date": today.isoformat(),
+        "last_working_day": (today + datetime.timedelta(days=30)).isoformat(),
+    }
+    response = login(people.hr).post(reverse("handover:start"), body)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-field="receivers"' in html
+    assert "接收人不能是移交人本人。" in html
+    # The choices stay as they were.
+    chosen = re.search(r'<select name="receivers".*?</select>', html, re.S).group(0)
+    assert f'<option value="{people.departing.pk}" selected' in chosen
+    assert not HandoverClient.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_timeline_names_the_receivers_the_start_split_among(start, people, receiver2, login):
+    h = start(receivers=[receiver2])
+    html = login(people.hr).get(reverse("handover:detail", args=[h.pk])).content.decode()
+    assert "张接收、陈接收" in html
