@@ -14,7 +14,7 @@ from clients.models import Client
 from clients.tests.factories import ClientFactory, ContractFactory, ReceivableFactory
 from handover import services, split
 from handover.models import ChecklistItem, Event, HandoverClient, ItemStatus, State
-from handover.services import InvalidInput, NotAllowed, RowErrors, RowPick, WrongState
+from handover.services import InvalidInput, NotAllowed, PlanRow, RowErrors, RowPick, WrongState
 from tests.walk import advance_to
 
 # ---------------------------------------------------------------------------------------
@@ -400,3 +400,29 @@ def test_receivables_in_the_preview_are_the_book_outstanding(handover, people, r
     (row,) = preview.rows
     assert row.receivable == Decimal("1234567.00") + Decimal("30000.00")
     assert ClientFactory._meta.model.objects.filter(owner=receiver2).count() == preview.receivers[0].book_size
+
+
+@pytest.mark.django_db
+def test_a_change_to_another_row_is_no_conflict_and_a_filter_takes_rows_as_they_are(handover, people, receiver2):
+    a, b, c = _rows(handover)[:3]
+    # The departing person saves c's plan meanwhile: a and b, loaded before, do not conflict.
+    services.plan_save_rows(handover=handover, user=people.departing, rows=[PlanRow(c.pk, risks="新")])
+    changed = services.receivers_set(
+        handover=handover,
+        user=people.supervisor,
+        receiver=receiver2,
+        pick=RowPick(ids=[a.pk, b.pk], row_versions={a.pk: 1, b.pk: 1}),
+    )
+    assert len(changed) == 2
+    # A filter picks the rows as they are now: c's new version is no conflict.
+    changed = services.receivers_set(
+        handover=handover, user=people.supervisor, receiver=receiver2, pick=RowPick(grade=c.grade)
+    )
+    assert c.pk in {hc.pk for hc in changed}
+    # Giving clients to the receiver they already have changes nothing and writes nothing.
+    before = Event.objects.count()
+    assert (
+        services.receivers_set(handover=handover, user=people.supervisor, receiver=receiver2, pick=RowPick(ids=[a.pk]))
+        == []
+    )
+    assert Event.objects.count() == before
