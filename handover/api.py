@@ -61,10 +61,15 @@ from .serializers import (
     PlanRowsResultSerializer,
     PlanRowsSerializer,
     ReceiverChoiceSerializer,
+    ReceiversChangedSerializer,
+    ReceiversSetSerializer,
     ReportSerializer,
     ReportUpdateSerializer,
     SignatureCreateSerializer,
     SignatureSerializer,
+    SplitApplySerializer,
+    SplitPreviewRequestSerializer,
+    SplitPreviewSerializer,
     StateFilterSerializer,
     TokenSerializer,
     TransitionSerializer,
@@ -122,6 +127,7 @@ def exception_handler(exc, context):
             body["errors"] = {
                 f"rows.{pk}.{name}": [message] for pk, fields in exc.rows.items() for name, message in fields.items()
             }
+            body["rows"] = {str(pk): errors for pk, errors in exc.rows.items()}
             body["conflicts"] = sorted(exc.conflicts)
         return Response(body, status=exc.status)
 
@@ -452,6 +458,93 @@ class HandoverClientDropView(HandoverScoped):
             handover_client=hc, user=request.user, reason=data["reason"], expected_version=data.get("version")
         )
         return self.detail_response()
+
+
+# ---------------------------------------------------------------------------------------
+# Receivers in bulk
+
+
+def _changed(clients) -> Response:
+    ids = [hc.pk for hc in clients]
+    return Response(ReceiversChangedSerializer({"changed": ids, "count": len(ids)}).data)
+
+
+@extend_schema(
+    tags=["plan"],
+    summary="Give many clients to one receiver (the departing salesperson or the supervisor, at the plan)",
+    description="The clients given in handover_clients (each with the row_version you read: a row changed since "
+    "is a conflict of that row), or else the current clients matching grade, industry and region (all of "
+    "them when those are left out). All of them or none; each client that changes hands gets its line on "
+    "the timeline and its items go back to not handed over. A refusal by row comes with `rows` and "
+    "`conflicts`.",
+    request=ReceiversSetSerializer,
+    responses={200: ReceiversChangedSerializer, **_errors(400, 403, 404, 409)},
+)
+class ReceiversSetView(HandoverScoped):
+    serializer_class = ReceiversSetSerializer
+
+    def post(self, request, pk: int):
+        serializer = ReceiversSetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        changed = services.receivers_set(
+            handover=self.get_handover(),
+            user=request.user,
+            receiver=data["receiver"],
+            pick=serializer.pick(data),
+            expected_version=data.get("version"),
+        )
+        return _changed(changed)
+
+
+@extend_schema(
+    tags=["plan"],
+    summary="Preview an automatic split of clients among several receivers (writes nothing)",
+    description="Balanced by number of clients, A clients and outstanding receivables, counting what each "
+    "receiver already receives in this handover: A clients first (largest receivable first) to the receiver "
+    "with the fewest A clients, then the others to the one with the fewest clients, ties to the least "
+    "outstanding receivables, then the smaller book. The same input always gives the same split. Send "
+    "`assignment` and `digest` back to receivers/split-apply to apply exactly this.",
+    request=SplitPreviewRequestSerializer,
+    responses={200: SplitPreviewSerializer, **_errors(400, 403, 404, 409)},
+)
+class ReceiversSplitPreviewView(HandoverScoped):
+    serializer_class = SplitPreviewRequestSerializer
+
+    def post(self, request, pk: int):
+        serializer = SplitPreviewRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        preview = services.receivers_split_preview(
+            handover=self.get_handover(), user=request.user, receivers=data["receivers"], pick=serializer.pick(data)
+        )
+        return Response(SplitPreviewSerializer(preview).data)
+
+
+@extend_schema(
+    tags=["plan"],
+    summary="Apply a previewed split exactly as it was shown",
+    description="Give back the preview's assignment (handover_client, receiver, row_version per client) and its "
+    "digest. A different assignment is refused (400); a client changed since the preview is a conflict of "
+    "that row (409), and nothing is written.",
+    request=SplitApplySerializer,
+    responses={200: ReceiversChangedSerializer, **_errors(400, 403, 404, 409)},
+)
+class ReceiversSplitApplyView(HandoverScoped):
+    serializer_class = SplitApplySerializer
+
+    def post(self, request, pk: int):
+        data = self.parse(SplitApplySerializer)
+        rows = data["assignment"]
+        changed = services.receivers_split_apply(
+            handover=self.get_handover(),
+            user=request.user,
+            assignment={r["handover_client"]: r["receiver"] for r in rows},
+            row_versions={r["handover_client"]: r["row_version"] for r in rows},
+            digest=data["digest"],
+            expected_version=data.get("version"),
+        )
+        return _changed(changed)
 
 
 # ---------------------------------------------------------------------------------------

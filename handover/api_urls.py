@@ -20,6 +20,17 @@ urlpatterns = [
         api.HandoverClientDropView.as_view(),
         name="handover-client-drop",
     ),
+    path("handovers/<int:pk>/receivers/set/", api.ReceiversSetView.as_view(), name="receivers-set"),
+    path(
+        "handovers/<int:pk>/receivers/split-preview/",
+        api.ReceiversSplitPreviewView.as_view(),
+        name="receivers-split-preview",
+    ),
+    path(
+        "handovers/<int:pk>/receivers/split-apply/",
+        api.ReceiversSplitApplyView.as_view(),
+        name="receivers-split-apply",
+    ),
     path("handovers/<int:pk>/items/", api.ItemListView.as_view(), name="item-list"),
     path("handovers/<int:pk>/items/hand-over-all/", api.ItemsHandOverAllView.as_view(), name="items-hand-over-all"),
     path("handovers/<int:pk>/items/confirm-all/", api.ItemsConfirmAllView.as_view(), name="items-confirm-all"),

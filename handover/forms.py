@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Department, User
 from accounts.roles import Role
 from clients.filters import FlagCheckbox
+from clients.models import Grade
 
 from . import policy
 from .models import (
@@ -69,6 +70,16 @@ class HandoverStartForm(forms.Form):
         label=_("departing salesperson"), queryset=User.objects.none(), widget=forms.Select(SELECT)
     )
     receiver = PersonChoiceField(label=_("default receiver"), queryset=User.objects.none(), widget=forms.Select(SELECT))
+    receivers = forms.ModelMultipleChoiceField(
+        label=_("other receivers"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple({"class": "form-select", "size": 6}),
+        help_text=_(
+            "Optional. The clients are split automatically among the default receiver and these, balanced by "
+            "number of clients, A clients and outstanding receivables; the plan stage can change any of them."
+        ),
+    )
     witness = PersonChoiceField(label=_("witness"), queryset=User.objects.none(), widget=forms.Select(SELECT))
     manager = PersonChoiceField(label=_("manager in charge"), queryset=User.objects.none(), widget=forms.Select(SELECT))
     reason = forms.ChoiceField(label=_("reason"), choices=Reason.choices, widget=forms.Select(SELECT))
@@ -99,10 +110,14 @@ class HandoverStartForm(forms.Form):
         self.fields["receiver"].queryset = eligible_receivers(
             departing=chosen_departing, parties=[supervisor, self._chosen("witness"), self._chosen("manager")]
         )
+        self.fields["receivers"].queryset = self.fields["receiver"].queryset
         self.fields["receiver"].error_messages["invalid_choice"] = _(
             "This person cannot receive the clients: the departing salesperson, the supervisor, witness and "
             "manager of the handover, someone who has left and someone who is leaving cannot."
         )
+        self.fields["receivers"].error_messages["invalid_choice"] = self.fields["receiver"].error_messages[
+            "invalid_choice"
+        ]
         if not self.is_bound:
             # One witness or one manager in the company: chosen already.
             for name in ("witness", "manager"):
@@ -180,6 +195,77 @@ class ReceiverForm(VersionForm):
     def __init__(self, *args, handover: Handover, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["handover_client"].queryset = HandoverClient.objects.filter(handover=handover)
+
+
+class ReceiversBulkForm(forms.Form):
+    """Receivers in bulk: the clients (ticked rows `hc`, each with its row version `rv-<id>`, or a
+    filter) and the receivers. Only parsed here; the services decide who may and who may receive."""
+
+    receivers = forms.ModelMultipleChoiceField(label=_("receivers"), queryset=User.objects.all(), required=False)
+    grade = forms.ChoiceField(label=_("grade"), choices=[("", _("All grades")), *Grade.choices], required=False)
+    industry = forms.CharField(label=_("industry"), required=False, max_length=50)
+    region = forms.CharField(label=_("region"), required=False, max_length=50)
+
+    def __init__(self, data=None, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.hc_ids: list[int] = []
+        self.row_versions: dict[int, int] = {}
+        if data is not None:
+            for value in data.getlist("hc"):
+                if str(value).isdigit():
+                    self.hc_ids.append(int(value))
+            for pk in self.hc_ids:
+                version = str(data.get(f"rv-{pk}", ""))
+                if version.isdigit():
+                    self.row_versions[pk] = int(version)
+
+    def clean(self):
+        data = super().clean()
+        if self.data is not None and len(self.hc_ids) != len(self.data.getlist("hc")):
+            raise forms.ValidationError(_("The ticked clients could not be read. Please reload the page."))
+        return data
+
+    def pick(self):
+        """The services' RowPick: the ticked rows, or (none ticked) the clients matching the filter."""
+        from .services import RowPick
+
+        if self.hc_ids:
+            return RowPick(ids=self.hc_ids, row_versions=self.row_versions)
+        data = self.cleaned_data
+        return RowPick(grade=data["grade"], industry=data["industry"].strip(), region=data["region"].strip())
+
+    def values(self) -> dict:
+        """The filter as typed, to show again."""
+        return {name: self.data.get(name, "") for name in ("grade", "industry", "region")} if self.data else {}
+
+    def chosen(self) -> set[int]:
+        return {int(v) for v in (self.data.getlist("receivers") if self.data else []) if str(v).isdigit()}
+
+
+class SplitApplyForm(forms.Form):
+    """A previewed split posted back: `assign` as "client:receiver:row version" per client, and the digest."""
+
+    digest = forms.CharField(max_length=128)
+
+    def __init__(self, data=None, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.assignment: dict[int, int] = {}
+        self.row_versions: dict[int, int] = {}
+        self.unreadable = False
+        for value in data.getlist("assign") if data is not None else []:
+            parts = str(value).split(":")
+            if len(parts) != 3 or not all(p.isdigit() for p in parts):
+                self.unreadable = True
+                continue
+            hc, receiver, version = (int(p) for p in parts)
+            self.assignment[hc] = receiver
+            self.row_versions[hc] = version
+
+    def clean(self):
+        data = super().clean()
+        if self.unreadable or not self.assignment:
+            raise forms.ValidationError(_("This is not the split that was previewed. Please preview it again."))
+        return data
 
 
 class DisputeForm(VersionForm):

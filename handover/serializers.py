@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
+from clients.models import Grade
 
 from .models import (
     SIGNED_AT,
@@ -50,10 +51,16 @@ class ErrorSerializer(serializers.Serializer):
         help_text="Validation errors by field (400 only). A batch of rows (a grid, an uploaded sheet) names "
         "each row's field as rows.<id>.<field>, <id> the handover client's id; rows.<id>.__all__ is about the row.",
     )
+    rows = serializers.DictField(
+        child=serializers.DictField(child=serializers.CharField()),
+        required=False,
+        help_text="A write of several rows refused as a whole: {handover client id: {field: message}}; "
+        '"__all__" is about the row as a whole. Nothing was written.',
+    )
     conflicts = serializers.ListField(
         child=serializers.IntegerField(),
         required=False,
-        help_text="A batch of rows: the ids of the rows someone else changed since the row_version you sent.",
+        help_text="The rows someone else changed since you read them (409 when these are all the refused rows).",
     )
 
 
@@ -337,7 +344,20 @@ def model_text(model: type[models.Model], name: str, **kwargs) -> serializers.Ch
 
 class HandoverCreateSerializer(serializers.Serializer):
     departing = serializers.PrimaryKeyRelatedField(queryset=_people())
-    receiver = serializers.PrimaryKeyRelatedField(queryset=_people(), help_text="The default receiver.")
+    receiver = serializers.PrimaryKeyRelatedField(
+        queryset=_people(),
+        required=False,
+        allow_null=True,
+        help_text="The default receiver (the standard items go to them). Defaults to the first of `receivers`.",
+    )
+    receivers = serializers.PrimaryKeyRelatedField(
+        queryset=_people(),
+        many=True,
+        required=False,
+        help_text="Other receivers: the clients are split automatically among the default receiver and these, "
+        "balanced by number of clients, A clients and outstanding receivables (the same split as "
+        "receivers/split-preview).",
+    )
     witness = serializers.PrimaryKeyRelatedField(queryset=_people())
     manager = serializers.PrimaryKeyRelatedField(queryset=_people())
     supervisor = serializers.PrimaryKeyRelatedField(
@@ -346,6 +366,11 @@ class HandoverCreateSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=Reason.choices)
     notice_date = serializers.DateField()
     last_working_day = serializers.DateField()
+
+    def validate(self, attrs):
+        if not attrs.get("receiver") and not attrs.get("receivers"):
+            raise serializers.ValidationError({"receiver": [_("Choose the receiver of the clients.")]})
+        return attrs
 
 
 class SignatureInputSerializer(serializers.Serializer):
@@ -442,6 +467,99 @@ class PlanRowsSerializer(serializers.Serializer):
 class PlanRowsResultSerializer(serializers.Serializer):
     saved = serializers.ListField(child=serializers.IntegerField(), help_text="The rows that changed.")
     clients = HandoverClientSerializer(many=True)
+
+
+class RowRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="A client of this handover (its handover client id).")
+    row_version = serializers.IntegerField(
+        required=False, min_value=1, help_text="The row version you read; if the row changed since, it conflicts."
+    )
+
+
+class RowPickSerializer(serializers.Serializer):
+    """Which clients: the rows given, or (none given) the current rows matching the filter."""
+
+    handover_clients = RowRefSerializer(
+        many=True,
+        required=False,
+        allow_empty=False,
+        help_text="These clients. Left out: the clients matching grade, industry and region (all of them "
+        "when those are left out too).",
+    )
+    grade = serializers.ChoiceField(choices=Grade.choices, required=False, allow_blank=True, default="")
+    industry = serializers.CharField(required=False, allow_blank=True, default="", max_length=50)
+    region = serializers.CharField(required=False, allow_blank=True, default="", max_length=50)
+
+    def pick(self, data: dict):
+        from .services import RowPick
+
+        rows = data.get("handover_clients")
+        if rows is not None:
+            return RowPick(
+                ids=[r["id"] for r in rows],
+                row_versions={r["id"]: r["row_version"] for r in rows if r.get("row_version") is not None},
+            )
+        return RowPick(grade=data["grade"], industry=data["industry"].strip(), region=data["region"].strip())
+
+
+class ReceiversSetSerializer(VersionSerializer, RowPickSerializer):
+    receiver = serializers.PrimaryKeyRelatedField(queryset=_people(), help_text="Who receives them all.")
+
+
+class SplitPreviewRequestSerializer(RowPickSerializer):
+    receivers = serializers.PrimaryKeyRelatedField(
+        queryset=_people(), many=True, allow_empty=False, help_text="The receivers to split the clients among."
+    )
+
+
+class AssignmentSerializer(serializers.Serializer):
+    handover_client = serializers.IntegerField()
+    receiver = serializers.IntegerField()
+    row_version = serializers.IntegerField(min_value=1)
+
+
+class SplitApplySerializer(VersionSerializer):
+    assignment = AssignmentSerializer(
+        many=True,
+        allow_empty=False,
+        help_text="The preview's assignment, exactly as it came (each row's receiver and row version).",
+    )
+    digest = serializers.CharField(max_length=128, help_text="The preview's digest.")
+
+
+class ReceiversChangedSerializer(serializers.Serializer):
+    changed = serializers.ListField(
+        child=serializers.IntegerField(), read_only=True, help_text="The handover clients whose receiver changed."
+    )
+    count = serializers.IntegerField(read_only=True)
+
+
+class ReceiverLoadSerializer(serializers.Serializer):
+    receiver = PersonSerializer(read_only=True)
+    clients = serializers.IntegerField(read_only=True, help_text="Clients of this handover they receive after it.")
+    new_clients = serializers.IntegerField(read_only=True, help_text="Of which from this split.")
+    a_clients = serializers.IntegerField(read_only=True)
+    receivable = serializers.DecimalField(
+        max_digits=20, decimal_places=2, read_only=True, help_text="Outstanding receivables of those clients."
+    )
+    book_size = serializers.IntegerField(read_only=True, help_text="Clients they own now.")
+
+
+class AssignedRowSerializer(serializers.Serializer):
+    handover_client = serializers.IntegerField(source="handover_client.pk", read_only=True)
+    client = ClientRefSerializer(source="handover_client.client", read_only=True)
+    grade = serializers.CharField(source="handover_client.grade", read_only=True)
+    receivable = serializers.DecimalField(max_digits=20, decimal_places=2, read_only=True)
+    receiver_now = PersonSerializer(source="handover_client.receiver", read_only=True)
+    receiver = PersonSerializer(read_only=True)
+    row_version = serializers.IntegerField(read_only=True)
+
+
+class SplitPreviewSerializer(serializers.Serializer):
+    receivers = ReceiverLoadSerializer(many=True, read_only=True)
+    assignment = AssignedRowSerializer(source="rows", many=True, read_only=True)
+    digest = serializers.CharField(read_only=True, help_text="Send it back with the assignment to apply it.")
+    changed = serializers.IntegerField(read_only=True, help_text="How many clients would change receiver.")
 
 
 class VisitCreateSerializer(VersionSerializer):

@@ -29,9 +29,11 @@ from .forms import (
     PhoneCheckForm,
     PlanForm,
     ReceiverForm,
+    ReceiversBulkForm,
     ReportForm,
     SignedTransitionForm,
     SignForm,
+    SplitApplyForm,
     TransitionForm,
     VerifyForm,
     VersionForm,
@@ -120,6 +122,8 @@ def _detail_page(request, pk: int, *, tab: str = "", grid=None, status: int = 20
     context = {
         "page": page,
         "h": page.handover,
+        # Receivers in bulk (None unless this person may change receivers now).
+        "receivers_bulk": selectors.receivers_bulk(page.handover, request.user) if page.tab == "plan" else None,
         # The options of the visit and call forms, as the forms that parse them define them.
         "visit_modes": VisitForm.base_fields["mode"].choices,
         "call_results": PhoneCheckForm.base_fields["result"].choices,
@@ -404,6 +408,127 @@ def receiver_set(request, pk: int):
         lambda hc: _("%(client)s now goes to %(receiver)s.") % {"client": hc.client, "receiver": hc.receiver},
         anchor="checklist",
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Receivers in bulk: one receiver for many clients, or a split previewed, then applied
+
+
+def _bulk_page(request, h: Handover, form: ReceiversBulkForm | None = None, *, status: int = 200, **panel):
+    """The receivers-in-bulk page, with what the person posted kept in place."""
+    if form is not None and form.is_bound:
+        panel.setdefault("values", form.values())
+        panel.setdefault("checked", set(form.hc_ids))
+        panel.setdefault("chosen", form.chosen())
+        if not form.is_valid():
+            errors = panel.setdefault("errors", [])
+            errors.extend(str(e) for e in form.non_field_errors())
+            panel.setdefault("field_errors", {}).update(
+                {name: " ".join(str(e) for e in errs) for name, errs in form.errors.items() if name != "__all__"}
+            )
+    bulk = selectors.receivers_bulk(h, request.user, show_rows=True, **panel)
+    if bulk is None:
+        raise PermissionDenied
+    return render(request, "handover/receivers_bulk.html", {"h": h, "bulk": bulk}, status=status)
+
+
+def _bulk_refusal(request, h: Handover, form: ReceiversBulkForm, exc: services.HandoverError):
+    """A refusal of the person or of the moment goes back to the handover page with its message; one
+    about the input re-renders the form with the input and the message next to it."""
+    if isinstance(exc, services.NotAllowed | services.WrongState):
+        messages.error(request, exc.message)
+        return redirect(reverse("handover:detail", args=[h.pk]) + "?tab=plan")
+    if isinstance(exc, services.RowErrors):
+        row_errors = {pk: next(iter(errs.values())) for pk, errs in exc.rows.items()}
+        return _bulk_page(
+            request, h, form, errors=[exc.message], row_errors=row_errors, conflicts=exc.conflicts, status=exc.status
+        )
+    field = exc.field if exc.field in ("receiver", "receivers") else None
+    if field:
+        return _bulk_page(request, h, form, field_errors={"receivers": exc.message}, status=400)
+    return _bulk_page(request, h, form, errors=[exc.message], status=400)
+
+
+@require_http_methods(["GET", "POST"])
+def receivers_bulk(request, pk: int):
+    """GET: the page (ticked rows or a filter, and the receivers). POST: one receiver for them all."""
+    h = selectors.handover_for_user(request.user, pk)
+    if request.method == "GET":
+        if not selectors.receivers_bulk_allowed(h, request.user):
+            raise PermissionDenied
+        return _bulk_page(request, h, values={k: request.GET.get(k, "") for k in ("grade", "industry", "region")})
+    form = ReceiversBulkForm(request.POST)
+    if not form.is_valid():
+        return _bulk_page(request, h, form, status=400)
+    chosen = list(form.cleaned_data["receivers"])
+    if len(chosen) != 1:
+        try:
+            # Who may, and when, answer first: a refused person hears that, not about their input.
+            services.receivers_set_allowed(handover=h, user=request.user)
+        except services.HandoverError as exc:
+            return _bulk_refusal(request, h, form, exc)
+        message = (
+            _("Choose the receiver to give the clients to.")
+            if not chosen
+            else _("Choose one receiver to give the clients to; to split them among several, preview the split.")
+        )
+        return _bulk_page(request, h, form, field_errors={"receivers": message}, status=400)
+    try:
+        changed = services.receivers_set(handover=h, user=request.user, receiver=chosen[0], pick=form.pick())
+    except services.HandoverError as exc:
+        return _bulk_refusal(request, h, form, exc)
+    if changed:
+        messages.success(
+            request,
+            _("%(n)d client(s) now go to %(receiver)s.") % {"n": len(changed), "receiver": chosen[0].display_name},
+        )
+    else:
+        messages.info(
+            request,
+            _("Nothing changed: these clients already go to %(receiver)s.") % {"receiver": chosen[0].display_name},
+        )
+    return redirect(reverse("handover:detail", args=[h.pk]) + "?tab=plan")
+
+
+@require_POST
+def receivers_split_preview(request, pk: int):
+    """The split the picked clients would get among the chosen receivers: each one's resulting load and
+    the client-by-client assignment, with the button that applies exactly that."""
+    h = selectors.handover_for_user(request.user, pk)
+    form = ReceiversBulkForm(request.POST)
+    if not form.is_valid():
+        return _bulk_page(request, h, form, status=400)
+    try:
+        preview = services.receivers_split_preview(
+            handover=h, user=request.user, receivers=list(form.cleaned_data["receivers"]), pick=form.pick()
+        )
+    except services.HandoverError as exc:
+        return _bulk_refusal(request, h, form, exc)
+    return _bulk_page(request, h, form, preview=preview)
+
+
+@require_POST
+def receivers_split_apply(request, pk: int):
+    h = selectors.handover_for_user(request.user, pk)
+    # The picking form comes back with the preview, so a refusal shows it as the person left it.
+    form = ReceiversBulkForm(request.POST)
+    form.is_valid()
+    apply = SplitApplyForm(request.POST)
+    try:
+        if not apply.is_valid():
+            services.receivers_set_allowed(handover=h, user=request.user)
+            raise services.InvalidInput(first_error(apply))
+        changed = services.receivers_split_apply(
+            handover=h,
+            user=request.user,
+            assignment=apply.assignment,
+            row_versions=apply.row_versions,
+            digest=apply.cleaned_data["digest"],
+        )
+    except services.HandoverError as exc:
+        return _bulk_refusal(request, h, form, exc)
+    messages.success(request, _("The split was applied: %(n)d client(s) changed receiver.") % {"n": len(changed)})
+    return redirect(reverse("handover:detail", args=[h.pk]) + "?tab=plan")
 
 
 @require_POST

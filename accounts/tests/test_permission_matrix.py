@@ -201,6 +201,27 @@ def _start_body(w) -> dict:
     }
 
 
+def _split_preview(w):
+    return services.receivers_split_preview(
+        handover=w.h, user=w.people.supervisor, receivers=[w.people.other_sales], pick=services.RowPick()
+    )
+
+
+def _split_form(w) -> dict:
+    p = _split_preview(w)
+    assign = [f"{r.handover_client.pk}:{r.receiver.pk}:{r.row_version}" for r in p.rows]
+    return {"digest": p.digest, "assign": assign}
+
+
+def _split_body(w) -> dict:
+    p = _split_preview(w)
+    rows = [
+        {"handover_client": r.handover_client.pk, "receiver": r.receiver.pk, "row_version": r.row_version}
+        for r in p.rows
+    ]
+    return {"digest": p.digest, "assignment": rows}
+
+
 _REPORT = {"summary": "全部客户已交接。", "open_risks": "", "advice": ""}
 _PLAN = {"current_status": "合作正常。", "risks": "", "next_steps": "共同拜访。", "planned_visit_on": ""}
 
@@ -307,6 +328,27 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         args=_h,
         data=lambda w: {"version": w.h.version, "handover_client": w.hc.pk, "receiver": w.people.other_sales.pk},
         ok={"departing", "supervisor"},
+    ),
+    # Receivers in bulk: the page, one receiver for many, a split previewed (a page, nothing written) and applied.
+    "handover:receivers_bulk": (
+        page(args=_h, everyone=403, departing=200, supervisor=200, admin=404, other_sales=404),
+        action(
+            state=State.PLAN,
+            args=_h,
+            data=lambda w: {"receivers": [w.people.other_sales.pk]},
+            ok={"departing", "supervisor"},
+        ),
+    ),
+    "handover:receivers_split_preview": action(
+        state=State.PLAN,
+        args=_h,
+        data=lambda w: {"receivers": [w.people.receiver.pk, w.people.other_sales.pk]},
+        ok=set(),
+        departing=200,
+        supervisor=200,
+    ),
+    "handover:receivers_split_apply": action(
+        state=State.PLAN, args=_h, data=_split_form, ok={"departing", "supervisor"}
     ),
     "handover:plan_update": action(
         state=State.PLAN,
@@ -424,6 +466,19 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         ok={"departing"},
         supervisor=400,
     ),
+    "api:receivers-set": api(
+        method="post",
+        args=_h,
+        data=lambda w: {"receiver": w.people.other_sales.pk},
+        ok={"departing", "supervisor"},
+    ),
+    "api:receivers-split-preview": api(
+        method="post",
+        args=_h,
+        data=lambda w: {"receivers": [w.people.receiver.pk, w.people.other_sales.pk]},
+        ok={"departing", "supervisor"},
+    ),
+    "api:receivers-split-apply": api(method="post", args=_h, data=_split_body, ok={"departing", "supervisor"}),
     "api:handover-client-drop": api(
         method="post",
         state=State.VISITS,

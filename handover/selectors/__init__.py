@@ -32,6 +32,8 @@ from .lists import (
 from .page import GridInput, HandoverPage, handover_page
 from .page.clients import ClientRow, ReceiverGroup
 from .page.items import STATUS_STYLE, ItemRow
+from .page.receivers import ReceiversBulk, receivers_bulk
+from .page.receivers import may_use as receivers_bulk_allowed
 from .page.spot_check import CallRow
 from .page.stages import StageCell
 from .page.steps import Step
@@ -57,6 +59,9 @@ from .visibility import (
 )
 
 __all__ = [
+    "ReceiversBulk",
+    "receivers_bulk",
+    "receivers_bulk_allowed",
     "API_PEOPLE",
     "DUTY_TODO",
     "EVENT_LABELS",

@@ -3,7 +3,7 @@
 Services lock the handover row, check who is acting and in which state, change the rows
 together in one transaction, write the timeline, and queue notices after commit.
 
-One module per stage of the procedure (start, plan, materials, visits, spot_check, report,
+One module per stage of the procedure (start, plan, receivers, materials, visits, spot_check, report,
 signatures, transitions, completion, archive), over errors.py (the refusals) and common.py (the
 locking, state checks and timeline every stage shares). Callers use the names re-exported here.
 """
@@ -18,6 +18,15 @@ from .plan import (
     handover_client_set_receiver,
     handover_client_update_plan,
     plan_save_rows,
+)
+from .receivers import (
+    RowPick,
+    SplitPreview,
+    receivers_set,
+    receivers_set_allowed,
+    receivers_split_apply,
+    receivers_split_preview,
+    split_digest,
 )
 from .report import report_update
 from .signatures import SignatureInput, handover_sign
@@ -35,7 +44,9 @@ __all__ = [
     "NotAllowed",
     "PlanRow",
     "RowErrors",
+    "RowPick",
     "SignatureInput",
+    "SplitPreview",
     "WrongState",
     "archive_name",
     "archives_queue_missing",
@@ -58,8 +69,13 @@ __all__ = [
     "phone_check_record",
     "plan_save_rows",
     "queue_archive_with",
+    "receivers_set",
+    "receivers_set_allowed",
+    "receivers_split_apply",
+    "receivers_split_preview",
     "report_update",
     "sample_size",
+    "split_digest",
     "stage_deadlines",
     "visit_confirm",
     "visit_record",

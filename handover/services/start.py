@@ -2,6 +2,7 @@
 from the departing person's book."""
 
 import datetime
+from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
@@ -14,7 +15,7 @@ from clients.models import Client
 from clients.money import format_money
 from clients.selectors import open_business_by_client
 
-from .. import policy
+from .. import policy, split
 from ..models import (
     DEFAULT_STATE_DAYS,
     OPEN_STATES,
@@ -34,6 +35,7 @@ from ..models import (
 from ..notify import notice_for_event
 from .common import check_receiver, check_rule, hold_people, log_event
 from .errors import Conflict, InvalidInput, NotAllowed
+from .receivers import ZERO, book_sizes, outstanding_by_client
 
 
 def open_handover_receiving(person: User) -> Handover | None:
@@ -100,17 +102,33 @@ def handover_start(
     *,
     started_by: User,
     departing: User,
-    receiver: User,
+    receiver: User | None = None,
     witness: User,
     manager: User,
     reason: str,
     notice_date: datetime.date,
     last_working_day: datetime.date,
     supervisor: User | None = None,
+    receivers: Iterable[User] = (),
 ) -> Handover:
+    """Start the handover of departing's clients.
+
+    `receiver` is the default receiver (the standard items go to them); with `receivers`, the
+    clients are split among the default receiver and these (split.split_clients: balanced by
+    clients, A clients and outstanding receivables). Without a default receiver, the first of
+    `receivers` is it.
+    """
     if not policy.may_start_handover(started_by, departing):
         raise NotAllowed(_("Only HR or the departing person's supervisor may start a handover."))
-    hold_people(departing, receiver)
+    others = list({u.pk: u for u in receivers or ()}.values())
+    # A refusal of the default receiver names the field it came from.
+    receiver_field = "receiver" if receiver is not None else "receivers"
+    if receiver is None:
+        if not others:
+            raise InvalidInput(_("Choose the receiver of the clients."), field="receiver")
+        receiver = others[0]
+    everyone = [receiver, *(u for u in others if u.pk != receiver.pk)]
+    hold_people(departing, *everyone)
     receiving = open_handover_receiving(departing)
     if receiving is not None:
         raise InvalidInput(
@@ -140,7 +158,11 @@ def handover_start(
         raise InvalidInput(_("%(name)s does not hold the witness role.") % {"name": witness}, field="witness")
     if not manager.has_role(Role.MANAGER):
         raise InvalidInput(_("%(name)s does not hold the manager role.") % {"name": manager}, field="manager")
-    check_receiver(receiver, departing=departing, h_parties=[supervisor, manager, witness])
+    for person in everyone:
+        try:
+            check_receiver(person, departing=departing, h_parties=[supervisor, manager, witness])
+        except InvalidInput as exc:
+            raise InvalidInput(exc.message, field=receiver_field if person is receiver else "receivers") from exc
     today = timezone.localdate()
     check_rule(check_handover_dates, notice_date=notice_date, last_working_day=last_working_day, today=today)
     if Handover.objects.filter(departing=departing, state__in=OPEN_STATES).exists():
@@ -159,7 +181,7 @@ def handover_start(
         started_by=started_by,
     )
 
-    _build_checklist(h)
+    _build_checklist(h, everyone)
     StageDeadline.objects.bulk_create(
         StageDeadline(handover=h, state=state, due_on=due)
         for state, due in stage_deadlines(start=max(today, notice_date), last_working_day=last_working_day).items()
@@ -167,23 +189,42 @@ def handover_start(
     # The report starts from the company's template, if it keeps one.
     template = DocumentTemplate.objects.filter(kind=DocumentTemplate.Kind.REPORT).first()
     Report.objects.create(handover=h, summary=template.body if template else "")
-    event = log_event(h, actor=started_by, kind="started", to_state=h.state, clients=h.clients.count())
+    extra = {"receivers": [str(u) for u in everyone]} if len(everyone) > 1 else {}
+    event = log_event(h, actor=started_by, kind="started", to_state=h.state, clients=h.clients.count(), **extra)
     notice_for_event(h, event_id=event.pk, kind="started", actor=started_by)
     return h
 
 
-def _build_checklist(h: Handover) -> None:
+def split_at_start(clients: list[Client], receivers: list[User]) -> dict[int, int]:
+    """{client id: receiver id}: the clients split among the receivers as the plan stage's split does."""
+    if len(receivers) == 1:
+        return dict.fromkeys((c.pk for c in clients), receivers[0].pk)
+    receivables = outstanding_by_client(c.pk for c in clients)
+    books = book_sizes([u.pk for u in receivers])
+    facts = [split.ClientFacts(c.pk, c.grade, receivables.get(c.pk, ZERO)) for c in clients]
+    return split.split_clients(facts, [split.Receiver(u.pk, books[u.pk]) for u in receivers])
+
+
+def _build_checklist(h: Handover, receivers: list[User]) -> None:
     clients = list(Client.objects.filter(owner=h.departing).order_by("grade", "name", "id"))
+    to = split_at_start(clients, receivers)
     HandoverClient.objects.bulk_create(
-        HandoverClient(handover=h, client=c, receiver=h.receiver, grade=c.grade) for c in clients
+        HandoverClient(handover=h, client=c, receiver_id=to[c.pk], grade=c.grade) for c in clients
     )
     by_client = {hc.client_id: hc for hc in h.clients.all()}
     items: list[ChecklistItem] = []
 
     def add(hc, kind, title, **extra):
+        receiver_id = hc.receiver_id if hc is not None else h.receiver_id
         items.append(
             ChecklistItem(
-                handover=h, handover_client=hc, kind=kind, title=title, receiver=h.receiver, order=len(items), **extra
+                handover=h,
+                handover_client=hc,
+                kind=kind,
+                title=title,
+                receiver_id=receiver_id,
+                order=len(items),
+                **extra,
             )
         )
 

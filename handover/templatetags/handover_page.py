@@ -138,10 +138,11 @@ def _plan_labels() -> dict:
 
 
 @register.simple_tag
-def plan_grid_rows(page, editable: bool = True, only=None) -> str:
+def plan_grid_rows(page, editable: bool = True, only=None, picking: bool = False) -> str:
     """The plan grid's rows: editable inputs, or the same table as text for everyone else.
 
-    `only`: just this row (reloaded after a conflict)."""
+    `only`: just this row (reloaded after a conflict); `picking`: each row has its checkbox for
+    the receivers-in-bulk form (the departing person and the supervisor at the plan stage)."""
     rows = [only] if only is not None else page.plan_rows
     labels = _plan_labels()
     save_url = page.plan_rows_url
@@ -161,21 +162,24 @@ def plan_grid_rows(page, editable: bool = True, only=None) -> str:
             row_class += " table-danger"
         elif row.prefilled:
             row_class += " prefilled-row"
+        pick = (
+            f'<td class="pick"><input class="form-check-input" type="checkbox" name="hc" value="{row.pk}" '
+            f'form="receivers-bulk" aria-label="{escape(labels["pick"])} {escape(row.name)}">'
+            f'<input type="hidden" name="rv-{row.pk}" value="{row.row_version}" form="receivers-bulk"></td>'
+            if picking
+            else ""
+        )
         if not editable:
             cells = "".join(
                 f'<td class="small plan-text">{escape(getattr(row, n)) or "—"}</td>'
                 for n in ("current_status", "risks", "next_steps", "planned_visit_on")
             )
             out.append(
-                f'<tr id="client-{row.pk}" class="{row_class}"><th scope="row" class="client-name">'
+                f'<tr id="client-{row.pk}" class="{row_class}">{pick}<th scope="row" class="client-name">'
                 f'{escape(row.name)}{badges}</th><td class="receiver">{escape(row.receiver_name)}</td>'
                 f"{cells}</tr>"
             )
             continue
-        pick = (
-            f'<td class="pick"><input class="form-check-input" type="checkbox" name="hc" value="{row.pk}" '
-            f'form="receivers-bulk" aria-label="{escape(labels["pick"])} {escape(row.name)}"></td>'
-        )
         date_class = "form-control form-control-sm"
         if "planned_visit_on" in row.prefilled:
             date_class += " prefilled"

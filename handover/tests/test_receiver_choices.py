@@ -123,8 +123,11 @@ def test_the_start_page_hides_the_chosen_departing_person_while_choosing(people,
 
 
 def plan_receivers(people, login, h) -> set[int]:
-    page = login(people.departing).get(reverse("handover:detail", args=[h.pk])).content.decode()
-    return option_values(page, "receiver")
+    """The receivers the plan tab offers (the receivers-in-bulk panel's choices)."""
+    page = login(people.departing).get(reverse("handover:detail", args=[h.pk]) + "?tab=plan").content.decode()
+    panel = re.search(r'<form[^>]*id="receivers-bulk".*?</form>', page, re.S)
+    assert panel, "receivers panel"
+    return {int(v) for v in re.findall(r'name="receivers" value="(\d+)"', panel.group(0))}
 
 
 def test_the_plan_never_offers_the_departing_person_or_someone_who_has_left(people, handover, outsiders, login):

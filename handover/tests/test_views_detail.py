@@ -137,15 +137,15 @@ def test_at_plan_the_departing_person_edits_the_plan_and_others_do_not(handover,
     plan_url = reverse("handover:plan_rows", args=[handover.pk])
     content = login(people.departing).get(url(handover)).content.decode()
     assert plan_url in content and f'name="s-{hc.pk}"' in content
-    assert 'id="receiver-form"' in content
+    assert 'id="receivers-bulk"' in content
     assert steps(content) == ["submit_plan"]
     assert 'class="step step-blocked" data-step="submit_plan"' in content
     content = login(people.receiver).get(url(handover)).content.decode()
-    assert plan_url not in content and 'id="receiver-form"' not in content
+    assert plan_url not in content and 'id="receivers-bulk"' not in content
     assert f'name="s-{hc.pk}"' not in content
     assert 'id="nothing-to-do"' in content
     content = login(people.supervisor).get(url(handover)).content.decode()
-    assert plan_url not in content and 'id="receiver-form"' in content
+    assert plan_url not in content and 'id="receivers-bulk"' in content
 
 
 def test_a_complete_plan_can_be_submitted(handover, people, login):

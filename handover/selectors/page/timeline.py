@@ -71,6 +71,9 @@ def event_rows(events: list[dict], names: dict[int, str]) -> list[EventRow]:
             parts.append(_("%(n)d item(s)") % {"n": data["count"]})
         if data.get("clients") is not None:
             parts.append(_("%(n)d client(s)") % {"n": data["clients"]})
+        if data.get("receivers"):
+            # The start's clients split among several receivers.
+            parts.append("、".join(str(r) for r in data["receivers"]))
         if data.get("purpose"):
             parts.append(purposes.get(data["purpose"], data["purpose"]))
         if data.get("signature"):
