@@ -548,6 +548,8 @@ class ItemsConfirmAllView(HandoverScoped):
 class ItemsConfirmView(HandoverScoped):
     serializer_class = CountSerializer
 
+    # Its path would name it like the confirmation of one item (items/{item_id}/confirm/).
+    @extend_schema(operation_id="handovers_items_confirm_selected")
     def post(self, request, pk: int):
         data = self.parse(ItemsConfirmSerializer)
         n = services.items_confirm(

@@ -116,10 +116,15 @@ def _detail_context(request, page, *, disputes=None) -> dict:
         "visit_modes": VisitForm.base_fields["mode"].choices,
         "call_results": PhoneCheckForm.base_fields["result"].choices,
         # The departing person's disputed items, each answered in place (_disputes.html).
-        "disputes": disputes
-        if disputes is not None
-        else selectors.disputed_items(request.user, [page.handover.pk]).get(page.handover.pk, []),
+        "disputes": disputes if disputes is not None else _disputes(request, page.handover),
     }
+
+
+def _disputes(request, h: Handover) -> list:
+    # Read only where there can be some: the departing person's page at the materials.
+    if h.state != State.MATERIALS or request.user.pk != h.departing_id:
+        return []
+    return selectors.disputed_items(request.user, [h.pk]).get(h.pk, [])
 
 
 # ---------------------------------------------------------------------------------------

@@ -199,3 +199,29 @@ def test_a_handover_pending_item_never_tells_anyone_when_nothing_was_handed_over
         services.items_hand_over_all(handover=h, user=people.departing)
     assert _new(before) == []
     assert not h.items.filter(status=ItemStatus.PENDING).exists()
+
+
+def test_the_final_approvals_reminders_go_to_the_signers_until_the_last_has_signed(handover, people):
+    import datetime
+
+    import time_machine
+
+    from handover.models import Reminder, ReminderKind
+    from handover.reminders import reminders_scan
+
+    h, _ = _to_report_approval(handover, people)
+    due = h.deadlines.get(state=State.REPORT_APPROVAL).due_on
+    shanghai = datetime.timezone(datetime.timedelta(hours=8))
+
+    def scan(day) -> set[int]:
+        with time_machine.travel(datetime.datetime.combine(day, datetime.time(9), tzinfo=shanghai), tick=False):
+            reminders_scan()
+        return set(
+            Reminder.objects.filter(handover=h, day=day)
+            .exclude(kind=ReminderKind.ESCALATION)
+            .values_list("user_id", flat=True)
+        )
+
+    assert scan(due) == {people.departing.pk, people.receiver.pk, people.witness.pk}
+    sign_missing(h, SignaturePurpose.CHECKLIST)
+    assert scan(due + datetime.timedelta(days=1)) == {people.manager.pk}
