@@ -63,6 +63,12 @@ class InboxEntry:
     # The departing person's disputed items, each with its reason and the form that answers it.
     disputes: tuple[DisputeRow, ...] = ()
 
+    @property
+    def url(self) -> str:
+        """The handover page at the tab where this is done (flow.tab_of), or the person's own view."""
+        tab = flow.tab_of(self.handover.state) if self.handover.state in flow.OPEN_STATES else "mine"
+        return reverse("handover:detail", args=[self.handover.pk]) + f"?tab={tab}"
+
 
 def disputed_items(user, handover_ids=None) -> dict[int, list[DisputeRow]]:
     """The items disputed by their receivers that this person, leaving, must answer; per handover, one query."""

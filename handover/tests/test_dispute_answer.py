@@ -36,6 +36,9 @@ def test_the_dispute_shows_in_the_departing_persons_todo_with_item_and_reason(di
     assert f'id="dispute-{disputed.pk}"' in page
     assert disputed.title in page and "合同原件缺第3页" in page
     assert f'action="{_answer_url(disputed)}"' in page
+    # The to-do line opens the tab where the work is done.
+    detail = reverse("handover:detail", args=[disputed.handover_id])
+    assert f'href="{detail}?tab=materials" data-handover="{disputed.handover_id}"' in page
 
 
 def test_the_departing_person_answers_in_the_inbox_and_the_receiver_reads_the_reply(disputed, people, login):
