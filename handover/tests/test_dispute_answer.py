@@ -167,6 +167,9 @@ def _statuses(h, pks) -> list[str]:
 def test_the_receiver_confirms_the_selected_items(handed, people, login):
     mine = list(handed.items.filter(receiver=people.receiver).order_by("pk").values_list("pk", flat=True))
     chosen = mine[:2]
+    page = login(people.receiver).get(reverse("handover:detail", args=[handed.pk])).content.decode()
+    assert 'id="confirm-selected"' in page
+    assert page.count('form="confirm-selected"') == len(mine)
     response = login(people.receiver).post(
         reverse("handover:items_confirm", args=[handed.pk]), {"version": handed.version, "items": chosen}
     )

@@ -225,3 +225,16 @@ def test_the_final_approvals_reminders_go_to_the_signers_until_the_last_has_sign
     assert scan(due) == {people.departing.pk, people.receiver.pk, people.witness.pk}
     sign_missing(h, SignaturePurpose.CHECKLIST)
     assert scan(due + datetime.timedelta(days=1)) == {people.manager.pk}
+
+
+def test_every_notice_the_spec_names_exists_and_links_to_a_tab():
+    named = {t.ready for t in flow.TRANSITIONS.values() if t.ready}
+    named |= {s.notice for s in flow.SIGNATURES.values() if s.notice}
+    assert named <= set(flow.WORK_NOTICES)
+    assert {n.tab for n in flow.WORK_NOTICES.values()} <= set(flow.TABS)
+    assert {flow.tab_of(s) for s in State} <= set(flow.TABS)
+    for state, spec in flow.STATES.items():
+        if spec.signed_first:
+            # The signatures are given in that very state, and someone is asked to give them.
+            assert flow.SIGNED_AT[spec.signed_first] == state
+            assert flow.SIGNATURES[spec.signed_first].notice
