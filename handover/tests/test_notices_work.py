@@ -238,3 +238,16 @@ def test_every_notice_the_spec_names_exists_and_links_to_a_tab():
             # The signatures are given in that very state, and someone is asked to give them.
             assert flow.SIGNED_AT[spec.signed_first] == state
             assert flow.SIGNATURES[spec.signed_first].notice
+
+
+def test_the_departing_person_hears_once_when_every_receiver_has_signed_the_visits(handover, people):
+    from tests.walk import do_stage_work
+
+    h = advance_to(handover, State.VISITS)
+    before = _ids()
+
+    do_stage_work(h)
+
+    title = _zh(flow.WORK_NOTICES["visits_confirmed"].title) % {"number": h.number, "n": 1}
+    told = [x for x in _new(before) if x.user_id == people.departing.pk]
+    assert [(x.title, x.url) for x in told] == [(title, _tab(h, "visits"))]
