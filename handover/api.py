@@ -46,6 +46,7 @@ from .policy import WITHHELD_MESSAGE, may_read_client_data
 from .serializers import (
     ChecklistItemSerializer,
     CountSerializer,
+    DisputeAnswerSerializer,
     DisputeSerializer,
     ErrorSerializer,
     EventSerializer,
@@ -56,6 +57,7 @@ from .serializers import (
     HandoverDetailSerializer,
     HandoverListSerializer,
     HandOverSerializer,
+    ItemsConfirmSerializer,
     PhoneCheckCreateSerializer,
     PhoneCheckSerializer,
     PlanRowsResultSerializer,
@@ -623,6 +625,23 @@ class ItemDisputeView(_ItemAction):
         return self.item_response(item)
 
 
+@extend_schema(
+    tags=["materials"],
+    summary="Answer a dispute: hand the item over again with a reply (departing salesperson)",
+    description="Only a disputed item can be answered; the reply is kept on the item for its receiver to read.",
+    request=DisputeAnswerSerializer,
+    responses=_ITEM_RESPONSES,
+)
+class ItemAnswerView(_ItemAction):
+    def post(self, request, pk: int, item_id: int):
+        item = self.item()
+        data = self.parse(DisputeAnswerSerializer)
+        item = services.item_answer_dispute(
+            item=item, user=request.user, reply=data["reply"], expected_version=data.get("version")
+        )
+        return self.item_response(item)
+
+
 _COUNT_RESPONSES = {200: CountSerializer, **_errors(400, 403, 404, 409)}
 
 
@@ -656,6 +675,28 @@ class ItemsConfirmAllView(HandoverScoped):
         data = self.parse(VersionSerializer)
         n = services.items_confirm_all(
             handover=self.get_handover(), user=request.user, expected_version=data.get("version")
+        )
+        return Response({"count": n})
+
+
+@extend_schema(
+    tags=["materials"],
+    summary="Confirm the selected items handed over to you, all or none",
+    request=ItemsConfirmSerializer,
+    responses=_COUNT_RESPONSES,
+)
+class ItemsConfirmView(HandoverScoped):
+    serializer_class = CountSerializer
+
+    # Its path would name it like the confirmation of one item (items/{item_id}/confirm/).
+    @extend_schema(operation_id="handovers_items_confirm_selected")
+    def post(self, request, pk: int):
+        data = self.parse(ItemsConfirmSerializer)
+        n = services.items_confirm(
+            handover=self.get_handover(),
+            user=request.user,
+            item_ids=data["items"],
+            expected_version=data.get("version"),
         )
         return Response({"count": n})
 

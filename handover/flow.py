@@ -88,6 +88,10 @@ class StateSpec:
     days: int = 0
     # A closed state: who hears that the handover ended so (handover/notify.py).
     told: tuple[Party, ...] = ()
+    # Signatures every signer of this purpose gives before `by` acts (SIGNATURES[...].at is this
+    # state): until the last is in, the signers are told to sign (SignatureSpec.notice), and
+    # `by`'s to-do, notice and reminders wait; the last signature brings them.
+    signed_first: SignaturePurpose | None = None
 
     @property
     def actors(self) -> tuple[Party, ...]:
@@ -123,7 +127,11 @@ STATES: dict[State, StateSpec] = {
     State.REPORT: StateSpec("report", Party.DEPARTING, todo=_("Write the handover report and submit it"), days=2),
     State.REPORT_REVIEW: StateSpec("report", Party.SUPERVISOR, todo=_("Review the handover report"), days=1),
     State.REPORT_APPROVAL: StateSpec(
-        "report", Party.MANAGER, todo=_("Give the final approval of the handover report"), days=1
+        "report",
+        Party.MANAGER,
+        todo=_("Give the final approval of the handover report"),
+        days=1,
+        signed_first=SignaturePurpose.CHECKLIST,
     ),
     State.COMPLETED: StateSpec("completed", told=(Party.DEPARTING, Party.SUPERVISOR, Party.EVERY_RECEIVER, Party.HR)),
     State.CANCELLED: StateSpec(
@@ -154,6 +162,19 @@ RECEIVER_STATES = {s for s, spec in STATES.items() if Party.RECEIVERS in spec.al
 
 def todo_states(party: Party) -> list[State]:
     return [s for s, spec in STATES.items() if spec.by == party]
+
+
+# The tabs of the handover page (its workspace): /handovers/<pk>/?tab=<key>, rows anchored as
+# #client-<handover client pk> and #item-<checklist item pk>. Every notice links to one.
+TABS = ("mine", "plan", "materials", "visits", "spot_check", "report", "timeline")
+
+
+def tab_of(state: str) -> str:
+    """The tab where the work of a state is done (a completed handover: its report; cancelled: the timeline)."""
+    if state == State.COMPLETED:
+        return "report"
+    stage = STATES[state].stage
+    return stage if stage in TABS else "timeline"
 
 
 # ---------------------------------------------------------------------------------------
@@ -194,6 +215,9 @@ class SignatureSpec:
     label: str
     # What the signer must have done first (handover.signing.Facts for that signer).
     unmet: Unmet | None = None
+    # The notice (WORK_NOTICES) each signer gets when signing becomes possible for them, when the
+    # state is reached; "" when their to-do alone tells them.
+    notice: str = ""
 
 
 SIGNATURES = {
@@ -227,6 +251,7 @@ SIGNATURES = {
         per_signer=False,
         todo=_("Sign the three-party handover checklist"),
         label=_("Sign the handover checklist"),
+        notice="sign_checklist",
     ),
 }
 SIGNED_AT = {purpose: spec.at for purpose, spec in SIGNATURES.items()}
@@ -263,6 +288,37 @@ NOTICE_TITLES = {
 
 
 @dataclass(frozen=True)
+class WorkNotice:
+    """A notice of the work inside a state (handed over, disputed, all confirmed, sign now).
+
+    `title` takes %(number)s (the handover) and %(n)d (how many rows, where it counts some); the
+    link opens `tab` of the handover page, at the row (#item-<pk> or #client-<pk>) when the notice
+    is about one. Who gets it is said where it is sent from: the receivers of the items of one
+    hand-over (one notice each per action, not per item), the departing person of a dispute, the
+    mover of a transition that became possible (TransitionSpec.ready), the signers the state waits
+    for (StateSpec.signed_first, SignatureSpec.notice).
+    """
+
+    title: str
+    tab: str
+
+
+WORK_NOTICES = {
+    "items_waiting": WorkNotice(
+        _("Handover %(number)s: %(n)d item(s) handed over to you wait for your confirmation"), "materials"
+    ),
+    "item_disputed": WorkNotice(_("Handover %(number)s: a receiver disputed an item"), "materials"),
+    "materials_confirmed": WorkNotice(
+        _("Handover %(number)s: every receiver has confirmed the materials; submit them for review"), "materials"
+    ),
+    "visits_confirmed": WorkNotice(
+        _("Handover %(number)s: every receiver has signed the joint visits; submit them for review"), "visits"
+    ),
+    "sign_checklist": WorkNotice(_("Handover %(number)s: please sign the three-party handover checklist"), "report"),
+}
+
+
+@dataclass(frozen=True)
 class TransitionSpec:
     label: str
     # Who moves it; the model's `permission=` is the check of this party (test_flow_spec).
@@ -275,6 +331,8 @@ class TransitionSpec:
     notice: Notice = Notice.NEEDS_YOU
     # What follows, in this order, inside the transition's transaction (hooks of handover.services).
     after: tuple[str, ...] = ()
+    # The notice (WORK_NOTICES) its mover gets when the others' work makes it possible.
+    ready: str = ""
 
 
 NOT_POSSIBLE_YET = _("This step is not possible yet.")
@@ -325,6 +383,7 @@ TRANSITIONS: dict[str, TransitionSpec] = {
                 _("%(n)d receiver(s) still have to sign the receipt of the materials."),
             ),
         ),
+        ready="materials_confirmed",
     ),
     "approve_materials": TransitionSpec(
         _("Approve the materials handover"),
@@ -353,6 +412,7 @@ TRANSITIONS: dict[str, TransitionSpec] = {
                 _("%(n)d receiver(s) still have to sign the record of the joint visits."),
             ),
         ),
+        ready="visits_confirmed",
     ),
     "approve_visits": TransitionSpec(
         _("Approve the joint visits"),

@@ -272,6 +272,32 @@ class DisputeForm(VersionForm):
     reason = model_text(ChecklistItem, "dispute_reason", label=_("reason for the dispute"))
 
 
+class DisputeAnswerForm(forms.Form):
+    """The departing person's reply to a disputed item, from their to-do or the handover page.
+
+    No handover version: only the departing person changes a disputed item, and the service
+    checks that it is still disputed, so a receiver's work elsewhere never makes the reply stale.
+    """
+
+    reply = model_text(ChecklistItem, "dispute_reply", label=_("reply to the dispute"))
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # Where the form was: the page shown again on an error, with the reply kept.
+    next = forms.ChoiceField(choices=[("inbox", "inbox"), ("detail", "detail")], required=False)
+
+
+class ItemsConfirmForm(VersionForm):
+    """The receiver's selected items, confirmed together."""
+
+    items = forms.TypedMultipleChoiceField(
+        label=_("items"), coerce=int, choices=(), required=False, error_messages={"invalid_choice": _("Unknown item.")}
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any id: the service says which ones are not the person's or not waiting.
+        self.fields["items"].valid_value = lambda value: str(value).isdigit()
+
+
 class ClientDropForm(VersionForm):
     # Blank is let through so the service gives its own message.
     reason = model_text(Event, "comment", label=_("reason for removing the client"))

@@ -587,6 +587,9 @@ class ChecklistItem(models.Model):
     )
     status = models.CharField(_("status"), max_length=20, choices=ItemStatus.choices, default=ItemStatus.PENDING)
     dispute_reason = LimitedTextField(_("reason for the dispute"), blank=True)
+    # The departing person's answer to the dispute, given as they hand the item over again; the
+    # receiver reads it next to the reason. Cleared with the reason (confirmed, disputed anew).
+    dispute_reply = LimitedTextField(_("reply to the dispute"), blank=True)
     handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     order = models.PositiveIntegerField(_("order"), default=0)

@@ -22,9 +22,18 @@ from accounts.models import User
 from accounts.roles import Role
 from notifications.models import Notification
 
-from . import flow
+from . import flow, selectors
 from .flow import Party
-from .models import ChecklistItem, Handover, HandoverClient, ItemStatus, ReminderPolicy, SignaturePurpose, State
+from .models import (
+    ChecklistItem,
+    Handover,
+    HandoverClient,
+    ItemStatus,
+    ReminderPolicy,
+    Signature,
+    SignaturePurpose,
+    State,
+)
 from .signing import checker_for
 
 logger = logging.getLogger(__name__)
@@ -69,6 +78,30 @@ def waiting_receivers(state: str, handover_ids: list[int] | None = None) -> dict
     return result
 
 
+def waiting_signers(handover_ids: list[int]) -> dict[int, set[int]]:
+    """Per handover in a state that waits for signatures first (StateSpec.signed_first): who has
+    not signed yet, in four queries however many handovers. The batch form of signers_waited_for
+    for the reminders; like the inbox it counts current signatures (whether each still holds shows
+    on the handover page), the signers as signing.SignatureChecker.required_signers names them."""
+    rows = list(Handover.objects.filter(pk__in=handover_ids).values_list("pk", "state", "departing_id", "witness_id"))
+    purposes = {flow.STATES[state].signed_first for _pk, state, _d, _w in rows} - {None}
+    if not purposes:
+        return {}
+    if purposes != {SignaturePurpose.CHECKLIST}:
+        raise ValueError(f"no batch count of the signers of {purposes}")
+    ids = [pk for pk, state, _d, _w in rows if flow.STATES[state].signed_first]
+    required = {pk: {departing, witness} for pk, state, departing, witness in rows if pk in ids}
+    for model in (HandoverClient, ChecklistItem):
+        for hid, rid in model.objects.filter(handover_id__in=ids).values_list("handover_id", "receiver_id"):
+            required[hid].add(rid)
+    signed = Signature.objects.filter(
+        handover_id__in=ids, purpose=SignaturePurpose.CHECKLIST, superseded_at__isnull=True
+    ).values_list("handover_id", "signer_id")
+    for hid, signer in signed:
+        required[hid].discard(signer)
+    return required
+
+
 def told_of_closing(h: Handover, parties) -> set[int]:
     """The people of a closed handover the flow spec says hear of it (StateSpec.told)."""
     people: set[int] = set()
@@ -84,8 +117,18 @@ def told_of_closing(h: Handover, parties) -> set[int]:
     return people
 
 
+def signers_waited_for(h: Handover) -> list[int]:
+    """Who must still sign before the person whose to-do the state is may act (StateSpec.signed_first)."""
+    purpose = flow.STATES[h.state].signed_first
+    return checker_for(h).missing(purpose) if purpose else []
+
+
 def actors_for(h: Handover) -> set[int]:
-    """Who must act on the handover now; after it closes, who must hear of it."""
+    """Who must act on the handover now; after it closes, who must hear of it.
+
+    In a state that waits for signatures first (the checklist before the final approval), those
+    still to sign act, and the person whose to-do the state is only once the last is in.
+    """
     if told := flow.STATES[h.state].told:
         return told_of_closing(h, told)
     actors = state_actors(
@@ -96,49 +139,134 @@ def actors_for(h: Handover) -> set[int]:
         witness_id=h.witness_id,
         receiver_ids=waiting_receivers(h.state, [h.pk]).get(h.pk, ()),
     )
-    if h.state == State.REPORT_APPROVAL:
-        # Before the manager's final approval the three parties sign the checklist.
-        actors |= set(checker_for(h).missing(SignaturePurpose.CHECKLIST))
+    if waited := signers_waited_for(h):
+        actors.discard(getattr(h, f"{flow.STATES[h.state].by}_id"))
+        actors |= set(waited)
     return actors
 
 
-def _handover_url(h: Handover) -> str:
+def handover_link(h: Handover | int, tab: str, anchor: str = "") -> str:
+    """The handover page at a tab (flow.TABS), at a row (client-<pk>, item-<pk>) when given."""
+    pk = h.pk if isinstance(h, Handover) else h
     try:
-        return reverse("handover:detail", args=[h.pk])
+        url = reverse("handover:detail", args=[pk])
     except Exception:  # noqa: BLE001 - the pages may not be installed in every deployment
         return ""
+    return f"{url}?tab={tab}" + (f"#{anchor}" if anchor else "")
 
 
-def notice_for_event(h: Handover, *, event_id: int, kind: str, actor, comment: str = "") -> int:
-    """Write the in-app notices a change owes, inside the caller's transaction. Returns how many."""
-    recipients = {h.departing_id} if kind == "item_disputed" else actors_for(h)
-    recipients.discard(getattr(actor, "pk", None))
-    if not recipients:
+def _body(actor, comment: str = "") -> str:
+    if comment:
+        return _("%(actor)s: %(comment)s") % {"actor": actor, "comment": comment}
+    return _("By %(actor)s.") % {"actor": actor}
+
+
+def _write(h: Handover, *, source: str, notices: dict[int, tuple[str, str, str]], actor) -> int:
+    """One notice per person for one source (an event): {user id: (title, body, url)}.
+
+    The actor hears nothing of their own act; the unique (user, source) makes a second write of
+    the same event a no-op, so a notice is never duplicated.
+    """
+    notices.pop(getattr(actor, "pk", None), None)
+    if not notices:
         return 0
-    with translation.override(settings.LANGUAGE_CODE):
-        state = h.get_state_display()
-        if kind == "started":
-            title = _("Handover %(number)s started: %(name)s's clients") % {"number": h.number, "name": h.departing}
-        elif kind == "item_disputed":
-            title = _("Handover %(number)s: a receiver disputed an item") % {"number": h.number}
-        else:
-            title = str(flow.NOTICE_TITLES[flow.TRANSITIONS[kind].notice]) % {"number": h.number, "state": state}
-        body = (
-            _("%(actor)s: %(comment)s") % {"actor": actor, "comment": comment}
-            if comment
-            else _("By %(actor)s.") % {"actor": actor}
-        )
     created = Notification.objects.bulk_create(
         [
-            Notification(
-                user_id=uid, handover=h, source=f"event:{event_id}", title=title, body=body, url=_handover_url(h)
-            )
-            for uid in recipients
+            Notification(user_id=uid, handover=h, source=source, title=title[:200], body=body, url=url)
+            for uid, (title, body, url) in notices.items()
         ],
         ignore_conflicts=True,
     )
     queue_delivery()
     return len(created)
+
+
+def _work_title(key: str, h: Handover, n: int = 1) -> str:
+    return str(flow.WORK_NOTICES[key].title) % {"number": h.number, "n": n}
+
+
+def notice_for_event(h: Handover, *, event_id: int, kind: str, actor, comment: str = "") -> int:
+    """Write the in-app notices a start or a transition owes, inside the caller's transaction. Returns how many.
+
+    Whoever must act next hears it (actors_for), with a link to the tab of the new state; in a
+    state that waits for signatures first, those still to sign are asked to sign instead.
+    """
+    source = f"event:{event_id}"
+    notices: dict[int, tuple[str, str, str]] = {}
+    with translation.override(settings.LANGUAGE_CODE):
+        body = _body(actor, comment)
+        link = handover_link(h, flow.tab_of(h.state))
+        if kind == "started":
+            title = _("Handover %(number)s started: %(name)s's clients") % {"number": h.number, "name": h.departing}
+        else:
+            state = h.get_state_display()
+            title = str(flow.NOTICE_TITLES[flow.TRANSITIONS[kind].notice]) % {"number": h.number, "state": state}
+        waited = set(signers_waited_for(h)) if not flow.STATES[h.state].told else set()
+        for uid in actors_for(h):
+            notices[uid] = (title, body, link)
+        if waited:
+            purpose = flow.STATES[h.state].signed_first
+            key = flow.SIGNATURES[purpose].notice
+            if key:
+                sign = (_work_title(key, h), body, handover_link(h, flow.WORK_NOTICES[key].tab))
+                notices.update(dict.fromkeys(waited, sign))
+    return _write(h, source=source, notices=notices, actor=actor)
+
+
+def notice_items_waiting(h: Handover, *, event_id: int, actor, items: dict[int, list[int]], comment: str = "") -> int:
+    """The receivers of the items one hand-over gave them: one notice each, however many items.
+
+    items: {receiver id: [item pk, ...]}, in the page's order; the link opens the first of them.
+    """
+    notices = {}
+    with translation.override(settings.LANGUAGE_CODE):
+        body = _body(actor, comment)
+        for uid, pks in items.items():
+            if pks:
+                link = handover_link(h, flow.WORK_NOTICES["items_waiting"].tab, f"item-{pks[0]}")
+                notices[uid] = (_work_title("items_waiting", h, len(pks)), body, link)
+    return _write(h, source=f"event:{event_id}", notices=notices, actor=actor)
+
+
+def notice_item_disputed(h: Handover, *, event_id: int, actor, item, comment: str) -> int:
+    """The departing person hears of a dispute, with a link to the item's row."""
+    with translation.override(settings.LANGUAGE_CODE):
+        link = handover_link(h, flow.WORK_NOTICES["item_disputed"].tab, f"item-{item.pk}")
+        notices = {h.departing_id: (_work_title("item_disputed", h), _body(actor, comment), link)}
+    return _write(h, source=f"event:{event_id}", notices=notices, actor=actor)
+
+
+def notice_if_ready(h: Handover, *, event_id: int, actor) -> int:
+    """After others' work (a confirmation, a signature): tell whoever may now act that they can.
+
+    The transitions of the state whose spec names a `ready` notice tell their mover once their
+    conditions hold; a state that waited for signatures first (the checklist) tells the person
+    whose to-do it is when the last signature is in. Each at most once per event.
+    """
+    notices: dict[int, tuple[str, str, str]] = {}
+    spec = flow.STATES.get(h.state)
+    if spec is None or spec.by is None:
+        return 0
+    with translation.override(settings.LANGUAGE_CODE):
+        body = _body(actor)
+        for name, transition in flow.TRANSITIONS.items():
+            if not transition.ready or transition.by != spec.by:
+                continue
+            if h.state in flow.CLOSED_STATES or not selectors.conditions_met(h, name):
+                continue
+            key = transition.ready
+            notices[getattr(h, f"{spec.by}_id")] = (
+                _work_title(key, h),
+                body,
+                handover_link(h, flow.WORK_NOTICES[key].tab),
+            )
+        if spec.signed_first and not signers_waited_for(h):
+            title = str(flow.NOTICE_TITLES[flow.Notice.NEEDS_YOU]) % {
+                "number": h.number,
+                "state": h.get_state_display(),
+            }
+            notices[getattr(h, f"{spec.by}_id")] = (title, body, handover_link(h, flow.tab_of(h.state)))
+    return _write(h, source=f"event:{event_id}", notices=notices, actor=actor)
 
 
 def queue_delivery() -> None:

@@ -35,7 +35,7 @@ from .models import (
     State,
     add_working_days,
 )
-from .notify import queue_delivery, state_actors, waiting_receivers
+from .notify import queue_delivery, state_actors, waiting_receivers, waiting_signers
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,8 @@ def owed_reminders(today: datetime.date, policy: ReminderPolicy) -> list[Owed]:
     waiting: dict[int, set[int]] = {}
     for state in flow.RECEIVER_STATES & states:
         waiting.update(waiting_receivers(state))
+    # A state that waits for signatures first: those still to sign are reminded, not its `by`.
+    signers = waiting_signers([row["pk"] for row in open_handovers if flow.STATES[row["state"]].signed_first])
     escalated = set(
         Reminder.objects.filter(kind=ReminderKind.ESCALATION, handover__state__in=OPEN_STATES).values_list(
             "user_id", "handover_id", "stage"
@@ -112,6 +114,9 @@ def owed_reminders(today: datetime.date, policy: ReminderPolicy) -> list[Owed]:
             witness_id=row["witness_id"],
             receiver_ids=waiting.get(row["pk"], ()),
         )
+        if unsigned := signers.get(row["pk"]):
+            actors.discard(row[f"{flow.STATES[row['state']].by}_id"])
+            actors |= unsigned
         owed += _owed_for(
             actors=actors,
             handover_id=row["pk"],

@@ -196,6 +196,7 @@ class ChecklistItemSerializer(serializers.ModelSerializer):
             "status",
             "status_display",
             "dispute_reason",
+            "dispute_reply",
             "handed_over_at",
             "confirmed_at",
         ]
@@ -422,6 +423,25 @@ class HandOverSerializer(VersionSerializer):
 class DisputeSerializer(VersionSerializer):
     # Blank is let through so the service gives its own message.
     reason = model_text(ChecklistItem, "dispute_reason", allow_blank=True)
+
+
+class DisputeAnswerSerializer(VersionSerializer):
+    # Blank is let through so the service gives its own message.
+    reply = model_text(
+        ChecklistItem,
+        "dispute_reply",
+        allow_blank=True,
+        help_text="Your answer to the receiver's dispute; the item is handed over to them again with it.",
+    )
+
+
+class ItemsConfirmSerializer(VersionSerializer):
+    items = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        allow_empty=True,
+        max_length=5000,
+        help_text="The ids of the items to confirm: every one handed over to you and waiting, or none is confirmed.",
+    )
 
 
 class HandoverClientDropSerializer(VersionSerializer):

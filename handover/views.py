@@ -18,14 +18,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.access import Action, logs_reads, note
+from accounts.access import Action, log_read, logs_reads, note
 
 from . import codes, policy, seal, selectors, services
 from .forms import (
     ClientDropForm,
+    DisputeAnswerForm,
     DisputeForm,
     HandoverFilterForm,
     HandoverStartForm,
+    ItemsConfirmForm,
     PhoneCheckForm,
     PlanForm,
     ReceiverForm,
@@ -60,8 +62,11 @@ PAGE_SIZE = 25
 
 @require_GET
 def inbox(request):
-    context = {"entries": selectors.inbox_for(request.user), "may_start": policy.may_start_handover(request.user)}
-    return render(request, "handover/inbox.html", context)
+    return render(request, "handover/inbox.html", _inbox_context(request))
+
+
+def _inbox_context(request) -> dict:
+    return {"entries": selectors.inbox_for(request.user), "may_start": policy.may_start_handover(request.user)}
 
 
 @require_GET
@@ -119,7 +124,11 @@ def _detail_page(request, pk: int, *, tab: str = "", grid=None, status: int = 20
         note(request, f"{summary.handover.number} (summary)")
         return render(request, "handover/summary.html", {"summary": summary, "h": summary.handover})
     note(request, page.handover.number)
-    context = {
+    return render(request, "handover/detail.html", _detail_context(request, page), status=status)
+
+
+def _detail_context(request, page, *, disputes=None) -> dict:
+    return {
         "page": page,
         "h": page.handover,
         # Receivers in bulk (None unless this person may change receivers now).
@@ -127,8 +136,16 @@ def _detail_page(request, pk: int, *, tab: str = "", grid=None, status: int = 20
         # The options of the visit and call forms, as the forms that parse them define them.
         "visit_modes": VisitForm.base_fields["mode"].choices,
         "call_results": PhoneCheckForm.base_fields["result"].choices,
+        # The departing person's disputed items, each answered in place (_disputes.html).
+        "disputes": disputes if disputes is not None else _disputes(request, page.handover),
     }
-    return render(request, "handover/detail.html", context, status=status)
+
+
+def _disputes(request, h: Handover) -> list:
+    # Read only where there can be some: the departing person's page at the materials.
+    if h.state != State.MATERIALS or request.user.pk != h.departing_id:
+        return []
+    return selectors.disputed_items(request.user, [h.pk]).get(h.pk, [])
 
 
 # ---------------------------------------------------------------------------------------
@@ -597,6 +614,82 @@ def item_dispute(request, pk: int, item_pk: int):
         return render(request, "handover/dispute.html", {"h": h, "item": item})
     success = _("Disputed: %(item)s. The departing salesperson will hand it over again.") % {"item": item.title}
     return _submit(request, h, DisputeForm, services.item_dispute, success, anchor=f"item-{item.pk}", item=item)
+
+
+@require_POST
+def item_answer(request, pk: int, item_pk: int):
+    """The departing person answers a dispute: hand the item over again with a reply.
+
+    From their to-do or the handover page; on a refusal that page is shown again with the reply
+    in its box and the message under it (a refusal of the person is a 403).
+    """
+    h = selectors.handover_for_user(request.user, pk)
+    item = _item(h, item_pk)
+    form = DisputeAnswerForm(request.POST)
+    where = form.data.get("next") if form.data.get("next") in ("inbox", "detail") else "detail"
+    try:
+        if not form.is_valid():
+            raise services.InvalidInput(first_error(form), field="reply")
+        services.item_answer_dispute(
+            item=item,
+            user=request.user,
+            reply=form.cleaned_data["reply"],
+            expected_version=form.cleaned_data["version"],
+        )
+    except services.NotAllowed:
+        raise
+    except services.HandoverError as exc:
+        return _answer_refused(request, h, item, where, reply=form.data.get("reply", ""), error=exc)
+    messages.success(
+        request, _("Handed over again with your reply: %(item)s. Its receiver is told.") % {"item": item.title}
+    )
+    if where == "inbox":
+        return redirect("handover:inbox")
+    return redirect(reverse("handover:detail", args=[h.pk]) + f"?tab=materials#item-{item.pk}")
+
+
+def _answer_refused(request, h: Handover, item: ChecklistItem, where: str, *, reply: str, error):
+    """The page the reply came from again, the reply kept in its row with the reason it was refused."""
+
+    def keep(rows) -> bool:
+        for row in rows:
+            if row.pk == item.pk:
+                row.reply, row.error = reply, error.message
+                return True
+        return False
+
+    if where == "inbox":
+        context = _inbox_context(request)
+        kept = any(keep(e.disputes) for e in context["entries"])
+        template = "handover/inbox.html"
+    else:
+        page = selectors.handover_page(request.user, h.pk)
+        disputes = selectors.disputed_items(request.user, [h.pk]).get(h.pk, [])
+        kept = keep(disputes)
+        context = _detail_context(request, page, disputes=disputes)
+        template = "handover/detail.html"
+        # The handover page shown again is a read of its clients' data like any other.
+        note(request, h.number)
+        log_read(request, Action.VIEW_HANDOVER, status=200)
+    if not kept:
+        # The item is no longer disputed: no row to keep the reply in; the message says why.
+        messages.error(request, error.message)
+    return render(request, template, context, status=error.status)
+
+
+@require_POST
+def items_confirm(request, pk: int):
+    h = selectors.handover_for_user(request.user, pk)
+    return _act(
+        request,
+        h,
+        ItemsConfirmForm(request.POST),
+        lambda data: services.items_confirm(
+            handover=h, user=request.user, item_ids=data["items"], expected_version=data["version"]
+        ),
+        lambda n: _("%(n)d item(s) confirmed.") % {"n": n},
+        anchor="checklist",
+    )
 
 
 @require_POST

@@ -33,7 +33,8 @@ def test_reading_a_notice_marks_it_and_opens_the_handover(handover, people, logi
     notice = Notification.objects.filter(user=people.supervisor).latest("id")
     response = login(people.supervisor).post(reverse("notification_read", args=[notice.pk]))
     assert response.status_code == 302
-    assert response.url == reverse("handover:detail", args=[handover.pk])
+    # Straight to the tab where the supervisor reviews the plan.
+    assert response.url == reverse("handover:detail", args=[handover.pk]) + "?tab=plan"
     notice.refresh_from_db()
     assert notice.read_at is not None
 

@@ -141,6 +141,11 @@ def _hand_over_item(w):
     services.item_hand_over(item=w.item, user=w.people.departing)
 
 
+def _dispute_item(w):
+    _hand_over_item(w)
+    services.item_dispute(item=w.item, user=w.people.receiver, reason="原件缺页")
+
+
 def _record_visit(w):
     w.visit = services.visit_record(
         handover_client=w.hc,
@@ -400,6 +405,27 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
             ok={"receiver"},
         ),
     ),
+    # Only the departing person answers a dispute; anyone else who sees the handover is refused
+    # outright (403): the form is shown again only to the one who may send it.
+    "handover:item_answer": action(
+        state=State.MATERIALS,
+        prepare=_dispute_item,
+        args=lambda w: [w.h.pk, w.item.pk],
+        data=lambda w: {"reply": "第3页已补", "next": "detail"},
+        ok={"departing"},
+        receiver=403,
+        supervisor=403,
+        witness=403,
+        manager=403,
+        hr=403,
+    ),
+    "handover:items_confirm": action(
+        state=State.MATERIALS,
+        prepare=_hand_over_item,
+        args=_h,
+        data=lambda w: {"version": w.h.version, "items": [w.item.pk]},
+        ok={"receiver"},
+    ),
     "handover:visit_record": action(
         state=State.VISITS,
         args=lambda w: [w.h.pk, w.hc.pk],
@@ -521,6 +547,22 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         prepare=_hand_over_item,
         args=lambda w: [w.h.pk, w.item.pk],
         data=lambda w: {"version": w.h.version, "reason": "原件缺页"},
+        ok={"receiver"},
+    ),
+    "api:item-answer": api(
+        method="post",
+        state=State.MATERIALS,
+        prepare=_dispute_item,
+        args=lambda w: [w.h.pk, w.item.pk],
+        data=lambda w: {"version": w.h.version, "reply": "第3页已补"},
+        ok={"departing"},
+    ),
+    "api:items-confirm": api(
+        method="post",
+        state=State.MATERIALS,
+        prepare=_hand_over_item,
+        args=_h,
+        data=lambda w: {"version": w.h.version, "items": [w.item.pk]},
         ok={"receiver"},
     ),
     "api:visit-list": (

@@ -17,7 +17,7 @@ Callers use `selectors.<name>`: every public name is re-exported here.
 """
 
 from .archive import archive_for, archive_matching
-from .inbox import DUTY_TODO, TODO_PARTIES, InboxEntry, inbox_for
+from .inbox import DUTY_TODO, TODO_PARTIES, DisputeRow, InboxEntry, disputed_items, inbox_for
 from .lists import (
     checklist_items,
     current_signatures,
@@ -64,6 +64,7 @@ __all__ = [
     "receivers_bulk_allowed",
     "API_PEOPLE",
     "DUTY_TODO",
+    "DisputeRow",
     "EVENT_LABELS",
     "STATUS_STYLE",
     "TODO_PARTIES",
@@ -89,6 +90,7 @@ __all__ = [
     "conditions_met",
     "current_signatures",
     "departing_is_locked",
+    "disputed_items",
     "eligible_receivers",
     "figure_rows",
     "handover_clients",

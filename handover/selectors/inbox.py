@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,6 +32,25 @@ from .visibility import is_overdue, with_current_due
 TODO_PARTIES = [Party.DEPARTING, Party.SUPERVISOR, Party.MANAGER, Party.WITNESS]
 
 
+@dataclass
+class DisputeRow:
+    """A disputed item in the departing person's to-do, answered in place (templates/handover/_disputes.html).
+
+    `reply` and `error` carry back what they typed and why it was refused, so nothing is lost.
+    """
+
+    pk: int
+    handover_id: int
+    title: str
+    client: str
+    receiver: str
+    reason: str
+    answer_url: str
+    link: str
+    reply: str = ""
+    error: str = ""
+
+
 @dataclass(frozen=True)
 class InboxEntry:
     handover: Handover
@@ -40,6 +60,73 @@ class InboxEntry:
     return_reason: str = ""
     # Set for HR's "revoke the accounts" duty, which the inbox lets HR close in place.
     revoke: bool = False
+    # The departing person's disputed items, each with its reason and the form that answers it.
+    disputes: tuple[DisputeRow, ...] = ()
+
+    @property
+    def url(self) -> str:
+        """The handover page at the tab where this is done (flow.tab_of), or the person's own view."""
+        tab = flow.tab_of(self.handover.state) if self.handover.state in flow.OPEN_STATES else "mine"
+        return reverse("handover:detail", args=[self.handover.pk]) + f"?tab={tab}"
+
+
+def disputed_items(user, handover_ids=None) -> dict[int, list[DisputeRow]]:
+    """The items disputed by their receivers that this person, leaving, must answer; per handover, one query."""
+    rows = (
+        ChecklistItem.objects.filter(
+            status=ItemStatus.DISPUTED, handover__departing=user, handover__state=State.MATERIALS
+        )
+        .select_related("handover_client__client", "receiver")
+        .order_by("handover_id", "order", "pk")
+    )
+    if handover_ids is not None:
+        rows = rows.filter(handover_id__in=handover_ids)
+    result: dict[int, list[DisputeRow]] = {}
+    for item in rows:
+        detail = reverse("handover:detail", args=[item.handover_id])
+        result.setdefault(item.handover_id, []).append(
+            DisputeRow(
+                pk=item.pk,
+                handover_id=item.handover_id,
+                title=item.title,
+                client=item.handover_client.client.name if item.handover_client else "",
+                receiver=item.receiver.display_name,
+                reason=item.dispute_reason,
+                answer_url=reverse("handover:item_answer", args=[item.handover_id, item.pk]),
+                link=f"{detail}?tab=materials#item-{item.pk}",
+            )
+        )
+    return result
+
+
+def _all_signed(purpose: str) -> Q:
+    """Every signer of the purpose has signed (a current signature each): the query form of
+    handover.signing's required_signers, for the states that wait for signatures first
+    (flow.StateSpec.signed_first). Whether each still holds shows on the handover page."""
+    if purpose != SignaturePurpose.CHECKLIST:
+        raise ValueError(f"no query for the signers of {purpose}")
+    current = Signature.objects.filter(purpose=purpose, superseded_at__isnull=True)
+    by_receiver = current.filter(handover=OuterRef("handover"), signer=OuterRef("receiver"))
+    unsigned_clients = HandoverClient.objects.filter(handover=OuterRef("pk")).exclude(Exists(by_receiver))
+    unsigned_items = ChecklistItem.objects.filter(handover=OuterRef("pk")).exclude(Exists(by_receiver))
+    return (
+        Exists(current.filter(handover=OuterRef("pk"), signer=OuterRef("departing")))
+        & Exists(current.filter(handover=OuterRef("pk"), signer=OuterRef("witness")))
+        & ~Exists(unsigned_clients)
+        & ~Exists(unsigned_items)
+    )
+
+
+def _todo(party: Party, user) -> Q:
+    """The handovers whose current state is this party's to-do for this person; a state that waits
+    for signatures first only once they are all in."""
+    q = Q()
+    for state in flow.todo_states(party):
+        here = Q(**{party: user, "state": state})
+        if purpose := flow.STATES[state].signed_first:
+            here &= _all_signed(purpose)
+        q |= here
+    return q
 
 
 DUTY_TODO = {
@@ -57,17 +144,18 @@ def inbox_for(user, *, today: datetime.date | None = None) -> list[InboxEntry]:
     base = with_current_due(Handover.objects.select_related("departing__department"))
     entries: list[InboxEntry] = []
 
-    def add(h: Handover, action: str) -> None:
+    def add(h: Handover, action: str, disputes=()) -> None:
         reason = h.last_return_reason if h.state in WORK_STATES else ""
-        entries.append(InboxEntry(h, action, h.current_due_on, is_overdue(h, today), reason))
+        entries.append(InboxEntry(h, action, h.current_due_on, is_overdue(h, today), reason, disputes=tuple(disputes)))
 
     duties = Q()
     for party in TODO_PARTIES:
-        duties |= Q(**{party: user, "state__in": flow.todo_states(party)})
-    for h in base.filter(duties):
-        spec = flow.STATES[h.state]
-        if getattr(h, f"{spec.by}_id") == user.pk:
-            add(h, str(spec.todo))
+        duties |= _todo(party, user)
+    own = [h for h in base.filter(duties) if getattr(h, f"{flow.STATES[h.state].by}_id") == user.pk]
+    at_materials = [h.pk for h in own if h.state == State.MATERIALS]
+    disputes = disputed_items(user, at_materials) if at_materials else {}
+    for h in own:
+        add(h, str(flow.STATES[h.state].todo), disputes.get(h.pk, ()))
 
     items_waiting = (
         ChecklistItem.objects.filter(handover=OuterRef("pk"), receiver=user, status=ItemStatus.HANDED_OVER)

@@ -11,7 +11,15 @@ locking, state checks and timeline every stage shares). Callers use the names re
 from .archive import archive_name, archives_queue_missing, handover_archive, queue_archive_with
 from .completion import handover_revoke_access, ownership_refusals
 from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, WrongState
-from .materials import item_confirm, item_dispute, item_hand_over, items_confirm_all, items_hand_over_all
+from .materials import (
+    item_answer_dispute,
+    item_confirm,
+    item_dispute,
+    item_hand_over,
+    items_confirm,
+    items_confirm_all,
+    items_hand_over_all,
+)
 from .plan import (
     PlanRow,
     handover_client_drop,
@@ -59,9 +67,11 @@ __all__ = [
     "handover_sign",
     "handover_start",
     "handover_transition",
+    "item_answer_dispute",
     "item_confirm",
     "item_dispute",
     "item_hand_over",
+    "items_confirm",
     "items_confirm_all",
     "items_hand_over_all",
     "open_handover_receiving",

@@ -12,6 +12,7 @@ from accounts.models import User
 
 from .. import flow, signing
 from ..models import SIGNED_AT, Handover, Signature, SignatureMethod, SignaturePurpose
+from ..notify import notice_if_ready
 from .common import bump, lock_handover, log_event, require_state
 from .errors import InvalidInput, NotAllowed, WrongState
 
@@ -115,5 +116,7 @@ def handover_sign(
         raise WrongState(_("You have already signed this, and nothing has changed since."))
     sig = make_signature(h, user=user, purpose=purpose, signature=signature)
     bump(h)
-    log_event(h, actor=user, kind="signed", purpose=purpose, method=sig.method, sha256=sig.content_sha256)
+    event = log_event(h, actor=user, kind="signed", purpose=purpose, method=sig.method, sha256=sig.content_sha256)
+    # The last receipt, record or checklist signature lets the next person act: they hear it.
+    notice_if_ready(h, event_id=event.pk, actor=user)
     return sig

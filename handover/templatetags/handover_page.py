@@ -54,6 +54,8 @@ def item_rows(context, items, show_receiver: bool = False) -> str:
     dispute_label = escape(str(context.get("t_dispute", "")))
     receiver_label = escape(str(context.get("t_receiver", "")))
     label_value = gettext("%(label)s: %(value)s")
+    reply_label = escape(gettext("Reply"))
+    select_label = escape(gettext("Select to confirm"))
     rows = []
     for it in items:
         detail = f'<div class="small text-muted">{escape(it.detail)}</div>' if it.detail else ""
@@ -67,11 +69,20 @@ def item_rows(context, items, show_receiver: bool = False) -> str:
             if it.dispute_reason
             else ""
         )
+        reply_text = getattr(it, "dispute_reply", "")
+        if reply_text:
+            reason += (
+                f'<div class="small dispute-reply">'
+                f"{label_value % {'label': reply_label, 'value': escape(reply_text)}}</div>"
+            )
         actions = ""
         if it.hand_over_url:
             actions += f'<form method="post" action="{escape(it.hand_over_url)}" class="d-inline">{hand_over}</form>'
         if it.confirm_url:
             actions += (
+                # Ticked rows are confirmed together by the form #confirm-selected (_confirm_selected.html).
+                f'<input type="checkbox" class="form-check-input me-1 item-select" name="items" value="{it.pk}"'
+                f' form="confirm-selected" aria-label="{select_label}">'
                 f'<form method="post" action="{escape(it.confirm_url)}" class="d-inline">{confirm}</form> '
                 f'<a class="btn btn-sm btn-outline-danger py-0" href="{escape(it.dispute_url)}">{dispute_label}</a>'
             )

@@ -30,6 +30,8 @@ class ItemRow(Row):
     status_style: str
     dispute_reason: str
     receiver_name: str
+    # The departing person's answer to the dispute, for the receiver to read.
+    dispute_reply: str = ""
     hand_over_url: str = ""
     confirm_url: str = ""
     dispute_url: str = ""
@@ -79,6 +81,7 @@ def item_section(h: Handover, user, rows: PageRows) -> ItemSection:
             status_style=STATUS_STYLE.get(i["status"], "secondary"),
             dispute_reason=i["dispute_reason"],
             receiver_name=names.get(i["receiver_id"], ""),
+            dispute_reply=i.get("dispute_reply", ""),
         )
         if at_materials:
             if may_hand_over and i["status"] in (ItemStatus.PENDING, ItemStatus.DISPUTED):

@@ -49,7 +49,8 @@ class PageRows:
 
 def page_rows(h: Handover) -> PageRows:
     hcs = list(h.clients.all())
-    items = list(h.items.values(*ITEM_FIELDS))
+    # The reply to a dispute is shown, not signed (signing.ITEM_FIELDS are what signatures cover).
+    items = list(h.items.values(*ITEM_FIELDS, "dispute_reply"))
     events = list(h.events.values(*EVENT_FIELDS))
     visits = list(Visit.objects.filter(handover_client__handover=h))
     checks = list(PhoneCheck.objects.filter(handover_client__handover=h))

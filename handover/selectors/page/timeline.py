@@ -19,6 +19,7 @@ EVENT_LABELS = {
     "item_confirmed": gettext_lazy("Item confirmed"),
     "items_confirmed": gettext_lazy("Items confirmed"),
     "item_disputed": gettext_lazy("Item disputed"),
+    "item_dispute_answered": gettext_lazy("Dispute answered, item handed over again"),
     "visit_recorded": gettext_lazy("Joint visit recorded"),
     "visit_confirmed": gettext_lazy("Joint visit confirmed"),
     "phone_check": gettext_lazy("Spot-check call"),
