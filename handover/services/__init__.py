@@ -21,14 +21,15 @@ from .plan import (
 )
 from .report import report_update
 from .signatures import SignatureInput, handover_sign
-from .spot_check import draw_sample, phone_check_record, sample_size
+from .spot_check import CallRow, calls_save_rows, draw_sample, phone_check_record, sample_size
 from .start import NUMBER_ATTEMPTS, handover_start, open_handover_receiving, stage_deadlines
 from .transitions import AFTER_TRANSITION, handover_transition
-from .visits import visit_confirm, visit_record
+from .visits import VisitRow, visit_confirm, visit_record, visits_confirm, visits_save_rows
 
 __all__ = [
     "AFTER_TRANSITION",
     "NUMBER_ATTEMPTS",
+    "CallRow",
     "Conflict",
     "HandoverError",
     "InvalidInput",
@@ -36,9 +37,11 @@ __all__ = [
     "PlanRow",
     "RowErrors",
     "SignatureInput",
+    "VisitRow",
     "WrongState",
     "archive_name",
     "archives_queue_missing",
+    "calls_save_rows",
     "draw_sample",
     "handover_archive",
     "handover_client_drop",
@@ -63,4 +66,6 @@ __all__ = [
     "stage_deadlines",
     "visit_confirm",
     "visit_record",
+    "visits_confirm",
+    "visits_save_rows",
 ]
