@@ -29,7 +29,7 @@ from .lists import (
     handover_visits,
     row_in,
 )
-from .page import HandoverPage, handover_page
+from .page import HandoverPage, Typed, handover_page
 from .page.clients import ClientRow, ReceiverGroup
 from .page.items import STATUS_STYLE, ItemRow
 from .page.spot_check import CallRow
@@ -56,6 +56,7 @@ from .visibility import (
 )
 
 __all__ = [
+    "Typed",
     "API_PEOPLE",
     "DUTY_TODO",
     "EVENT_LABELS",

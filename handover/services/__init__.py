@@ -24,6 +24,7 @@ from .signatures import SignatureInput, handover_sign
 from .spot_check import CallRow, calls_save_rows, draw_sample, phone_check_record, sample_size
 from .start import NUMBER_ATTEMPTS, handover_start, open_handover_receiving, stage_deadlines
 from .transitions import AFTER_TRANSITION, handover_transition
+from .visit_sheet import SheetErrors, sheet_error_lines, visit_sheet_download, visit_sheet_filename, visit_sheet_upload
 from .visits import VisitRow, visit_confirm, visit_record, visits_confirm, visits_save_rows
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "NotAllowed",
     "PlanRow",
     "RowErrors",
+    "SheetErrors",
     "SignatureInput",
     "VisitRow",
     "WrongState",
@@ -63,9 +65,13 @@ __all__ = [
     "queue_archive_with",
     "report_update",
     "sample_size",
+    "sheet_error_lines",
     "stage_deadlines",
     "visit_confirm",
     "visit_record",
+    "visit_sheet_download",
+    "visit_sheet_filename",
+    "visit_sheet_upload",
     "visits_confirm",
     "visits_save_rows",
 ]

@@ -18,16 +18,17 @@ from ... import policy, signing
 from ...models import Handover
 from ..signatures import SignaturePanel, signature_panel
 from .clients import ReceiverGroup, client_section
+from .grids import Typed
 from .header import header
 from .items import ItemRow, item_section
 from .prints import archive_url, print_links
 from .report import report_section
 from .rows import page_queryset, page_rows
-from .spot_check import spot_check_section
+from .spot_check import CallsGrid, calls_grid, spot_check_section
 from .stages import StageCell, stage_cells
 from .steps import Step, steps
 from .timeline import EventRow, event_rows
-from .visits import visit_section
+from .visits import VisitsGrid, visit_section, visits_grid
 
 
 @dataclass
@@ -59,10 +60,19 @@ class HandoverPage:
     signatures: SignaturePanel = field(default_factory=SignaturePanel)
     print_links: list[tuple[str, str]] = field(default_factory=list)
     archive_url: str = ""
+    # The editable grids of the visits and the spot-check, for the person who works in them now.
+    visits_grid: VisitsGrid | None = None
+    calls_grid: CallsGrid | None = None
 
 
-def handover_page(user, pk: int, *, today: datetime.date | None = None) -> HandoverPage:
-    """Everything the handover page shows, in a number of queries that does not grow with the clients."""
+def handover_page(
+    user, pk: int, *, today: datetime.date | None = None, typed: dict[str, Typed] | None = None
+) -> HandoverPage:
+    """Everything the handover page shows, in a number of queries that does not grow with the clients.
+
+    `typed` holds what a person typed into a grid ("visits", "calls") and had refused: the grid
+    shows it again as typed, with the messages on their rows."""
+    typed = typed or {}
     today = today or timezone.localdate()
     h = policy.require_client_data(get_object_or_404(page_queryset(user), pk=pk), user)
     tz = timezone.get_current_timezone()
@@ -124,4 +134,6 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
         signatures=signature_panel(h, user, checker, rows.names, tz),
         print_links=print_links(h, user),
         archive_url=archive_url(h, user),
+        visits_grid=visits_grid(h, user, rows, visits, today, typed.get("visits")),
+        calls_grid=calls_grid(h, user, rows, spot_check, typed.get("calls")),
     )
