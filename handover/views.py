@@ -439,6 +439,8 @@ def visit_rows_from(values: dict[int, dict[str, str]], versions: dict[int, int])
 
 
 VISIT_GRID_FIELDS = ("visited_on", "mode", "contact_met", "outcome", "concerns")
+# What makes a row typed (the mode is a choice that always has a value).
+VISIT_TYPED_FIELDS = ("visited_on", "contact_met", "outcome", "concerns")
 
 
 @require_POST
@@ -464,13 +466,22 @@ def visits_confirm(request, pk: int):
     h = selectors.handover_for_user(request.user, pk)
     selected = [v for v in (_int(x) for x in request.POST.getlist("visit")) if v is not None]
     scope = request.POST.get("scope", "all")
+    # The grid's typed rows come along (one form): shown again whatever happens, never dropped.
+    values, versions = _posted_rows(request, "v", VISIT_GRID_FIELDS)
     try:
         if scope == "selected" and not selected:
             raise services.InvalidInput(_("Select the visits to confirm."))
         n = services.visits_confirm(handover=h, user=request.user, visit_ids=selected if scope == "selected" else None)
     except services.HandoverError as exc:
-        return _grid_refused(request, pk, "visits", exc, {}, {}, selected)
+        return _grid_refused(request, pk, "visits", exc, values, versions, selected)
     messages.success(request, _("%(n)d visit(s) confirmed.") % {"n": n})
+    typed = {pk: v for pk, v in values.items() if any((v.get(k) or "").strip() for k in VISIT_TYPED_FIELDS)}
+    if typed:
+        # Visits typed but not saved yet: the page again with them in place (the rows at their new versions).
+        messages.warning(request, _("The visits you typed are not saved yet: save them with “Save all visits”."))
+        page = selectors.handover_page(request.user, pk, typed={"visits": selectors.Typed(values=typed)})
+        note(request, page.handover.number)
+        return _render_detail(request, page)
     return _grid_done(h, "visits", "visits-grid")
 
 
@@ -479,7 +490,6 @@ def visits_confirm(request, pk: int):
 def visits_sheet(request, pk: int):
     """The visit record of this person's clients as a prefilled .xlsx."""
     h = selectors.handover_for_user(request.user, pk)
-    policy.require_client_data(h, request.user)
     try:
         data = services.visit_sheet_download(handover=h, user=request.user)
     except services.NotAllowed as exc:

@@ -129,6 +129,7 @@ def test_a_conflict_keeps_the_input_and_shows_the_row_as_it_is_now(at_visits, pe
     assert response.status_code == 409
     row = response.context["page"].visits_grid.rows[0]
     assert row.conflict and row.values["outcome"] == "我这边的记录"
+    assert "row-reloaded" in response.content.decode()
     assert len(row.visits) == 1  # the colleague's visit, shown now
     a.refresh_from_db()
     assert row.row_version == a.row_version  # saving again adds the visit
@@ -313,3 +314,16 @@ def test_a_file_that_is_no_workbook_is_refused(at_visits, people, login):
     response = browser.post(reverse("handover:visits_sheet_upload", args=[at_visits.pk]), {"file": buffer})
     assert response.status_code == 400
     assert not Visit.objects.exists()
+
+
+def test_confirming_keeps_the_visits_typed_but_not_saved(at_visits, people, login):
+    h = at_visits
+    a, b = _clients(h)[:2]
+    visit = services.visits_save_rows(handover=h, user=people.departing, rows=[_service_row(a)])[0]
+    data = _grid_post({b.pk: _visit(outcome="还没保存的拜访")}) | {"scope": "selected", "visit": [visit.pk]}
+    response = login(people.receiver).post(reverse("handover:visits_confirm", args=[h.pk]), data)
+    assert response.status_code == 200
+    assert "还没保存的拜访" in response.content.decode()
+    visit.refresh_from_db()
+    assert visit.receiver_confirmed_at is not None
+    assert Visit.objects.count() == 1
