@@ -512,12 +512,13 @@ def visits_sheet_upload(request, pk: int):
             raise services.SheetErrors([ImportRowError("", None, "", _("The file is too large to be a visit record."))])
         saved = services.visit_sheet_upload(handover=h, user=request.user, data=upload.read(), filename=upload.name)
     except services.HandoverError as exc:
+        # The file stays with the person: the page again, with every error by row and column.
+        messages.error(request, exc.message)
         if isinstance(exc, services.SheetErrors):
             for line in services.sheet_error_lines(exc):
                 messages.error(request, line)
         page = selectors.handover_page(request.user, pk)
         note(request, page.handover.number)
-        messages.error(request, exc.message)
         return _render_detail(request, page, status=exc.status)
     if saved:
         recorded = _("%(n)d visit(s) recorded; the other salesperson confirms them.") % {"n": len(saved)}
