@@ -377,7 +377,9 @@ def _posted_rows(request, prefix: str, names: tuple[str, ...]) -> tuple[dict[int
     """({handover client id: {field: value as typed}}, {handover client id: row version}) of a grid's POST."""
     values: dict[int, dict[str, str]] = {}
     versions: dict[int, int] = {}
-    for raw in request.POST.getlist("row"):
+    # A row is there by its fields ("v-12-outcome"), or named in "row" (a row without any field).
+    keys = [*request.POST.getlist("row"), *(k.split("-")[1] for k in request.POST if k.startswith(f"{prefix}-"))]
+    for raw in keys:
         pk = _int(raw)
         if pk is None or pk in values:
             continue
