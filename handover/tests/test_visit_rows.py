@@ -311,3 +311,18 @@ def test_a_call_row_changed_meanwhile_conflicts_alone(at_spot_check, people):
     assert caught.value.conflicts == {b.pk}
     assert set(caught.value.rows) == {b.pk}  # the other row was fine, and waits with it
     assert PhoneCheck.objects.filter(handover_client=a).count() == 0
+
+
+def test_the_departing_person_confirms_the_receivers_visits_at_once(at_visits, people):
+    h = at_visits
+    hcs = _clients(h)[:2]
+    services.visits_save_rows(handover=h, user=people.receiver, rows=[_row(hc) for hc in hcs])
+    assert services.visits_confirm(handover=h, user=people.departing) == 2
+    gaps = {g.pk for g in h.visit_gaps()}
+    assert {hc.pk for hc in hcs}.isdisjoint(gaps) and len(gaps) == h.clients.count() - 2
+
+
+def test_blank_rows_are_skipped_even_for_a_client_not_in_the_handover(at_visits, people):
+    assert services.visits_save_rows(handover=at_visits, user=people.departing, rows=[VisitRow(999_999)]) == []
+    at_visits.refresh_from_db()
+    assert not Visit.objects.exists()
