@@ -6,7 +6,11 @@ handover/models.py; every read goes through handover/selectors/. The services' e
 JSON with a status and a code (see exception_handler).
 """
 
+from django.conf import settings
 from django.db import transaction
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from drf_spectacular.renderers import (
     OpenApiJsonRenderer,
     OpenApiJsonRenderer2,
@@ -29,6 +33,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from accounts.access import Action, log_read, note
 from accounts.auth import ThrottledAuthTokenSerializer
 from accounts.tokens import TokenAuthentication, api_token_create
+from clients.importer import XLSX_CONTENT_TYPE
 
 from . import selectors, services, signing
 from .api_errors import JSONParser
@@ -59,6 +64,8 @@ from .serializers import (
     HandOverSerializer,
     ItemsConfirmSerializer,
     PhoneCheckCreateSerializer,
+    PhoneCheckRowsResultSerializer,
+    PhoneCheckRowsSerializer,
     PhoneCheckSerializer,
     PlanRowsResultSerializer,
     PlanRowsSerializer,
@@ -67,6 +74,7 @@ from .serializers import (
     ReceiversSetSerializer,
     ReportSerializer,
     ReportUpdateSerializer,
+    SheetUploadSerializer,
     SignatureCreateSerializer,
     SignatureSerializer,
     SplitApplySerializer,
@@ -77,6 +85,9 @@ from .serializers import (
     TransitionSerializer,
     VersionSerializer,
     VisitCreateSerializer,
+    VisitRowsResultSerializer,
+    VisitRowsSerializer,
+    VisitsConfirmSerializer,
     VisitSerializer,
 )
 
@@ -131,6 +142,13 @@ def exception_handler(exc, context):
             }
             body["rows"] = {str(pk): errors for pk, errors in exc.rows.items()}
             body["conflicts"] = sorted(exc.conflicts)
+        if isinstance(exc, services.SheetErrors):
+            errors: dict[str, list[str]] = {}
+            for e in exc.errors:
+                errors.setdefault(".".join(str(p) for p in (e.row, e.column) if p) or "non_field_errors", []).append(
+                    e.message
+                )
+            body["errors"] = errors
         return Response(body, status=exc.status)
 
     response = drf_exception_handler(exc, context)
@@ -757,8 +775,118 @@ class VisitConfirmView(HandoverScoped):
         return Response(VisitSerializer(visits.get(pk=visit.pk)).data)
 
 
+@extend_schema(
+    tags=["visits"],
+    summary="Record the visits of several clients at once (the visits grid)",
+    description="All rows are saved or none: a refused batch answers 400 (409 when every refused row is a "
+    "conflict) with the messages by row in `rows`. An A client's visit must be in person; the date cannot be "
+    "in the future.",
+    request=VisitRowsSerializer,
+    responses={200: VisitRowsResultSerializer, **_errors(400, 403, 404, 409)},
+)
+class VisitRowsView(HandoverScoped):
+    serializer_class = VisitRowsResultSerializer
+
+    def post(self, request, pk: int):
+        data = self.parse(VisitRowsSerializer)
+        rows = [
+            services.VisitRow(
+                r["handover_client"],
+                visited_on=r["visited_on"],
+                mode=r["mode"],
+                contact_met=r["contact_met"],
+                outcome=r["outcome"],
+                concerns=r["concerns"],
+                row_version=r["row_version"],
+            )
+            for r in data["rows"]
+        ]
+        saved = services.visits_save_rows(handover=self.get_handover(), user=request.user, rows=rows)
+        visits = selectors.handover_visits(self.get_handover()).filter(pk__in=[v.pk for v in saved])
+        return Response({"count": len(saved), "visits": VisitSerializer(visits, many=True).data})
+
+
+@extend_schema_view(
+    post=extend_schema(
+        tags=["visits"],
+        summary="Confirm the selected visits, or every visit waiting for you, at once",
+        operation_id="handovers_visits_confirm_batch",
+        request=VisitsConfirmSerializer,
+        responses={200: CountSerializer, **_errors(400, 403, 404, 409)},
+    )
+)
+class VisitsConfirmView(HandoverScoped):
+    serializer_class = CountSerializer
+
+    def post(self, request, pk: int):
+        data = self.parse(VisitsConfirmSerializer)
+        n = services.visits_confirm(
+            handover=self.get_handover(),
+            user=request.user,
+            visit_ids=data["visits"],
+            row_versions={r["handover_client"]: r["row_version"] for r in data["rows"]},
+        )
+        return Response({"count": n})
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["visits"],
+        summary="The visit record of your clients as a prefilled Excel sheet (receivers)",
+        responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY, **_errors(403, 404)},
+    ),
+    post=extend_schema(
+        tags=["visits"],
+        summary="Upload the filled-in visit record: every row through the grid's rules, all or nothing",
+        description='Errors come back by row and column in `errors` (keys "row.column"); nothing is saved.',
+        request={"multipart/form-data": SheetUploadSerializer},
+        responses={200: CountSerializer, **_errors(400, 403, 404, 409)},
+    ),
+)
+class VisitSheetView(HandoverScoped):
+    serializer_class = CountSerializer
+
+    def get(self, request, pk: int):
+        h = self.get_handover()
+        data = services.visit_sheet_download(handover=h, user=request.user)
+        response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = content_disposition_header(True, services.visit_sheet_filename(h))
+        return response
+
+    def post(self, request, pk: int):
+        h = self.get_handover()
+        if request.user.pk != h.departing_id and not h.clients.filter(receiver=request.user).exists():
+            raise services.NotAllowed(_("Only the departing salesperson and this client's receiver record the visit."))
+        upload = self.parse(SheetUploadSerializer)["file"]
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise services.InvalidInput(_("The file is too large to be a visit record."), field="file")
+        saved = services.visit_sheet_upload(handover=h, user=request.user, data=upload.read(), filename=upload.name)
+        return Response({"count": len(saved)})
+
+
 # ---------------------------------------------------------------------------------------
 # Phone spot-check
+
+
+@extend_schema(
+    tags=["spot-check"],
+    summary="Record several spot-check calls at once (the witness's call list)",
+    description="All rows are saved or none; a result other than confirmed needs a note. Refusals by row in `rows`.",
+    request=PhoneCheckRowsSerializer,
+    responses={200: PhoneCheckRowsResultSerializer, **_errors(400, 403, 404, 409)},
+)
+class PhoneCheckRowsView(HandoverScoped):
+    serializer_class = PhoneCheckRowsResultSerializer
+
+    def post(self, request, pk: int):
+        data = self.parse(PhoneCheckRowsSerializer)
+        rows = [
+            services.CallRow(r["handover_client"], result=r["result"], note=r["note"], row_version=r["row_version"])
+            for r in data["rows"]
+        ]
+        saved = services.calls_save_rows(handover=self.get_handover(), user=request.user, rows=rows)
+        calls = selectors.handover_phone_checks(self.get_handover()).filter(pk__in=[c.pk for c in saved])
+        return Response({"count": len(saved), "calls": PhoneCheckSerializer(calls, many=True).data})
 
 
 @extend_schema_view(

@@ -128,6 +128,17 @@ def check_visit_date(day: datetime.date, *, today: datetime.date) -> None:
         )
 
 
+def check_visit_mode(*, mode: str, grade: str, client: str) -> None:
+    """An A client is visited in person: a visit by phone alone is refused where it is typed."""
+    if not rules.visit_mode_counts(mode, grade):
+        raise ValidationError(
+            {
+                "mode": _("%(client)s is an A client: the joint visit must be in person, a call alone does not count.")
+                % {"client": client}
+            }
+        )
+
+
 # ---------------------------------------------------------------------------------------
 # What must be true before a transition. Each takes the handover and only reads. (Who may
 # move each one: the party checks of handover/policy.py.)

@@ -48,10 +48,18 @@ def unconfirmed_items(items: Iterable[dict]) -> list[dict]:
 # The joint visits: a client is covered by a visit both salespeople confirmed that was not
 # superseded by a spot-check; an A client only by a visit in person.
 
-# On Visit rows.
+# On Visit rows (visit_mode_counts over the database).
 VISIT_COVERS = Q(superseded=False, departing_confirmed_at__isnull=False, receiver_confirmed_at__isnull=False) & (
     Q(mode=VisitMode.IN_PERSON) | ~Q(handover_client__grade=Grade.A)
 )
+
+
+def visit_mode_counts(mode: str, grade: str) -> bool:
+    """Whether a visit in this mode can cover a client of this grade: an A client only in person.
+
+    The one form of the rule: the grid and the API refuse such a visit where it is typed
+    (models.check_visit_mode), and the transition does not count one (visit_covers, VISIT_COVERS)."""
+    return mode == VisitMode.IN_PERSON or grade != Grade.A
 
 
 def visit_covers(visit, grade: str) -> bool:
@@ -59,7 +67,7 @@ def visit_covers(visit, grade: str) -> bool:
         not visit.superseded
         and visit.departing_confirmed_at is not None
         and visit.receiver_confirmed_at is not None
-        and (visit.mode == VisitMode.IN_PERSON or grade != Grade.A)
+        and visit_mode_counts(visit.mode, grade)
     )
 
 

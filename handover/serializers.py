@@ -611,6 +611,86 @@ class PhoneCheckCreateSerializer(VersionSerializer):
             self.fields["handover_client"].queryset = HandoverClient.objects.filter(handover=handover)
 
 
+# The grids' batch writes: every row is checked by the service, its refusals come back by row
+# (the error's "rows", keyed by handover client), so the row fields here only bound the input.
+_ROW_TEXT = {"required": False, "allow_blank": True, "default": "", "max_length": 20_000}
+
+
+class VisitRowSerializer(serializers.Serializer):
+    handover_client = serializers.IntegerField(help_text="A client of this handover (its id in the handover).")
+    visited_on = serializers.DateField(required=False, allow_null=True, default=None)
+    mode = serializers.CharField(required=False, allow_blank=True, default="", help_text="in_person or joint_call.")
+    contact_met = serializers.CharField(**_ROW_TEXT)
+    outcome = serializers.CharField(**_ROW_TEXT)
+    concerns = serializers.CharField(**_ROW_TEXT)
+    row_version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The client's row_version you last read; if someone changed the row since, the row conflicts.",
+    )
+
+
+class VisitRowsSerializer(serializers.Serializer):
+    rows = VisitRowSerializer(
+        many=True,
+        max_length=10_000,
+        help_text="One new visit per row; rows with nothing typed are skipped. All rows are saved, or none.",
+    )
+
+
+class VisitRowsResultSerializer(serializers.Serializer):
+    count = serializers.IntegerField(read_only=True)
+    visits = VisitSerializer(many=True, read_only=True)
+
+
+class RowVersionSerializer(serializers.Serializer):
+    handover_client = serializers.IntegerField()
+    row_version = serializers.IntegerField()
+
+
+class VisitsConfirmSerializer(serializers.Serializer):
+    visits = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        allow_null=True,
+        default=None,
+        max_length=10_000,
+        help_text="The visits to confirm; left out, every visit waiting for your confirmation.",
+    )
+    rows = RowVersionSerializer(
+        many=True,
+        required=False,
+        default=list,
+        max_length=10_000,
+        help_text="The row versions you last read, for the rows of these visits (optional).",
+    )
+
+
+class PhoneCheckRowSerializer(serializers.Serializer):
+    handover_client = serializers.IntegerField(help_text="A sampled client of this handover.")
+    result = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="confirmed, unaware or unreachable."
+    )
+    note = serializers.CharField(**_ROW_TEXT)
+    row_version = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class PhoneCheckRowsSerializer(serializers.Serializer):
+    rows = PhoneCheckRowSerializer(
+        many=True, max_length=10_000, help_text="One call per row; rows with nothing chosen are skipped."
+    )
+
+
+class PhoneCheckRowsResultSerializer(serializers.Serializer):
+    count = serializers.IntegerField(read_only=True)
+    calls = PhoneCheckSerializer(many=True, read_only=True)
+
+
+class SheetUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The visit record as downloaded (.xlsx), filled in.")
+
+
 class ReportUpdateSerializer(VersionSerializer):
     summary = model_text(Report, "summary", allow_blank=True)
     open_risks = model_text(Report, "open_risks", required=False, allow_blank=True, default="")

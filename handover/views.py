@@ -3,22 +3,27 @@ selector (404 if the person may not see it), parse the form, call the service, a
 to the handover page with the service's message.
 """
 
+import datetime
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import Action, log_read, logs_reads, note
+from clients.importer import XLSX_CONTENT_TYPE
+from clients.importer.results import ImportRowError
 
 from . import codes, policy, seal, selectors, services
 from .forms import (
@@ -124,6 +129,10 @@ def _detail_page(request, pk: int, *, tab: str = "", grid=None, status: int = 20
         note(request, f"{summary.handover.number} (summary)")
         return render(request, "handover/summary.html", {"summary": summary, "h": summary.handover})
     note(request, page.handover.number)
+    return _render_detail(request, page, status=status)
+
+
+def _render_detail(request, page, *, status: int = 200):
     return render(request, "handover/detail.html", _detail_context(request, page), status=status)
 
 
@@ -723,6 +732,195 @@ def phone_check_record(request, pk: int, hc_pk: int):
     return _submit(
         request, h, PhoneCheckForm, services.phone_check_record, success, anchor=f"client-{hc.pk}", handover_client=hc
     )
+
+
+# ---------------------------------------------------------------------------------------
+# The grids: one POST saves every row; a refusal shows the page again with every typed value in
+# place and each message on its row, never a redirect that drops the input.
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _posted_rows(request, prefix: str, names: tuple[str, ...]) -> tuple[dict[int, dict[str, str]], dict[int, int]]:
+    """({handover client id: {field: value as typed}}, {handover client id: row version}) of a grid's POST."""
+    values: dict[int, dict[str, str]] = {}
+    versions: dict[int, int] = {}
+    # A row is there by its fields ("v-12-outcome"), or named in "row" (a row without any field).
+    keys = [*request.POST.getlist("row"), *(k.split("-")[1] for k in request.POST if k.startswith(f"{prefix}-"))]
+    for raw in keys:
+        pk = _int(raw)
+        if pk is None or pk in values:
+            continue
+        values[pk] = {name: request.POST.get(f"{prefix}-{pk}-{name}", "") for name in names}
+        version = _int(request.POST.get(f"{prefix}-{pk}-row_version"))
+        if version is not None:
+            versions[pk] = version
+    return values, versions
+
+
+def _grid_refused(request, pk: int, grid: str, exc: services.HandoverError, typed_values, versions, selected=()):
+    """The handover page again, the grid rebuilt from what was posted, the refusal on its rows."""
+    rows = getattr(exc, "rows", {})
+    typed = selectors.Typed(
+        values=typed_values,
+        errors=rows,
+        conflicts=getattr(exc, "conflicts", set()),
+        row_versions=versions,
+        selected=set(selected),
+        message=exc.message,
+    )
+    tab = "visits" if grid == "visits" else "spot_check"
+    page = selectors.handover_page(request.user, pk, typed={grid: typed}, tab=tab)
+    if getattr(page, f"{grid}_grid") is None:
+        # The grid is not this person's (or no longer open): the refusal above the page.
+        messages.error(request, exc.message)
+    note(request, page.handover.number)
+    return _render_detail(request, page, status=exc.status)
+
+
+def _grid_done(h: Handover, tab: str, anchor: str):
+    return redirect(reverse("handover:detail", args=[h.pk]) + f"?tab={tab}#{anchor}")
+
+
+def visit_rows_from(values: dict[int, dict[str, str]], versions: dict[int, int]):
+    """Service rows from typed values; a date that is no date is refused on its row."""
+    rows, errors = [], {}
+    for pk, v in values.items():
+        day = None
+        text = (v.get("visited_on") or "").strip()
+        if text:
+            try:
+                day = datetime.date.fromisoformat(text)
+            except ValueError:
+                errors[pk] = {"visited_on": _("Enter a valid date.")}
+        rows.append(
+            services.VisitRow(
+                pk,
+                visited_on=day,
+                mode=v.get("mode", ""),
+                contact_met=v.get("contact_met", ""),
+                outcome=v.get("outcome", ""),
+                concerns=v.get("concerns", ""),
+                row_version=versions.get(pk),
+            )
+        )
+    if errors:
+        raise services.RowErrors(errors)
+    return rows
+
+
+VISIT_GRID_FIELDS = ("visited_on", "mode", "contact_met", "outcome", "concerns")
+# What makes a row typed (the mode is a choice that always has a value).
+VISIT_TYPED_FIELDS = ("visited_on", "contact_met", "outcome", "concerns")
+
+
+@require_POST
+def visits_save(request, pk: int):
+    h = selectors.handover_for_user(request.user, pk)
+    values, versions = _posted_rows(request, "v", VISIT_GRID_FIELDS)
+    try:
+        rows = visit_rows_from(values, versions)
+        saved = services.visits_save_rows(handover=h, user=request.user, rows=rows)
+    except services.HandoverError as exc:
+        return _grid_refused(request, pk, "visits", exc, values, versions)
+    if saved:
+        messages.success(
+            request, _("%(n)d visit(s) recorded; the other salesperson confirms them.") % {"n": len(saved)}
+        )
+    else:
+        messages.info(request, _("Nothing was typed: no visit was recorded."))
+    return _grid_done(h, "visits", "visits-grid")
+
+
+@require_POST
+def visits_confirm(request, pk: int):
+    h = selectors.handover_for_user(request.user, pk)
+    selected = [v for v in (_int(x) for x in request.POST.getlist("visit")) if v is not None]
+    scope = request.POST.get("scope", "all")
+    # The grid's typed rows come along (one form): shown again whatever happens, never dropped.
+    values, versions = _posted_rows(request, "v", VISIT_GRID_FIELDS)
+    try:
+        if scope == "selected" and not selected:
+            raise services.InvalidInput(_("Select the visits to confirm."))
+        n = services.visits_confirm(handover=h, user=request.user, visit_ids=selected if scope == "selected" else None)
+    except services.HandoverError as exc:
+        return _grid_refused(request, pk, "visits", exc, values, versions, selected)
+    messages.success(request, _("%(n)d visit(s) confirmed.") % {"n": n})
+    typed = {pk: v for pk, v in values.items() if any((v.get(k) or "").strip() for k in VISIT_TYPED_FIELDS)}
+    if typed:
+        # Visits typed but not saved yet: the page again with them in place (the rows at their new versions).
+        messages.warning(request, _("The visits you typed are not saved yet: save them with “Save all visits”."))
+        page = selectors.handover_page(request.user, pk, typed={"visits": selectors.Typed(values=typed)}, tab="visits")
+        note(request, page.handover.number)
+        return _render_detail(request, page)
+    return _grid_done(h, "visits", "visits-grid")
+
+
+@require_GET
+@logs_reads(Action.VIEW_HANDOVER)
+def visits_sheet(request, pk: int):
+    """The visit record of this person's clients as a prefilled .xlsx."""
+    h = selectors.handover_for_user(request.user, pk)
+    try:
+        data = services.visit_sheet_download(handover=h, user=request.user)
+    except services.NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc
+    note(request, f"{h.number} (visits sheet)")
+    response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, services.visit_sheet_filename(h))
+    return response
+
+
+@require_POST
+def visits_sheet_upload(request, pk: int):
+    """The visit record uploaded back: every row through the grid's rules, all or nothing."""
+    h = selectors.handover_for_user(request.user, pk)
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise services.InvalidInput(_("Choose the .xlsx file of the visit record to upload."))
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise services.SheetErrors([ImportRowError("", None, "", _("The file is too large to be a visit record."))])
+        saved = services.visit_sheet_upload(handover=h, user=request.user, data=upload.read(), filename=upload.name)
+    except services.HandoverError as exc:
+        # The file stays with the person: the page again, with every error by row and column.
+        messages.error(request, exc.message)
+        if isinstance(exc, services.SheetErrors):
+            for line in services.sheet_error_lines(exc):
+                messages.error(request, line)
+        page = selectors.handover_page(request.user, pk)
+        note(request, page.handover.number)
+        return _render_detail(request, page, status=exc.status)
+    if saved:
+        recorded = _("%(n)d visit(s) recorded; the other salesperson confirms them.") % {"n": len(saved)}
+        messages.success(request, recorded)
+    else:
+        messages.info(request, _("The sheet holds no new visit: nothing was recorded."))
+    return _grid_done(h, "visits", "visits-grid")
+
+
+@require_POST
+def calls_save(request, pk: int):
+    h = selectors.handover_for_user(request.user, pk)
+    values, versions = _posted_rows(request, "c", ("result", "note"))
+    rows = [
+        services.CallRow(key, result=v["result"], note=v["note"], row_version=versions.get(key))
+        for key, v in values.items()
+    ]
+    try:
+        saved = services.calls_save_rows(handover=h, user=request.user, rows=rows)
+    except services.HandoverError as exc:
+        return _grid_refused(request, pk, "calls", exc, values, versions)
+    if saved:
+        messages.success(request, _("%(n)d call(s) recorded.") % {"n": len(saved)})
+    else:
+        messages.info(request, _("Nothing was chosen: no call was recorded."))
+    return _grid_done(h, "spot_check", "calls-grid")
 
 
 @require_POST

@@ -227,6 +227,40 @@ def _split_body(w) -> dict:
     return {"digest": p.digest, "assignment": rows}
 
 
+def _visit_grid(w) -> dict:
+    """The visits grid's POST: one row, the world's (A) client visited in person."""
+    return {"row": [str(w.hc.pk)], **{f"v-{w.hc.pk}-{name}": value for name, value in _visit_form(w).items()}}
+
+
+def _visit_rows(w) -> dict:
+    return {"rows": [{"handover_client": w.hc.pk, **_visit_form(w), "row_version": w.hc.row_version}]}
+
+
+def _call_grid(w) -> dict:
+    return {"row": [str(w.hc.pk)], f"c-{w.hc.pk}-result": CallResult.CONFIRMED, f"c-{w.hc.pk}-note": ""}
+
+
+def _visit_sheet(w) -> dict:
+    """The receiver's visit record, downloaded and filled in: one new visit."""
+    import io
+
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(io.BytesIO(services.visit_sheet_download(handover=w.h, user=w.people.receiver)))
+    sheet = workbook.active
+    sheet["E2"] = timezone.localdate()
+    sheet["G2"] = "采购经理"
+    sheet["H2"] = "已介绍新对接人。"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    buffer.name = "visits.xlsx"
+    return {"version": w.h.version, "file": buffer}
+
+
+# Refused on the page as the grid's refusals are: the page again, with its status.
+_GRID_REFUSED = dict.fromkeys(["supervisor", "witness", "manager", "hr"], 403)
+
 _REPORT = {"summary": "全部客户已交接。", "open_risks": "", "advice": ""}
 _PLAN = {"current_status": "合作正常。", "risks": "", "next_steps": "共同拜访。", "planned_visit_on": ""}
 
@@ -439,6 +473,33 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         data=_version,
         ok={"receiver"},
     ),
+    # The grids: one POST for every row; a refusal shows the page again (status 403 for the parties
+    # who do not work in the grid), never a redirect that drops the input.
+    "handover:visits_save": action(
+        state=State.VISITS, args=_h, data=_visit_grid, ok={"departing", "receiver"}, **_GRID_REFUSED
+    ),
+    # The departing person recorded the visit, so confirmed it already: nothing waits for them (400).
+    "handover:visits_confirm": action(
+        state=State.VISITS,
+        prepare=_record_visit,
+        args=_h,
+        data=lambda w: {"scope": "all"},
+        ok={"receiver"},
+        departing=400,
+        **_GRID_REFUSED,
+    ),
+    "handover:calls_save": action(
+        state=State.SPOT_CHECK,
+        args=_h,
+        data=_call_grid,
+        ok={"witness"},
+        **dict.fromkeys(["departing", "receiver", "supervisor", "manager", "hr"], 403),
+    ),
+    # No export by the departing person: the visit record downloads for the receivers only.
+    "handover:visits_sheet": page(state=State.VISITS, args=_h, everyone=403, receiver=200, admin=404, other_sales=404),
+    "handover:visits_sheet_upload": action(
+        state=State.VISITS, args=_h, data=_visit_sheet, ok={"departing", "receiver"}, **_GRID_REFUSED
+    ),
     "handover:phone_check_record": action(
         state=State.SPOT_CHECK,
         args=lambda w: [w.h.pk, w.hc.pk],
@@ -583,6 +644,29 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         args=lambda w: [w.h.pk, w.visit.pk],
         data=_version,
         ok={"receiver"},
+    ),
+    "api:visit-rows": api(method="post", state=State.VISITS, args=_h, data=_visit_rows, ok={"departing", "receiver"}),
+    "api:visits-confirm": api(
+        method="post",
+        state=State.VISITS,
+        prepare=_record_visit,
+        args=_h,
+        data=lambda w: {},
+        ok={"receiver"},
+        departing=400,
+    ),
+    # The upload is multipart (handover/tests/test_api_grids.py); a JSON body without the file is
+    # refused as invalid for those who may upload, and as not allowed for everyone else first.
+    "api:visit-sheet": (
+        api(state=State.VISITS, args=_h, ok={"receiver"}),
+        api(method="post", state=State.VISITS, args=_h, data=_version, ok={"departing", "receiver"}, status=400),
+    ),
+    "api:phone-check-rows": api(
+        method="post",
+        state=State.SPOT_CHECK,
+        args=_h,
+        data=lambda w: {"rows": [{"handover_client": w.hc.pk, "result": CallResult.CONFIRMED}]},
+        ok={"witness"},
     ),
     "api:phone-check-list": (
         api(args=_h, ok=PARTIES),

@@ -29,7 +29,7 @@ from .lists import (
     handover_visits,
     row_in,
 )
-from .page import GridInput, HandoverPage, handover_page
+from .page import GridInput, HandoverPage, Typed, handover_page
 from .page.clients import ClientRow, ReceiverGroup
 from .page.items import STATUS_STYLE, ItemRow
 from .page.receivers import ReceiversBulk, receivers_bulk
@@ -62,6 +62,7 @@ __all__ = [
     "ReceiversBulk",
     "receivers_bulk",
     "receivers_bulk_allowed",
+    "Typed",
     "API_PEOPLE",
     "DUTY_TODO",
     "DisputeRow",

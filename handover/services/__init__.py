@@ -38,14 +38,16 @@ from .receivers import (
 )
 from .report import report_update
 from .signatures import SignatureInput, handover_sign
-from .spot_check import draw_sample, phone_check_record, sample_size
+from .spot_check import CallRow, calls_save_rows, draw_sample, phone_check_record, sample_size
 from .start import NUMBER_ATTEMPTS, handover_start, open_handover_receiving, stage_deadlines
 from .transitions import AFTER_TRANSITION, handover_transition
-from .visits import visit_confirm, visit_record
+from .visit_sheet import SheetErrors, sheet_error_lines, visit_sheet_download, visit_sheet_filename, visit_sheet_upload
+from .visits import VisitRow, visit_confirm, visit_record, visits_confirm, visits_save_rows
 
 __all__ = [
     "AFTER_TRANSITION",
     "NUMBER_ATTEMPTS",
+    "CallRow",
     "Conflict",
     "HandoverError",
     "InvalidInput",
@@ -53,11 +55,14 @@ __all__ = [
     "PlanRow",
     "RowErrors",
     "RowPick",
+    "SheetErrors",
     "SignatureInput",
     "SplitPreview",
+    "VisitRow",
     "WrongState",
     "archive_name",
     "archives_queue_missing",
+    "calls_save_rows",
     "draw_sample",
     "handover_archive",
     "handover_client_drop",
@@ -85,8 +90,14 @@ __all__ = [
     "receivers_split_preview",
     "report_update",
     "sample_size",
+    "sheet_error_lines",
     "split_digest",
     "stage_deadlines",
     "visit_confirm",
     "visit_record",
+    "visit_sheet_download",
+    "visit_sheet_filename",
+    "visit_sheet_upload",
+    "visits_confirm",
+    "visits_save_rows",
 ]

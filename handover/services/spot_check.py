@@ -3,7 +3,10 @@ and the visits done again for clients who did not know of them."""
 
 import math
 import random
+from collections import Counter
+from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,7 +16,7 @@ from accounts.models import User
 from .. import policy
 from ..models import CallResult, Handover, HandoverClient, PhoneCheck, State, Visit
 from .common import bump, bump_row, lock_handover, lock_row, log_event, require_state
-from .errors import InvalidInput, NotAllowed
+from .errors import InvalidInput, NotAllowed, RowErrors, row_changed_meanwhile
 
 
 def sample_size(n_others: int) -> int:
@@ -38,6 +41,16 @@ def draw_sample_once(h: Handover) -> None:
     h.clients.filter(pk__in=drawn).update(in_sample=True)
 
 
+def _call_problem(result: str, note: str) -> tuple[str, str] | None:
+    """(field, message) of what is wrong with a call's result and note, or None: one choice of
+    result, and a note of what the client said unless they confirmed."""
+    if result not in CallResult.values:
+        return "result", _("Choose the result of the call.")
+    if result != CallResult.CONFIRMED and not (note or "").strip():
+        return "note", _("Please note what the client said.")
+    return None
+
+
 @transaction.atomic
 def phone_check_record(
     *,
@@ -55,10 +68,9 @@ def phone_check_record(
     hc = lock_row(h, handover_client, expected_row_version)
     if not hc.in_sample:
         raise InvalidInput(_("This client was not drawn for the spot-check."))
-    if result not in CallResult.values:
-        raise InvalidInput(_("Choose the result of the call."), field="result")
-    if result != CallResult.CONFIRMED and not note.strip():
-        raise InvalidInput(_("Please note what the client said."), field="note")
+    problem = _call_problem(result, note)
+    if problem:
+        raise InvalidInput(problem[1], field=problem[0])
     check = PhoneCheck.objects.create(handover_client=hc, result=result, note=note.strip(), witness=user)
     bump_row(hc)
     bump(h)
@@ -72,3 +84,77 @@ def supersede_unaware(h: Handover, user: User) -> None:
     Visit.objects.filter(handover_client_id__in=ids).update(superseded=True)
     # Their calls stay in the record but no longer count: after the new visit the witness calls again.
     PhoneCheck.objects.filter(handover_client_id__in=ids).update(superseded=True)
+
+
+@dataclass
+class CallRow:
+    """One sampled client's row of the call list: the result the witness chose and their note.
+    `row_version` is the version the row was loaded at (None: no check). A row with neither a
+    result nor a note is skipped."""
+
+    handover_client_id: int
+    result: str = ""
+    note: str = ""
+    row_version: int | None = None
+
+    def is_blank(self) -> bool:
+        return not (self.result or "").strip() and not (self.note or "").strip()
+
+
+@transaction.atomic
+def calls_save_rows(*, handover, user: User, rows: list[CallRow], expected_version: int | None = None):
+    """Record the witness's calls typed in several rows together: all of them, or none.
+
+    The rules are those of one call (the witness, the spot-check stage, a client of the sample,
+    one result, a note unless the client confirmed); refusals by row and field, a row changed
+    since it was loaded is a conflict of that row. Returns the calls recorded."""
+    h = lock_handover(handover.pk if hasattr(handover, "pk") else handover, expected_version)
+    if not policy.may_record_call(h, user):
+        raise NotAllowed(_("Only the witness records the spot-check calls."))
+    require_state(h, State.SPOT_CHECK)
+    typed = [r for r in rows if not r.is_blank()]
+    locked = {
+        hc.pk: hc
+        for hc in HandoverClient.objects.select_for_update()
+        .select_related("client")
+        .filter(handover=h, pk__in=[r.handover_client_id for r in typed])
+        .order_by("pk")
+    }
+    times = Counter(r.handover_client_id for r in typed)
+    errors: dict[int, dict[str, str]] = {}
+    conflicts: set[int] = set()
+    for row in typed:
+        key = row.handover_client_id
+        hc = locked.get(key)
+        if hc is None:
+            errors[key] = {"__all__": _("This client is no longer in this handover. Please reload the page.")}
+        elif not hc.in_sample:
+            errors[key] = {"__all__": _("This client was not drawn for the spot-check.")}
+        elif row.row_version is not None and row.row_version != hc.row_version:
+            conflicts.add(key)
+            errors[key] = {"__all__": row_changed_meanwhile().message}
+        elif times[key] > 1:
+            errors[key] = {"__all__": _("This client appears twice; record one call per row.")}
+        else:
+            problem = _call_problem(row.result, row.note)
+            if problem:
+                errors[key] = {problem[0]: problem[1]}
+            else:
+                try:
+                    PhoneCheck(note=(row.note or "").strip()).clean_fields(
+                        exclude=[f.name for f in PhoneCheck._meta.fields if f.name != "note"]
+                    )
+                except ValidationError as exc:
+                    errors[key] = {"note": exc.message_dict["note"][0]}
+    if errors:
+        raise RowErrors(errors, conflicts=conflicts, labels={pk: hc.client.name for pk, hc in locked.items()})
+    saved = []
+    for row in typed:
+        hc = locked[row.handover_client_id]
+        note = (row.note or "").strip()
+        saved.append(PhoneCheck.objects.create(handover_client=hc, result=row.result, note=note, witness=user))
+        bump_row(hc)
+        log_event(h, actor=user, kind="phone_check", comment=note, client=hc.client.name, result=row.result)
+    if saved:
+        bump(h)
+    return saved

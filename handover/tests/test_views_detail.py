@@ -199,10 +199,14 @@ def test_a_dispute_reason_is_shown_on_the_item(handover, people, login):
 def test_at_visits_the_salespeople_record_and_confirm(handover, people, login):
     h = advance_to(handover, State.VISITS)
     hc = h.clients.first()
-    record = reverse("handover:visit_record", args=[h.pk, hc.pk])
-    assert record in login(people.departing).get(url(h)).content.decode()
-    assert record in login(people.receiver).get(url(h)).content.decode()
-    assert record not in login(people.supervisor).get(url(h)).content.decode()
+    # The visits grid: the two salespeople record there, the supervisor reads.
+    record = reverse("handover:visits_save", args=[h.pk])
+    row = f'name="v-{hc.pk}-outcome"'
+    for who in (people.departing, people.receiver):
+        content = login(who).get(url(h)).content.decode()
+        assert record in content and row in content
+    content = login(people.supervisor).get(url(h)).content.decode()
+    assert record not in content and row not in content
     visit = services.visit_record(
         handover_client=hc,
         user=people.departing,
@@ -211,7 +215,7 @@ def test_at_visits_the_salespeople_record_and_confirm(handover, people, login):
         contact_met="王采购",
         outcome="介绍了新对接人",
     )
-    confirm = reverse("handover:visit_confirm", args=[h.pk, visit.pk])
+    confirm = f'id="confirm-visit-{visit.pk}"'
     assert confirm in login(people.receiver).get(url(h)).content.decode()
     assert confirm not in login(people.departing).get(url(h)).content.decode()
 
@@ -221,12 +225,14 @@ def test_at_spot_check_the_witness_sees_the_phones_of_the_sampled_clients(handov
     sampled = list(h.clients.filter(in_sample=True).select_related("client"))
     others = list(h.clients.filter(in_sample=False).select_related("client"))
     content = login(people.witness).get(url(h)).content.decode()
+    # The call list: the sample only, each contact's phone a tel: link.
+    assert reverse("handover:calls_save", args=[h.pk]) in content
     for hc in sampled:
-        assert reverse("handover:phone_check_record", args=[h.pk, hc.pk]) in content
+        assert f'id="calls-client-{hc.pk}"' in content
         for contact in hc.client.contacts.all():
-            assert contact.phone in content
+            assert f'href="tel:{contact.phone}"' in content
     for hc in others:
-        assert reverse("handover:phone_check_record", args=[h.pk, hc.pk]) not in content
+        assert f'id="calls-client-{hc.pk}"' not in content
     assert steps(content) == ["finish_spot_check"]
     assert 'class="step step-blocked" data-step="finish_spot_check"' in content
     content = login(people.departing).get(url(h)).content.decode()

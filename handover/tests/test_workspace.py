@@ -104,7 +104,7 @@ def test_my_todos_show_the_witness_only_the_sample(handover, people, login):
     h = advance_to(handover, State.SPOT_CHECK)
     sampled = {hc.pk for hc in rows(h) if hc.in_sample}
     content = login(people.witness).get(url(h, "mine")).content.decode()
-    assert {int(pk) for pk in re.findall(r'id="client-(\d+)"', content)} == sampled
+    assert {int(pk) for pk in re.findall(r'id="calls-client-(\d+)"', content)} == sampled
 
 
 @pytest.mark.django_db

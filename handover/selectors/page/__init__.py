@@ -18,16 +18,17 @@ from ... import policy, signing
 from ...models import Handover
 from ..signatures import SignaturePanel, signature_panel
 from .clients import ReceiverGroup, client_section
+from .grids import Typed
 from .header import header
 from .items import ItemRow, item_section
 from .prints import archive_url, print_links
 from .report import report_section
 from .rows import page_queryset, page_rows
-from .spot_check import spot_check_section
+from .spot_check import CallsGrid, calls_grid, spot_check_section
 from .stages import StageCell, stage_cells
 from .steps import Step, steps
 from .timeline import EventRow, event_rows
-from .visits import visit_section
+from .visits import VisitsGrid, visit_section, visits_grid
 from .workspace import (
     TABS,
     PlanGridRow,
@@ -46,6 +47,7 @@ from .workspace import (
 __all__ = [
     "TABS",
     "GridInput",
+    "Typed",
     "HandoverPage",
     "PlanGridRow",
     "handover_page",
@@ -96,7 +98,12 @@ class HandoverPage:
     # The plan grid (the plan tab; "my to-dos" of the departing person while they fill it in), or
     # the client blocks (the other tabs of clients).
     show_plan_grid: bool = False
+    show_visits_grid: bool = False
+    show_calls_grid: bool = False
     show_blocks: bool = False
+    # The editable grids of the visits and the spot-check, for the person who works in them now.
+    visits_grid: VisitsGrid | None = None
+    calls_grid: CallsGrid | None = None
 
 
 @dataclass
@@ -116,12 +123,16 @@ def handover_page(
     tab: str = "",
     page: int = 1,
     grid: GridInput | None = None,
+    typed: dict[str, Typed] | None = None,
 ) -> HandoverPage:
     """Everything the handover page shows, in a number of queries that does not grow with the clients.
 
     `tab` chooses the workspace tab (default: the stage the handover stands at), `page` the page of
-    its clients; `grid` puts a refused save's input back in the plan grid.
+    its clients; `grid` puts a refused save's input back in the plan grid, `typed` what a person
+    typed into the visits or calls grid ("visits", "calls") and had refused, with the messages on
+    their rows.
     """
+    typed = typed or {}
     today = today or timezone.localdate()
     h = policy.require_client_data(get_object_or_404(page_queryset(user), pk=pk), user)
     tz = timezone.get_current_timezone()
@@ -148,9 +159,14 @@ def handover_page(
     content = tab_content(h, tab, clients.groups, other_items, page)
     grid = grid or GridInput()
     show_plan_grid = tab == "plan" or (tab == "mine" and clients.can_edit_plan)
+    # The grids of those who work in them; everyone else reads the clients' blocks.
+    v_grid = visits_grid(h, user, rows, visits, today, typed.get("visits")) if tab in ("visits", "mine") else None
+    c_grid = calls_grid(h, user, rows, spot_check, typed.get("calls")) if tab in ("spot_check", "mine") else None
     return HandoverPage(
         show_plan_grid=show_plan_grid,
-        show_blocks=not show_plan_grid and tab in ("mine", "materials", "visits", "spot_check"),
+        show_visits_grid=v_grid is not None,
+        show_calls_grid=c_grid is not None,
+        show_blocks=not (show_plan_grid or v_grid or c_grid) and tab in ("mine", "materials", "visits", "spot_check"),
         tab=tab,
         tabs=tab_links(h, tab, mine_count(clients.groups, other_items)),
         content=content,
@@ -201,4 +217,6 @@ def handover_page(
         signatures=signature_panel(h, user, checker, rows.names, tz),
         print_links=print_links(h, user),
         archive_url=archive_url(h, user),
+        visits_grid=v_grid,
+        calls_grid=c_grid,
     )

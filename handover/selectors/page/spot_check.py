@@ -3,11 +3,14 @@
 import datetime
 from dataclasses import dataclass, field
 
+from django.urls import reverse
+
 from clients.models import Contact
 
-from ... import policy
+from ... import policy, rules
 from ...models import CallResult, Handover, PhoneCheck, State
 from ..display import Row, labels, local_time, url_pattern
+from .grids import Typed, tel_href
 from .rows import PageRows
 
 
@@ -64,4 +67,89 @@ def spot_check_section(h: Handover, user, rows: PageRows, tz: datetime.tzinfo) -
         contacts=contacts,
         sampled=sum(1 for hc in rows.clients if hc.in_sample),
         pending=pending,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The call list: the witness's sample, each client's contacts to call and one result per row.
+
+
+@dataclass(slots=True)
+class CallContact(Row):
+    name: str
+    position: str
+    phone: str
+    tel: str
+
+
+@dataclass(slots=True)
+class CallGridRow(Row):
+    pk: int
+    client: str
+    grade: str
+    receiver: str
+    row_version: int
+    contacts: list[CallContact]
+    calls: list[CallRow]
+    # The result of the latest call that counts, or "" while the client is still to call.
+    latest: str
+    values: dict[str, str]
+    errors: dict[str, str]
+    conflict: bool
+
+    @property
+    def row_error(self) -> str:
+        return self.errors.get("__all__", "")
+
+
+@dataclass(frozen=True)
+class CallsGrid:
+    rows: list[CallGridRow]
+    save_url: str
+    results: list[tuple[str, str]]
+    pending: int = 0
+    message: str = ""
+    anchor: str = "calls-grid"
+
+
+def calls_grid(h: Handover, user, rows: PageRows, section: SpotCheckSection, typed: Typed | None = None):
+    """The witness's call list at the spot-check, or None for anyone else: only the sample."""
+    if h.state != State.SPOT_CHECK or not policy.may_record_call(h, user):
+        return None
+    typed = typed or Typed()
+    results = labels(CallResult.choices)
+    checks_by_client: dict[int, list[PhoneCheck]] = {}
+    for c in rows.checks:
+        checks_by_client.setdefault(c.handover_client_id, []).append(c)
+    grid_rows = []
+    for hc in rows.clients:
+        if not hc.in_sample:
+            continue
+        conflict = hc.pk in typed.conflicts
+        latest = rules.latest_call(checks_by_client.get(hc.pk, []))
+        values = typed.values.get(hc.pk, {})
+        grid_rows.append(
+            CallGridRow(
+                pk=hc.pk,
+                client=hc.client.name,
+                grade=hc.grade,
+                receiver=rows.names.get(hc.receiver_id, ""),
+                row_version=hc.row_version if conflict else typed.row_versions.get(hc.pk, hc.row_version),
+                contacts=[
+                    CallContact(c.name, c.position, c.phone, tel_href(c.phone))
+                    for c in section.contacts.get(hc.client_id, [])
+                ],
+                calls=section.calls.get(hc.pk, []),
+                latest=results.get(latest.result, latest.result) if latest else "",
+                values={"result": values.get("result", ""), "note": values.get("note", "")},
+                errors=typed.errors.get(hc.pk, {}),
+                conflict=conflict,
+            )
+        )
+    return CallsGrid(
+        rows=grid_rows,
+        save_url=reverse("handover:calls_save", args=[h.pk]),
+        results=list(results.items()),
+        pending=section.pending,
+        message=typed.message,
     )

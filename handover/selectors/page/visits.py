@@ -3,9 +3,12 @@ confirm actions of the visits stage."""
 
 from dataclasses import dataclass, field
 
+from django.urls import reverse
+
 from ... import policy, rules
 from ...models import Handover, State, Visit, VisitMode
 from ..display import Row, labels, url_pattern
+from .grids import Typed
 from .rows import PageRows
 
 
@@ -73,3 +76,97 @@ def visit_section(h: Handover, user, rows: PageRows) -> VisitSection:
         elif may_visit:
             section.record_urls[hc.pk] = visit_record.format(hc.pk)
     return section
+
+
+# ---------------------------------------------------------------------------------------
+# The visits grid: this person's clients at the visits stage, one new visit per row.
+
+VISIT_INPUTS = ("visited_on", "mode", "contact_met", "outcome", "concerns")
+
+
+@dataclass(slots=True)
+class VisitGridRow(Row):
+    pk: int
+    client: str
+    grade: str
+    receiver: str
+    planned_visit_on: str
+    row_version: int
+    covered: bool
+    visits: list[VisitRow]
+    # The values in the inputs: empty for a new visit, or as typed when a save was refused.
+    values: dict[str, str]
+    errors: dict[str, str]
+    conflict: bool
+
+    @property
+    def row_error(self) -> str:
+        return self.errors.get("__all__", "")
+
+    @property
+    def confirmable(self) -> list[VisitRow]:
+        return [v for v in self.visits if v.confirm_url]
+
+
+@dataclass(frozen=True)
+class VisitsGrid:
+    rows: list[VisitGridRow]
+    save_url: str
+    confirm_url: str
+    sheet_url: str
+    upload_url: str
+    modes: list[tuple[str, str]]
+    today: str
+    # Visits waiting for this person's confirmation.
+    waiting: int = 0
+    selected: set[int] = field(default_factory=set)
+    message: str = ""
+    anchor: str = "visits-grid"
+
+
+def visits_grid(h: Handover, user, rows: PageRows, section: VisitSection, today, typed: Typed | None = None):
+    """The grid of the visits stage for this person, or None when they record no visit now: the
+    departing person sees every client, a receiver their own."""
+    if h.state != State.VISITS:
+        return None
+    mine = [hc for hc in rows.clients if policy.may_record_visit(h, hc, user)]
+    if not mine:
+        return None
+    typed = typed or Typed()
+    modes = [(str(v), str(label)) for v, label in VisitMode.choices]
+    grid_rows = []
+    waiting = 0
+    for hc in mine:
+        conflict = hc.pk in typed.conflicts
+        values = typed.values.get(hc.pk) or {"mode": VisitMode.IN_PERSON}
+        visit_rows = section.by_client.get(hc.pk, [])
+        waiting += sum(1 for v in visit_rows if v.confirm_url)
+        grid_rows.append(
+            VisitGridRow(
+                pk=hc.pk,
+                client=hc.client.name,
+                grade=hc.grade,
+                receiver=rows.names.get(hc.receiver_id, ""),
+                planned_visit_on=hc.planned_visit_on.isoformat() if hc.planned_visit_on else "",
+                # A conflicting row is shown as it is now, with the input kept: saving again adds it.
+                row_version=hc.row_version if conflict else typed.row_versions.get(hc.pk, hc.row_version),
+                covered=hc.pk in section.covered,
+                visits=visit_rows,
+                values={name: values.get(name, "") for name in VISIT_INPUTS},
+                errors=typed.errors.get(hc.pk, {}),
+                conflict=conflict,
+            )
+        )
+    return VisitsGrid(
+        rows=grid_rows,
+        save_url=reverse("handover:visits_save", args=[h.pk]),
+        confirm_url=reverse("handover:visits_confirm", args=[h.pk]),
+        # Client data is never exported by the departing person (the sheet is for the receivers).
+        sheet_url="" if policy.is_departing(h, user) else reverse("handover:visits_sheet", args=[h.pk]),
+        upload_url=reverse("handover:visits_sheet_upload", args=[h.pk]),
+        modes=modes,
+        today=today.isoformat(),
+        waiting=waiting,
+        selected=typed.selected,
+        message=typed.message,
+    )
