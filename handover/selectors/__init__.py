@@ -32,6 +32,7 @@ from .lists import (
 from .page import HandoverPage, handover_page
 from .page.clients import ClientRow, ReceiverGroup
 from .page.items import STATUS_STYLE, ItemRow
+from .page.prints import archive_status, may_download_archive
 from .page.spot_check import CallRow
 from .page.stages import StageCell
 from .page.steps import Step
@@ -56,6 +57,8 @@ from .visibility import (
 )
 
 __all__ = [
+    "archive_status",
+    "may_download_archive",
     "API_PEOPLE",
     "DUTY_TODO",
     "EVENT_LABELS",

@@ -8,7 +8,16 @@ signatures, transitions, completion, archive), over errors.py (the refusals) and
 locking, state checks and timeline every stage shares). Callers use the names re-exported here.
 """
 
-from .archive import archive_name, archives_queue_missing, handover_archive, queue_archive_with
+from .archive import (
+    archive_job_run,
+    archive_name,
+    archive_retry,
+    archive_soon,
+    archives_ask_again,
+    archives_queue_missing,
+    handover_archive,
+    queue_archive_with,
+)
 from .completion import handover_revoke_access, ownership_refusals
 from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, WrongState
 from .materials import item_confirm, item_dispute, item_hand_over, items_confirm_all, items_hand_over_all
@@ -38,6 +47,10 @@ __all__ = [
     "SignatureInput",
     "WrongState",
     "archive_name",
+    "archive_job_run",
+    "archive_retry",
+    "archive_soon",
+    "archives_ask_again",
     "archives_queue_missing",
     "draw_sample",
     "handover_archive",

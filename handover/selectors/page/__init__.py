@@ -20,7 +20,7 @@ from ..signatures import SignaturePanel, signature_panel
 from .clients import ReceiverGroup, client_section
 from .header import header
 from .items import ItemRow, item_section
-from .prints import archive_url, print_links
+from .prints import archive_status, archive_url, print_links
 from .report import report_section
 from .rows import page_queryset, page_rows
 from .spot_check import spot_check_section
@@ -59,6 +59,8 @@ class HandoverPage:
     signatures: SignaturePanel = field(default_factory=SignaturePanel)
     print_links: list[tuple[str, str]] = field(default_factory=list)
     archive_url: str = ""
+    # The archived confirmation's progress (templates/handover/_archive_status.html), or None.
+    archive: dict | None = None
 
 
 def handover_page(user, pk: int, *, today: datetime.date | None = None) -> HandoverPage:
@@ -124,4 +126,5 @@ def handover_page(user, pk: int, *, today: datetime.date | None = None) -> Hando
         signatures=signature_panel(h, user, checker, rows.names, tz),
         print_links=print_links(h, user),
         archive_url=archive_url(h, user),
+        archive=archive_status(h, user),
     )
