@@ -87,13 +87,14 @@ class _InProcess:
                 with self.lock:
                     if self.waiting.empty():
                         self.thread = None
-                        connections.close_all()
                         return
                 continue
             try:
                 close_old_connections()
                 archive_job_run_logged(handover_id)
             finally:
+                # A thread's connection is its own: closed after each archive, none left idle.
+                connections.close_all()
                 with self.lock:
                     self.asked.discard(handover_id)
                 self.waiting.task_done()
