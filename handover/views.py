@@ -459,6 +459,7 @@ def archive_now(request, pk: int):
 @require_GET
 def archive_status(request, pk: int):
     """The archived confirmation's progress, as the partial the pages poll (_archive_status.html)."""
+    policy.require_archivist(request.user)
     h = get_object_or_404(Handover, pk=pk, state=State.COMPLETED)
     status = selectors.archive_status(h, request.user)
     if status is None:

@@ -24,10 +24,13 @@ READS = {
     "api:report": Action.API_HANDOVER,
     "api:event-list": Action.API_HANDOVER,
     "api:signature-list": Action.API_HANDOVER,
+    "api:archive-status": Action.API_HANDOVER,
 }
 UNLOGGED = {
     # A party's drawn signature, shown beside their name on the handover page (itself logged).
     "handover:signature_image": "no client data",
+    # How far the archived confirmation has got (its number, state and verification code).
+    "handover:archive_status": "no client data",
 }
 
 
