@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The request's address for links printed later, when SITE_URL is not set (handover/origin.py).
+    "handover.origin.RequestOriginMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -235,8 +237,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 COMPANY_NAME = os.environ.get("COMPANY_NAME", "示例销售有限公司")
-# Printed in the QR code of archived confirmations: the address people reach the site at.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Printed in the QR code of archived confirmations: the address people reach the site at. Unset,
+# the address of the request that completed the handover is printed (handover/origin.py).
+SITE_URL = os.environ.get("SITE_URL", "")
 # The company seal (PAdES signature on archived confirmations). `manage.py seal_setup` makes a
 # self-signed company CA and seal certificate in SEAL_DIR; or give your own files by path.
 SEAL_DIR = Path(os.environ.get("SEAL_DIR", BASE_DIR / "var" / "seal"))

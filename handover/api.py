@@ -47,8 +47,9 @@ from .models import (
     Handover,
     State,
 )
-from .policy import WITHHELD_MESSAGE, may_read_client_data
+from .policy import WITHHELD_MESSAGE, is_archivist, may_read_client_data
 from .serializers import (
+    ArchiveStatusSerializer,
     ChecklistItemSerializer,
     CountSerializer,
     DisputeAnswerSerializer,
@@ -371,6 +372,48 @@ class HandoverTransitionView(HandoverScoped):
             signature=signature_input(request, data["signature"]) if data.get("signature") else None,
         )
         return self.detail_response()
+
+
+# ---------------------------------------------------------------------------------------
+# The archived confirmation: made in the background after the final approval
+
+
+class _ArchiveScoped(HandoverScoped):
+    serializer_class = ArchiveStatusSerializer
+
+    def archive_status(self) -> dict:
+        h = self.get_handover()
+        if not is_archivist(self.request.user):
+            raise exceptions.PermissionDenied()
+        if h.state != State.COMPLETED:
+            raise services.WrongState(_("The handover is not completed; it has no confirmation yet."))
+        return selectors.archive_status(h, self.request.user)
+
+
+@extend_schema(
+    tags=["archive"],
+    summary="The archived confirmation's progress (HR and administrators); poll while pending",
+    responses={200: ArchiveStatusSerializer, **_errors(403, 404, 409)},
+)
+class ArchiveStatusView(_ArchiveScoped):
+    def get(self, request, pk: int):
+        status_ = self.archive_status()
+        if status_["state"] == "pending":
+            services.archives_ask_again([status_["handover_id"]])
+        return Response(ArchiveStatusSerializer(status_).data)
+
+
+@extend_schema(
+    tags=["archive"],
+    summary="Ask again for an archived confirmation that failed or never came; made in the background",
+    request=None,
+    responses={202: ArchiveStatusSerializer, **_errors(403, 404, 409)},
+)
+class ArchiveRetryView(_ArchiveScoped):
+    def post(self, request, pk: int):
+        self.archive_status()
+        services.archive_retry(handover=self.get_handover(), user=request.user)
+        return Response(ArchiveStatusSerializer(self.archive_status()).data, status=status.HTTP_202_ACCEPTED)
 
 
 # ---------------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ urlpatterns = [
     path("handovers/<int:pk>/report/", api.ReportView.as_view(), name="report"),
     path("handovers/<int:pk>/receivers/", api.ReceiverChoiceListView.as_view(), name="receiver-list"),
     path("handovers/<int:pk>/events/", api.EventListView.as_view(), name="event-list"),
+    path("handovers/<int:pk>/archive/", api.ArchiveStatusView.as_view(), name="archive-status"),
+    path("handovers/<int:pk>/archive/retry/", api.ArchiveRetryView.as_view(), name="archive-retry"),
     path("handovers/<int:pk>/signatures/", api.SignatureListView.as_view(), name="signature-list"),
     # The schema answers API clients (token or session, 401 in JSON otherwise); the docs page is a
     # page like any other, behind the login page.

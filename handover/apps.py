@@ -23,5 +23,9 @@ class HandoverConfig(AppConfig):
         # signature conditions get signing's checker, the services and notices the Celery tasks.
         models.use_signature_checker(signing.checker_for)
         # .delay is looked up at each call, so a test (or a broker outage) can stand in for it.
-        services.queue_archive_with(lambda handover_id: tasks.archive_handover.delay(handover_id))
+        # With no broker Celery runs a task eagerly, in the caller: the archive then goes to a thread.
+        services.queue_archive_with(
+            lambda handover_id: tasks.archive_handover.delay(handover_id),
+            eager=lambda: bool(tasks.archive_handover.app.conf.task_always_eager),
+        )
         notify.deliver_with(lambda notification_id: tasks.deliver_notification.delay(notification_id))

@@ -970,6 +970,39 @@ class ArchivedDocument(models.Model):
         raise ValueError("An archived document is never deleted.")
 
 
+class ArchiveJobState(models.TextChoices):
+    PENDING = "pending", _("waiting")
+    RUNNING = "running", _("being made")
+    FAILED = "failed", _("failed")
+    DONE = "done", _("done")
+
+
+class ArchiveJob(models.Model):
+    """The making of a completed handover's archived confirmation, written in the completion's own
+    transaction: a broker that is down cannot lose it, and the pages show how far it has got."""
+
+    handover = models.OneToOneField(
+        Handover, verbose_name=_("handover"), on_delete=models.PROTECT, related_name="archive_job"
+    )
+    state = models.CharField(
+        _("state"), max_length=10, choices=ArchiveJobState.choices, default=ArchiveJobState.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    error = models.CharField(_("last error"), max_length=500, blank=True)
+    # The address the approver reached the site at, for the printed verification link when
+    # SITE_URL is not set (the job runs with no request).
+    site_url = models.CharField(_("site address"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("archive job")
+        verbose_name_plural = _("archive jobs")
+
+    def __str__(self) -> str:
+        return f"{self.handover_id} {self.state}"
+
+
 class IdempotencyKey(models.Model):
     """An API write's Idempotency-Key and the answer it got, so that a repeat acts no more.
 

@@ -37,7 +37,7 @@ from clients.models import OpportunityStage
 from clients.money import format_money
 from clients.selectors import open_business_by_client
 
-from . import signing
+from . import origin, signing
 from .models import (
     CallResult,
     ChecklistItem,
@@ -448,9 +448,11 @@ def _item_rows(data: dict, *, standard_only: bool = False) -> list[dict]:
     ]
 
 
-def verification_url(code: str) -> str:
+def verification_url(code: str, site_url: str = "") -> str:
+    """The printed link to the verification page: at SITE_URL, else at the address the handover was
+    completed at (site_url, which its archive job kept), else that of the request being answered."""
     path = reverse("handover:verify") + f"?code={code}"
-    return settings.SITE_URL.rstrip("/") + path
+    return origin.site_url(site_url) + path
 
 
 def qr_svg(text: str) -> bytes:
@@ -480,7 +482,9 @@ def _handover(h: Handover | int) -> Handover:
     ).get(pk=pk)
 
 
-def confirmation_context(h: Handover, *, verification_code: str, fetcher: RestrictedFetcher) -> dict:
+def confirmation_context(
+    h: Handover, *, verification_code: str, fetcher: RestrictedFetcher, site_url: str = ""
+) -> dict:
     h = _handover(h)
     today = timezone.localdate(h.completed_at) if h.completed_at else timezone.localdate()
     data = _load(h)
@@ -493,16 +497,16 @@ def confirmation_context(h: Handover, *, verification_code: str, fetcher: Restri
         "figures": figure_rows(report.figures if report else {}),
         "signatures": _signature_blocks(h, data, fetcher),
         "verification_code": verification_code,
-        "verification_url": verification_url(verification_code),
-        "qr_url": fetcher.register(qr_svg(verification_url(verification_code)), "image/svg+xml"),
+        "verification_url": verification_url(verification_code, site_url),
+        "qr_url": fetcher.register(qr_svg(verification_url(verification_code, site_url)), "image/svg+xml"),
     }
 
 
 @_in_company_language
-def render_confirmation(h: Handover | int, *, verification_code: str) -> bytes:
+def render_confirmation(h: Handover | int, *, verification_code: str, site_url: str = "") -> bytes:
     """The three-party signed confirmation of a completed handover, as archived."""
     fetcher = RestrictedFetcher()
-    context = confirmation_context(h, verification_code=verification_code, fetcher=fetcher)
+    context = confirmation_context(h, verification_code=verification_code, fetcher=fetcher, site_url=site_url)
     title = _("Client handover confirmation")
     footer = _("Verification code %(code)s") % {"code": verification_code}
     return render_pdf("pdf/confirmation.html", context, fetcher, title=title, footer=footer)

@@ -22,6 +22,8 @@ from django.conf import settings
 from django.utils import timezone
 
 SEAL_FIELD = "CompanySeal"
+# The seal certificate's common name follows the company's name (CN=示例销售有限公司电子合同专用章).
+SEAL_NAME = "电子合同专用章"
 CA_FILE, CERT_FILE, KEY_FILE = "ca-cert.pem", "seal-cert.pem", "seal-key.pem"
 
 
@@ -191,7 +193,8 @@ def generate(directory: Path, *, company: str, passphrase: bytes | None = None, 
         )
 
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-    ca_name = name(f"{company} Root CA")
+    # The subjects in Chinese, as the company's seals are named: 《公司名》电子合同专用章, issued by its root.
+    ca_name = name(f"{company}电子印章根证书")
     ca_cert = (
         cx509.CertificateBuilder()
         .subject_name(ca_name)
@@ -221,7 +224,7 @@ def generate(directory: Path, *, company: str, passphrase: bytes | None = None, 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     cert = (
         cx509.CertificateBuilder()
-        .subject_name(name(f"{company} Electronic Seal"))
+        .subject_name(name(f"{company}{SEAL_NAME}"))
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(cx509.random_serial_number())

@@ -316,6 +316,24 @@ class TokenSerializer(serializers.Serializer):
     expiry = serializers.DateTimeField(read_only=True, help_text="When the token stops working.")
 
 
+class ArchiveStatusSerializer(serializers.Serializer):
+    """How far the archived confirmation of a completed handover has got."""
+
+    handover_id = serializers.IntegerField(read_only=True)
+    number = serializers.CharField(read_only=True)
+    progress = serializers.ChoiceField(
+        source="state",
+        choices=["pending", "ready", "failed"],
+        read_only=True,
+        help_text="pending: being made (poll again); ready: download_url serves it; failed: see error, POST retry.",
+    )
+    error = serializers.CharField(read_only=True)
+    attempts = serializers.IntegerField(read_only=True)
+    download_url = serializers.CharField(read_only=True, help_text="Serves the archived file, once ready.")
+    verification_code = serializers.CharField(read_only=True)
+    sha256 = serializers.CharField(read_only=True)
+
+
 class CountSerializer(serializers.Serializer):
     count = serializers.IntegerField(read_only=True)
 

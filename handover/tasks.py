@@ -38,4 +38,4 @@ def scan_reminders() -> dict:
 )
 def archive_handover(self, handover_id: int) -> str:
     """Print, seal and archive a completed handover's confirmation; a second run finds it done."""
-    return services.handover_archive(handover_id=handover_id).sha256
+    return services.archive_job_run(handover_id=handover_id).sha256

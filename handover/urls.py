@@ -11,6 +11,7 @@ urlpatterns = [
     path("archive/", views.archive_list, name="archive"),
     path("archive/<int:pk>/download/", views.archive_download, name="archive_download"),
     path("archive/<int:pk>/archive-now/", views.archive_now, name="archive_now"),
+    path("archive/<int:pk>/status/", views.archive_status, name="archive_status"),
     path("verify/", views.verify, name="verify"),
     path("<int:pk>/", views.handover_detail, name="detail"),
     path("<int:pk>/transition/<str:name>/", views.transition, name="transition"),

@@ -17,7 +17,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -476,6 +476,7 @@ def _bulk_refusal(request, h: Handover, form: ReceiversBulkForm, exc: services.H
 
 
 @require_http_methods(["GET", "POST"])
+@logs_reads(Action.VIEW_HANDOVER)
 def receivers_bulk(request, pk: int):
     """GET: the page (ticked rows or a filter, and the receivers). POST: one receiver for them all."""
     h = selectors.handover_for_user(request.user, pk)
@@ -981,6 +982,11 @@ def archive_list(request):
         .order_by("-completed_at", "-id")
     )
     page = Paginator(handovers, PAGE_SIZE).get_page(request.GET.get("page"))
+    # A site with no scheduler still gets its archives: the ones lost on this page are asked again.
+    waiting = [h for h in page if not hasattr(h, "archive")]
+    services.archives_ask_again(h.pk for h in waiting)
+    for h in waiting:
+        h.archive_progress = selectors.archive_status(h, request.user)
     return render(request, "handover/archive.html", {"page": page})
 
 
@@ -1005,18 +1011,38 @@ def archive_download(request, pk: int):
 
 @require_POST
 def archive_now(request, pk: int):
-    """Archive a completed handover whose archiving did not happen (say, the seal was missing then)."""
+    """Ask again for the archive of a completed handover whose archiving failed or never came (say,
+    the seal was missing then). It is made in the background; the pages show when it is ready."""
     policy.require_archivist(request.user)
     h = policy.require_client_data(get_object_or_404(Handover, pk=pk, state=State.COMPLETED), request.user)
     try:
-        doc = services.handover_archive(handover_id=h.pk)
+        services.archive_retry(handover=h, user=request.user)
     except services.HandoverError as exc:
         messages.error(request, exc.message)
-    except seal.SealNotConfigured:
-        messages.error(request, _("The company seal is not set up; ask the administrator to run seal_setup."))
     else:
-        messages.success(request, _("%(number)s is archived.") % {"number": h.number} + f" SHA-256 {doc.sha256}")
+        messages.info(request, _("The confirmation of %(number)s is being made.") % {"number": h.number})
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+        return redirect(back)
     return redirect("handover:archive")
+
+
+@require_GET
+def archive_status(request, pk: int):
+    """The archived confirmation's progress, as the partial the pages poll (_archive_status.html)."""
+    policy.require_archivist(request.user)
+    h = get_object_or_404(Handover, pk=pk, state=State.COMPLETED)
+    status = selectors.archive_status(h, request.user)
+    if status is None:
+        raise PermissionDenied
+    # A job a dead process left behind is asked for again when someone looks.
+    if status["state"] == "pending":
+        services.archives_ask_again([h.pk])
+    response = render(
+        request, "handover/_archive_status.html", {"archive": status, "next": request.GET.get("next", "")}
+    )
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @dataclass(frozen=True)

@@ -716,6 +716,12 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         args=_h,
         data=lambda w: {},
     ),
+    # The archive's progress (polled by its partial): those who may download it.
+    "handover:archive_status": page(state=State.COMPLETED, prepare=_archived, args=_h, everyone=403, hr=200, admin=200),
+    "api:archive-status": api(state=State.COMPLETED, prepare=_archived, args=_h, ok={"hr"}),
+    "api:archive-retry": api(
+        method="post", state=State.COMPLETED, prepare=_archived, args=_h, data=lambda w: {}, ok={"hr"}, status=202
+    ),
     "handover:verify": page(),
     "api:signature-list": (
         api(args=_h, ok=PARTIES),

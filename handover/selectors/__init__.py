@@ -32,6 +32,7 @@ from .lists import (
 from .page import GridInput, HandoverPage, Typed, handover_page
 from .page.clients import ClientRow, ReceiverGroup
 from .page.items import STATUS_STYLE, ItemRow
+from .page.prints import archive_status, may_download_archive
 from .page.receivers import ReceiversBulk, receivers_bulk
 from .page.receivers import may_use as receivers_bulk_allowed
 from .page.spot_check import CallRow
@@ -63,6 +64,8 @@ __all__ = [
     "receivers_bulk",
     "receivers_bulk_allowed",
     "Typed",
+    "archive_status",
+    "may_download_archive",
     "API_PEOPLE",
     "DUTY_TODO",
     "DisputeRow",

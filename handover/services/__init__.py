@@ -8,7 +8,16 @@ signatures, transitions, completion, archive), over errors.py (the refusals) and
 locking, state checks and timeline every stage shares). Callers use the names re-exported here.
 """
 
-from .archive import archive_name, archives_queue_missing, handover_archive, queue_archive_with
+from .archive import (
+    archive_job_run,
+    archive_name,
+    archive_retry,
+    archive_soon,
+    archives_ask_again,
+    archives_queue_missing,
+    handover_archive,
+    queue_archive_with,
+)
 from .completion import handover_revoke_access, ownership_refusals
 from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, WrongState
 from .materials import (
@@ -61,6 +70,10 @@ __all__ = [
     "VisitRow",
     "WrongState",
     "archive_name",
+    "archive_job_run",
+    "archive_retry",
+    "archive_soon",
+    "archives_ask_again",
     "archives_queue_missing",
     "calls_save_rows",
     "draw_sample",

@@ -1,40 +1,132 @@
-"""The archived confirmation: printed once when the last signature lands, sealed, never replaced."""
+"""The archived confirmation: printed once the last signature lands, sealed, never replaced.
+
+Never inside a request: the completion writes an ArchiveJob row in its own transaction (so no
+broker outage can lose it); after the commit Celery is asked to make the archive, or, with no
+broker (no Redis: tasks would run eagerly, inside the request) or one that is down, a thread of
+this process makes it. The periodic scan, and the pages that show a job waiting too long, ask
+again for any that a dead process left behind. Whoever makes it, the handover's row lock and
+the write-once storage keep it to one archive.
+"""
 
 import contextlib
+import datetime
 import hashlib
 import logging
 import os
+import queue
+import threading
+import time
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import close_old_connections, connections, transaction
+from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 
-from .. import codes, seal
-from ..models import ArchivedDocument, Handover, State
+from .. import codes, origin, policy, seal
+from ..models import ArchivedDocument, ArchiveJob, ArchiveJobState, Handover, State
 from .common import lock_handover, log_event, require_state
-from .errors import Conflict
+from .errors import Conflict, HandoverError, NotAllowed
 
 logger = logging.getLogger(__name__)
+
+# A job waiting this long was lost (its process ended before its thread ran, say): asked again.
+STALE_PENDING = datetime.timedelta(minutes=2)
+STALE_RUNNING = datetime.timedelta(minutes=15)
 
 
 # The Celery tasks sit above the services (they call them): HandoverConfig.ready() hands the
 # archive task's queueing down here, rather than this module importing handover/tasks.py.
 _archive_queue: list = []
+# Whether Celery runs tasks eagerly (no broker): its .delay would then run the task in the caller.
+_broker_eager: list = [lambda: False]
 
 
-def queue_archive_with(enqueue) -> None:
+def queue_archive_with(enqueue, *, eager=None) -> None:
     _archive_queue[:] = [enqueue]
+    _broker_eager[:] = [eager or (lambda: False)]
 
 
 def _queue_archive(handover_id: int) -> bool:
+    if not _archive_queue:
+        return False
     try:
         _archive_queue[0](handover_id)
     except Exception:  # noqa: BLE001 - a broker that is down must not fail the approval; the scan retries
         logger.warning("could not queue the archive of handover %s; the scan will retry", handover_id, exc_info=True)
         return False
     return True
+
+
+class _InProcess:
+    """One thread of this process that makes the archives asked of it, one at a time (a confirmation
+    of 500 clients takes seconds of one core; several at once would only share the cores)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.waiting: queue.Queue[int] = queue.Queue()
+        self.asked: set[int] = set()
+        self.thread: threading.Thread | None = None
+
+    def submit(self, handover_id: int) -> None:
+        with self.lock:
+            if handover_id in self.asked:
+                return
+            self.asked.add(handover_id)
+            self.waiting.put(handover_id)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._work, name="archive", daemon=True)
+                self.thread.start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                handover_id = self.waiting.get(timeout=30)
+            except queue.Empty:
+                with self.lock:
+                    if self.waiting.empty():
+                        self.thread = None
+                        return
+                continue
+            try:
+                close_old_connections()
+                archive_job_run_logged(handover_id)
+            finally:
+                # A thread's connection is its own: closed after each archive, none left idle.
+                connections.close_all()
+                with self.lock:
+                    self.asked.discard(handover_id)
+                self.waiting.task_done()
+
+    def wait(self, timeout: float = 60) -> bool:
+        """Until every archive asked of the thread is made (for the tests and the benchmark)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if not self.asked:
+                    return True
+            time.sleep(0.05)
+        return False
+
+
+in_process = _InProcess()
+# How archive_soon hands a job to this process; tests that run inside one transaction replace it
+# (a thread could not see their rows).
+_run_in_process: list = [in_process.submit]
+
+
+def archive_soon(handover_id: int) -> str:
+    """Ask for the archive of a completed handover to be made, never making it in the caller.
+
+    "queued" for a Celery worker; "thread" for this process's archive thread, when there is no
+    broker (Celery would run the task eagerly, here) or it cannot be reached.
+    """
+    if not _broker_eager[0]() and _queue_archive(handover_id):
+        return "queued"
+    _run_in_process[0](handover_id)
+    return "thread"
 
 
 def archives_queue_missing() -> int:
@@ -64,9 +156,95 @@ def archives_queue_missing() -> int:
 
 
 def queue_archive_after_commit(h: Handover, user: User) -> None:
-    # The manager's signature was the last: print, seal and archive the confirmation after the commit.
+    """The manager's signature was the last: the job is written now, in the completion's
+    transaction; the archive is made after the commit, elsewhere."""
+    ArchiveJob.objects.update_or_create(
+        handover=h,
+        defaults={
+            "state": ArchiveJobState.PENDING,
+            "error": "",
+            "site_url": origin.current(),
+            "updated_at": timezone.now(),
+        },
+    )
     handover_id = h.pk
-    transaction.on_commit(lambda: _queue_archive(handover_id))
+    transaction.on_commit(lambda: archive_soon(handover_id))
+
+
+def archives_ask_again(handover_ids=None) -> int:
+    """Ask again for the archives whose job was lost: waiting or running far too long, or completed
+    handovers with no job at all (completed before jobs were kept). The pages call it for the
+    handovers they show, so that a site with no scheduler still gets its archives."""
+    now = timezone.now()
+    handovers = Handover.objects.filter(state=State.COMPLETED, archive__isnull=True)
+    if handover_ids is not None:
+        handovers = handovers.filter(pk__in=list(handover_ids))
+    ids = []
+    for pk, job_state, updated_at in handovers.values_list("pk", "archive_job__state", "archive_job__updated_at"):
+        if (
+            job_state is None
+            or (job_state == ArchiveJobState.PENDING and updated_at < now - STALE_PENDING)
+            or (job_state == ArchiveJobState.RUNNING and updated_at < now - STALE_RUNNING)
+        ):
+            ids.append(pk)
+    for pk in ids:
+        ArchiveJob.objects.get_or_create(handover_id=pk)
+        ArchiveJob.objects.filter(handover_id=pk).update(updated_at=now)
+        archive_soon(pk)
+    return len(ids)
+
+
+@transaction.atomic
+def archive_retry(*, handover: Handover | int, user: User) -> ArchiveJob:
+    """An archivist asks again for an archive that failed (or never came); made in the background."""
+    h = lock_handover(handover)
+    require_state(h, State.COMPLETED)
+    if not policy.is_archivist(user):
+        raise NotAllowed(_("Only HR and the administrators archive confirmations."))
+    policy.require_client_data(h, user)
+    job, _created = ArchiveJob.objects.get_or_create(handover=h)
+    if not ArchivedDocument.objects.filter(handover=h).exists():
+        job.state, job.error, job.updated_at = ArchiveJobState.PENDING, "", timezone.now()
+        if not job.site_url:
+            job.site_url = origin.current()
+        job.save(update_fields=["state", "error", "updated_at", "site_url"])
+        handover_id = h.pk
+        transaction.on_commit(lambda: archive_soon(handover_id))
+    return job
+
+
+def _job_update(handover_id: int, **fields) -> None:
+    ArchiveJob.objects.filter(handover_id=handover_id).update(updated_at=timezone.now(), **fields)
+
+
+def _failure_message(exc: BaseException) -> str:
+    if isinstance(exc, HandoverError):
+        return str(exc.message)
+    if isinstance(exc, seal.SealNotConfigured):
+        return _("The company seal is not set up; ask the administrator to run seal_setup.")
+    return _("The confirmation could not be made; it is tried again automatically.")
+
+
+def archive_job_run_logged(handover_id: int) -> ArchivedDocument | None:
+    """archive_job_run for a thread: a failure is recorded on the job and logged, not raised."""
+    try:
+        return archive_job_run(handover_id=handover_id)
+    except Exception:  # noqa: BLE001 - recorded on the job; the scan or the retry button tries again
+        logger.exception("the archive of handover %s failed", handover_id)
+        return None
+
+
+def archive_job_run(*, handover_id: int) -> ArchivedDocument:
+    """Make the archive of one handover and keep its job's state: running, then done or failed."""
+    ArchiveJob.objects.get_or_create(handover_id=handover_id)
+    _job_update(handover_id, state=ArchiveJobState.RUNNING, attempts=F("attempts") + 1)
+    try:
+        doc = handover_archive(handover_id=handover_id)
+    except BaseException as exc:
+        _job_update(handover_id, state=ArchiveJobState.FAILED, error=_failure_message(exc)[:500])
+        raise
+    _job_update(handover_id, state=ArchiveJobState.DONE, error="")
+    return doc
 
 
 def archive_name(h: Handover) -> str:
@@ -93,7 +271,8 @@ def handover_archive(*, handover_id: int) -> ArchivedDocument:
     code = codes.new_verification_code()
     while ArchivedDocument.objects.filter(verification_code=code).exists():
         code = codes.new_verification_code()
-    sealed = seal.seal_pdf(pdf.render_confirmation(h, verification_code=code))
+    site_url = ArchiveJob.objects.filter(handover_id=handover_id).values_list("site_url", flat=True).first() or ""
+    sealed = seal.seal_pdf(pdf.render_confirmation(h, verification_code=code, site_url=site_url))
     digest = hashlib.sha256(sealed.data).hexdigest()
 
     written = None

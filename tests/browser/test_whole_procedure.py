@@ -501,7 +501,7 @@ def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cas
     row = hr.page.locator(f'tr[data-handover-id="{h_pk}"]')
     deadline = time.monotonic() + 15
     while row.locator("a.download").count() == 0 and time.monotonic() < deadline:
-        hr.page.wait_for_timeout(500)  # archived after the commit (with no broker, before the response)
+        hr.page.wait_for_timeout(500)  # made in the background after the approval (the archive thread)
         hr.page.reload()
     assert number in row.inner_text()
     code = row.locator(".verification-code").inner_text().strip()

@@ -21,7 +21,7 @@ from .clients import ReceiverGroup, client_section
 from .grids import Typed
 from .header import header
 from .items import ItemRow, item_section
-from .prints import archive_url, print_links
+from .prints import archive_status, archive_url, print_links
 from .report import report_section
 from .rows import page_queryset, page_rows
 from .spot_check import CallsGrid, calls_grid, spot_check_section
@@ -104,6 +104,8 @@ class HandoverPage:
     # The editable grids of the visits and the spot-check, for the person who works in them now.
     visits_grid: VisitsGrid | None = None
     calls_grid: CallsGrid | None = None
+    # The archived confirmation's progress (templates/handover/_archive_status.html), or None.
+    archive: dict | None = None
 
 
 @dataclass
@@ -219,4 +221,5 @@ def handover_page(
         archive_url=archive_url(h, user),
         visits_grid=v_grid,
         calls_grid=c_grid,
+        archive=archive_status(h, user),
     )
