@@ -33,6 +33,7 @@ from ..models import (
 from ..notify import notice_for_event
 from .common import check_receiver, check_rule, hold_people, log_event
 from .errors import Conflict, InvalidInput, NotAllowed
+from .prefill import prefill_plan
 
 
 def open_handover_receiving(person: User) -> Handover | None:
@@ -158,7 +159,7 @@ def handover_start(
         started_by=started_by,
     )
 
-    _build_checklist(h)
+    _build_checklist(h, today=today)
     StageDeadline.objects.bulk_create(
         StageDeadline(handover=h, state=state, due_on=due)
         for state, due in stage_deadlines(start=max(today, notice_date), last_working_day=last_working_day).items()
@@ -171,7 +172,7 @@ def handover_start(
     return h
 
 
-def _build_checklist(h: Handover) -> None:
+def _build_checklist(h: Handover, *, today: datetime.date) -> None:
     clients = list(Client.objects.filter(owner=h.departing).order_by("grade", "name", "id"))
     HandoverClient.objects.bulk_create(
         HandoverClient(handover=h, client=c, receiver=h.receiver, grade=c.grade) for c in clients
@@ -187,6 +188,8 @@ def _build_checklist(h: Handover) -> None:
         )
 
     business = open_business_by_client(c.pk for c in clients)
+    # Each client's plan starts from what the book says; the departing person checks it.
+    prefill_plan(h, list(by_client.values()), business, today=today)
     for c in clients:
         hc = by_client[c.pk]
         add(hc, ItemKind.CLIENT, c.name, description=c.credit_code)

@@ -29,6 +29,9 @@ class ClientRow(Row):
     planned_visit_on: str
     plan_complete: bool
     visited: bool
+    # The plan fields filled in from the book and not yet confirmed by the departing person
+    # (of current_status, risks, next_steps, planned_visit_on): the grid marks them.
+    prefilled: list[str] = field(default_factory=list)
     items: list[ItemRow] = field(default_factory=list)
     visits: list[VisitRow] = field(default_factory=list)
     calls: list[CallRow] = field(default_factory=list)
@@ -86,6 +89,7 @@ def client_section(
             planned_visit_on=hc.planned_visit_on.isoformat() if hc.planned_visit_on else "",
             plan_complete=complete,
             visited=covered,
+            prefilled=list(hc.prefilled or []),
             items=items.by_client.get(hc.pk, []),
             visits=visits.by_client.get(hc.pk, []),
             calls=spot_check.calls.get(hc.pk, []),
