@@ -7,6 +7,9 @@ JSON with a status and a code (see exception_handler).
 """
 
 from django.db import transaction
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from drf_spectacular.renderers import (
     OpenApiJsonRenderer,
     OpenApiJsonRenderer2,
@@ -29,6 +32,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from accounts.access import Action, log_read, note
 from accounts.auth import ThrottledAuthTokenSerializer
 from accounts.tokens import TokenAuthentication, api_token_create
+from clients.importer import XLSX_CONTENT_TYPE
 
 from . import selectors, services, signing
 from .api_errors import JSONParser
@@ -42,7 +46,7 @@ from .models import (
     Handover,
     State,
 )
-from .policy import WITHHELD_MESSAGE, may_read_client_data
+from .policy import WITHHELD_MESSAGE, may_download_plan, may_read_client_data
 from .serializers import (
     ChecklistItemSerializer,
     CountSerializer,
@@ -114,6 +118,10 @@ def exception_handler(exc, context):
         body = {"detail": exc.message, "code": _handover_error_code(exc)}
         if exc.field:
             body["field"] = exc.field
+        if isinstance(exc, services.SheetErrors):
+            body["cells"] = [
+                {"sheet": e.sheet, "row": e.row, "column": e.column, "message": e.message} for e in exc.errors
+            ]
         return Response(body, status=exc.status)
 
     response = drf_exception_handler(exc, context)
@@ -405,6 +413,68 @@ class HandoverClientDropView(HandoverScoped):
             handover_client=hc, user=request.user, reason=data["reason"], expected_version=data.get("version")
         )
         return self.detail_response()
+
+
+_PLAN_SHEET_UPLOAD = {
+    "multipart/form-data": {
+        "type": "object",
+        "properties": {
+            "file": {
+                "type": "string",
+                "format": "binary",
+                "description": "The plan's .xlsx as downloaded, filled in. Keep the hidden columns (row id and "
+                "row version).",
+            }
+        },
+        "required": ["file"],
+    }
+}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["plan"],
+        summary="Download the plan as an .xlsx",
+        description="One row per client: client, grade, receiver, current status, risks, next steps, planned "
+        "visit date, and the hidden row id and row version the upload needs. Fields prefilled from the book "
+        "and not yet confirmed are shaded. The departing salesperson may download it while the plan is open; "
+        "the other people of the handover whenever they may print its lists.",
+        responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY, **_errors(403, 404)},
+    ),
+    post=extend_schema(
+        tags=["plan"],
+        summary="Upload the filled-in plan (.xlsx): every row saved, or none",
+        description="Read under the client-book import's limits (IMPORT_MAX_BYTES, IMPORT_MAX_ROWS) and saved "
+        "by the same rules as the grid. Blank text cells clear the field; the receiver is a name or an "
+        "employee number. On any error nothing is saved and the answer lists every problem in `cells`, by "
+        "sheet row and column; a row someone changed since the download is an error of that row (its row "
+        "version). The departing salesperson uploads the plan; the supervisor may change receivers only. "
+        "Answers the number of clients whose rows changed.",
+        request=_PLAN_SHEET_UPLOAD,
+        responses={200: CountSerializer, **_errors(400, 403, 404, 409)},
+    ),
+)
+class PlanSheetView(HandoverScoped):
+    serializer_class = CountSerializer
+
+    def get(self, request, pk: int):
+        h = self.get_handover()
+        if not may_download_plan(h, request.user, plan_open=h.state == State.PLAN):
+            raise exceptions.PermissionDenied()
+        response = HttpResponse(services.plan_workbook(h), content_type=XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=services.plan_filename(h)
+        )
+        return response
+
+    def post(self, request, pk: int):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise exceptions.ValidationError({"file": [_("Choose the plan's .xlsx file to upload.")]})
+        saved = services.plan_sheet_upload(
+            handover=self.get_handover(), user=request.user, data=upload.read(), filename=upload.name
+        )
+        return Response({"count": len(saved)})
 
 
 # ---------------------------------------------------------------------------------------

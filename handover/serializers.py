@@ -49,6 +49,12 @@ class ErrorSerializer(serializers.Serializer):
         required=False,
         help_text="Validation errors by field (400 only).",
     )
+    cells = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="An uploaded sheet's problems (400 only), each {sheet, row, column, message}: the row and "
+        "column of the sheet as the person sees it in Excel.",
+    )
 
 
 # ---------------------------------------------------------------------------------------

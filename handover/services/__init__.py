@@ -19,6 +19,7 @@ from .plan import (
     handover_client_update_plan,
     plan_save_rows,
 )
+from .plan_sheet import PLAN_SHEET, SheetErrors, plan_filename, plan_sheet_upload, plan_workbook
 from .report import report_update
 from .signatures import SignatureInput, handover_sign
 from .spot_check import draw_sample, phone_check_record, sample_size
@@ -29,12 +30,14 @@ from .visits import visit_confirm, visit_record
 __all__ = [
     "AFTER_TRANSITION",
     "NUMBER_ATTEMPTS",
+    "PLAN_SHEET",
     "Conflict",
     "HandoverError",
     "InvalidInput",
     "NotAllowed",
     "PlanRow",
     "RowErrors",
+    "SheetErrors",
     "SignatureInput",
     "WrongState",
     "archive_name",
@@ -56,7 +59,10 @@ __all__ = [
     "open_handover_receiving",
     "ownership_refusals",
     "phone_check_record",
+    "plan_filename",
     "plan_save_rows",
+    "plan_sheet_upload",
+    "plan_workbook",
     "queue_archive_with",
     "report_update",
     "sample_size",
