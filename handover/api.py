@@ -9,7 +9,6 @@ JSON with a status and a code (see exception_handler).
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
-from django.utils.translation import gettext as _
 from drf_spectacular.renderers import (
     OpenApiJsonRenderer,
     OpenApiJsonRenderer2,
@@ -36,6 +35,7 @@ from clients.importer import XLSX_CONTENT_TYPE
 
 from . import selectors, services, signing
 from .api_errors import JSONParser
+from .forms import PlanSheetForm
 from .http import signature_input
 from .idempotency import IdempotencySchema, IdempotentWrites
 from .models import (
@@ -468,9 +468,11 @@ class PlanSheetView(HandoverScoped):
         return response
 
     def post(self, request, pk: int):
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise exceptions.ValidationError({"file": [_("Choose the plan's .xlsx file to upload.")]})
+        # The page's form: a file, within IMPORT_MAX_BYTES before anything reads it.
+        form = PlanSheetForm(data=request.data, files=request.FILES)
+        if not form.is_valid():
+            raise exceptions.ValidationError(form.errors)
+        upload = form.cleaned_data["file"]
         saved = services.plan_sheet_upload(
             handover=self.get_handover(), user=request.user, data=upload.read(), filename=upload.name
         )

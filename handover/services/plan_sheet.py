@@ -25,6 +25,7 @@ from clients.importer.reading import BookError, read_sheet
 from clients.importer.results import ImportResult, ImportRowError
 from clients.importer.spec import Column, SheetSpec
 from clients.importer.validation import ErrorLog, RowParser
+from clients.validators import normalize_text
 
 from .. import policy
 from ..models import Handover, HandoverClient, State
@@ -150,6 +151,13 @@ def _text(raw) -> str:
     return "" if value is EMPTY else value.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _same_text(a: str, b: str) -> bool:
+    def norm(text: str) -> str:
+        return normalize_text(text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+    return norm(a) == norm(b or "")
+
+
 def _whole_number(raw, column: Column) -> int:
     value = PARSERS["code"](raw, column)
     if value is not EMPTY and re.fullmatch(r"\d{1,12}", value):
@@ -220,7 +228,13 @@ def _read_rows(h: Handover, data: bytes, filename: str, log: ErrorLog) -> tuple[
 
     receiver_cells = [cell(cells, RECEIVER) for _n, cells in table.rows] if "receiver" in present else []
     by_number, by_name = _people_for([_receiver_keys(raw) for raw in receiver_cells if not is_blank(raw)])
-    ours = set(HandoverClient.objects.filter(handover=h).values_list("pk", flat=True))
+    stored = {
+        pk: {"current_status": status, "risks": risks, "next_steps": next_steps}
+        for pk, status, risks, next_steps in HandoverClient.objects.filter(handover=h).values_list(
+            "pk", "current_status", "risks", "next_steps"
+        )
+    }
+    ours = set(stored)
     seen: dict[int, int] = {}
     rows: list[_SheetRow] = []
     for number, cells in table.rows:
@@ -249,7 +263,11 @@ def _read_rows(h: Handover, data: bytes, filename: str, log: ErrorLog) -> tuple[
             log.add(table, number, ROW_VERSION, exc.message)
         for column in (CURRENT_STATUS, RISKS, NEXT_STEPS):
             if column.field in present:
-                setattr(plan, column.field, _text(cell(cells, column)))
+                text = _text(cell(cells, column))
+                # A cell that says what is stored, but for the line ends a browser or Excel wrote, is no change.
+                if _same_text(text, stored[pk][column.field]):
+                    continue
+                setattr(plan, column.field, text)
         if PLANNED_VISIT.field in present:
             try:
                 day = PARSERS["date"](cell(cells, PLANNED_VISIT), PLANNED_VISIT)

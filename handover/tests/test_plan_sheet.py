@@ -231,3 +231,14 @@ def test_upload_after_the_plan_stage_is_refused(handover, people):
     h = advance_to(handover, "materials")
     with pytest.raises(WrongState):
         services.plan_sheet_upload(handover=h, user=people.departing, data=data, filename="p.xlsx")
+
+
+@pytest.mark.django_db
+def test_an_unchanged_sheet_changes_nothing_even_with_a_browsers_line_ends(handover, people):
+    HandoverClient.objects.filter(handover=handover).update(prefilled=[])
+    a = _rows(handover)[0]
+    HandoverClient.objects.filter(pk=a.pk).update(current_status="第一行\r\n第二行 ")
+    before = _state(handover)
+    assert _upload(handover, people.departing, _download(handover)) == []
+    assert _state(handover) == before
+    assert not Event.objects.filter(handover=handover, kind="plan_updated").exists()

@@ -176,3 +176,10 @@ def test_the_schema_has_the_sheet_endpoints(people):
     assert XLSX in sheet["get"]["responses"]["200"]["content"]
     assert "multipart/form-data" in sheet["post"]["requestBody"]["content"]
     assert {"200", "400", "403", "404", "409"} <= set(sheet["post"]["responses"])
+
+
+@pytest.mark.django_db
+def test_the_api_upload_without_a_file_names_the_field(handover, people):
+    response = _api(people.departing).post(reverse("api:plan-sheet", args=[handover.pk]), {}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["field"] == "file"
