@@ -228,12 +228,7 @@ def _read_rows(h: Handover, data: bytes, filename: str, log: ErrorLog) -> tuple[
 
     receiver_cells = [cell(cells, RECEIVER) for _n, cells in table.rows] if "receiver" in present else []
     by_number, by_name = _people_for([_receiver_keys(raw) for raw in receiver_cells if not is_blank(raw)])
-    stored = {
-        pk: {"current_status": status, "risks": risks, "next_steps": next_steps}
-        for pk, status, risks, next_steps in HandoverClient.objects.filter(handover=h).values_list(
-            "pk", "current_status", "risks", "next_steps"
-        )
-    }
+    stored = {hc.pk: hc for hc in HandoverClient.objects.filter(handover=h).select_related("receiver")}
     ours = set(stored)
     seen: dict[int, int] = {}
     rows: list[_SheetRow] = []
@@ -265,7 +260,7 @@ def _read_rows(h: Handover, data: bytes, filename: str, log: ErrorLog) -> tuple[
             if column.field in present:
                 text = _text(cell(cells, column))
                 # A cell that says what is stored, but for the line ends a browser or Excel wrote, is no change.
-                if _same_text(text, stored[pk][column.field]):
+                if _same_text(text, getattr(stored[pk], column.field)):
                     continue
                 setattr(plan, column.field, text)
         if PLANNED_VISIT.field in present:
@@ -276,7 +271,8 @@ def _read_rows(h: Handover, data: bytes, filename: str, log: ErrorLog) -> tuple[
             else:
                 plan.planned_visit_on, plan.clear_planned_visit = (None, True) if day is EMPTY else (day, False)
         raw = cell(cells, RECEIVER) if "receiver" in present else None
-        if not is_blank(raw):
+        # The receiver as the download wrote it is no change, even if another person bears the same name.
+        if not is_blank(raw) and _text(raw).strip() != receiver_label(stored[pk].receiver):
             try:
                 plan.receiver = _resolve_receiver(raw, by_number, by_name)
             except CellError as exc:

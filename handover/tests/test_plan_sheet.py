@@ -242,3 +242,25 @@ def test_an_unchanged_sheet_changes_nothing_even_with_a_browsers_line_ends(hando
     assert _upload(handover, people.departing, _download(handover)) == []
     assert _state(handover) == before
     assert not Event.objects.filter(handover=handover, kind="plan_updated").exists()
+
+
+@pytest.mark.django_db
+def test_an_unchanged_receiver_is_no_change_even_with_a_namesake(handover, people):
+    from accounts.roles import Role
+    from accounts.tests.factories import UserFactory
+
+    UserFactory(username="namesake", full_name=people.receiver.full_name, roles=[Role.SALES])
+    people.receiver.employee_no = None  # the sheet names the receiver by name alone
+    people.receiver.save()
+    HandoverClient.objects.filter(handover=handover).update(prefilled=[])
+    workbook = _download(handover)
+    assert workbook.active.cell(row=2, column=_col("接收人")).value == people.receiver.full_name
+    assert _upload(handover, people.departing, workbook) == []
+    # A new receiver typed by a name two people bear is ambiguous: the employee number is asked for.
+    UserFactory(username="wang1", full_name="王五", roles=[Role.SALES])
+    UserFactory(username="wang2", full_name="王五", roles=[Role.SALES])
+    workbook.active.cell(row=2, column=_col("接收人")).value = "王五"
+    with pytest.raises(SheetErrors) as caught:
+        _upload(handover, people.departing, workbook)
+    assert [(e.row, e.column) for e in caught.value.errors] == [(2, "接收人")]
+    assert "工号" in caught.value.errors[0].message
