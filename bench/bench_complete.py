@@ -35,7 +35,7 @@ MAX_SECONDS = 3.0
 def _at_final_approval(n: int) -> Handover:
     h = large_handover(n)
     today = timezone.localdate()
-    h.clients.update(current_status="正常", risks="无", next_steps="共同拜访", planned_visit_on=today)
+    h.clients.update(current_status="正常", risks="无", next_steps="共同拜访", planned_visit_on=today, prefilled=[])
     now = timezone.now()
     ChecklistItem.objects.filter(handover=h).update(status=ItemStatus.CONFIRMED, handed_over_at=now, confirmed_at=now)
     Visit.objects.bulk_create(

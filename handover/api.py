@@ -37,6 +37,7 @@ from clients.importer import XLSX_CONTENT_TYPE
 
 from . import selectors, services, signing
 from .api_errors import JSONParser
+from .forms import PlanSheetForm
 from .http import signature_input
 from .idempotency import IdempotencySchema, IdempotentWrites
 from .models import (
@@ -47,7 +48,7 @@ from .models import (
     Handover,
     State,
 )
-from .policy import WITHHELD_MESSAGE, is_archivist, may_read_client_data
+from .policy import WITHHELD_MESSAGE, is_archivist, may_download_plan, may_read_client_data
 from .serializers import (
     ArchiveStatusSerializer,
     ChecklistItemSerializer,
@@ -144,12 +145,17 @@ def exception_handler(exc, context):
             body["rows"] = {str(pk): errors for pk, errors in exc.rows.items()}
             body["conflicts"] = sorted(exc.conflicts)
         if isinstance(exc, services.SheetErrors):
+            if exc.status == 409:
+                body["code"] = "conflict"
             errors: dict[str, list[str]] = {}
             for e in exc.errors:
                 errors.setdefault(".".join(str(p) for p in (e.row, e.column) if p) or "non_field_errors", []).append(
                     e.message
                 )
             body["errors"] = errors
+            body["cells"] = [
+                {"sheet": e.sheet, "row": e.row, "column": e.column, "message": e.message} for e in exc.errors
+            ]
         return Response(body, status=exc.status)
 
     response = drf_exception_handler(exc, context)
@@ -521,6 +527,70 @@ class HandoverClientDropView(HandoverScoped):
             handover_client=hc, user=request.user, reason=data["reason"], expected_version=data.get("version")
         )
         return self.detail_response()
+
+
+_PLAN_SHEET_UPLOAD = {
+    "multipart/form-data": {
+        "type": "object",
+        "properties": {
+            "file": {
+                "type": "string",
+                "format": "binary",
+                "description": "The plan's .xlsx as downloaded, filled in. Keep the hidden columns (row id and "
+                "row version).",
+            }
+        },
+        "required": ["file"],
+    }
+}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["plan"],
+        summary="Download the plan as an .xlsx",
+        description="One row per client: client, grade, receiver, current status, risks, next steps, planned "
+        "visit date, and the hidden row id and row version the upload needs. Fields prefilled from the book "
+        "and not yet confirmed are shaded. The departing salesperson may download it while the plan is open; "
+        "the other people of the handover whenever they may print its lists.",
+        responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY, **_errors(403, 404)},
+    ),
+    post=extend_schema(
+        tags=["plan"],
+        summary="Upload the filled-in plan (.xlsx): every row saved, or none",
+        description="Read under the client-book import's limits (IMPORT_MAX_BYTES, IMPORT_MAX_ROWS) and saved "
+        "by the same rules as the grid. Blank text cells clear the field; the receiver is a name or an "
+        "employee number. On any error nothing is saved and the answer lists every problem in `cells`, by "
+        "sheet row and column; a row someone changed since the download is an error of that row (its row "
+        "version). The departing salesperson uploads the plan; the supervisor may change receivers only. "
+        "Answers the number of clients whose rows changed.",
+        request=_PLAN_SHEET_UPLOAD,
+        responses={200: CountSerializer, **_errors(400, 403, 404, 409)},
+    ),
+)
+class PlanSheetView(HandoverScoped):
+    serializer_class = CountSerializer
+
+    def get(self, request, pk: int):
+        h = self.get_handover()
+        if not may_download_plan(h, request.user, plan_open=h.state == State.PLAN):
+            raise exceptions.PermissionDenied()
+        response = HttpResponse(services.plan_workbook(h), content_type=XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=services.plan_filename(h)
+        )
+        return response
+
+    def post(self, request, pk: int):
+        # The page's form: a file, within IMPORT_MAX_BYTES before anything reads it.
+        form = PlanSheetForm(data=request.data, files=request.FILES)
+        if not form.is_valid():
+            raise exceptions.ValidationError(form.errors)
+        upload = form.cleaned_data["file"]
+        saved = services.plan_sheet_upload(
+            handover=self.get_handover(), user=request.user, data=upload.read(), filename=upload.name
+        )
+        return Response({"count": len(saved)})
 
 
 # ---------------------------------------------------------------------------------------

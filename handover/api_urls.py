@@ -31,6 +31,7 @@ urlpatterns = [
         api.ReceiversSplitApplyView.as_view(),
         name="receivers-split-apply",
     ),
+    path("handovers/<int:pk>/plan/sheet/", api.PlanSheetView.as_view(), name="plan-sheet"),
     path("handovers/<int:pk>/items/", api.ItemListView.as_view(), name="item-list"),
     path("handovers/<int:pk>/items/hand-over-all/", api.ItemsHandOverAllView.as_view(), name="items-hand-over-all"),
     path("handovers/<int:pk>/items/confirm-all/", api.ItemsConfirmAllView.as_view(), name="items-confirm-all"),

@@ -9,6 +9,7 @@ page that is out of date (or posted twice by a double click) is refused instead 
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils import timezone
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Department, User
 from accounts.roles import Role
 from clients.filters import FlagCheckbox
+from clients.importer import human_size
 from clients.models import Grade
 
 from . import policy
@@ -353,3 +355,23 @@ def first_error(form: forms.Form) -> str:
         text = " ".join(str(e) for e in errors)
         parts.append(_("%(label)s: %(value)s") % {"label": label, "value": text} if label else text)
     return "；".join(parts)
+
+
+class PlanSheetForm(forms.Form):
+    """The plan's sheet, uploaded back; read by the client-book import's engine (its limits too)."""
+
+    file = forms.FileField(
+        label=_("The filled-in plan (.xlsx)"),
+        error_messages={"required": _("Choose the plan's .xlsx file to upload.")},
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        # Refused before reading: the whole file is held in memory.
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            raise forms.ValidationError(
+                _("The file is %(size)s; files larger than %(limit)s are refused. Split it into smaller files."),
+                code="too_large",
+                params={"size": human_size(upload.size), "limit": human_size(settings.IMPORT_MAX_BYTES)},
+            )
+        return upload

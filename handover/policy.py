@@ -151,6 +151,21 @@ def require_client_data(h, user):
     return h
 
 
+def may_download_plan(h, user, *, plan_open: bool) -> bool:
+    """The plan as an Excel sheet: for whoever may print it, and for the departing person while the
+    plan is open (plan_open: the handover is at its plan stage), to fill it in offline and upload it back.
+
+    The sheet holds the plan's rows, not the client book; the download is logged like a print.
+    """
+    return may_print(h, user) or (plan_open and may_fill_plan(h, user))
+
+
+def may_upload_plan(h, user) -> bool:
+    """The departing person uploads the plan; the supervisor too, for its receivers only (the rows'
+    service refuses any other change of theirs)."""
+    return may_fill_plan(h, user) or may_set_receiver(h, user)
+
+
 def may_print(h, user) -> bool:
     """The plan, materials and visits lists print for the people of the handover, never for the departing person.
 

@@ -17,11 +17,13 @@ from clients.models import Grade
 from .choices import CallResult, ItemStatus, VisitMode
 
 # ---------------------------------------------------------------------------------------
-# The plan: every client has its status, risks, next steps and a planned visit.
+# The plan: every client has its status, risks, next steps and a planned visit, and what was
+# prefilled from the book has been checked by the departing person.
 
 
 def plan_complete(hc) -> bool:
-    return bool(hc.current_status.strip() and hc.risks.strip() and hc.next_steps.strip() and hc.planned_visit_on)
+    filled = hc.current_status.strip() and hc.risks.strip() and hc.next_steps.strip() and hc.planned_visit_on
+    return bool(filled and not hc.prefilled)
 
 
 def plan_gaps(hcs: Iterable) -> list:

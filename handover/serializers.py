@@ -62,6 +62,12 @@ class ErrorSerializer(serializers.Serializer):
         required=False,
         help_text="The rows someone else changed since you read them (409 when these are all the refused rows).",
     )
+    cells = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text="An uploaded sheet's problems (400 only), each {sheet, row, column, message}: the row and "
+        "column of the sheet as the person sees it in Excel.",
+    )
 
 
 # ---------------------------------------------------------------------------------------

@@ -19,10 +19,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import Action, log_read, logs_reads, note
-from clients.importer import XLSX_CONTENT_TYPE
+from clients.importer import XLSX_CONTENT_TYPE, human_size
 from clients.importer.results import ImportRowError
 
 from . import codes, policy, seal, selectors, services
@@ -35,6 +36,7 @@ from .forms import (
     ItemsConfirmForm,
     PhoneCheckForm,
     PlanForm,
+    PlanSheetForm,
     ReceiverForm,
     ReceiversBulkForm,
     ReportForm,
@@ -136,7 +138,7 @@ def _render_detail(request, page, *, status: int = 200):
     return render(request, "handover/detail.html", _detail_context(request, page), status=status)
 
 
-def _detail_context(request, page, *, disputes=None) -> dict:
+def _detail_context(request, page, *, disputes=None, **plan_excel) -> dict:
     return {
         "page": page,
         "h": page.handover,
@@ -147,6 +149,8 @@ def _detail_context(request, page, *, disputes=None) -> dict:
         "call_results": PhoneCheckForm.base_fields["result"].choices,
         # The departing person's disputed items, each answered in place (_disputes.html).
         "disputes": disputes if disputes is not None else _disputes(request, page.handover),
+        # The plan's Excel round trip (_plan_excel.html), on the plan tab.
+        "plan_excel": plan_excel_context(page.handover, request.user, **plan_excel) if page.tab == "plan" else None,
     }
 
 
@@ -155,6 +159,27 @@ def _disputes(request, h: Handover) -> list:
     if h.state != State.MATERIALS or request.user.pk != h.departing_id:
         return []
     return selectors.disputed_items(request.user, [h.pk]).get(h.pk, [])
+
+
+def plan_excel_context(h: Handover, user, *, errors=(), summary: str = "", form_error: str = "") -> dict:
+    """What templates/handover/_plan_excel.html shows: the download link, the upload form (for those
+    who may upload, while the plan is open) and the last upload's errors by row and column."""
+    plan_open = h.state == State.PLAN
+    may_upload = plan_open and policy.may_upload_plan(h, user)
+    return {
+        "download_url": (
+            reverse("handover:plan_download", args=[h.pk])
+            if policy.may_download_plan(h, user, plan_open=plan_open)
+            else ""
+        ),
+        "upload_url": reverse("handover:plan_upload", args=[h.pk]) if may_upload else "",
+        "receivers_only": may_upload and not policy.may_fill_plan(h, user),
+        "errors": list(errors),
+        "summary": summary,
+        "form_error": form_error,
+        "max_rows": settings.IMPORT_MAX_ROWS,
+        "max_size": human_size(settings.IMPORT_MAX_BYTES),
+    }
 
 
 # ---------------------------------------------------------------------------------------
@@ -421,6 +446,56 @@ def plan_row(request, pk: int, hc_pk: int):
     if row is None:
         raise Http404
     return render(request, "handover/_plan_row.html", {"page": page, "row": row, "h": page.handover})
+
+
+@require_GET
+@logs_reads(Action.PRINT_HANDOVER)
+def plan_download(request, pk: int):
+    """The plan as an .xlsx, prefilled with every client's row, to fill in offline and upload back."""
+    h = selectors.handover_for_user(request.user, pk)
+    note(request, f"{h.number} plan.xlsx")
+    if not policy.may_download_plan(h, request.user, plan_open=h.state == State.PLAN):
+        raise PermissionDenied
+    response = HttpResponse(services.plan_workbook(h), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=services.plan_filename(h))
+    return response
+
+
+@require_POST
+def plan_upload(request, pk: int):
+    """The filled-in plan uploaded back: every row saved, or none with every error by row and column
+    on the page again (the file input is all there is to keep; the sheet is still on the person's disk)."""
+    h = selectors.handover_for_user(request.user, pk)
+    back = reverse("handover:detail", args=[h.pk]) + "?tab=plan#plan-excel"
+    if not policy.may_upload_plan(h, request.user):
+        messages.error(request, _("Only the departing salesperson fills in the plan."))
+        return redirect(back)
+    form = PlanSheetForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _plan_upload_refused(request, pk, form_error=first_error(form))
+    upload = form.cleaned_data["file"]
+    try:
+        saved = services.plan_sheet_upload(handover=h, user=request.user, data=upload.read(), filename=upload.name)
+    except services.SheetErrors as exc:
+        return _plan_upload_refused(request, pk, errors=exc.errors, summary=exc.message)
+    except services.HandoverError as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    messages.success(
+        request,
+        ngettext(
+            "The plan was uploaded: %(n)d client's row changed.",
+            "The plan was uploaded: %(n)d clients' rows changed.",
+            len(saved),
+        )
+        % {"n": len(saved)},
+    )
+    return redirect(back)
+
+
+def _plan_upload_refused(request, pk: int, **plan_excel):
+    page = selectors.handover_page(request.user, pk, tab="plan")
+    return render(request, "handover/detail.html", _detail_context(request, page, **plan_excel), status=400)
 
 
 @require_POST

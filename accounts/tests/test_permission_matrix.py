@@ -38,13 +38,16 @@ handover visibility of its own, full client-book rights).
 """
 
 import datetime
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import openpyxl
 import pytest
 from django.conf import settings
 from django.contrib.messages import ERROR, SUCCESS, get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.shortcuts import resolve_url
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -86,6 +89,8 @@ class Case:
     back: Callable = lambda w: reverse("handover:detail", args=[w.h.pk])
     # Anything else to assert after the request: check(world, role).
     check: Callable | None = None
+    # An API body sent as multipart/form-data (a file upload) instead of JSON.
+    multipart: bool = False
 
 
 def _expect(default: dict[str, object], overrides: dict[str, object]) -> dict[str, object]:
@@ -107,10 +112,32 @@ def action(*, args, data, ok, state, prepare=None, back=None, check=None, **role
     return Case(expect, method="post", state=state, args=args, data=data, prepare=prepare, check=check, **extra)
 
 
-def api(*, args, ok, method="get", data=None, state=State.PLAN, prepare=None, check=None, status=200, **roles) -> Case:
+def api(
+    *,
+    args,
+    ok,
+    method="get",
+    data=None,
+    state=State.PLAN,
+    prepare=None,
+    check=None,
+    status=200,
+    multipart=False,
+    **roles,
+) -> Case:
     default = {"anonymous": 401} | dict.fromkeys(NOT_VISIBLE, 404) | {r: status if r in ok else 403 for r in PARTIES}
     expect = _expect(default, roles)
-    return Case(expect, method=method, state=state, args=args, data=data, prepare=prepare, check=check, api=True)
+    return Case(
+        expect,
+        method=method,
+        state=state,
+        args=args,
+        data=data,
+        prepare=prepare,
+        check=check,
+        api=True,
+        multipart=multipart,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -265,6 +292,18 @@ _REPORT = {"summary": "全部客户已交接。", "open_risks": "", "advice": ""
 _PLAN = {"current_status": "合作正常。", "risks": "", "next_steps": "共同拜访。", "planned_visit_on": ""}
 
 
+def _plan_sheet(w) -> dict:
+    """The plan as downloaded, its one client given to the other department's salesperson: a change
+    the departing person and the supervisor may both make."""
+    workbook = openpyxl.load_workbook(io.BytesIO(services.plan_workbook(w.h)))
+    sheet = workbook.active
+    column = [c.value for c in sheet[1]].index("接收人") + 1
+    sheet.cell(row=2, column=column).value = w.people.other_sales.full_name
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return {"file": SimpleUploadedFile("plan.xlsx", buffer.getvalue())}
+
+
 def _confirm_all(w):
     services.items_hand_over_all(handover=w.h, user=w.people.departing)
     services.items_confirm_all(handover=w.h, user=w.people.receiver)
@@ -408,6 +447,10 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         hr=403,
     ),
     "handover:plan_row": page(args=lambda w: [w.h.pk, w.hc.pk], admin=404, other_sales=404),
+    # The plan as a sheet: downloaded by the people who may print it and by the departing person while
+    # the plan is open; uploaded by the departing person, and by the supervisor for receivers only.
+    "handover:plan_download": page(args=_h, admin=404, other_sales=404),
+    "handover:plan_upload": action(state=State.PLAN, args=_h, data=_plan_sheet, ok={"departing", "supervisor"}),
     "handover:client_drop": action(
         state=State.VISITS,
         prepare=_client_left,
@@ -566,6 +609,10 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         ok={"departing", "supervisor"},
     ),
     "api:receivers-split-apply": api(method="post", args=_h, data=_split_body, ok={"departing", "supervisor"}),
+    "api:plan-sheet": (
+        api(args=_h, ok=PARTIES),
+        api(method="post", args=_h, data=_plan_sheet, multipart=True, ok={"departing", "supervisor"}),
+    ),
     "api:handover-client-drop": api(
         method="post",
         state=State.VISITS,
@@ -840,7 +887,12 @@ def test_permission(name, case, role, world, client):
     if case.api:
         if user is not None and name != "api:token":
             headers["HTTP_AUTHORIZATION"] = f"Token {api_token_create(user=user)[0]}"
-        kwargs = {"data": data, "content_type": "application/json"} if data is not None else {}
+        if data is None:
+            kwargs = {}
+        elif case.multipart:
+            kwargs = {"data": data}
+        else:
+            kwargs = {"data": data, "content_type": "application/json"}
     else:
         if user is not None:
             client.force_login(user)

@@ -115,7 +115,7 @@ def _looks_like_clients(headers: Iterable[Any]) -> bool:
     return all(any(norm_header(n) in names for n in (c.header, *c.aliases)) for c in CLIENTS.columns if c.required)
 
 
-def read_book(data: bytes, filename: str) -> list[Table]:
+def _check_size(data: bytes) -> None:
     if not data:
         raise BookError(_("The file is empty."))
     limit = settings.IMPORT_MAX_BYTES
@@ -124,6 +124,10 @@ def read_book(data: bytes, filename: str) -> list[Table]:
             _("The file is %(size)s; files larger than %(limit)s are refused. Split it into smaller files.")
             % {"size": human_size(len(data)), "limit": human_size(limit)}
         )
+
+
+def read_book(data: bytes, filename: str) -> list[Table]:
+    _check_size(data)
     suffix = PurePath(filename or "").suffix.lower()
     rows = _RowCount(limit=settings.IMPORT_MAX_ROWS)
     if suffix == ".xlsx":
@@ -138,6 +142,39 @@ def read_book(data: bytes, filename: str) -> list[Table]:
     if not any(t.rows for t in tables):
         raise BookError(_("The file has headers but no data rows."))
     return tables
+
+
+def read_sheet(data: bytes, filename: str, spec: SheetSpec) -> Table:
+    """One sheet laid out by spec, from an .xlsx, under the same limits and checks as the client book.
+
+    For other uploads that are one table (the handover's plan): the sheet named as the spec says
+    (its title or an alias), else the workbook's first sheet. The header is its first row with
+    something in it; rows are (row number in the sheet, values).
+    """
+    _check_size(data)
+    if PurePath(filename or "").suffix.lower() != ".xlsx":
+        raise BookError(
+            _("Only .xlsx (Excel workbook) files can be uploaded here; “%(name)s” is not one.")
+            % {"name": PurePath(filename or "").name}
+        )
+    rows = _RowCount(limit=settings.IMPORT_MAX_ROWS)
+    names = {_norm_title(spec.title), *(_norm_title(a) for a in spec.aliases)}
+
+    def pick(workbook) -> list[Table]:
+        sheets = list(workbook.worksheets)
+        if not sheets:
+            raise _not_a_workbook()
+        sheet = next((s for s in sheets if _norm_title(s.title) in names), sheets[0])
+        return [_read_sheet(sheet, spec, rows)]
+
+    table = _read_xlsx(data, rows, tables_of=pick)[0]
+    if not table.rows:
+        raise BookError(_("The file has headers but no data rows."), sheet=table.title)
+    return table
+
+
+def _norm_title(title: str) -> str:
+    return "".join((title or "").split()).lower()
 
 
 def human_size(n: int) -> str:
@@ -155,7 +192,8 @@ def _not_a_workbook() -> BookError:
     )
 
 
-def _read_xlsx(data: bytes, rows: _RowCount) -> list[Table]:
+def _read_xlsx(data: bytes, rows: _RowCount, *, tables_of=None) -> list[Table]:
+    tables_of = tables_of or (lambda workbook: _tables_from_workbook(workbook, rows))
     buffer = io.BytesIO(data)
     if not zipfile.is_zipfile(buffer):
         raise _not_a_workbook()
@@ -173,7 +211,7 @@ def _read_xlsx(data: bytes, rows: _RowCount) -> list[Table]:
         # Whatever openpyxl trips over, it is the file's fault and never a server error.
         raise _not_a_workbook() from exc
     try:
-        return _tables_from_workbook(workbook, rows)
+        return tables_of(workbook)
     except BookError:
         raise
     except Exception as exc:

@@ -101,7 +101,8 @@ class ErrorLog:
 
     def add(self, table: Table, row: int | None, column: Column | str | None, message: str) -> None:
         header = column.header if isinstance(column, Column) else (column or "")
-        sheet_index = next(i for i, spec in enumerate(SHEETS) if spec is table.spec)
+        # A sheet laid out by another spec (an upload of another app read by this engine) sorts after the book's.
+        sheet_index = next((i for i, spec in enumerate(SHEETS) if spec is table.spec), len(SHEETS))
         column_index = next(
             (i for i, c in enumerate(table.spec.columns, start=1) if isinstance(column, Column) and c is column), 0
         )

@@ -19,7 +19,7 @@ from .archive import (
     queue_archive_with,
 )
 from .completion import handover_revoke_access, ownership_refusals
-from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, WrongState
+from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, SheetErrors, WrongState
 from .materials import (
     item_answer_dispute,
     item_confirm,
@@ -36,6 +36,7 @@ from .plan import (
     handover_client_update_plan,
     plan_save_rows,
 )
+from .plan_sheet import PLAN_SHEET, plan_filename, plan_sheet_upload, plan_workbook
 from .receivers import (
     RowPick,
     SplitPreview,
@@ -50,13 +51,14 @@ from .signatures import SignatureInput, handover_sign
 from .spot_check import CallRow, calls_save_rows, draw_sample, phone_check_record, sample_size
 from .start import NUMBER_ATTEMPTS, handover_start, open_handover_receiving, stage_deadlines
 from .transitions import AFTER_TRANSITION, handover_transition
-from .visit_sheet import SheetErrors, sheet_error_lines, visit_sheet_download, visit_sheet_filename, visit_sheet_upload
+from .visit_sheet import sheet_error_lines, visit_sheet_download, visit_sheet_filename, visit_sheet_upload
 from .visits import VisitRow, visit_confirm, visit_record, visits_confirm, visits_save_rows
 
 __all__ = [
     "AFTER_TRANSITION",
     "NUMBER_ATTEMPTS",
     "CallRow",
+    "PLAN_SHEET",
     "Conflict",
     "HandoverError",
     "InvalidInput",
@@ -95,7 +97,10 @@ __all__ = [
     "open_handover_receiving",
     "ownership_refusals",
     "phone_check_record",
+    "plan_filename",
     "plan_save_rows",
+    "plan_sheet_upload",
+    "plan_workbook",
     "queue_archive_with",
     "receivers_set",
     "receivers_set_allowed",

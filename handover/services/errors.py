@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 
 class HandoverError(Exception):
@@ -63,3 +64,26 @@ def row_changed_meanwhile() -> Conflict:
         _("Someone else changed this client in the meantime. Your input is kept; reload the row to see theirs."),
         field="row_version",
     )
+
+
+class SheetErrors(HandoverError):
+    """An uploaded sheet (the plan, the visit record) was refused: nothing was written. `errors`
+    lists every problem by row and column (clients.importer's ImportRowError); `conflicts` counts
+    the rows someone else changed since the sheet was downloaded (409 when they are all there is)."""
+
+    status = 400
+
+    def __init__(self, errors: list, *, conflicts: int = 0, conflict: bool = False):
+        self.errors = errors
+        self.conflicts = conflicts
+        if conflict or (conflicts and conflicts == len(errors)):
+            self.status = 409
+        n = len(errors)
+        super().__init__(
+            ngettext(
+                "The file has %(n)d error; nothing was saved. Correct the file and upload it again.",
+                "The file has %(n)d errors; nothing was saved. Correct the file and upload it again.",
+                n,
+            )
+            % {"n": n}
+        )

@@ -35,6 +35,7 @@ from ..models import (
 from ..notify import notice_for_event
 from .common import check_receiver, check_rule, hold_people, log_event
 from .errors import Conflict, InvalidInput, NotAllowed
+from .prefill import prefill_plan
 from .receivers import ZERO, book_sizes, outstanding_by_client
 
 
@@ -181,7 +182,7 @@ def handover_start(
         started_by=started_by,
     )
 
-    _build_checklist(h, everyone)
+    _build_checklist(h, everyone, today=today)
     StageDeadline.objects.bulk_create(
         StageDeadline(handover=h, state=state, due_on=due)
         for state, due in stage_deadlines(start=max(today, notice_date), last_working_day=last_working_day).items()
@@ -205,7 +206,7 @@ def split_at_start(clients: list[Client], receivers: list[User]) -> dict[int, in
     return split.split_clients(facts, [split.Receiver(u.pk, books[u.pk]) for u in receivers])
 
 
-def _build_checklist(h: Handover, receivers: list[User]) -> None:
+def _build_checklist(h: Handover, receivers: list[User], *, today: datetime.date) -> None:
     clients = list(Client.objects.filter(owner=h.departing).order_by("grade", "name", "id"))
     to = split_at_start(clients, receivers)
     HandoverClient.objects.bulk_create(
@@ -229,6 +230,8 @@ def _build_checklist(h: Handover, receivers: list[User]) -> None:
         )
 
     business = open_business_by_client(c.pk for c in clients)
+    # Each client's plan starts from what the book says; the departing person checks it.
+    prefill_plan(h, list(by_client.values()), business, today=today)
     for c in clients:
         hc = by_client[c.pk]
         add(hc, ItemKind.CLIENT, c.name, description=c.credit_code)

@@ -37,7 +37,7 @@ from clients.importer.spec import Column, SheetSpec, norm_header
 
 from .. import policy
 from ..models import Handover, HandoverClient, Visit, VisitMode
-from .errors import InvalidInput, NotAllowed, RowErrors
+from .errors import NotAllowed, RowErrors, SheetErrors
 from .visits import VisitRow, visits_save_rows
 
 SHEET_TITLE = gettext_lazy("Joint visits")
@@ -67,21 +67,6 @@ COLUMNS = (
 )
 INPUTS = ("visited_on", "mode", "contact_met", "outcome", "concerns")
 REQUIRED = ("id", "visited_on", "mode", "contact_met", "outcome")
-
-
-class SheetErrors(InvalidInput):
-    """The uploaded sheet was refused: nothing saved. `errors` lists every problem by row and column."""
-
-    def __init__(self, errors: list[ImportRowError], *, conflict: bool = False):
-        self.errors = errors
-        if conflict:
-            self.status = 409
-        n = len(errors)
-        super().__init__(
-            _("The sheet has %(n)d error; nothing was saved. Correct the file and upload it again.") % {"n": n}
-            if n == 1
-            else _("The sheet has %(n)d errors; nothing was saved. Correct the file and upload it again.") % {"n": n}
-        )
 
 
 # ---------------------------------------------------------------------------------------

@@ -89,6 +89,9 @@ def test_a_plan_is_complete_only_with_every_part_written(handover):
     hc = handover.clients.first()
     hc.current_status, hc.risks, hc.next_steps = "正常", "无", "共同拜访"
     hc.planned_visit_on = timezone.localdate()
+    hc.prefilled = ["risks"]  # filled in from the book and not yet confirmed
+    assert not rules.plan_complete(hc)
+    hc.prefilled = []
     assert rules.plan_complete(hc)
     for field, blank in [("current_status", "  "), ("risks", ""), ("next_steps", "\n"), ("planned_visit_on", None)]:
         saved = getattr(hc, field)

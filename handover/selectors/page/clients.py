@@ -29,6 +29,9 @@ class ClientRow(Row):
     planned_visit_on: str
     plan_complete: bool
     visited: bool
+    # The plan fields filled in from the book and not yet confirmed by the departing person
+    # (of current_status, risks, next_steps, planned_visit_on): the grid marks them.
+    prefilled: list[str] = field(default_factory=list)
     items: list[ItemRow] = field(default_factory=list)
     visits: list[VisitRow] = field(default_factory=list)
     calls: list[CallRow] = field(default_factory=list)
@@ -39,8 +42,6 @@ class ClientRow(Row):
     # The departing person no longer owns the client: completion cannot move it.
     left_book: bool = False
     drop_url: str = ""
-    # Plan fields filled in from the client book, not yet confirmed by the departing person.
-    prefilled: tuple = ()
     row_version: int = 1
 
 
@@ -89,6 +90,7 @@ def client_section(
             planned_visit_on=hc.planned_visit_on.isoformat() if hc.planned_visit_on else "",
             plan_complete=complete,
             visited=covered,
+            prefilled=list(hc.prefilled or []),
             items=items.by_client.get(hc.pk, []),
             visits=visits.by_client.get(hc.pk, []),
             calls=spot_check.calls.get(hc.pk, []),
@@ -96,7 +98,6 @@ def client_section(
             plan_url=plan_url.format(hc.pk) if plan_url else "",
             visit_url=visits.record_urls.get(hc.pk, ""),
             call_url=spot_check.call_urls.get(hc.pk, ""),
-            prefilled=tuple(hc.prefilled or ()),
             row_version=hc.row_version,
         )
         if h.is_open and hc.client.owner_id != h.departing_id:
