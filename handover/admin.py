@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import (
     ArchivedDocument,
+    ArchiveJob,
     ChecklistItem,
     ChecklistTemplateItem,
     DocumentTemplate,
@@ -177,6 +178,16 @@ class SignatureAdmin(ReadOnlyAdmin):
     search_fields = ["handover__number", "signer__full_name", "content_sha256"]
     list_select_related = ["handover__departing", "signer"]
     exclude = ["image"]
+
+
+@admin.register(ArchiveJob)
+class ArchiveJobAdmin(ReadOnlyAdmin):
+    """How far the making of each signed confirmation has got (retried from the archive page)."""
+
+    list_display = ["handover", "state", "attempts", "updated_at", "error"]
+    list_filter = ["state"]
+    search_fields = ["handover__number"]
+    list_select_related = ["handover"]
 
 
 @admin.register(ArchivedDocument)

@@ -982,7 +982,11 @@ class ArchiveJob(models.Model):
     transaction: a broker that is down cannot lose it, and the pages show how far it has got."""
 
     handover = models.OneToOneField(
-        Handover, verbose_name=_("handover"), on_delete=models.PROTECT, related_name="archive_job"
+        # The job is only about making the archive; the archive itself (ArchivedDocument) is protected.
+        Handover,
+        verbose_name=_("handover"),
+        on_delete=models.CASCADE,
+        related_name="archive_job",
     )
     state = models.CharField(
         _("state"), max_length=10, choices=ArchiveJobState.choices, default=ArchiveJobState.PENDING

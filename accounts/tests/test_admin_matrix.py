@@ -38,7 +38,15 @@ from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tokens import api_token_create
 from clients.tests.factories import FollowUpFactory
 from demo.company import DEPARTING_USERNAME
-from handover.models import ArchivedDocument, DocumentTemplate, IdempotencyKey, Reminder, ReminderKind, State
+from handover.models import (
+    ArchivedDocument,
+    ArchiveJob,
+    DocumentTemplate,
+    IdempotencyKey,
+    Reminder,
+    ReminderKind,
+    State,
+)
 from tests.walk import advance_to
 
 ROLES = ["sales", "supervisor", "witness", "manager", "hr", "admin", "superuser"]
@@ -85,6 +93,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.Reminder": READ_ONLY,
     "handover.Signature": READ_ONLY,
     "handover.ArchivedDocument": READ_ONLY,
+    "handover.ArchiveJob": READ_ONLY,
     "handover.IdempotencyKey": READ_ONLY,
     # --- the bell -------------------------------------------------------------------------
     "notifications.Notification": READ_ONLY,
@@ -117,6 +126,7 @@ MAKE = {
     "handover.ArchivedDocument": lambda w: ArchivedDocument.objects.create(
         handover=w.handover, file="archive/x.pdf", sha256="0" * 64, size=1
     ),
+    "handover.ArchiveJob": lambda w: ArchiveJob.objects.get_or_create(handover=w.handover)[0],
 }
 
 

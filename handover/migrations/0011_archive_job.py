@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('site_url', models.CharField(blank=True, max_length=200, verbose_name='site address')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
                 ('updated_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='updated at')),
-                ('handover', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='archive_job', to='handover.handover', verbose_name='handover')),
+                ('handover', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='archive_job', to='handover.handover', verbose_name='handover')),
             ],
             options={
                 'verbose_name': 'archive job',

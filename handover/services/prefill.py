@@ -23,8 +23,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from clients.models import ZERO, Contract, ContractStatus, FollowUp, Opportunity, Receivable
+from clients.money import format_money
 from clients.selectors import OpenBusiness
-from clients.templatetags.money import money
 from clients.validators import TEXT_MAX_LENGTH
 
 from ..models import Handover, HandoverClient
@@ -42,7 +42,7 @@ TEXT_FIELDS = ("current_status", "risks", "next_steps")
 
 def yuan(amount: Decimal) -> str:
     """¥1,234,567.00, the one way money is shown."""
-    return f"¥{money(amount)}"
+    return format_money(amount)
 
 
 def _quote(text: str) -> str:

@@ -11,6 +11,14 @@ from handover.models import HandoverClient, ItemStatus, State
 from tests.walk import advance_to
 
 
+@pytest.fixture
+def handover(handover):
+    HandoverClient.objects.filter(handover=handover).update(
+        current_status="", risks="", next_steps="", planned_visit_on=None, prefilled=[]
+    )
+    return handover
+
+
 def url(h, tab: str = "") -> str:
     return reverse("handover:detail", args=[h.pk]) + (f"?tab={tab}" if tab else "")
 
