@@ -1,3 +1,4 @@
+import re
 from io import StringIO
 
 from django.core.management import call_command
@@ -59,9 +60,13 @@ def test_the_command_runs_in_a_child_process_on_a_scratch_database():
 
 
 def test_the_page_benchmark_runs_on_a_small_book(db):
-    [row] = bench_handover_page(clients=5)
-    assert row["name"] == "handover page, 5 clients"
-    assert row["queries"] <= MAX_QUERIES and row["seconds"] > 0
+    plan, plan_size, visits, visits_size = bench_handover_page(clients=5)
+    assert plan["name"].startswith("handover page, 5 clients") and visits["name"] != plan["name"]
+    for row in (plan, visits):
+        assert row["queries"] <= MAX_QUERIES and row["seconds"] > 0
+    for row in (plan_size, visits_size):
+        # A small book's page is mostly its frame: far below the size, far above the ratio.
+        assert re.match(r"  its HTML: \d+ KB, [\d.]+× the dump of its rows", row["name"])
 
 
 def test_the_pdf_benchmark_runs_on_a_small_book(db):
