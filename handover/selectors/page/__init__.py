@@ -6,7 +6,7 @@ carries its items, visits and calls) is handed them.
 """
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -164,6 +164,12 @@ def handover_page(
     # The grids of those who work in them; everyone else reads the clients' blocks.
     v_grid = visits_grid(h, user, rows, visits, today, typed.get("visits")) if tab in ("visits", "mine") else None
     c_grid = calls_grid(h, user, rows, spot_check, typed.get("calls")) if tab in ("spot_check", "mine") else None
+    # The grids show the clients of this page of the tab (on "my to-dos", those that wait for this person).
+    shown = {r.pk for g in content.groups for r in g.clients}
+    if v_grid is not None:
+        v_grid = replace(v_grid, rows=[r for r in v_grid.rows if r.pk in shown])
+    if c_grid is not None:
+        c_grid = replace(c_grid, rows=[r for r in c_grid.rows if r.pk in shown])
     return HandoverPage(
         show_plan_grid=show_plan_grid,
         show_visits_grid=v_grid is not None,

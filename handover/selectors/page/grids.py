@@ -6,6 +6,8 @@ on a row someone else changed meanwhile, that row as it is now beside the kept i
 
 from dataclasses import dataclass, field
 
+from clients.phones import tel_href  # noqa: F401 - the call list uses it
+
 
 @dataclass(frozen=True)
 class Typed:
@@ -19,9 +21,3 @@ class Typed:
     # The visits ticked for confirmation.
     selected: set[int] = field(default_factory=set)
     message: str = ""
-
-
-def tel_href(phone: str) -> str:
-    """A phone number as a tel: link: digits and a leading + only."""
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    return f"tel:{'+' if phone.strip().startswith('+') else ''}{digits}" if digits else ""
