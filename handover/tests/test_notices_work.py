@@ -138,7 +138,7 @@ def test_the_checklist_signers_are_asked_to_sign_and_the_manager_waits(handover,
     signers = {people.departing.pk, people.receiver.pk, people.witness.pk}
     assert set(told) == signers
     for notice in told.values():
-        assert notice.title == f"交接单 {h.number}：请签署三方交接清单"
+        assert notice.title == f"交接单{h.number}：请签署三方交接清单"
         assert notice.url == _tab(h, "report")
     # The manager's final approval is not theirs to do yet: not in their to-do either.
     assert h.pk not in {e.handover.pk for e in inbox_for(people.manager)}
