@@ -284,8 +284,9 @@ CONTENT_SECURITY_POLICY = {
 if not DEBUG:
     # HTTPS only: cookies never travel in clear, browsers remember to use HTTPS (HSTS). Behind a
     # reverse proxy that terminates TLS, it must set X-Forwarded-Proto (and strip a client's own).
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # (Switched off only to load-test plain HTTP on this machine: scripts/loadtest.sh.)
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
