@@ -501,7 +501,7 @@ def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cas
     page.fill("#report-summary", REPORT_SUMMARY)
     page.fill("#report-risks", "华东精密机械的应收款需接收人跟进。")
     page.fill("#report-advice", "优先跟进A类客户续约。")
-    departing.submit(page.locator('#report-form button[type="submit"]'))
+    departing.submit(page.locator("#report-save"))
     departing.shot("report")
     departing.step("submit_report")
     assert departing.state() == State.REPORT_REVIEW
