@@ -18,7 +18,8 @@ Counted per person and sitting (tests/browser/conftest.py's folder gets the tabl
 - each sitting starts logged out: the login page's load and its button count.
 
 Fails above 100 actions for 40 clients, and when 40 clients cost more than 10 clients plus the
-witness's extra calls plus 10.
+witness's extra calls plus 10 (when both ran in the session). The fields typed per client are
+reported, not asserted: the goal of one per client is not reached (a visit takes three).
 """
 
 import datetime
@@ -300,6 +301,8 @@ def play(n: int, *, people, receiver2, password: str, browser, base_url: str, fo
             risks = row.locator('textarea[name^="k-"]')
             if not risks.input_value().strip():
                 departing.fill(risks, "暂无明显风险，保持正常跟进。")
+        no_risks = departing.now.typed
+        assert no_risks <= n // 5  # the plan is typed only where the book has nothing to prefill
         departing.press("#plan-save-submit")  # 保存全部, then submitted for review: one press
         assert departing.state() == State.PLAN_REVIEW
         assert page.locator("#plan-grid-section .prefilled-note, #plan-grid-section .plan-gap").count() == 0
@@ -448,6 +451,12 @@ def write_report() -> str:
             f"40 clients: {large.total()} actions (limit {MAX_ACTIONS_40}); 10 clients: {small.total()}; "
             f"extra sampled calls at 40: {large.sampled - small.sampled}; 40 clients may cost at most "
             f"{small.total() + (large.sampled - small.sampled) + GROWTH_ALLOWANCE}."
+        )
+    if 40 in RUNS:
+        large = RUNS[40]
+        parts.append(
+            f"Work fields typed per client at 40 clients: {large.total('typed') / 40:.2f} (reported, not asserted: "
+            "the plan is prefilled, but each visit takes its date, the contact met and the outcome)."
         )
     report = "\n\n".join(parts)
     (folder / "effort.md").write_text(report + "\n", encoding="utf-8")

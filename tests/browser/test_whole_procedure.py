@@ -490,6 +490,19 @@ def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cas
     for pk in sampled:
         wpage.check(f"#c-{pk}-confirmed")
         wpage.fill(f'textarea[name="c-{pk}-note"]', "客户确认已知新对接人。")
+    # One client unreachable first, with no note of it: "save all and finish" is refused on that
+    # row, and the answer shows with every choice and note in place (nothing typed is lost).
+    first = sampled[0]
+    wpage.check(f"#c-{first}-unreachable")
+    wpage.fill(f'textarea[name="c-{first}-note"]', "")
+    wpage.click("#calls-save-finish")
+    wpage.locator(f"#calls-client-{first}.table-danger").wait_for()
+    assert wpage.locator(f"#c-{first}-unreachable").is_checked()
+    for pk in sampled[1:]:
+        assert wpage.locator(f"#c-{pk}-confirmed").is_checked()
+        assert wpage.input_value(f'textarea[name="c-{pk}-note"]') == "客户确认已知新对接人。"
+    assert witness.state() == State.SPOT_CHECK
+    wpage.check(f"#c-{first}-confirmed")
     witness.submit(wpage.locator("#calls-save-all"))
     supervisor.open(h_pk, "spot_check")  # the calls as everyone else reads them
     assert supervisor.page.locator("ul.calls li.call").count() == len(sampled)
