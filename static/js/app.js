@@ -6,6 +6,7 @@
      a slow answer cannot be sent twice; coming back to the page (the back button, which may
      restore it from the browser's cache) makes them usable again. A form that opts out carries
      data-no-busy (say, one whose answer is a download that leaves the page where it is).
+   - a submit button with data-then: two steps in one press (see thenStep below).
    - [data-poll-url]: fetched every few seconds, the answer put in its place, until the answer
      no longer asks to be polled (the archived confirmation's progress). */
 (function () {
@@ -67,6 +68,60 @@
       setBusy(form, event.submitter || null);
     }, 0);
   });
+
+  // A button with data-then="<selector>" does two things in one press: its form is sent in the
+  // background, and the form the answer page shows at that selector is sent next, as if pressed
+  // there (save, then submit for review; confirm all, then sign). The fields named in
+  // data-then-carry (the signature drawn here, the password) go along into it. When the answer
+  // does not offer it (a refusal, an error on a row), that answer is shown as it came, so nothing
+  // typed is lost. Registered once the page has loaded: after every other submit listener (the
+  // signature pad's, the grid's wait for row saves), which may still cancel the submission.
+  function carry(into, data, names) {
+    names.forEach(function (name) {
+      var value = data.get(name);
+      if (value === null) { return; }
+      Array.prototype.forEach.call(into.querySelectorAll("[name=\"" + name + "\"]"), function (input) {
+        if (input.type === "radio" || input.type === "checkbox") { input.checked = input.value === value; }
+        else { input.value = value; }
+      });
+    });
+  }
+
+  function showAnswer(html) {
+    document.open();
+    document.write(html);
+    document.close();
+  }
+
+  function thenStep(event) {
+    var form = event.target, button = event.submitter;
+    if (event.defaultPrevented || !(form instanceof HTMLFormElement) || !button || !button.dataset.then) { return; }
+    event.preventDefault();
+    var data = new FormData(form);
+    if (button.name) { data.append(button.name, button.value); }
+    var action = button.getAttribute("formaction") || form.action;
+    setBusy(form, button);
+    window.fetch(action, { method: "POST", body: data, credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (response) { return response.text().then(function (html) { return { ok: response.ok, html: html }; }); })
+      .then(function (answer) {
+        var page = new DOMParser().parseFromString(answer.html, "text/html");
+        var next = answer.ok && !page.querySelector("[data-message=error]") ? page.querySelector(button.dataset.then) : null;
+        if (!next || next.tagName !== "FORM") { showAnswer(answer.html); return; }
+        var copy = document.importNode(next, true);
+        carry(copy, data, (button.dataset.thenCarry || "").split(/\s+/).filter(Boolean));
+        copy.hidden = true;
+        copy.setAttribute("data-no-busy", "");
+        document.body.appendChild(copy);
+        HTMLFormElement.prototype.submit.call(copy);
+      })
+      .catch(function () { setIdle(form); });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { document.addEventListener("submit", thenStep); });
+  } else {
+    document.addEventListener("submit", thenStep);
+  }
 
   window.addEventListener("pageshow", function (event) {
     if (!event.persisted) { return; }

@@ -26,8 +26,12 @@
   document.addEventListener("focusout", function (event) {
     var row = event.target.closest("[data-grid] tr[data-row]");
     if (!row || !row.hasAttribute("data-dirty")) { return; }
+    // Only when the person moves on to another row of the grid: focus going to "保存全部" (or
+    // anywhere else) leaves the row to that save, so one row is never posted twice at once (the
+    // second post would carry the version the first one replaced, and be refused as a conflict).
     var next = event.relatedTarget;
-    if (next && row.contains(next)) { return; }
+    var nextRow = next && next.closest ? next.closest("tr[data-row]") : null;
+    if (!nextRow || nextRow === row || nextRow.closest("[data-grid]") !== row.closest("[data-grid]")) { return; }
     var button = row.querySelector(".row-save");
     if (button && window.htmx) { window.htmx.trigger(button, "rowleave"); }
   });
@@ -42,9 +46,37 @@
     });
     dirtyNote(row.closest("form"));
   });
+  // Row saves still on their way: saving the whole grid waits for them (their answers carry the
+  // rows' new versions), then goes.
+  var inFlight = 0, waiting = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.target.closest && event.target.closest("[data-grid]")) { inFlight += 1; }
+  });
+  document.addEventListener("htmx:afterSettle", settled);
+  document.addEventListener("htmx:afterRequest", function (event) {
+    // A failed request settles nothing.
+    if (event.detail && event.detail.failed) { settled(event); }
+  });
+  function settled(event) {
+    if (!(event.target.closest && event.target.closest("[data-grid]")) || inFlight === 0) { return; }
+    inFlight -= 1;
+    if (inFlight === 0 && waiting) {
+      var go = waiting;
+      waiting = null;
+      go();
+    }
+  }
   var submitting = false;
   document.addEventListener("submit", function (event) {
-    if (event.target.matches("[data-grid]")) { submitting = true; }
+    var form = event.target;
+    if (!form.matches("[data-grid]")) { return; }
+    if (inFlight > 0) {
+      event.preventDefault();
+      var submitter = event.submitter || null;
+      waiting = function () { form.requestSubmit(submitter); };
+      return;
+    }
+    submitting = true;
   });
   window.addEventListener("beforeunload", function (event) {
     if (!submitting && document.querySelector("[data-grid] tr[data-dirty]")) {

@@ -66,11 +66,17 @@ def watch_csp(context) -> list[str]:
     return violations
 
 
+def artifacts_dir() -> Path:
+    """The run's folder of screenshots and other artifacts (the effort table), made if missing."""
+    folder = Path(os.environ.get("BROWSER_SCREENSHOTS_DIR") or REPO / "artifacts" / "browser").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture
 def screenshots_dir(request) -> Path:
     """Where this run's screenshots go; the names of the last run's are cleared first."""
-    folder = Path(os.environ.get("BROWSER_SCREENSHOTS_DIR") or REPO / "artifacts" / "browser").resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = artifacts_dir()
     for old in folder.iterdir():
         if old.is_file() and (SHOT_NAME.match(old.name) or old.name.startswith("failed-") or old.name == PDF_NAME):
             old.unlink()

@@ -28,7 +28,7 @@ from clients.tests.factories import (
     OpportunityFactory,
     ReceivableFactory,
 )
-from handover.models import ChecklistTemplateItem, Handover, ItemKind, State
+from handover.models import ChecklistTemplateItem, Handover, HandoverClient, ItemKind, State
 from handover.tests.conftest import poppler
 from tests.browser.conftest import watch_csp
 
@@ -37,6 +37,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 RETURN_REASON = "请补充华东精密机械的续约风险：合同年底到期，竞争对手已报价。"
 FIXED_RISKS = "合同年底到期，竞争对手已报价；需在12月前完成续约谈判。"
 DISPUTE_REASON = "合同原件不在档案室，只收到了复印件。"
+DISPUTE_REPLY = "原件已从法务部调回，请查收。"
 REPORT_SUMMARY = "四家客户全部完成交接，A类客户已共同上门拜访，电话抽查均确认。"
 
 
@@ -131,15 +132,23 @@ class Person:
     def inbox_entry(self, h_pk: int):
         return self.inbox().locator(f'.inbox-entry[data-handover="{h_pk}"]')
 
-    def open(self, h_pk: int):
-        self.page.goto(f"/handovers/{h_pk}/")
+    def open(self, h_pk: int, tab: str = ""):
+        """The handover page: at the stage it stands at, or at a tab of the workspace."""
+        self.page.goto(f"/handovers/{h_pk}/" + (f"?tab={tab}" if tab else ""))
         return self.page
+
+    def tab(self) -> str:
+        return self.page.locator(".workspace-tabs a.nav-link.active").get_attribute("data-tab")
 
     def state(self) -> str:
         return self.page.locator("#handover-number ~ .state-badge").get_attribute("data-state")
 
     def client_block(self, client: Client):
         return self.page.locator(f'tbody.client-block[data-client="{client.pk}"]')
+
+    def plan_row(self, hc_pk: int):
+        """A client's row of the plan grid (by the handover client's id)."""
+        return self.page.locator(f"#plan-grid-section tr.plan-row#client-{hc_pk}")
 
     def item_row(self, title_part: str):
         return self.page.locator("tr.item", has_text=title_part)
@@ -182,7 +191,8 @@ class Person:
     def approve(self, name: str, *, typed: bool = False, comment: str = "", screenshot: str = "") -> None:
         """Sign and approve (the approval steps carry the approver's signature)."""
         details = self.page.locator(f'details.step-sign[data-step="{name}"]')
-        details.locator("summary").click()
+        # Ready to sign: the form is open at once, no expander to click.
+        assert details.evaluate("d => d.open"), f"the signing form of {name} is closed"
         form = self.sign_in(details.locator("form[data-sign-form]"), name, typed=typed)
         if comment:
             form.locator(f"#comment-{name}").fill(comment)
@@ -277,10 +287,19 @@ def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cas
     number = page.inner_text("#handover-number").strip()
     assert re.fullmatch(r"JJ\d{6}-\d{4}", number)
     assert hr.state() == State.PLAN
-    shown = {int(c) for c in page.locator("tbody.client-block").evaluate_all("els => els.map(e => e.dataset.client)")}
-    assert shown == {c.pk for c in book.clients}
-    assert page.locator("tr.item", has_text="笔记本电脑 ThinkPad T14").count() == 1
+    # The handover opens at its stage's tab: the plan, every client a row of the grid (HR reads it).
+    assert hr.tab() == "plan"
+    hc_of = dict(HandoverClient.objects.filter(handover_id=h_pk).values_list("client_id", "pk"))
+    assert set(hc_of) == {c.pk for c in book.clients}
+    shown = {
+        int(r)
+        for r in page.locator("#plan-grid-section tr.plan-row").evaluate_all("els => els.map(e => e.id.split('-')[1])")
+    }
+    assert shown == set(hc_of.values())
+    assert page.locator("#plan-grid textarea").count() == 0  # not HR's to edit
     hr.shot("handover-started")
+    hr.open(h_pk, "materials")
+    assert page.locator("tr.item", has_text="笔记本电脑 ThinkPad T14").count() == 1
 
     # --- The departing salesperson fills in the plan and submits it -------------------------
     departing = cast(people.departing)
@@ -291,16 +310,19 @@ def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cas
     with departing.page.expect_navigation():
         entry.click()
     page = departing.page
-    assert page.locator('[data-step="submit_plan"].step-blocked').count() == 1  # the plan is empty
+    assert departing.tab() == "plan"  # the to-do opens the tab of the work
+    assert page.locator('[data-step="submit_plan"].step-blocked').count() == 1  # not checked and saved yet
     planned = (timezone.localdate() + datetime.timedelta(days=3)).isoformat()
     for c in book.clients:
-        form = departing.client_block(c).locator("form.plan-form")
-        form.locator('textarea[name="current_status"]').fill(f"{c.name}：合作正常，订单按期执行。")
-        form.locator('textarea[name="risks"]').fill("暂无重大风险。")
-        form.locator('textarea[name="next_steps"]').fill("与接收人共同拜访，介绍新对接人。")
-        form.locator('input[name="planned_visit_on"]').fill(planned)
-        departing.submit(form.locator('button[type="submit"]'))
+        pk = hc_of[c.pk]
+        row = departing.plan_row(pk)
+        row.locator(f'textarea[name="s-{pk}"]').fill(f"{c.name}：合作正常，订单按期执行。")
+        row.locator(f'textarea[name="k-{pk}"]').fill("暂无重大风险。")
+        row.locator(f'textarea[name="n-{pk}"]').fill("与接收人共同拜访，介绍新对接人。")
+        row.locator(f'input[name="d-{pk}"]').fill(planned)
+    departing.submit(page.locator("#plan-save-all"))  # one save for the whole grid
     assert page.locator(".plan-gap").count() == 0
+    assert page.locator(".prefilled-note").count() == 0
     departing.shot("plan-filled")
     departing.step("submit_plan")
     assert departing.state() == State.PLAN_REVIEW
@@ -320,16 +342,15 @@ def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cas
     assert RETURN_REASON in page.locator("#return-reason .return-text").inner_text()
     assert page.locator('.handover-stages [data-stage="plan"]').get_attribute("data-status") == "returned"
     departing.shot("plan-returned")
-    block = departing.client_block(a_client)
-    block.locator(".client-plan details").evaluate("d => d.open = true")
-    block.locator('textarea[name="risks"]').fill(FIXED_RISKS)
-    departing.submit(block.locator('form.plan-form button[type="submit"]'))
+    a_pk = hc_of[a_client.pk]
+    departing.plan_row(a_pk).locator(f'textarea[name="k-{a_pk}"]').fill(FIXED_RISKS)
+    departing.submit(page.locator("#plan-save-all"))
     departing.step("submit_plan")
     assert page.locator("#return-reason").count() == 0
 
     # --- The supervisor signs the plan off (drawn signature), the manager approves ------------
     supervisor.open(h_pk)
-    assert FIXED_RISKS in supervisor.client_block(a_client).locator("dl.plan").inner_text()
+    assert FIXED_RISKS in supervisor.plan_row(hc_of[a_client.pk]).inner_text()
     supervisor.approve("approve_plan_review", comment="计划完整，同意。", screenshot="sign-and-approve-plan")
     assert supervisor.state() == State.PLAN_APPROVAL
     drawn = supervisor.page.locator("tr.signature img.signature-image")
@@ -341,6 +362,7 @@ def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cas
     manager.open(h_pk)
     manager.approve("approve_plan")
     assert manager.state() == State.MATERIALS
+    manager.open(h_pk, "report")  # every signature so far, on the report's tab
     assert manager.page.locator("tr.signature img.signature-image").count() == 2
 
     # --- Materials: everything handed over; the receiver disputes the A client's contract ------
@@ -364,14 +386,24 @@ def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cas
     receiver.submit(rpage.locator('#dispute-form button[type="submit"]'))
     assert receiver.item_row(book.a_contract_title).get_attribute("data-status") == "disputed"
 
-    # ... the departing salesperson sees the dispute and hands the contract over again.
+    # ... the departing salesperson sees the dispute in their to-do, answers it there and so hands
+    # the contract over again.
+    entry = departing.inbox_entry(h_pk)
+    answer = departing.page.locator("form.dispute-answer")
+    assert answer.count() == 1
+    assert DISPUTE_REASON in answer.locator(".dispute-reason").inner_text()
     departing.open(h_pk)
     row = departing.item_row(book.a_contract_title)
     assert row.get_attribute("data-status") == "disputed"
     assert DISPUTE_REASON in row.locator(".dispute-reason").inner_text()
+    answer = page.locator("#actions form.dispute-answer")
+    assert DISPUTE_REASON in answer.locator(".dispute-reason").inner_text()
+    answer.locator('textarea[name="reply"]').fill(DISPUTE_REPLY)
     departing.shot("sees-dispute")
-    departing.submit(row.locator('form[action$="/hand-over/"] button'))
-    assert departing.item_row(book.a_contract_title).get_attribute("data-status") == "handed_over"
+    departing.submit(answer.locator('button[type="submit"]'))
+    row = departing.item_row(book.a_contract_title)
+    assert row.get_attribute("data-status") == "handed_over"
+    assert DISPUTE_REPLY in row.locator(".dispute-reply").inner_text()  # the receiver reads the reply
 
     # ... the receiver confirms everything and signs the receipt (a wrong password first).
     receiver.open(h_pk)
@@ -389,41 +421,48 @@ def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cas
     supervisor.open(h_pk)
     supervisor.approve("approve_materials", typed=True)
     assert supervisor.state() == State.VISITS
+    supervisor.open(h_pk, "report")
     assert supervisor.page.locator("tr.signature .signature-typed", has_text=people.supervisor.display_name).count()
 
-    # --- Joint visits: each records some, the other confirms; the receiver signs -------------
+    # --- Joint visits in the grid: each records some, the other confirms; the receiver signs ---
     departing.open(h_pk)
+    assert departing.tab() == "visits"
     today = timezone.localdate().isoformat()
 
-    def record_visit(person: Person, client: Client, mode: str) -> None:
+    def type_visit(person: Person, client: Client, mode: str) -> None:
+        """Type a visit on the client's row of the visits grid (saved with the grid's one button)."""
         contact = book.contact[client.pk]
-        block = person.client_block(client)
-        block.locator("details:has(form.visit-form)").evaluate("d => d.open = true")
-        form = block.locator("form.visit-form")
-        form.locator('input[name="visited_on"]').fill(today)
-        form.locator('select[name="mode"]').select_option(mode)
-        form.locator('input[name="contact_met"]').fill(contact)
-        form.locator('textarea[name="outcome"]').fill(
+        pk = hc_of[client.pk]
+        row = person.page.locator(f"#visits-client-{pk}")
+        row.locator(f'input[name="v-{pk}-visited_on"]').fill(today)
+        row.locator(f'select[name="v-{pk}-mode"]').select_option(mode)
+        row.locator(f'input[name="v-{pk}-contact_met"]').fill(contact)
+        row.locator(f'textarea[name="v-{pk}-outcome"]').fill(
             f"已向{contact}介绍新对接人{people.receiver.display_name}，客户认可。"
         )
-        form.locator('textarea[name="concerns"]').fill("希望价格政策保持不变。")
-        person.submit(form.locator('button[type="submit"]'))
+        row.locator(f'textarea[name="v-{pk}-concerns"]').fill("希望价格政策保持不变。")
 
-    record_visit(departing, a_client, "in_person")  # A clients are visited in person
+    type_visit(departing, a_client, "in_person")  # A clients are visited in person
     for c in book.clients[1:3]:
-        record_visit(departing, c, "joint_call")
+        type_visit(departing, c, "joint_call")
+    departing.submit(page.locator("#visits-save-all"))
+    assert page.locator(".visits-grid .visit").count() == 3
     departing.shot("visits-recorded")
 
     receiver.open(h_pk)
-    record_visit(receiver, book.clients[3], "joint_call")
-    while rpage.locator("form.visit-confirm").count():
-        receiver.submit(rpage.locator("form.visit-confirm button").first)
+    type_visit(receiver, book.clients[3], "joint_call")
+    receiver.submit(rpage.locator("#visits-save-all"))
+    assert rpage.locator('.visits-grid input[name="visit"]').count() == 3  # the departing person's three
+    receiver.submit(rpage.locator("#visits-confirm-all"))
+    assert rpage.locator('.visits-grid input[name="visit"]').count() == 0
     assert rpage.locator("#sign-blocked").count() == 1  # the visit the receiver recorded awaits the other side
 
     departing.open(h_pk)
-    assert page.locator("form.visit-confirm").count() == 1
-    departing.submit(page.locator("form.visit-confirm button"))
-    assert page.locator("tbody.client-block .visited").count() == len(book.clients)
+    waiting = page.locator('.visits-grid input[name="visit"]')
+    assert waiting.count() == 1
+    waiting.check()
+    departing.submit(page.locator("#visits-confirm-selected"))
+    assert page.locator(".visits-grid .visited").count() == len(book.clients)
 
     receiver.open(h_pk)
     receiver.sign_stage(screenshot="sign-visits")
@@ -433,23 +472,40 @@ def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cas
     supervisor.approve("approve_visits")
     assert supervisor.state() == State.SPOT_CHECK
 
-    # --- The witness calls the sampled clients ---------------------------------------------
+    # --- The witness calls the sampled clients from the call list ------------------------
     witness = cast(people.witness)
     assert witness.inbox_entry(h_pk).count() == 1
     witness.open(h_pk)
+    assert witness.tab() == "spot_check"
     wpage = witness.page
-    sampled = wpage.locator("tbody.client-block:has(.sampled)").evaluate_all(
-        "els => els.map(e => Number(e.dataset.client))"
+    sampled = wpage.locator(".calls-grid tr[id^='calls-client-']").evaluate_all(
+        "els => els.map(e => Number(e.id.split('-')[2]))"
     )
-    assert a_client.pk in sampled  # every A client is called
+    assert hc_of[a_client.pk] in sampled  # every A client is called
+    a_contacts = wpage.locator(f"#calls-client-{hc_of[a_client.pk]} a.tel")
+    assert a_contacts.count() == 2
+    assert all(href.startswith("tel:") for href in a_contacts.evaluate_all("els => els.map(e => e.href)"))
     assert wpage.locator('[data-step="finish_spot_check"].step-blocked').count() == 1
     witness.shot("spot-check")
-    for client_pk in sampled:
-        form = wpage.locator(f'tbody.client-block[data-client="{client_pk}"] form.call-form')
-        form.locator('select[name="result"]').select_option("confirmed")
-        form.locator('input[name="note"]').fill("客户确认已知新对接人。")
-        witness.submit(form.locator('button[type="submit"]'))
-    assert wpage.locator("ul.calls li.call").count() == len(sampled)
+    for pk in sampled:
+        wpage.check(f"#c-{pk}-confirmed")
+        wpage.fill(f'textarea[name="c-{pk}-note"]', "客户确认已知新对接人。")
+    # One client unreachable first, with no note of it: "save all and finish" is refused on that
+    # row, and the answer shows with every choice and note in place (nothing typed is lost).
+    first = sampled[0]
+    wpage.check(f"#c-{first}-unreachable")
+    wpage.fill(f'textarea[name="c-{first}-note"]', "")
+    wpage.click("#calls-save-finish")
+    wpage.locator(f"#calls-client-{first}.table-danger").wait_for()
+    assert wpage.locator(f"#c-{first}-unreachable").is_checked()
+    for pk in sampled[1:]:
+        assert wpage.locator(f"#c-{pk}-confirmed").is_checked()
+        assert wpage.input_value(f'textarea[name="c-{pk}-note"]') == "客户确认已知新对接人。"
+    assert witness.state() == State.SPOT_CHECK
+    wpage.check(f"#c-{first}-confirmed")
+    witness.submit(wpage.locator("#calls-save-all"))
+    supervisor.open(h_pk, "spot_check")  # the calls as everyone else reads them
+    assert supervisor.page.locator("ul.calls li.call").count() == len(sampled)
     witness.step("finish_spot_check")
     assert witness.state() == State.REPORT
 
@@ -458,7 +514,7 @@ def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cas
     page.fill("#report-summary", REPORT_SUMMARY)
     page.fill("#report-risks", "华东精密机械的应收款需接收人跟进。")
     page.fill("#report-advice", "优先跟进A类客户续约。")
-    departing.submit(page.locator('#report-form button[type="submit"]'))
+    departing.submit(page.locator("#report-save"))
     departing.shot("report")
     departing.step("submit_report")
     assert departing.state() == State.REPORT_REVIEW
