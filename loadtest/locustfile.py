@@ -17,7 +17,7 @@ import re
 
 from locust import HttpUser, between, task
 
-PASSWORD = "Demo@2026"  # the published password of the demo accounts (demo/company.py)
+PASSWORD = "Demo@2026"  # noqa: S105 - the published password of the demo accounts (demo/company.py)
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 HANDOVER_LINK = re.compile(r'href="/handovers/(\d+)/"')
 TABS = ["", "mine", "plan", "materials", "visits", "spot_check", "report", "timeline"]
