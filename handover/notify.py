@@ -300,16 +300,24 @@ def pending_delivery_ids(limit: int = 500) -> list[int]:
     return list(Notification.objects.filter(owed).order_by("pk").values_list("pk", flat=True)[:limit])
 
 
+def absolute_url(url: str) -> str:
+    """A link a mail reader can follow: the site's own address (SITE_URL) before a path."""
+    if url.startswith("/") and settings.SITE_URL:
+        return settings.SITE_URL.rstrip("/") + url
+    return url
+
+
 def _send_email(n: Notification) -> None:
     if not n.user.email:
         return
-    link = f"\n\n{n.url}" if n.url else ""
+    link = f"\n\n{absolute_url(n.url)}" if n.url else ""
     send_mail(n.title, f"{n.body}{link}", None, [n.user.email], fail_silently=False)
 
 
 def _send_webhook(n: Notification, url: str) -> None:
     # The text message shape both DingTalk and WeCom group robots accept.
-    payload = {"msgtype": "text", "text": {"content": f"{n.title}\n{n.body}"}}
+    link = f"\n{absolute_url(n.url)}" if n.url and absolute_url(n.url) != n.url else ""
+    payload = {"msgtype": "text", "text": {"content": f"{n.title}\n{n.body}{link}"}}
     if n.user.phone:
         payload["at"] = {"atMobiles": [n.user.phone]}
     request = urllib.request.Request(  # noqa: S310 - the URL is the admin's configured robot

@@ -298,3 +298,21 @@ def test_the_scan_query_count_does_not_grow_with_handovers(start, people, monkey
         result = reminders_scan()
     assert result["new_notices"] > 5
     assert len(five.captured_queries) == len(one.captured_queries)
+
+
+def test_the_mailed_link_is_the_site_address_and_the_tab(handover, people, settings):
+    settings.SITE_URL = "https://handover.example.cn/"
+    with _at(_plan_due(handover)):
+        reminders_scan()
+    n = Notification.objects.get(user=people.departing, source__startswith="reminder:")
+    mail.outbox.clear()
+    Notification.objects.filter(pk=n.pk).update(emailed_at=None)
+    deliver_notification.apply(args=[n.pk])
+    [message] = mail.outbox
+    assert n.url.startswith("/handovers/")
+    assert f"https://handover.example.cn{n.url}" in message.body
+
+
+def test_without_a_site_address_the_link_stays_a_path(settings):
+    settings.SITE_URL = ""
+    assert notify.absolute_url("/handovers/1/?tab=plan") == "/handovers/1/?tab=plan"
