@@ -435,6 +435,7 @@ TRANSITIONS: dict[str, TransitionSpec] = {
                 _("A client said they were unaware of the handover; return it to joint visits."),
             ),
         ),
+        after=("draft_report",),
     ),
     "return_spot_check": TransitionSpec(
         _("Return to joint visits (client unaware)"),

@@ -895,10 +895,21 @@ VISIT_GRID_FIELDS = ("visited_on", "mode", "contact_met", "outcome", "concerns")
 VISIT_TYPED_FIELDS = ("visited_on", "contact_met", "outcome", "concerns")
 
 
+def visit_defaults_untouched(request, values: dict[int, dict[str, str]]) -> None:
+    """A row still showing its defaults (the day and the contact the grid filled in) with no
+    outcome or concern typed was not touched: it is no visit, so it is skipped, not refused."""
+    for pk, v in values.items():
+        shown = request.POST.get(f"v-{pk}-shown")
+        untouched = not (v.get("outcome") or "").strip() and not (v.get("concerns") or "").strip()
+        if shown is not None and untouched and f"{v.get('visited_on', '')}|{v.get('contact_met', '')}" == shown:
+            v["visited_on"] = v["contact_met"] = ""
+
+
 @require_POST
 def visits_save(request, pk: int):
     h = selectors.handover_for_user(request.user, pk)
     values, versions = _posted_rows(request, "v", VISIT_GRID_FIELDS)
+    visit_defaults_untouched(request, values)
     try:
         rows = visit_rows_from(values, versions)
         saved = services.visits_save_rows(handover=h, user=request.user, rows=rows)
@@ -920,6 +931,7 @@ def visits_confirm(request, pk: int):
     scope = request.POST.get("scope", "all")
     # The grid's typed rows come along (one form): shown again whatever happens, never dropped.
     values, versions = _posted_rows(request, "v", VISIT_GRID_FIELDS)
+    visit_defaults_untouched(request, values)
     try:
         if scope == "selected" and not selected:
             raise services.InvalidInput(_("Select the visits to confirm."))

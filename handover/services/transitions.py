@@ -14,7 +14,7 @@ from .archive import queue_archive_after_commit
 from .common import bump, lock_handover, log_event
 from .completion import transfer_ownership
 from .errors import InvalidInput, NotAllowed, WrongState
-from .report import fill_report_figures
+from .report import draft_report, fill_report_figures
 from .signatures import SignatureInput, make_signature
 from .spot_check import draw_sample_once, supersede_unaware
 
@@ -84,6 +84,7 @@ AFTER_TRANSITION = {
     "draw_sample": lambda h, user: draw_sample_once(h),
     "supersede_unaware": supersede_unaware,
     "fill_report_figures": fill_report_figures,
+    "draft_report": draft_report,
     "transfer_ownership": transfer_ownership,
     "create_duties": lambda h, user: duties_create(h),
     "queue_archive": queue_archive_after_commit,

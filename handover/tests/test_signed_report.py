@@ -54,3 +54,19 @@ def test_a_report_returned_and_rewritten_in_its_summary_only_must_be_signed_agai
     assert sorted(_checker(h).missing(SignaturePurpose.CHECKLIST)) == sorted(
         [people.departing.pk, people.receiver.pk, people.witness.pk]
     )
+
+
+def test_the_report_starts_as_a_draft_from_the_figures_once_the_spot_check_is_over(handover, people):
+    h = advance_to(handover, State.SPOT_CHECK)
+    Report.objects.filter(handover=h).update(summary="")
+    h = advance_to(h, State.REPORT)
+    summary = Report.objects.get(handover=h).summary
+    n = h.clients.count()
+    assert f"本次交接共{n}个客户" in summary and "未收应收款¥" in summary
+
+
+def test_a_summary_already_written_is_not_replaced_by_the_draft(handover, people):
+    h = advance_to(handover, State.SPOT_CHECK)
+    Report.objects.filter(handover=h).update(summary="我自己写的总结")
+    h = advance_to(h, State.REPORT)
+    assert Report.objects.get(handover=h).summary == "我自己写的总结"

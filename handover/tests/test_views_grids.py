@@ -327,3 +327,41 @@ def test_confirming_keeps_the_visits_typed_but_not_saved(at_visits, people, logi
     visit.refresh_from_db()
     assert visit.receiver_confirmed_at is not None
     assert Visit.objects.count() == 1
+
+
+def test_a_new_visit_comes_with_the_day_and_the_contact_filled_in(at_visits, people, login):
+    h = at_visits
+    hc = _clients(h)[0]
+    contact = hc.client.contacts.order_by("-is_key_decision_maker", "name", "id").first()
+    HandoverClient.objects.filter(pk=hc.pk).update(planned_visit_on=timezone.localdate() - datetime.timedelta(days=2))
+    page = login(people.departing).get(reverse("handover:detail", args=[h.pk]) + "?tab=visits")
+    row = next(r for r in page.context["page"].visits_grid.rows if r.pk == hc.pk)
+    planned = (timezone.localdate() - datetime.timedelta(days=2)).isoformat()
+    assert row.values["visited_on"] == planned and row.values["contact_met"] == (contact.name if contact else "")
+    assert row.shown == f"{planned}|{row.values['contact_met']}"
+
+
+def test_rows_left_at_their_defaults_are_no_visit_and_an_outcome_is_enough(at_visits, people, login):
+    h = at_visits
+    a, b = _clients(h)[:2]
+    shown = {pk: f"{_yesterday()}|王经理" for pk in (a.pk, b.pk)}
+    data = _grid_post(
+        {
+            a.pk: _visit(contact_met="王经理"),  # the outcome typed: a visit at the defaults
+            b.pk: _visit(contact_met="王经理", outcome=""),  # nothing typed: left alone
+        }
+    )
+    data |= {f"v-{pk}-shown": value for pk, value in shown.items()}
+    response = login(people.departing).post(reverse("handover:visits_save", args=[h.pk]), data)
+    assert response.status_code == 302
+    visit = Visit.objects.get()
+    assert (visit.handover_client_id, visit.contact_met, visit.visited_on.isoformat()) == (a.pk, "王经理", _yesterday())
+
+
+def test_a_default_changed_without_an_outcome_is_still_refused(at_visits, people, login):
+    h = at_visits
+    a = _clients(h)[0]
+    data = _grid_post({a.pk: _visit(contact_met="另一位", outcome="")}) | {f"v-{a.pk}-shown": f"{_yesterday()}|王经理"}
+    response = login(people.departing).post(reverse("handover:visits_save", args=[h.pk]), data)
+    assert response.status_code == 400 and not Visit.objects.exists()
+    assert "另一位" in response.content.decode()

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 from django.urls import reverse
 
+from clients.models import Contact
+
 from ... import policy, rules
 from ...models import Handover, State, Visit, VisitMode
 from ..display import Row, labels, url_pattern
@@ -94,10 +96,13 @@ class VisitGridRow(Row):
     row_version: int
     covered: bool
     visits: list[VisitRow]
-    # The values in the inputs: empty for a new visit, or as typed when a save was refused.
+    # The values in the inputs: the defaults for a new visit, or as typed when a save was refused.
     values: dict[str, str]
     errors: dict[str, str]
     conflict: bool
+    # The defaults shown ("date|contact"): a row whose input still matches them and has no
+    # outcome typed was not touched (handover.views.visit_defaults_untouched).
+    shown: str = ""
 
     @property
     def row_error(self) -> str:
@@ -136,9 +141,22 @@ def visits_grid(h: Handover, user, rows: PageRows, section: VisitSection, today,
     modes = [(str(v), str(label)) for v, label in VisitMode.choices]
     grid_rows = []
     waiting = 0
+    # The defaults of a new visit: the day planned (today, if that is still ahead) and the client's
+    # first contact (its key decision maker first), so most rows need only the outcome typed.
+    first_contact: dict[int, str] = {}
+    for client_id, name in Contact.objects.filter(client_id__in=[hc.client_id for hc in mine]).values_list(
+        "client_id", "name"
+    ):
+        first_contact.setdefault(client_id, name)
     for hc in mine:
         conflict = hc.pk in typed.conflicts
-        values = typed.values.get(hc.pk) or {"mode": VisitMode.IN_PERSON}
+        day = min(hc.planned_visit_on, today) if hc.planned_visit_on else today
+        defaults = {
+            "mode": VisitMode.IN_PERSON,
+            "visited_on": day.isoformat(),
+            "contact_met": first_contact.get(hc.client_id, ""),
+        }
+        values = typed.values.get(hc.pk) or defaults
         visit_rows = section.by_client.get(hc.pk, [])
         waiting += sum(1 for v in visit_rows if v.confirm_url)
         grid_rows.append(
@@ -155,6 +173,7 @@ def visits_grid(h: Handover, user, rows: PageRows, section: VisitSection, today,
                 values={name: values.get(name, "") for name in VISIT_INPUTS},
                 errors=typed.errors.get(hc.pk, {}),
                 conflict=conflict,
+                shown=f"{defaults['visited_on']}|{defaults['contact_met']}",
             )
         )
     return VisitsGrid(
