@@ -9,12 +9,9 @@ limits, IMPORT_MAX_ROWS) and its cell parsers; its errors are the importer's Imp
 from __future__ import annotations
 
 import io
-import zipfile
 from dataclasses import dataclass
-from pathlib import PurePath
 
 import openpyxl
-from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,15 +20,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 # The importer's reading pieces: bounded reading of an untrusted workbook, one cell into a value.
 from clients.importer.cells import EMPTY, CellError, Choices, _as_text, _parse_date, is_blank
-from clients.importer.reading import (
-    MAX_COLUMNS,
-    BookError,
-    _check_package,
-    _not_a_workbook,
-    _RowCount,
-    _table_from_records,
-    human_size,
-)
+from clients.importer.reading import BookError, read_sheet
 from clients.importer.results import ImportRowError
 from clients.importer.spec import Column, SheetSpec, norm_header
 
@@ -151,43 +140,9 @@ def _header_keys() -> dict[str, str]:
 
 
 def _read(data: bytes, filename: str):
-    """The table of the upload's first sheet, read under the importer's limits."""
-    if not data:
-        raise BookError(_("The file is empty."))
-    limit = settings.IMPORT_MAX_BYTES
-    if len(data) > limit:
-        raise BookError(
-            _("The file is %(size)s; files larger than %(limit)s are refused. Split it into smaller files.")
-            % {"size": human_size(len(data)), "limit": human_size(limit)}
-        )
-    if PurePath(filename or "").suffix.lower() != ".xlsx":
-        raise BookError(_("Upload the visit record as an .xlsx workbook (the file you downloaded here)."))
-    rows = _RowCount(limit=settings.IMPORT_MAX_ROWS)
-    buffer = io.BytesIO(data)
-    if not zipfile.is_zipfile(buffer):
-        raise _not_a_workbook()
-    try:
-        with zipfile.ZipFile(buffer) as archive:
-            _check_package(archive, rows.limit)
-    except BookError:
-        raise
-    except Exception as exc:
-        raise _not_a_workbook() from exc
-    try:
-        workbook = openpyxl.load_workbook(buffer, read_only=True, data_only=True)
-    except Exception as exc:
-        raise _not_a_workbook() from exc
-    try:
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()
-        spec = SheetSpec(code="visits", title=sheet.title, model=Visit, columns=())
-        return _table_from_records(sheet.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True), spec, sheet.title, rows)
-    except BookError:
-        raise
-    except Exception as exc:
-        raise _not_a_workbook() from exc
-    finally:
-        workbook.close()
+    """The table of the upload's visit-record sheet (else its first), read by the client-book
+    importer under its limits (size, package and XML bounds, IMPORT_MAX_ROWS)."""
+    return read_sheet(data, filename, SheetSpec(code="visits", title=str(SHEET_TITLE), model=Visit, columns=()))
 
 
 def _int_cell(value) -> int | None:
