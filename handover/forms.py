@@ -200,7 +200,7 @@ class ReceiverForm(VersionForm):
 
 
 class ReceiversBulkForm(forms.Form):
-    """Receivers in bulk: the clients (ticked rows `hc`, each with its row version `rv-<id>`, or a
+    """Receivers in bulk: the clients (ticked rows `hc`, each with its row version `v-<id>`, or a
     filter) and the receivers. Only parsed here; the services decide who may and who may receive."""
 
     receivers = forms.ModelMultipleChoiceField(label=_("receivers"), queryset=User.objects.all(), required=False)
@@ -217,7 +217,7 @@ class ReceiversBulkForm(forms.Form):
                 if str(value).isdigit():
                     self.hc_ids.append(int(value))
             for pk in self.hc_ids:
-                version = str(data.get(f"rv-{pk}", ""))
+                version = str(data.get(f"v-{pk}", ""))
                 if version.isdigit():
                     self.row_versions[pk] = int(version)
 

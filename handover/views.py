@@ -328,7 +328,8 @@ def _plan_grid_input(request) -> tuple[list[int], dict[int, dict[str, str]]]:
     """The rows the grid posted (all of them, or the one its row button saved) and what each holds."""
     post = request.POST
     only = post.get("only", "")
-    ids = [only] if only else post.getlist("r")
+    # Every row of the grid carries its digest (o-<id>): the rows posted are those.
+    ids = [only] if only else [name[2:] for name in post if name.startswith("o-")]
     rows: dict[int, dict[str, str]] = {}
     for raw in ids:
         try:

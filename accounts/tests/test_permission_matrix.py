@@ -438,7 +438,7 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
     "handover:plan_rows": action(
         state=State.PLAN,
         args=_h,
-        data=lambda w: {"r": w.hc.pk, f"k-{w.hc.pk}": "无", f"v-{w.hc.pk}": w.hc.row_version},
+        data=lambda w: {f"o-{w.hc.pk}": "", f"k-{w.hc.pk}": "无", f"v-{w.hc.pk}": w.hc.row_version},
         ok={"departing"},
         receiver=403,
         supervisor=400,

@@ -4,7 +4,6 @@ from django import template
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
-from ..models import HandoverClient
 from ..selectors.display import url_pattern
 from ..selectors.page.workspace import plan_field_labels
 
@@ -121,17 +120,17 @@ def event_rows(events) -> str:
 # The plan grid: one <tr> per client, its inputs named <prefix>-<id> (handover.views.PLAN_GRID_FIELDS).
 
 
-def _plan_cell(row, short: str, name: str, label: str, limit: int) -> str:
-    value = getattr(row, name)
-    classes = "form-control form-control-sm"
-    if name in row.prefilled:
-        classes += " prefilled"
-    if name in row.errors:
-        classes += " is-invalid"
+def _plan_cell(row, short: str, name: str, label: str) -> str:
     return (
-        f'<td><textarea name="{short}-{row.pk}" rows="2" maxlength="{limit}" class="{classes}" '
-        f'aria-label="{escape(label)}">{escape(value)}</textarea></td>'
+        f'<td><textarea name="{short}-{row.pk}"{_marks(row, name)} aria-label="{escape(label)}">'
+        f"{escape(getattr(row, name))}</textarea></td>"
     )
+
+
+def _marks(row, name: str) -> str:
+    """A field's marks (prefilled, in error): the grid's CSS styles its fields without classes."""
+    classes = " ".join(c for c, on in (("prefilled", name in row.prefilled), ("is-invalid", name in row.errors)) if on)
+    return f' class="{classes}"' if classes else ""
 
 
 def _plan_labels() -> dict:
@@ -156,10 +155,8 @@ def plan_grid_rows(page, editable: bool = True, only=None, picking: bool = False
     the receivers-in-bulk form (the departing person and the supervisor at the plan stage)."""
     rows = [only] if only is not None else page.plan_rows
     labels = _plan_labels()
-    save_url = page.plan_rows_url
     reload_pattern = url_pattern("handover:plan_row", page.handover.pk)
     page_number = page.content.page
-    limit = HandoverClient._meta.get_field("current_status").max_length
     out = []
     for row in rows:
         badges = f' <span class="badge grade grade-{escape(row.grade_class)}">{escape(row.grade)}</span>'
@@ -173,46 +170,49 @@ def plan_grid_rows(page, editable: bool = True, only=None, picking: bool = False
             row_class += " table-danger"
         elif row.prefilled:
             row_class += " prefilled-row"
-        pick = (
-            f'<td class="pick"><input class="form-check-input" type="checkbox" name="hc" value="{row.pk}" '
-            f'form="receivers-bulk" aria-label="{escape(labels["pick"])} {escape(row.name)}">'
-            f'<input type="hidden" name="rv-{row.pk}" value="{row.row_version}" form="receivers-bulk"></td>'
-            if picking
-            else ""
-        )
         if not editable:
+            # No grid form here: a ticked row goes with the receivers-in-bulk form, with its version.
+            pick = (
+                f'<td class="pick"><input type="checkbox" name="hc" value="{row.pk}" form="receivers-bulk" '
+                f'aria-label="{escape(labels["pick"])} {escape(row.name)}">'
+                f'<input type="hidden" name="v-{row.pk}" value="{row.row_version}" form="receivers-bulk"></td>'
+                if picking
+                else ""
+            )
             cells = "".join(
                 f'<td class="small plan-text">{escape(getattr(row, n)) or "—"}</td>'
                 for n in ("current_status", "risks", "next_steps", "planned_visit_on")
             )
             out.append(
-                f'<tr id="client-{row.pk}" class="{row_class}">{pick}<th scope="row" class="client-name">'
-                f'{escape(row.name)}{badges}</th><td class="receiver">{escape(row.receiver_name)}</td>'
+                f'<tr id="client-{row.pk}" class="{row_class}">{pick}<th scope="row">'
+                f"{escape(row.name)}{badges}</th><td>{escape(row.receiver_name)}</td>"
                 f"{cells}</tr>"
             )
             continue
-        date_class = "form-control form-control-sm"
-        if "planned_visit_on" in row.prefilled:
-            date_class += " prefilled"
-        if "planned_visit_on" in row.errors:
-            date_class += " is-invalid"
+        # In the grid form, a ticked row carries the version the grid keeps (v-<id>, replaced after
+        # each row save), and the receivers-in-bulk buttons submit the grid form to their own URL.
+        pick = (
+            f'<td class="pick"><input type="checkbox" name="hc" value="{row.pk}" '
+            f'aria-label="{escape(labels["pick"])} {escape(row.name)}"></td>'
+            if picking
+            else ""
+        )
+        # The row's save button is driven by static/js/grid.js (a click, or the focus leaving the
+        # row): it posts the grid form's fields with only=<id> to the table's data-save-url.
         out.append(
             f'<tr id="client-{row.pk}" class="{row_class}" data-row="{row.pk}"'
             f"{' data-dirty' if row.dirty else ''}>{pick}"
-            f'<th scope="row" class="client-name">{escape(row.name)}{badges}</th>'
-            f'<td class="receiver">{escape(row.receiver_name)}</td>'
-            + _plan_cell(row, "s", "current_status", labels["current_status"], limit)
-            + _plan_cell(row, "k", "risks", labels["risks"], limit)
-            + _plan_cell(row, "n", "next_steps", labels["next_steps"], limit)
-            + f'<td><input type="date" name="d-{row.pk}" value="{escape(row.planned_visit_on)}" '
-            f'class="{date_class}" aria-label="{escape(labels["planned_visit_on"])}"></td>'
-            f'<td class="row-actions"><input type="hidden" name="r" value="{row.pk}">'
-            f'<input type="hidden" name="v-{row.pk}" id="v-{row.pk}" value="{row.row_version}">'
+            f'<th scope="row">{escape(row.name)}{badges}</th><td>{escape(row.receiver_name)}</td>'
+            + _plan_cell(row, "s", "current_status", labels["current_status"])
+            + _plan_cell(row, "k", "risks", labels["risks"])
+            + _plan_cell(row, "n", "next_steps", labels["next_steps"])
+            + f'<td><input type="date" name="d-{row.pk}" value="{escape(row.planned_visit_on)}"'
+            f'{_marks(row, "planned_visit_on")} aria-label="{escape(labels["planned_visit_on"])}"></td>'
+            f'<td><input type="hidden" name="v-{row.pk}" id="v-{row.pk}" value="{row.row_version}">'
             f'<input type="hidden" name="o-{row.pk}" id="o-{row.pk}" value="{escape(row.digest)}">'
-            f'<button type="submit" name="only" value="{row.pk}" class="btn btn-sm btn-outline-primary row-save" '
-            f'hx-post="{escape(save_url)}" hx-vals=\'{{"only": "{row.pk}"}}\' hx-target="#st-{row.pk}" '
-            f'hx-swap="innerHTML" hx-trigger="click, rowleave">{escape(labels["save_row"])}</button>'
-            f'<div id="st-{row.pk}" class="row-status small" aria-live="polite">{status}</div></td></tr>'
+            f'<button type="submit" name="only" value="{row.pk}" class="btn btn-sm btn-outline-primary row-save">'
+            f"{escape(labels['save_row'])}</button>"
+            f'<div id="st-{row.pk}" class="row-status" aria-live="polite">{status}</div></td></tr>'
         )
     return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
 

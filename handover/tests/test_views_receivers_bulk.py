@@ -48,7 +48,7 @@ def test_the_page_lists_every_client_with_its_row_version_and_receivable(handove
     html = response.content.decode()
     for hc in _rows(handover):
         assert f'name="hc" value="{hc.pk}" form="receivers-bulk"' in html
-        assert f'name="rv-{hc.pk}" value="{hc.row_version}" form="receivers-bulk"' in html
+        assert f'name="v-{hc.pk}" value="{hc.row_version}" form="receivers-bulk"' in html
     assert "¥30,000.00" in html
     # Never offered: the departing person, the parties who review the handover.
     offered = set(re.findall(r'name="receivers" value="(\d+)"', html))
@@ -70,7 +70,7 @@ def test_ticked_rows_go_to_one_receiver(handover, people, receiver2, login):
     a, b = _rows(handover)[:2]
     response = login(people.supervisor).post(
         page_url,
-        {"hc": [a.pk, b.pk], f"rv-{a.pk}": a.row_version, f"rv-{b.pk}": b.row_version, "receivers": [receiver2.pk]},
+        {"hc": [a.pk, b.pk], f"v-{a.pk}": a.row_version, f"v-{b.pk}": b.row_version, "receivers": [receiver2.pk]},
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("handover:detail", args=[handover.pk]) + "?tab=plan"
@@ -97,7 +97,7 @@ def test_two_receivers_for_a_plain_set_keep_the_input_and_say_why(handover, peop
     html = response.content.decode()
     assert 'id="receivers-bulk-receivers-error"' in html
     assert f'name="hc" value="{a.pk}" form="receivers-bulk" aria-label="{a.client.name}" checked' in html
-    assert f'value="{receiver2.pk}" id="rb-r-{receiver2.pk}" checked' in html
+    assert f'value="{receiver2.pk}" id="rb-r-{receiver2.pk}" form="receivers-bulk" checked' in html
     assert '<option value="B" selected>' in html
     assert not HandoverClient.objects.filter(receiver=receiver2).exists()
 
@@ -131,7 +131,7 @@ def test_a_conflict_is_shown_on_its_row_and_the_ticks_stay(handover, people, rec
     a, b = _rows(handover)[:2]
     services.handover_client_set_receiver(handover_client=b, user=people.departing, receiver=receiver2)
     response = login(people.supervisor).post(
-        page_url, {"hc": [a.pk, b.pk], f"rv-{a.pk}": 1, f"rv-{b.pk}": 1, "receivers": [people.receiver.pk]}
+        page_url, {"hc": [a.pk, b.pk], f"v-{a.pk}": 1, f"v-{b.pk}": 1, "receivers": [people.receiver.pk]}
     )
     assert response.status_code == 409
     html = response.content.decode()
@@ -211,7 +211,7 @@ def test_apply_after_a_change_refuses_and_keeps_the_picking(handover, people, re
     html = response.content.decode()
     assert f'data-row="{changed.pk}"' in html
     assert '<option value="B" selected>' in html
-    assert f'value="{receiver2.pk}" id="rb-r-{receiver2.pk}" checked' in html
+    assert f'value="{receiver2.pk}" id="rb-r-{receiver2.pk}" form="receivers-bulk" checked' in html
     assert not HandoverClient.objects.filter(receiver=receiver2).exists()
 
 

@@ -36,11 +36,10 @@ def grid_post(h, *, typed: dict | None = None, only: int | None = None) -> dict:
     with `typed` ({hc_pk: {short_name: value}}) changed."""
     from handover.selectors.page import plan_digest
 
-    body = {"tab": "plan", "r": []}
+    body = {"tab": "plan"}
     for hc in rows(h):
         day = hc.planned_visit_on.isoformat() if hc.planned_visit_on else ""
         values = {"s": hc.current_status, "k": hc.risks, "n": hc.next_steps, "d": day}
-        body["r"].append(hc.pk)
         body[f"o-{hc.pk}"] = plan_digest(hc.current_status, hc.risks, hc.next_steps, day)
         body[f"v-{hc.pk}"] = hc.row_version
         values.update((typed or {}).get(hc.pk, {}))
@@ -74,7 +73,7 @@ def test_each_tab_shows_its_own_part(handover, people, login):
     timeline = browser.get(url(h, "timeline")).content.decode()
     assert 'id="timeline"' in timeline and 'id="checklist"' not in timeline and 'id="actions"' not in timeline
     plan = browser.get(url(h, "plan")).content.decode()
-    assert 'class="table table-sm align-middle plan-grid' in plan and 'id="item-' not in plan
+    assert 'class="table table-sm align-middle grid-table plan-grid' in plan and 'id="item-' not in plan
 
 
 @pytest.mark.django_db
@@ -295,3 +294,36 @@ def test_the_api_saves_rows_and_names_each_refusal_by_row(handover, people, clie
         headers=headers,
     )
     assert stale.status_code == 409 and stale.json()["conflicts"] == [a.pk]
+
+
+@pytest.mark.django_db
+def test_receivers_in_bulk_beside_the_grid_post_the_grid_with_the_versions_it_keeps(handover, people, receiver2, login):
+    """Beside the editable grid the receivers-in-bulk buttons submit the grid's form: a ticked row
+    goes with the version the grid holds, which a row save has replaced, so no false conflict."""
+    page = login(people.departing).get(reverse("handover:detail", args=[handover.pk]) + "?tab=plan").content.decode()
+    assert 'formaction="' + reverse("handover:receivers_bulk", args=[handover.pk]) + '" form="plan-grid"' in page
+    a = rows(handover)[0]
+    assert f'name="hc" value="{a.pk}" aria-label' in page  # in the grid's own form
+    assert 'name="rv-' not in page
+    # The row saves alone (its version goes up and the page's hidden v-<id> is replaced) ...
+    saved = login(people.departing).post(
+        reverse("handover:plan_rows", args=[handover.pk]),
+        grid_post(handover, typed={a.pk: {"s": "先存一行"}}, only=a.pk),
+        headers={"HX-Request": "true"},
+    )
+    assert f'id="v-{a.pk}" value="2"' in saved.content.decode()
+    # ... then the grid's form, posted to the receivers' URL with that version, is no conflict.
+    body = grid_post(handover)
+    body.update({"hc": [a.pk], "receivers": [receiver2.pk]})
+    response = login(people.departing).post(reverse("handover:receivers_bulk", args=[handover.pk]), body)
+    refusals = re.findall(r"(?:alert-danger|invalid-feedback)[^>]*>(.*?)</div>", response.content.decode(), re.S)
+    assert response.status_code == 302, refusals
+    a.refresh_from_db()
+    assert a.receiver == receiver2
+    # A stale version is still a conflict, named on its row.
+    body[f"v-{a.pk}"] = 1
+    body["receivers"] = [people.receiver.pk]
+    refused = login(people.departing).post(reverse("handover:receivers_bulk", args=[handover.pk]), body)
+    assert refused.status_code in (400, 409)
+    a.refresh_from_db()
+    assert a.receiver == receiver2

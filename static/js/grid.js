@@ -1,7 +1,7 @@
 /* The handover's grids (the plan; htmx does the row saves):
    - every htmx request carries the page's CSRF token;
    - a row typed into is marked; when the focus leaves it for another row, the row saves itself
-     (its button hears "rowleave"), and only its status cell and hidden version are replaced, so
+     (as if its button were pressed), and only its status cell and hidden version are replaced, so
      nothing typed anywhere is lost;
    - a saved row loses its marks (prefilled, error); leaving the page with unsaved rows asks first. */
 (function () {
@@ -33,7 +33,21 @@
     var nextRow = next && next.closest ? next.closest("tr[data-row]") : null;
     if (!nextRow || nextRow === row || nextRow.closest("[data-grid]") !== row.closest("[data-grid]")) { return; }
     var button = row.querySelector(".row-save");
-    if (button && window.htmx) { window.htmx.trigger(button, "rowleave"); }
+    if (button) { saveRow(button); }
+  });
+  // A row's save: the grid form's fields, with only=<the row>, posted to the table's data-save-url;
+  // the answer replaces the row's status cell (and, out of band, its version and digest).
+  function saveRow(button) {
+    var table = button.closest("[data-save-url]");
+    if (!table || !window.htmx) { return false; }
+    window.htmx.ajax("POST", table.getAttribute("data-save-url"), {
+      source: button, target: "#st-" + button.value, swap: "innerHTML", values: { only: button.value }
+    });
+    return true;
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-grid] .row-save") : null;
+    if (button && saveRow(button)) { event.preventDefault(); }
   });
   document.addEventListener("plan-row-saved", function (event) {
     var key = event.detail && event.detail.row;
