@@ -138,9 +138,7 @@ def test_api_duties_with_the_page_visibility_and_filters(completed, north_duty, 
     assert _rows(_api(people.other_supervisor).get(reverse("api:duty-list"), {"late": "false"})) == []
 
     client = completed.clients.first().client
-    Duty.objects.filter(handover=completed, client=client, kind=DutyKind.CONTACT_CLIENT).update(
-        done_at=timezone.now()
-    )
+    Duty.objects.filter(handover=completed, client=client, kind=DutyKind.CONTACT_CLIENT).update(done_at=timezone.now())
     done = _rows(_api(people.receiver).get(reverse("api:duty-list"), {"done": "true"}))
     assert [(d["client"], d["kind"], d["is_done"]) for d in done] == [(client.pk, "contact_client", True)]
     still = _rows(_api(people.receiver).get(reverse("api:duty-list"), {"done": "false"}))
