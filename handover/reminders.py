@@ -221,12 +221,22 @@ def reminders_scan(*, today: datetime.date | None = None) -> dict:
                     source=f"reminder:{r['pk']}",
                     title=_title(o, r["handover__number"]),
                     body=_("Please open the handover and act before the deadline."),
-                    url=url.replace("0", str(o.handover_id)) if url else "",
+                    url=_duty_url(o)
+                    if o.stage in DutyKind.values
+                    else (url.replace("0", str(o.handover_id)) if url else ""),
                 )
             )
     Notification.objects.bulk_create(notices, ignore_conflicts=True)
     queue_delivery()
     return {"owed": len(owed), "new_notices": len(notices), "duties_closed": closed}
+
+
+def _duty_url(o: Owed) -> str:
+    """A duty after completion is done from the duty page, at that handover's duties of that kind."""
+    try:
+        return reverse("handover:duties") + f"#handover-{o.handover_id}-{o.stage}"
+    except NoReverseMatch:
+        return ""
 
 
 def _detail_url() -> str:

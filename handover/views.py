@@ -1181,5 +1181,5 @@ def verify(request):
 def duties(request):
     """The duties after completion this person sees (selectors.duties_visible_to), ?late=1 for the late ones."""
     late_only = request.GET.get("late") == "1"
-    page = selectors.duty_page(request.user, late_only=late_only)
+    page = selectors.duty_page(request.user, late_only=late_only, page_number=request.GET.get("page"))
     return render(request, "handover/duties.html", {"page": page, "late_only": late_only})

@@ -13,9 +13,11 @@ duties_visible_to() is the one gate of the duty page and of GET /api/duties/:
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.core.paginator import Paginator
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.roles import Role
 
 from .. import policy
@@ -90,18 +92,44 @@ class LatePerson:
 @dataclass
 class DutyPage:
     groups: list[DutyGroup]
-    # Who is late with how many duties, for those who oversee others' duties.
+    # Who is late with how many duties (over every page), for those who oversee others' duties.
     late_people: list[LatePerson]
     oversees: bool
+    # The handovers of this page: HR sees every handover's duties, a page of them at a time.
+    page: object = None
 
 
-def duty_page(user, *, late_only: bool = False, today: datetime.date | None = None) -> DutyPage:
+HANDOVERS_PER_PAGE = 20
+
+
+def _late_people(visible: QuerySet[Duty], user, today: datetime.date) -> list[LatePerson]:
+    """Everyone but this person who has late duties in what they see, worst first; one query."""
+    rows = (
+        visible.filter(done_at__isnull=True, due_on__lt=today)
+        .exclude(assignee=user)
+        .values("assignee")
+        .annotate(n=Count("pk"), earliest=Min("due_on"))
+        .order_by()
+    )
+    rows = list(rows)
+    names = User.objects.in_bulk([r["assignee"] for r in rows if r["assignee"]])
+    people = [
+        LatePerson(names[r["assignee"]].display_name if r["assignee"] else str(Role.HR.label), r["n"], r["earliest"])
+        for r in rows
+    ]
+    return sorted(people, key=lambda p: (-p.late, p.earliest, p.name))
+
+
+def duty_page(user, *, late_only: bool = False, page_number=None, today: datetime.date | None = None) -> DutyPage:
     """The duty page: grouped by handover and kind, each duty marked late or not, and who is late."""
     today = today or timezone.localdate()
-    duties = list(duties_for_list(user, late=True if late_only else None, today=today))
+    visible = duties_visible_to(user)
+    selected = duties_for_list(user, late=True if late_only else None, today=today)
+    handovers = Handover.objects.filter(pk__in=selected.values("handover_id")).order_by("-completed_at", "-pk")
+    page = Paginator(handovers, HANDOVERS_PER_PAGE).get_page(page_number)
+    duties = list(selected.filter(handover_id__in=[h.pk for h in page.object_list]))
     groups: dict[tuple[int, str], DutyGroup] = {}
-    late_by: dict[str, list[datetime.date]] = {}
-    oversees = False
+    oversees = visible.exclude(assignee=user).exists()
     for d in duties:
         d.late = is_late(d, today)
         d.mine = d.assignee_id == user.pk
@@ -110,16 +138,9 @@ def duty_page(user, *, late_only: bool = False, today: datetime.date | None = No
         d.may_revoke = bool(
             d.kind == DutyKind.REVOKE_ACCOUNTS and not d.done_at and policy.may_revoke_access(d.handover, user)
         )
-        oversees |= not d.mine
         key = (d.handover_id, d.kind)
         if key not in groups:
             groups[key] = DutyGroup(d.handover, d.kind, str(DutyKind(d.kind).label))
         groups[key].duties.append(d)
-        if d.late:
-            who = d.assignee.display_name if d.assignee else str(Role.HR.label)
-            late_by.setdefault(who, []).append(d.due_on)
-    late_people = sorted(
-        (LatePerson(name, len(days), min(days)) for name, days in late_by.items()),
-        key=lambda p: (-p.late, p.earliest, p.name),
-    )
-    return DutyPage(list(groups.values()), late_people, oversees)
+    late_people = _late_people(visible, user, today) if oversees else []
+    return DutyPage(list(groups.values()), late_people, oversees, page)

@@ -156,3 +156,37 @@ def test_the_schema_describes_the_new_endpoints(people):
     assert "FollowUpCreate" in str(follow_ups["post"]["requestBody"])
     duties = schema["paths"]["/api/duties/"]["get"]
     assert {p["name"] for p in duties["parameters"]} >= {"done", "late"}
+
+
+def test_a_duty_reminder_links_to_the_duty_page(completed, people):
+    from handover.reminders import reminders_scan
+    from notifications.models import Notification
+
+    due = Duty.objects.filter(handover=completed, assignee=people.receiver).order_by("due_on").first().due_on
+    reminders_scan(today=due + datetime.timedelta(days=1))
+    urls = set(
+        Notification.objects.filter(user=people.receiver, source__startswith="reminder:").values_list("url", flat=True)
+    )
+    assert f"{DUTIES}#handover-{completed.pk}-contact_client" in urls
+
+
+def test_a_manager_sees_the_duties_of_the_handovers_they_are_named_on(completed, north_duty, people, login):
+    page = login(people.manager).get(DUTIES).content.decode()
+    assert completed.number in page and north_duty.handover.number in page  # named on both
+    north_duty.handover.__class__.objects.filter(pk=north_duty.handover_id).update(manager=people.other_supervisor)
+    page = login(people.manager).get(DUTIES).content.decode()
+    assert completed.number in page and north_duty.handover.number not in page
+
+
+def test_hr_sees_every_handovers_duties_a_page_at_a_time(completed, north_duty, people, login, monkeypatch):
+    from handover.selectors import duties as duty_selectors
+
+    monkeypatch.setattr(duty_selectors, "HANDOVERS_PER_PAGE", 1)
+    browser = login(people.hr)
+    first = browser.get(DUTIES).content.decode()
+    second = browser.get(DUTIES + "?page=2").content.decode()
+    numbers = (completed.number, north_duty.handover.number)
+    assert sorted(n for n in numbers if n in first + second) == sorted(numbers)
+    assert sum(n in first for n in numbers) == 1 == sum(n in second for n in numbers)
+    # Who is late counts over every page.
+    assert "北方接收" in first and "北方接收" in second
