@@ -1176,6 +1176,20 @@ class SignatureListView(HandoverScoped):
 # Follow-ups on a client, and the duties after completion
 
 
+def _plain_fields(data, names) -> dict:
+    """The body's fields for a page form: an object of plain values (a list or object in a field is refused)."""
+    if not hasattr(data, "get"):
+        raise exceptions.ValidationError({"non_field_errors": [_("Send a JSON object.")]})
+    values = {}
+    for name in names:
+        value = data.get(name)
+        if isinstance(value, dict | list):
+            raise exceptions.ValidationError({name: [_("Send a single value.")]})
+        if value is not None:
+            values[name] = value
+    return values
+
+
 def _form_errors(form) -> exceptions.ValidationError:
     """The page form's refusals in the API's error shape: {field: [message, ...]}."""
     return exceptions.ValidationError({field: [str(m) for m in messages] for field, messages in form.errors.items()})
@@ -1222,7 +1236,7 @@ class ClientFollowUpsView(ApiMixin, generics.ListAPIView):
         client = self.get_client()
         if not may_record_follow_up(request.user, client):
             raise exceptions.PermissionDenied(_("Only the client's current owner records its follow-ups."))
-        form = FollowUpForm(data=request.data, client=client)
+        form = FollowUpForm(data=_plain_fields(request.data, FollowUpForm.Meta.fields), client=client)
         if not form.is_valid():
             raise _form_errors(form)
         try:
@@ -1242,7 +1256,7 @@ class ClientFollowUpsView(ApiMixin, generics.ListAPIView):
         OpenApiParameter("done", OpenApiTypes.BOOL, description="true: only done; false: only open"),
         OpenApiParameter("late", OpenApiTypes.BOOL, description="true: only late; false: only not late"),
     ],
-    responses={200: DutySerializer(many=True), **_errors(400)},
+    responses={200: DutySerializer(many=True), **_errors(400, 404)},
 )
 class DutyListView(ApiMixin, generics.ListAPIView):
     serializer_class = DutySerializer

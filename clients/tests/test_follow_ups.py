@@ -215,3 +215,13 @@ def test_api_others_are_refused(completed, received, people, who, status):
     if who != "supervisor":
         assert _api(getattr(people, who)).get(url).status_code == 404
     assert APIClient().get(url).status_code == 401
+
+
+def test_api_refuses_a_body_that_is_not_an_object_of_plain_values(completed, received, people):
+    api = _api(people.receiver)
+    url = reverse("api:client-follow-ups", args=[received.pk])
+    response = api.post(url, [_form(received)], format="json")
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
+    response = api.post(url, _form(received, content={"text": "x"}), format="json")
+    assert response.status_code == 400 and response.json()["field"] == "content"
+    assert not FollowUp.objects.filter(client=received).exists()
