@@ -238,6 +238,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "FollowUpKindEnum": "clients.models.FollowUpKind",
         "DutyKindEnum": "handover.models.DutyKind",
+        # The checklist item's keeps the name it had while it was the only one.
+        "KindEnum": "handover.models.ItemKind",
     },
 }
 
