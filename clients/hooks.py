@@ -14,9 +14,13 @@ from django.db.models import Q
 VisibilityGrant = Callable[..., Q]
 # lock(user) -> True when that person may no longer export clients.
 ExportLock = Callable[..., bool]
+# listener(follow_up) -> how many things the follow-up closed (handover: the duties it proves);
+# called inside the transaction that saves the follow-up.
+FollowUpListener = Callable[..., int]
 
 _visibility_grants: list[VisibilityGrant] = []
 _export_locks: list[ExportLock] = []
+_follow_up_listeners: list[FollowUpListener] = []
 
 
 def register_visibility_grant(grant: VisibilityGrant) -> None:
@@ -35,3 +39,13 @@ def visibility_grants(user) -> list[Q]:
 
 def export_locked(user) -> bool:
     return any(lock(user) for lock in _export_locks)
+
+
+def register_follow_up_listener(listener: FollowUpListener) -> None:
+    if listener not in _follow_up_listeners:
+        _follow_up_listeners.append(listener)
+
+
+def follow_up_recorded(follow_up) -> int:
+    """Tell the other apps of a new follow-up, in its transaction; the number of things it closed."""
+    return sum(listener(follow_up) or 0 for listener in _follow_up_listeners)

@@ -10,4 +10,5 @@ urlpatterns = [
     path("import/", views_import.client_import, name="import"),
     path("import/template/", views_import.client_import_template, name="import_template"),
     path("export/", views.client_export, name="export"),
+    path("<int:pk>/follow-ups/new/", views.follow_up_add, name="follow_up_add"),
 ]

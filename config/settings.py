@@ -234,6 +234,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Several models have a "kind": the follow-up's and the duty's get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "FollowUpKindEnum": "clients.models.FollowUpKind",
+        "DutyKindEnum": "handover.models.DutyKind",
+        # The checklist item's keeps the name it had while it was the only one.
+        "KindEnum": "handover.models.ItemKind",
+    },
 }
 
 COMPANY_NAME = os.environ.get("COMPANY_NAME", "示例销售有限公司")

@@ -9,6 +9,7 @@ JSON with a status and a code (see exception_handler).
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from drf_spectacular.renderers import (
@@ -33,7 +34,10 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from accounts.access import Action, log_read, note
 from accounts.auth import ThrottledAuthTokenSerializer
 from accounts.tokens import TokenAuthentication, api_token_create
+from clients.followups import FollowUpForm, NotAllowedToRecord, follow_up_record, may_record_follow_up
 from clients.importer import XLSX_CONTENT_TYPE
+from clients.models import Client
+from clients.selectors import clients_visible_to
 
 from . import selectors, services, signing
 from .api_errors import JSONParser
@@ -55,8 +59,13 @@ from .serializers import (
     CountSerializer,
     DisputeAnswerSerializer,
     DisputeSerializer,
+    DutyFilterSerializer,
+    DutySerializer,
     ErrorSerializer,
     EventSerializer,
+    FollowUpCreateSerializer,
+    FollowUpRecordedSerializer,
+    FollowUpSerializer,
     HandoverClientDropSerializer,
     HandoverClientSerializer,
     HandoverClientUpdateSerializer,
@@ -1161,3 +1170,102 @@ class SignatureListView(HandoverScoped):
         )
         h = selectors.handover_fresh(self.get_handover())
         return _signatures_response(h, self.current().filter(pk=sig.pk), many=False, status_code=201)
+
+
+# ---------------------------------------------------------------------------------------
+# Follow-ups on a client, and the duties after completion
+
+
+def _plain_fields(data, names) -> dict:
+    """The body's fields for a page form: an object of plain values (a list or object in a field is refused)."""
+    if not hasattr(data, "get"):
+        raise exceptions.ValidationError({"non_field_errors": [_("Send a JSON object.")]})
+    values = {}
+    for name in names:
+        value = data.get(name)
+        if isinstance(value, dict | list):
+            raise exceptions.ValidationError({name: [_("Send a single value.")]})
+        if value is not None:
+            values[name] = value
+    return values
+
+
+def _form_errors(form) -> exceptions.ValidationError:
+    """The page form's refusals in the API's error shape: {field: [message, ...]}."""
+    return exceptions.ValidationError({field: [str(m) for m in messages] for field, messages in form.errors.items()})
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["follow-ups"],
+        summary="A client's follow-up records, newest first (whoever sees the client)",
+        responses={200: FollowUpSerializer(many=True), **_errors(404)},
+    ),
+    post=extend_schema(
+        tags=["follow-ups"],
+        summary="Record a follow-up on a client (its current owner)",
+        description="The date may not be in the future; the contact must be one of this client's; content is "
+        "required. The duties after a handover that it proves close in the same transaction: any kind closes "
+        "the contact duty, only a visit the visit duty (`duties_closed` counts them).",
+        request=FollowUpCreateSerializer,
+        responses={201: FollowUpRecordedSerializer, **_errors(400, 403, 404)},
+    ),
+)
+class ClientFollowUpsView(ApiMixin, generics.ListAPIView):
+    serializer_class = FollowUpSerializer
+
+    def get_client(self):
+        if not hasattr(self, "_client"):
+            try:
+                self._client = clients_visible_to(self.request.user).get(pk=self.kwargs["client_id"])
+            except Client.DoesNotExist:
+                raise exceptions.NotFound() from None
+            note(self.request, f"client {self._client.pk}")
+        return self._client
+
+    def get_queryset(self):
+        return self.get_client().follow_ups.select_related("contact", "created_by")
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Reading a client's follow-ups is reading the client: one access-log row, refusals too.
+        if request.method == "GET":
+            log_read(request, Action.VIEW_CLIENT, status=response.status_code)
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def post(self, request, client_id: int):
+        client = self.get_client()
+        if not may_record_follow_up(request.user, client):
+            raise exceptions.PermissionDenied(_("Only the client's current owner records its follow-ups."))
+        form = FollowUpForm(data=_plain_fields(request.data, FollowUpForm.Meta.fields), client=client)
+        if not form.is_valid():
+            raise _form_errors(form)
+        try:
+            recorded = follow_up_record(form=form, user=request.user)
+        except NotAllowedToRecord as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
+        follow_up = self.get_queryset().get(pk=recorded.follow_up.pk)
+        body = {"follow_up": FollowUpSerializer(follow_up).data, "duties_closed": recorded.closed}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    tags=["duties"],
+    summary="The duties after completion you see (yours; a supervisor's team; HR all), filtered by done and late",
+    description="Late: not done and past its due date. The same duties as the duty page.",
+    parameters=[
+        OpenApiParameter("done", OpenApiTypes.BOOL, description="true: only done; false: only open"),
+        OpenApiParameter("late", OpenApiTypes.BOOL, description="true: only late; false: only not late"),
+    ],
+    responses={200: DutySerializer(many=True), **_errors(400, 404)},
+)
+class DutyListView(ApiMixin, generics.ListAPIView):
+    serializer_class = DutySerializer
+
+    def get_queryset(self):
+        query = DutyFilterSerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        self.today = timezone.localdate()
+        return selectors.duties_for_list(self.request.user, today=self.today, **query.validated_data)
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "today": getattr(self, "today", None) or timezone.localdate()}

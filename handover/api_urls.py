@@ -53,6 +53,8 @@ urlpatterns = [
     path("handovers/<int:pk>/archive/", api.ArchiveStatusView.as_view(), name="archive-status"),
     path("handovers/<int:pk>/archive/retry/", api.ArchiveRetryView.as_view(), name="archive-retry"),
     path("handovers/<int:pk>/signatures/", api.SignatureListView.as_view(), name="signature-list"),
+    path("clients/<int:client_id>/follow-ups/", api.ClientFollowUpsView.as_view(), name="client-follow-ups"),
+    path("duties/", api.DutyListView.as_view(), name="duty-list"),
     # The schema answers API clients (token or session, 401 in JSON otherwise); the docs page is a
     # page like any other, behind the login page.
     path("schema/", api.SchemaView.as_view(), name="schema"),

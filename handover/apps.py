@@ -12,13 +12,15 @@ class HandoverConfig(AppConfig):
         from clients import hooks
         from clients.ownership import register_owner_guard
 
-        from . import models, notify, selectors, services, signing, tasks
+        from . import models, notify, reminders, selectors, services, signing, tasks
 
         # clients never imports handover: the procedure hands its rules on owner changes, on who
         # sees a client during a handover and on who may export clients to clients, which asks them.
         register_owner_guard(services.ownership_refusals)
         hooks.register_visibility_grant(selectors.clients_seen_in_open_handovers)
         hooks.register_export_lock(selectors.departing_is_locked)
+        # A follow-up recorded on a client closes, in its transaction, the duties it proves.
+        hooks.register_follow_up_listener(reminders.duties_close_by_follow_up)
         # Lower layers are handed what sits above them, so that imports run one way: the models'
         # signature conditions get signing's checker, the services and notices the Celery tasks.
         models.use_signature_checker(signing.checker_for)

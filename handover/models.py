@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from clients.models import Grade, LimitedTextField, PlainCharField
+from clients.models import FollowUpKind, Grade, LimitedTextField, PlainCharField
 from clients.validators import LONG_TEXT_MAX_LENGTH
 
 from . import rules
@@ -795,6 +795,14 @@ class DutyKind(models.TextChoices):
     CONTACT_CLIENT = "contact_client", _("Contact the client")
     VISIT_CLIENT = "visit_client", _("Visit the client")
     REVOKE_ACCOUNTS = "revoke_accounts", _("Revoke the departing person's system accounts")
+
+
+# The one rule of which follow-up kinds prove which client duty: any contact proves the contact,
+# only a visit proves the visit. Read by the periodic scan and by recording a follow-up alike.
+DUTY_PROOF: dict[str, tuple[str, ...]] = {
+    DutyKind.CONTACT_CLIENT: (FollowUpKind.VISIT, FollowUpKind.PHONE, FollowUpKind.WECHAT, FollowUpKind.EMAIL),
+    DutyKind.VISIT_CLIENT: (FollowUpKind.VISIT,),
+}
 
 
 class Duty(models.Model):

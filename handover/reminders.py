@@ -19,11 +19,12 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.roles import Role
-from clients.models import FollowUp, FollowUpKind
+from clients.models import FollowUp
 from notifications.models import Notification
 
 from . import flow
 from .models import (
+    DUTY_PROOF,
     OPEN_STATES,
     Duty,
     DutyKind,
@@ -220,12 +221,22 @@ def reminders_scan(*, today: datetime.date | None = None) -> dict:
                     source=f"reminder:{r['pk']}",
                     title=_title(o, r["handover__number"]),
                     body=_("Please open the handover and act before the deadline."),
-                    url=url.replace("0", str(o.handover_id)) if url else "",
+                    url=_duty_url(o)
+                    if o.stage in DutyKind.values
+                    else (url.replace("0", str(o.handover_id)) if url else ""),
                 )
             )
     Notification.objects.bulk_create(notices, ignore_conflicts=True)
     queue_delivery()
     return {"owed": len(owed), "new_notices": len(notices), "duties_closed": closed}
+
+
+def _duty_url(o: Owed) -> str:
+    """A duty after completion is done from the duty page, at that handover's duties of that kind."""
+    try:
+        return reverse("handover:duties") + f"#handover-{o.handover_id}-{o.stage}"
+    except NoReverseMatch:
+        return ""
 
 
 def _detail_url() -> str:
@@ -276,25 +287,26 @@ def duties_create(h: Handover) -> int:
     return len(rows)
 
 
-PROVING_KINDS = {
-    DutyKind.CONTACT_CLIENT: [FollowUpKind.VISIT, FollowUpKind.PHONE, FollowUpKind.WECHAT, FollowUpKind.EMAIL],
-    DutyKind.VISIT_CLIENT: [FollowUpKind.VISIT],
-}
-
-
-def duties_close_proven() -> int:
-    """Close client duties for which the receiver has recorded a follow-up of that kind since completion."""
+def duties_close_proven(*, client_id: int | None = None, done_by=None) -> int:
+    """Close client duties for which a follow-up of a proving kind (models.DUTY_PROOF) was recorded
+    on or after the handover's completion day; only that client's when client_id is given (a
+    follow-up just recorded, in its transaction, by done_by)."""
     closed = 0
     now = timezone.now()
-    for kind, follow_kinds in PROVING_KINDS.items():
+    for kind, follow_kinds in DUTY_PROOF.items():
         proof = FollowUp.objects.filter(
             client_id=OuterRef("client_id"), kind__in=follow_kinds, date__gte=OuterRef("completed_on")
         )
+        open_duties = Duty.objects.filter(kind=kind, done_at__isnull=True)
+        if client_id is not None:
+            open_duties = open_duties.filter(client_id=client_id)
         proven = (
-            Duty.objects.filter(kind=kind, done_at__isnull=True)
-            .annotate(completed_on=TruncDate("handover__completed_at"))
-            .filter(Exists(proof))
-            .values("pk")
+            open_duties.annotate(completed_on=TruncDate("handover__completed_at")).filter(Exists(proof)).values("pk")
         )
-        closed += Duty.objects.filter(pk__in=Subquery(proven)).update(done_at=now)
+        closed += Duty.objects.filter(pk__in=Subquery(proven)).update(done_at=now, done_by=done_by)
     return closed
+
+
+def duties_close_by_follow_up(follow_up) -> int:
+    """clients.hooks' listener: the duties of that client the new follow-up proves, closed at once."""
+    return duties_close_proven(client_id=follow_up.client_id, done_by=follow_up.created_by)

@@ -12,13 +12,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from clients.models import Grade
+from clients.models import FollowUp, FollowUpKind, Grade
 
 from .models import (
     SIGNED_AT,
     TRANSITIONS,
     CallResult,
     ChecklistItem,
+    Duty,
     Event,
     Handover,
     HandoverClient,
@@ -723,3 +724,89 @@ class ReportUpdateSerializer(VersionSerializer):
 
 class StateFilterSerializer(serializers.Serializer):
     state = serializers.ChoiceField(choices=State.choices, required=False)
+
+
+# ---------------------------------------------------------------------------------------
+# Follow-ups on a client, and the duties after completion they close
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    contact_name = serializers.CharField(source="contact.name", read_only=True, default="")
+    created_by = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = FollowUp
+        fields = [
+            "id",
+            "client",
+            "date",
+            "kind",
+            "kind_display",
+            "contact",
+            "contact_name",
+            "content",
+            "objections",
+            "commitments",
+            "next_plan",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class FollowUpCreateSerializer(serializers.Serializer):
+    """Documentation of the body: the page's form (clients.followups.FollowUpForm) checks it, with its words."""
+
+    date = serializers.DateField(help_text="Not in the future.")
+    kind = serializers.ChoiceField(choices=FollowUpKind.choices)
+    contact = serializers.IntegerField(required=False, allow_null=True, help_text="One of this client's contacts.")
+    content = serializers.CharField()
+    objections = serializers.CharField(required=False, allow_blank=True)
+    commitments = serializers.CharField(required=False, allow_blank=True)
+    next_plan = serializers.CharField(required=False, allow_blank=True)
+
+
+class FollowUpRecordedSerializer(serializers.Serializer):
+    follow_up = FollowUpSerializer()
+    duties_closed = serializers.IntegerField(help_text="Duties after a handover this follow-up proved and closed.")
+
+
+class DutySerializer(serializers.ModelSerializer):
+    handover_number = serializers.CharField(source="handover.number", read_only=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    client_name = serializers.CharField(source="client.name", read_only=True, default="")
+    assignee = PersonSerializer(read_only=True)
+    done_by = PersonSerializer(read_only=True)
+    is_done = serializers.SerializerMethodField()
+    is_late = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Duty
+        fields = [
+            "id",
+            "handover",
+            "handover_number",
+            "kind",
+            "kind_display",
+            "client",
+            "client_name",
+            "assignee",
+            "due_on",
+            "is_done",
+            "is_late",
+            "done_at",
+            "done_by",
+        ]
+        read_only_fields = fields
+
+    def get_is_done(self, duty) -> bool:
+        return duty.done_at is not None
+
+    def get_is_late(self, duty) -> bool:
+        return duty.done_at is None and duty.due_on < self.context["today"]
+
+
+class DutyFilterSerializer(serializers.Serializer):
+    done = serializers.BooleanField(required=False, allow_null=True, default=None)
+    late = serializers.BooleanField(required=False, allow_null=True, default=None)

@@ -7,6 +7,7 @@ app_name = "handover"
 urlpatterns = [
     path("", views.handover_list, name="list"),
     path("inbox/", views.inbox, name="inbox"),
+    path("duties/", views.duties, name="duties"),
     path("start/", views.handover_start, name="start"),
     path("archive/", views.archive_list, name="archive"),
     path("archive/<int:pk>/download/", views.archive_download, name="archive_download"),

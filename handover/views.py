@@ -1029,7 +1029,8 @@ def revoke_access(request, pk: int):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("%(name)s can no longer log in.") % {"name": h.departing})
-    return redirect("handover:inbox")
+    # From the duty page, back to it.
+    return redirect("handover:duties" if request.POST.get("next") == "duties" else "handover:inbox")
 
 
 # ---------------------------------------------------------------------------------------
@@ -1171,3 +1172,15 @@ def verify(request):
         code = request.GET["code"]
         result = VerifyResult(archive=selectors.archive_matching(code=code), code=codes.normalize_code(code) or code)
     return render(request, "handover/verify.html", {"form": form, "result": result})
+
+
+# ---------------------------------------------------------------------------------------
+# Duties after completion
+
+
+@require_GET
+def duties(request):
+    """The duties after completion this person sees (selectors.duties_visible_to), ?late=1 for the late ones."""
+    late_only = request.GET.get("late") == "1"
+    page = selectors.duty_page(request.user, late_only=late_only, page_number=request.GET.get("page"))
+    return render(request, "handover/duties.html", {"page": page, "late_only": late_only})

@@ -348,6 +348,29 @@ def _archived(w):
     ArchivedDocument.objects.create(handover=w.h, file="archive/matrix.pdf", sha256="0" * 64, size=0)
 
 
+# --- Follow-ups and duties after completion (issue 13) ----------------------------------
+# After completion the receiver owns the world's client: only they record its follow-ups. Who
+# sees the client without owning it (the department's supervisor; manager, HR and admin, who
+# see every client) is refused 403; those who no longer or never saw it, 404.
+_FOLLOW_UP_SEEN = {"supervisor": 403, "manager": 403, "hr": 403, "admin": 403}
+_FOLLOW_UP_UNSEEN = {"departing": 404, "witness": 404, "other_sales": 404}
+
+
+def _follow_up_form(w) -> dict:
+    return {
+        "date": timezone.localdate().isoformat(),
+        "kind": "phone",
+        "contact": w.client.contacts.get().pk,
+        "content": "电话告知新对接人。",
+    }
+
+
+def _follow_up_only_by_receiver(w, role):
+    from clients.models import FollowUp
+
+    assert FollowUp.objects.filter(client=w.client).exists() == (role == "receiver"), role
+
+
 EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
     # --- accounts and the site ---------------------------------------------------------
     "home": page(everyone=Redirect("/handovers/inbox/")),
@@ -782,6 +805,41 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
             status=201,
         ),
     ),
+    "clients:follow_up_add": (
+        Case(
+            {"anonymous": LOGIN, "receiver": 200} | _FOLLOW_UP_SEEN | _FOLLOW_UP_UNSEEN,
+            state=State.COMPLETED,
+            args=lambda w: [w.client.pk],
+        ),
+        Case(
+            {"anonymous": LOGIN, "receiver": Redirect("/handovers/duties/")} | _FOLLOW_UP_SEEN | _FOLLOW_UP_UNSEEN,
+            method="post",
+            state=State.COMPLETED,
+            args=lambda w: [w.client.pk],
+            data=lambda w: {**_follow_up_form(w), "next": "/handovers/duties/"},
+            check=_follow_up_only_by_receiver,
+        ),
+    ),
+    # Everyone has a duty page; it lists only the duties they see (handover.selectors.duties).
+    "handover:duties": page(state=State.COMPLETED),
+    "api:client-follow-ups": (
+        Case(
+            {"anonymous": 401, "receiver": 200} | dict.fromkeys(_FOLLOW_UP_SEEN, 200) | _FOLLOW_UP_UNSEEN,
+            state=State.COMPLETED,
+            args=lambda w: [w.client.pk],
+            api=True,
+        ),
+        Case(
+            {"anonymous": 401, "receiver": 201} | _FOLLOW_UP_SEEN | _FOLLOW_UP_UNSEEN,
+            method="post",
+            state=State.COMPLETED,
+            args=lambda w: [w.client.pk],
+            data=_follow_up_form,
+            api=True,
+            check=_follow_up_only_by_receiver,
+        ),
+    ),
+    "api:duty-list": Case(dict.fromkeys(ROLES, 200) | {"anonymous": 401}, state=State.COMPLETED, api=True),
 }
 
 

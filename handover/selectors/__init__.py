@@ -17,6 +17,7 @@ Callers use `selectors.<name>`: every public name is re-exported here.
 """
 
 from .archive import archive_for, archive_matching
+from .duties import DutyPage, duties_for_list, duties_visible_to, duty_page
 from .inbox import DUTY_TODO, TODO_PARTIES, DisputeRow, InboxEntry, disputed_items, inbox_for
 from .lists import (
     checklist_items,
@@ -60,6 +61,10 @@ from .visibility import (
 )
 
 __all__ = [
+    "DutyPage",
+    "duties_for_list",
+    "duties_visible_to",
+    "duty_page",
     "ReceiversBulk",
     "receivers_bulk",
     "receivers_bulk_allowed",

@@ -62,10 +62,14 @@ class InboxEntry:
     revoke: bool = False
     # The departing person's disputed items, each with its reason and the form that answers it.
     disputes: tuple[DisputeRow, ...] = ()
+    # Where it is done when not on the handover page (a duty after completion: the duty page).
+    link: str = ""
 
     @property
     def url(self) -> str:
         """The handover page at the tab where this is done (flow.tab_of), or the person's own view."""
+        if self.link:
+            return self.link
         tab = flow.tab_of(self.handover.state) if self.handover.state in flow.OPEN_STATES else "mine"
         return reverse("handover:detail", args=[self.handover.pk]) + f"?tab={tab}"
 
@@ -209,6 +213,7 @@ def inbox_for(user, *, today: datetime.date | None = None) -> list[InboxEntry]:
                 d["due_on"],
                 d["due_on"] < today,
                 revoke=d["kind"] == DutyKind.REVOKE_ACCOUNTS,
+                link=reverse("handover:duties") + f"#handover-{d['handover']}-{d['kind']}",
             )
         )
 

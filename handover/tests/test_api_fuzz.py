@@ -74,6 +74,7 @@ def world(people, settings):
         outcome="已介绍新对接人。",
     )
     ids = {"pk": h.pk, "hc_id": hc.pk, "item_id": h.items.order_by("pk").first().pk, "visit_id": visit.pk}
+    ids["client_id"] = hc.client_id  # the departing person still owns it: follow-ups are theirs to record
     return ids, api_token_create(user=people.departing)[0]
 
 
