@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from accounts.models import User
 from clients.money import format_money
@@ -41,7 +42,7 @@ def draft_report(h: Handover, user: User) -> None:
     if report is None or report.summary.strip():
         return
     f = selectors.report_figures(h)
-    grades = _(", ").join(
+    grades = pgettext("list separator", ", ").join(
         _("grade %(grade)s: %(n)s") % {"grade": g, "n": n} for g, n in sorted(f["clients_by_grade"].items())
     )
     report.summary = _(
