@@ -28,7 +28,7 @@ from clients.tests.factories import (
     OpportunityFactory,
     ReceivableFactory,
 )
-from handover.models import ChecklistTemplateItem, Handover, HandoverClient, ItemKind, State
+from handover.models import ChecklistTemplateItem, Duty, Handover, HandoverClient, ItemKind, State
 from handover.tests.conftest import poppler
 from tests.browser.conftest import watch_csp
 
@@ -550,8 +550,48 @@ def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cas
     departing.page.goto("/clients/")
     assert departing.page.locator("tr[data-client-id]").count() == 0
 
+    # --- The receiver's duties: from the to-do to the duty page, a visit recorded per client --
+    # (a visit proves both duties: contact within 7 days, visit within 30).
+    rpage = receiver.page
+    with rpage.expect_navigation():
+        receiver.inbox().locator(f'.inbox-entry[data-handover="{h_pk}"]').first.click()
+    assert "/handovers/duties/" in rpage.url
+    visits = rpage.locator(f"section.duty-group#handover-{h_pk}-visit_client")
+    assert visits.locator('tr.duty-row[data-done="0"]').count() == len(book.clients)
+    for n in range(len(book.clients)):
+        group = rpage.locator(f"section.duty-group#handover-{h_pk}-visit_client")
+        with rpage.expect_navigation():
+            group.locator('tr.duty-row[data-done="0"] a.record-follow-up').first.click()
+        if n == 0:
+            # Refused first (no content), the choices made stay in place with the message beside.
+            rpage.select_option("#id_kind", "visit")
+            with rpage.expect_navigation():
+                rpage.click("#follow-up-save")
+            assert rpage.locator("#id_content_error").count() == 1
+            assert rpage.locator("#id_kind").input_value() == "visit"
+            receiver.shot("follow-up-refused")
+        rpage.select_option("#id_kind", "visit")
+        rpage.fill("#id_content", "与离职同事一同上门拜访，客户已确认新的对接人。")
+        with rpage.expect_navigation():
+            rpage.click("#follow-up-save")
+        assert "/handovers/duties/" in rpage.url
+    for kind in ("contact_client", "visit_client"):
+        group = rpage.locator(f"section.duty-group#handover-{h_pk}-{kind}")
+        assert group.locator('tr.duty-row[data-done="1"]').count() == len(book.clients)
+        assert group.locator('tr.duty-row[data-done="0"]').count() == 0
+    receiver.shot("duties-done")
+    assert receiver.inbox().locator(f'.inbox-entry[data-handover="{h_pk}"]').count() == 0
+
     # --- HR: the accounts to revoke on the to-do list; the sealed confirmation to download ----
     assert hr.inbox().locator(f'.inbox-entry[data-handover="{h_pk}"] + form.revoke-form').count() == 1
+    hr.page.goto("/handovers/duties/")
+    hr.page.once("dialog", lambda dialog: dialog.accept())  # "deactivate this account now?"
+    with hr.page.expect_navigation():
+        hr.page.locator(f"section.duty-group#handover-{h_pk}-revoke_accounts form.revoke-form button").click()
+    assert (
+        hr.page.locator(f'section.duty-group#handover-{h_pk}-revoke_accounts tr.duty-row[data-done="1"]').count() == 1
+    )
+    assert not Duty.objects.filter(handover_id=h_pk, done_at__isnull=True).exists()
     with hr.page.expect_navigation():
         hr.page.click("#nav-archive")
     row = hr.page.locator(f'tr[data-handover-id="{h_pk}"]')
