@@ -15,6 +15,7 @@ from .models import (
     ArchiveJob,
     ChecklistItem,
     ChecklistTemplateItem,
+    ConfirmationAnnex,
     DocumentTemplate,
     Duty,
     Event,
@@ -188,6 +189,16 @@ class ArchiveJobAdmin(ReadOnlyAdmin):
     list_filter = ["state"]
     search_fields = ["handover__number"]
     list_select_related = ["handover"]
+
+
+@admin.register(ConfirmationAnnex)
+class ConfirmationAnnexAdmin(ReadOnlyAdmin):
+    """The annexes printed ahead of an approval, joined into the archive then (and deleted)."""
+
+    list_display = ["handover", "pages", "printed_at", "html_sha256"]
+    search_fields = ["handover__number"]
+    list_select_related = ["handover"]
+    exclude = ["pdf"]
 
 
 @admin.register(ArchivedDocument)

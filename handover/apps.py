@@ -30,4 +30,5 @@ class HandoverConfig(AppConfig):
             lambda handover_id: tasks.archive_handover.delay(handover_id),
             eager=lambda: bool(tasks.archive_handover.app.conf.task_always_eager),
         )
+        services.queue_annex_with(lambda handover_id: tasks.print_confirmation_annex.delay(handover_id))
         notify.deliver_with(lambda notification_id: tasks.deliver_notification.delay(notification_id))

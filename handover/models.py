@@ -1015,6 +1015,28 @@ class ArchiveJob(models.Model):
         return f"{self.handover_id} {self.state}"
 
 
+class ConfirmationAnnex(models.Model):
+    """The confirmation's annex printed ahead, once the three parties have signed the checklist
+    (handover/pdf.py render_confirmation_annex): the archive joins it to the cover it prints at the
+    approval if the annex it would print then is the same (the SHA-256 of its HTML), so the final
+    approval is archived within seconds even for hundreds of clients. A stale one is printed again."""
+
+    handover = models.OneToOneField(
+        Handover, verbose_name=_("handover"), on_delete=models.CASCADE, related_name="confirmation_annex"
+    )
+    html_sha256 = models.CharField(_("SHA-256 of the printed HTML"), max_length=64)
+    pdf = models.BinaryField(_("PDF"))
+    pages = models.PositiveIntegerField(_("pages"), default=0)
+    printed_at = models.DateTimeField(_("printed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("confirmation annex printed ahead")
+        verbose_name_plural = _("confirmation annexes printed ahead")
+
+    def __str__(self) -> str:
+        return f"{self.handover_id} {self.html_sha256[:12]}"
+
+
 class IdempotencyKey(models.Model):
     """An API write's Idempotency-Key and the answer it got, so that a repeat acts no more.
 

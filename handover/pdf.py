@@ -134,19 +134,33 @@ def _in_company_language(function):
 
 @_in_company_language
 def render_pdf(
-    template: str, context: dict, fetcher: RestrictedFetcher | None = None, *, title: str, footer: str
+    template: str, context: dict, fetcher: RestrictedFetcher | None = None, *, title: str, footer: str | None
 ) -> bytes:
-    """The PDF of a template under templates/pdf/; title and footer run on every page."""
+    """The PDF of a template under templates/pdf/; title and footer run on every page.
+
+    footer None: a part of a document, its footer and page numbers laid over it once the parts
+    are joined (number_pages)."""
     fetcher = fetcher or RestrictedFetcher()
+    return write_html(render_html(template, context, title=title, footer=footer), fetcher)
+
+
+def render_html(template: str, context: dict, *, title: str, footer: str | None) -> str:
     h = context["h"]
     context = {
         **context,
         "title": str(title),
         "head_css": _css_string(f"{settings.COMPANY_NAME} · {h.number} · {title}"),
-        "foot_css": _css_string(str(footer)),
-        **_page_labels(),
+        **(_footer_css(footer) if footer is not None else {"foot_css": '""', "page_counter_css": '""'}),
     }
-    html = render_to_string(template, context)
+    return render_to_string(template, context)
+
+
+def _footer_css(footer: str) -> dict:
+    return {"foot_css": _css_string(str(footer)), **_page_labels()}
+
+
+def write_html(html: str, fetcher: RestrictedFetcher | None = None) -> bytes:
+    fetcher = fetcher or RestrictedFetcher()
     # No base URL: a relative link means nothing, so nothing is fetched for it.
     # WeasyPrint makes hundreds of thousands of short-lived objects; in a process holding a
     # large heap (a worker, the web server) the garbage collector's full passes over that heap
@@ -502,14 +516,91 @@ def confirmation_context(
     }
 
 
+CONFIRMATION = "pdf/confirmation.html"
+ANNEX = "pdf/confirmation_annex.html"
+
+
+def _confirmation_title() -> str:
+    return _("Client handover confirmation")
+
+
+def _confirmation_day(h: Handover) -> datetime.date:
+    return timezone.localdate(h.completed_at) if h.completed_at else timezone.localdate()
+
+
+def _annex_html(context: dict) -> str:
+    return render_html(ANNEX, context, title=_confirmation_title(), footer=None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Annex:
+    """The confirmation's annex as printed: the SHA-256 of its HTML, and its PDF."""
+
+    sha256: str
+    pdf: bytes
+
+
 @_in_company_language
-def render_confirmation(h: Handover | int, *, verification_code: str, site_url: str = "") -> bytes:
-    """The three-party signed confirmation of a completed handover, as archived."""
+def render_confirmation_annex(h: Handover | int) -> Annex:
+    """The annex (the clients and the materials the checklist signatures vouch for), printed ahead.
+
+    Once the three parties have signed the checklist, what it shows can no longer change: it is
+    printed then, in the background, and the archive joins it after the cover it prints at the
+    approval. The archive uses it only if the HTML it would print now is the same, so which path
+    printed the annex never changes the document (a day's difference in how overdue a receivable
+    is, say, prints it again)."""
+    h = _handover(h)
+    data = _load(h)
+    context = {
+        **_base_context(h),
+        "clients": _client_lines(h, data, _confirmation_day(h)),
+        "standard_items": _item_rows(data, standard_only=True),
+    }
+    html = _annex_html(context)
+    return Annex(hashlib.sha256(html.encode()).hexdigest(), write_html(html))
+
+
+@_in_company_language
+def render_confirmation(
+    h: Handover | int, *, verification_code: str, site_url: str = "", annex: Annex | None = None
+) -> bytes:
+    """The three-party signed confirmation of a completed handover, as archived: the cover (the
+    people, the report, the signatures, the verification code), then the annex, numbered as one
+    document with the verification code in every page's footer. `annex`: one printed ahead."""
     fetcher = RestrictedFetcher()
     context = confirmation_context(h, verification_code=verification_code, fetcher=fetcher, site_url=site_url)
-    title = _("Client handover confirmation")
+    title = _confirmation_title()
+    cover = render_html(CONFIRMATION, {**context, "client_count": len(context["clients"])}, title=title, footer=None)
+    cover_pdf = write_html(cover, fetcher)
+    annex_html = _annex_html(context)
+    if annex is None or annex.sha256 != hashlib.sha256(annex_html.encode()).hexdigest():
+        annex = Annex("", write_html(annex_html))
     footer = _("Verification code %(code)s") % {"code": verification_code}
-    return render_pdf("pdf/confirmation.html", context, fetcher, title=title, footer=footer)
+    return number_pages([cover_pdf, annex.pdf], h=context["h"], title=title, footer=footer)
+
+
+def number_pages(parts: list[bytes], *, h: Handover, title: str, footer: str) -> bytes:
+    """The parts joined into one PDF, with the footer and "page N of M" laid over every page.
+
+    The parts are printed without them (render_html(footer=None)); the footers are printed here as
+    a document of as many empty pages, with the same page size and margins, and each of its pages
+    is laid over the page of the same number."""
+    from pypdf import PdfReader, PdfWriter
+
+    readers = [PdfReader(io.BytesIO(part)) for part in parts]
+    pages = [page for reader in readers for page in reader.pages]
+    footers = render_html("pdf/footers.html", {"h": h, "pages": range(len(pages))}, title=title, footer=footer)
+    overlay = PdfReader(io.BytesIO(write_html(footers))).pages
+    if len(overlay) != len(pages):
+        raise RuntimeError(f"the footers printed {len(overlay)} pages for {len(pages)}")
+    writer = PdfWriter()
+    for page, over in zip(pages, overlay, strict=True):
+        writer.add_page(page).merge_page(over)
+    if readers[0].metadata:
+        writer.add_metadata(dict(readers[0].metadata))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 @_in_company_language

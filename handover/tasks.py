@@ -39,3 +39,11 @@ def scan_reminders() -> dict:
 def archive_handover(self, handover_id: int) -> str:
     """Print, seal and archive a completed handover's confirmation; a second run finds it done."""
     return services.archive_job_run(handover_id=handover_id).sha256
+
+
+@shared_task(acks_late=True)
+def print_confirmation_annex(handover_id: int) -> str:
+    """Print ahead the annex of a handover whose checklist is signed (only a head start for the
+    archive, which prints it itself if this fails: no retries)."""
+    row = services.confirmation_annex_print(handover_id=handover_id)
+    return row.html_sha256 if row else ""

@@ -41,6 +41,7 @@ from demo.company import DEPARTING_USERNAME
 from handover.models import (
     ArchivedDocument,
     ArchiveJob,
+    ConfirmationAnnex,
     DocumentTemplate,
     IdempotencyKey,
     Reminder,
@@ -94,6 +95,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.Signature": READ_ONLY,
     "handover.ArchivedDocument": READ_ONLY,
     "handover.ArchiveJob": READ_ONLY,
+    "handover.ConfirmationAnnex": READ_ONLY,
     "handover.IdempotencyKey": READ_ONLY,
     # --- the bell -------------------------------------------------------------------------
     "notifications.Notification": READ_ONLY,
@@ -127,6 +129,9 @@ MAKE = {
         handover=w.handover, file="archive/x.pdf", sha256="0" * 64, size=1
     ),
     "handover.ArchiveJob": lambda w: ArchiveJob.objects.get_or_create(handover=w.handover)[0],
+    "handover.ConfirmationAnnex": lambda w: ConfirmationAnnex.objects.create(
+        handover=w.handover, html_sha256="0" * 64, pdf=b"%PDF-1.7", pages=1
+    ),
 }
 
 

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from accounts.models import Department
 from bench.bench_list import bench_large_book_search
 from bench.bench_page import MAX_QUERIES, bench_handover_page
-from bench.bench_pdf import bench_confirmation_pdf
+from bench.bench_pdf import bench_confirmation_pdf, bench_final_approval_archive
 from bench.management.commands import bench as bench_command
 from bench.management.commands.bench import Bench, discover, format_table, run_benchmarks
 
@@ -74,6 +74,13 @@ def test_the_pdf_benchmark_runs_on_a_small_book(db):
     assert render["name"].startswith("confirmation PDF, 3 clients") and render["seconds"] > 0
     assert archive["seconds"] > 0
     assert serve["queries"] <= 5 and serve["seconds"] > 0
+
+
+def test_the_final_approval_benchmark_runs_on_a_small_book(db):
+    annex, approval, archived = bench_final_approval_archive(clients=3)
+    assert annex["name"].startswith("annex printed ahead") and annex["seconds"] > 0
+    assert approval["name"] == "final approval of 3 clients answers" and approval["seconds"] > 0
+    assert archived["seconds"] > 0 and "ok" in archived
 
 
 def _child_environment(monkeypatch, *, argv: tuple = (), environ: dict) -> dict:

@@ -9,13 +9,16 @@ locking, state checks and timeline every stage shares). Callers use the names re
 """
 
 from .archive import (
+    annex_soon,
     archive_job_run,
     archive_name,
     archive_retry,
     archive_soon,
     archives_ask_again,
     archives_queue_missing,
+    confirmation_annex_print,
     handover_archive,
+    queue_annex_with,
     queue_archive_with,
 )
 from .completion import handover_revoke_access, ownership_refusals
@@ -74,7 +77,9 @@ __all__ = [
     "archive_name",
     "archive_job_run",
     "archive_retry",
+    "annex_soon",
     "archive_soon",
+    "confirmation_annex_print",
     "archives_ask_again",
     "archives_queue_missing",
     "calls_save_rows",
@@ -101,6 +106,7 @@ __all__ = [
     "plan_save_rows",
     "plan_sheet_upload",
     "plan_workbook",
+    "queue_annex_with",
     "queue_archive_with",
     "receivers_set",
     "receivers_set_allowed",

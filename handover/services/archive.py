@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from .. import codes, origin, policy, seal
-from ..models import ArchivedDocument, ArchiveJob, ArchiveJobState, Handover, State
+from ..models import ArchivedDocument, ArchiveJob, ArchiveJobState, ConfirmationAnnex, Handover, State
 from .common import lock_handover, log_event, require_state
 from .errors import Conflict, HandoverError, NotAllowed
 
@@ -64,7 +64,9 @@ class _InProcess:
     """One thread of this process that makes the archives asked of it, one at a time (a confirmation
     of 500 clients takes seconds of one core; several at once would only share the cores)."""
 
-    def __init__(self):
+    def __init__(self, work, name: str):
+        self.work = work
+        self.name = name
         self.lock = threading.Lock()
         self.waiting: queue.Queue[int] = queue.Queue()
         self.asked: set[int] = set()
@@ -77,7 +79,7 @@ class _InProcess:
             self.asked.add(handover_id)
             self.waiting.put(handover_id)
             if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._work, name="archive", daemon=True)
+                self.thread = threading.Thread(target=self._work, name=self.name, daemon=True)
                 self.thread.start()
 
     def _work(self) -> None:
@@ -92,7 +94,7 @@ class _InProcess:
                 continue
             try:
                 close_old_connections()
-                archive_job_run_logged(handover_id)
+                self.work(handover_id)
             finally:
                 # A thread's connection is its own: closed after each archive, none left idle.
                 connections.close_all()
@@ -111,10 +113,62 @@ class _InProcess:
         return False
 
 
-in_process = _InProcess()
+in_process = _InProcess(lambda handover_id: archive_job_run_logged(handover_id), "archive")
 # How archive_soon hands a job to this process; tests that run inside one transaction replace it
 # (a thread could not see their rows).
 _run_in_process: list = [in_process.submit]
+
+
+# The annex printed ahead (ConfirmationAnnex), the same way: a Celery task, or a thread of this process.
+_annex_queue: list = []
+annex_in_process = _InProcess(lambda handover_id: confirmation_annex_print_logged(handover_id), "annex")
+_annex_run_in_process: list = [annex_in_process.submit]
+
+
+def queue_annex_with(enqueue) -> None:
+    _annex_queue[:] = [enqueue]
+
+
+def annex_soon(handover_id: int) -> str:
+    """Ask for the confirmation's annex to be printed ahead, never in the caller (see archive_soon)."""
+    if not _broker_eager[0]() and _annex_queue:
+        try:
+            _annex_queue[0](handover_id)
+        except Exception:  # noqa: BLE001 - a broker that is down must not fail the signature
+            logger.warning("could not queue the annex of handover %s; a thread prints it", handover_id, exc_info=True)
+        else:
+            return "queued"
+    _annex_run_in_process[0](handover_id)
+    return "thread"
+
+
+def confirmation_annex_print(*, handover_id: int) -> ConfirmationAnnex | None:
+    """Print the annex of a handover whose checklist the three parties have signed, and keep it
+    for the archive; nothing once the archive exists. Printing it again replaces it."""
+    from .. import pdf
+
+    if ArchivedDocument.objects.filter(handover_id=handover_id).exists():
+        return None
+    annex = pdf.render_confirmation_annex(handover_id)
+    row, _created = ConfirmationAnnex.objects.update_or_create(
+        handover_id=handover_id,
+        defaults={
+            "html_sha256": annex.sha256,
+            "pdf": annex.pdf,
+            "pages": pdf.page_count(annex.pdf),
+            "printed_at": timezone.now(),
+        },
+    )
+    return row
+
+
+def confirmation_annex_print_logged(handover_id: int) -> ConfirmationAnnex | None:
+    """confirmation_annex_print for a thread: a failure is logged (the archive prints the annex itself)."""
+    try:
+        return confirmation_annex_print(handover_id=handover_id)
+    except Exception:  # noqa: BLE001 - only a head start: the archive prints what is missing
+        logger.exception("the annex of handover %s could not be printed ahead", handover_id)
+        return None
 
 
 def archive_soon(handover_id: int) -> str:
@@ -272,7 +326,9 @@ def handover_archive(*, handover_id: int) -> ArchivedDocument:
     while ArchivedDocument.objects.filter(verification_code=code).exists():
         code = codes.new_verification_code()
     site_url = ArchiveJob.objects.filter(handover_id=handover_id).values_list("site_url", flat=True).first() or ""
-    sealed = seal.seal_pdf(pdf.render_confirmation(h, verification_code=code, site_url=site_url))
+    printed = ConfirmationAnnex.objects.filter(handover_id=handover_id).values_list("html_sha256", "pdf").first()
+    annex = pdf.Annex(printed[0], bytes(printed[1])) if printed else None
+    sealed = seal.seal_pdf(pdf.render_confirmation(h, verification_code=code, site_url=site_url, annex=annex))
     digest = hashlib.sha256(sealed.data).hexdigest()
 
     written = None
@@ -298,6 +354,8 @@ def handover_archive(*, handover_id: int) -> ArchivedDocument:
                 ) from exc
             written = doc.file.path
             doc.save()
+            # Joined into the archive (or printed again there): no longer needed.
+            ConfirmationAnnex.objects.filter(handover=h).delete()
             log_event(h, actor=None, kind="archived", sha256=digest, code=code)
     except BaseException:
         # The row did not make it: take back the file we wrote, so a retry can write it.

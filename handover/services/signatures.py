@@ -13,6 +13,7 @@ from accounts.models import User
 from .. import flow, signing
 from ..models import SIGNED_AT, Handover, Signature, SignatureMethod, SignaturePurpose
 from ..notify import notice_if_ready
+from . import archive
 from .common import bump, lock_handover, log_event, require_state
 from .errors import InvalidInput, NotAllowed, WrongState
 
@@ -115,6 +116,10 @@ def handover_sign(
     if existing is not None and checker.is_valid(existing):
         raise WrongState(_("You have already signed this, and nothing has changed since."))
     sig = make_signature(h, user=user, purpose=purpose, signature=signature)
+    if purpose == SignaturePurpose.CHECKLIST and not signing.checker_for(h).missing(purpose):
+        # The checklist's content is fixed now: its annex to the confirmation is printed ahead.
+        handover_id = h.pk
+        transaction.on_commit(lambda: archive.annex_soon(handover_id))
     bump(h)
     event = log_event(h, actor=user, kind="signed", purpose=purpose, method=sig.method, sha256=sig.content_sha256)
     # The last receipt, record or checklist signature lets the next person act: they hear it.

@@ -233,8 +233,7 @@ def test_the_archive_thread_takes_one_handover_once_at_a_time(monkeypatch):
         gate.wait(10)
         ran.append(handover_id)
 
-    monkeypatch.setattr(archive, "archive_job_run_logged", run)
-    worker = archive._InProcess()
+    worker = archive._InProcess(run, "archive")
     for handover_id in (7, 7, 8, 7):
         worker.submit(handover_id)
     gate.set()
