@@ -41,8 +41,11 @@ from demo.company import DEPARTING_USERNAME
 from handover.models import (
     ArchivedDocument,
     ArchiveJob,
+    ClientNotice,
+    ClientNoticeTemplate,
     DocumentTemplate,
     IdempotencyKey,
+    NoticeDelivery,
     Reminder,
     ReminderKind,
     State,
@@ -80,6 +83,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.DocumentTemplate": only(superuser="vacd"),
     "handover.StageDuration": only(superuser="vacd"),
     "handover.ReminderPolicy": only(superuser="vacd"),
+    "handover.ClientNoticeTemplate": only(superuser="vacd"),
     # --- the handovers and their record: changed only through the procedure ---------------------
     "handover.Handover": READ_ONLY,
     "handover.StageDeadline": READ_ONLY,
@@ -95,6 +99,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.ArchivedDocument": READ_ONLY,
     "handover.ArchiveJob": READ_ONLY,
     "handover.IdempotencyKey": READ_ONLY,
+    "handover.ClientNotice": READ_ONLY,
+    "handover.NoticeDelivery": READ_ONLY,
     # --- the bell -------------------------------------------------------------------------
     "notifications.Notification": READ_ONLY,
 }
@@ -127,6 +133,12 @@ MAKE = {
         handover=w.handover, file="archive/x.pdf", sha256="0" * 64, size=1
     ),
     "handover.ArchiveJob": lambda w: ArchiveJob.objects.get_or_create(handover=w.handover)[0],
+    "handover.ClientNoticeTemplate": lambda w: ClientNoticeTemplate.objects.create(),
+    "handover.NoticeDelivery": lambda w: NoticeDelivery.objects.create(
+        notice=ClientNotice.objects.filter(handover_client__handover=w.handover).first(),
+        channel="paper",
+        created_by=w.people.departing,
+    ),
 }
 
 

@@ -29,6 +29,7 @@ from .lists import (
     handover_visits,
     row_in,
 )
+from .notices import NoticesTab, link_state, notice_for_token, notice_texts, notice_token, notices_tab, stage_reached
 from .page import GridInput, HandoverPage, Typed, handover_page
 from .page.clients import ClientRow, ReceiverGroup
 from .page.items import STATUS_STYLE, ItemRow
@@ -60,6 +61,13 @@ from .visibility import (
 )
 
 __all__ = [
+    "NoticesTab",
+    "link_state",
+    "notice_for_token",
+    "notice_texts",
+    "notice_token",
+    "notices_tab",
+    "stage_reached",
     "ReceiversBulk",
     "receivers_bulk",
     "receivers_bulk_allowed",
