@@ -1,0 +1,225 @@
+"""The client notice in the pages: the "客户告知" tab and its actions, and the client's own answer page
+(no login, only its own notice, rate-limited, logged)."""
+
+import datetime
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AccessLog
+from clients.models import Contact
+from handover import services
+from handover.models import ClientNotice, NoticeDelivery, State
+from tests.walk import advance_to
+
+
+@pytest.fixture(autouse=True)
+def _outboxes(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SMS_BACKEND = "handover.sms.LocmemSMSBackend"
+
+
+@pytest.fixture
+def approved(handover):
+    h = advance_to(handover, State.MATERIALS)
+    Contact.objects.filter(client__in=[hc.client for hc in h.clients.all()]).update(email="buyer@example.cn")
+    return h
+
+
+def _sent(h, user, hc=None):
+    hc = hc or h.clients.order_by("pk").first()
+    services.notice_mark_sent(handover_client=hc, user=user, channel="paper")
+    notice = ClientNotice.objects.get(handover_client=hc)
+    return notice, services.notice_token(notice)
+
+
+def _url(token):
+    return reverse("handover:client_answer", args=[token])
+
+
+# --- the client's page ---------------------------------------------------------------------------
+
+
+def test_the_client_opens_their_notice_without_a_login_and_sees_only_their_own(client, approved, people):
+    notice, token = _sent(approved, people.departing)
+    other = approved.clients.exclude(pk=notice.handover_client_id).first()
+    response = client.get(_url(token))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert notice.handover_client.client.name in body
+    assert people.receiver.display_name in body
+    assert other.client.name not in body
+    assert approved.number not in body
+    assert 'id="answer-form"' in body
+    # The site's strict policy holds here too: no inline script, no outside resource.
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    row = AccessLog.objects.get(action="client_answer")
+    assert row.user is None and not row.refused and str(notice.pk) in row.detail
+    assert token not in row.detail
+
+
+def test_a_wrong_token_is_404_and_logged_as_refused(client, approved):
+    assert client.get(_url("x" * 40)).status_code == 404
+    assert AccessLog.objects.get(action="client_answer").refused
+
+
+def test_the_client_confirms_and_the_link_then_says_so(client, approved, people):
+    notice, token = _sent(approved, people.departing)
+    response = client.post(_url(token), {"answer": "confirmed"})
+    assert response.status_code == 302
+    notice.refresh_from_db()
+    assert notice.answer == "confirmed"
+    page = client.get(_url(token)).content.decode()
+    assert 'id="answer-done"' in page and 'id="answer-form"' not in page
+
+
+def test_answered_twice_is_refused(client, approved, people):
+    notice, token = _sent(approved, people.departing)
+    client.post(_url(token), {"answer": "confirmed"})
+    response = client.post(_url(token), {"answer": "concern", "text": "换人"})
+    assert response.status_code == 409
+    assert 'id="answer-done"' in response.content.decode()
+    notice.refresh_from_db()
+    assert notice.answer == "confirmed" and notice.answer_text == ""
+
+
+def test_an_expired_link_says_so_and_takes_no_answer(client, approved, people):
+    notice, token = _sent(approved, people.departing)
+    ClientNotice.objects.filter(pk=notice.pk).update(expires_at=timezone.now() - datetime.timedelta(minutes=1))
+    assert 'id="answer-expired"' in client.get(_url(token)).content.decode()
+    response = client.post(_url(token), {"answer": "confirmed"})
+    assert response.status_code == 409
+    notice.refresh_from_db()
+    assert notice.answer == ""
+
+
+def test_an_objection_without_words_keeps_the_choice_and_says_why_at_the_field(client, approved, people):
+    notice, token = _sent(approved, people.departing)
+    response = client.post(_url(token), {"answer": "other_contact", "text": ""})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert 'id="text-error"' in body
+    assert 'value="other_contact"' in body and "checked" in body
+    notice.refresh_from_db()
+    assert notice.answer == ""
+
+
+def test_another_clients_token_cannot_answer_this_notice(client, approved, people):
+    first, first_token = _sent(approved, people.departing)
+    second_hc = approved.clients.exclude(pk=first.handover_client_id).first()
+    second, _second_token = _sent(approved, people.departing, second_hc)
+    client.post(_url(first_token), {"answer": "concern", "text": "不放心"})
+    second.refresh_from_db()
+    assert second.answer == ""
+    first.refresh_from_db()
+    assert first.answer == "concern"
+
+
+def test_an_objection_through_the_page_reaches_the_supervisor_and_the_sample(client, approved, people):
+    notice, token = _sent(approved, people.departing)
+    client.post(_url(token), {"answer": "other_contact", "text": "希望换人"})
+    notice.handover_client.refresh_from_db()
+    assert notice.handover_client.in_sample
+    assert people.supervisor.notifications.filter(body="希望换人").exists()
+
+
+def test_the_rate_limit_answers_429_in_chinese(client, approved, people, settings):
+    settings.CLIENT_ANSWER_RATE_PER_TOKEN = 3
+    _notice, token = _sent(approved, people.departing)
+    for _ in range(3):
+        assert client.get(_url(token)).status_code == 200
+    response = client.get(_url(token))
+    assert response.status_code == 429
+    assert "请求过于频繁" in response.content.decode()
+    assert AccessLog.objects.filter(action="client_answer", refused=True).exists()
+
+
+def test_the_rate_limit_by_address_stops_guessing_tokens(client, approved, settings):
+    settings.CLIENT_ANSWER_RATE_PER_IP = 5
+    codes = [client.get(_url(f"guess{i:035d}")).status_code for i in range(7)]
+    assert codes[:5] == [404] * 5 and codes[5:] == [429, 429]
+
+
+# --- the tab and its actions -----------------------------------------------------------------------
+
+
+def _tab(h):
+    return reverse("handover:detail", args=[h.pk]) + "?tab=notices"
+
+
+def test_the_tab_before_the_stage_says_not_yet(login, handover, people):
+    body = login(people.departing).get(_tab(handover)).content.decode()
+    assert 'id="notices-not-yet"' in body and 'id="notices-email"' not in body
+
+
+def test_the_tab_lists_each_client_with_its_status_and_the_short_text(login, approved, people):
+    _sent(approved, people.departing)
+    body = login(people.departing).get(_tab(approved)).content.decode()
+    assert body.count('class="notice-row"') == approved.clients.count()
+    assert 'data-status="sent"' in body and 'data-status="not_sent"' in body
+    assert 'id="notices-email"' in body and "copy-sms" in body
+
+
+def test_the_witness_sees_the_tab_but_no_buttons(login, approved, people):
+    body = login(people.witness).get(_tab(approved)).content.decode()
+    assert 'class="notice-row"' in body and 'id="notices-email"' not in body and "notice-mark" not in body
+
+
+def test_the_departing_person_emails_every_client(login, approved, people):
+    c = login(people.departing)
+    response = c.post(reverse("handover:notices_email", args=[approved.pk]), {"version": approved.version})
+    assert response.status_code == 302
+    assert NoticeDelivery.objects.filter(channel="email").count() == approved.clients.count()
+
+
+def test_the_supervisor_emails_the_ticked_clients_only(login, approved, people):
+    hcs = list(approved.clients.order_by("pk")[:2])
+    c = login(people.supervisor)
+    c.post(
+        reverse("handover:notices_email", args=[approved.pk]),
+        {"version": approved.version, "clients": [hc.pk for hc in hcs]},
+    )
+    assert set(NoticeDelivery.objects.values_list("notice__handover_client", flat=True)) == {hc.pk for hc in hcs}
+
+
+def test_the_witness_cannot_send(login, approved, people):
+    c = login(people.witness)
+    response = c.post(reverse("handover:notices_sms", args=[approved.pk]), {"version": approved.version})
+    assert response.status_code == 302
+    assert [m.level_tag for m in get_messages(response.wsgi_request)] == ["error"]
+    assert not NoticeDelivery.objects.exists()
+
+
+def test_an_outsider_gets_404(login, approved, people):
+    c = login(people.other_sales)
+    assert c.post(reverse("handover:notices_email", args=[approved.pk]), {"version": 1}).status_code == 404
+    hc = approved.clients.first()
+    assert c.get(reverse("handover:notice_letter", args=[approved.pk, hc.pk])).status_code == 404
+
+
+def test_sending_before_the_plan_is_approved_is_refused(login, handover, people):
+    c = login(people.departing)
+    response = c.post(reverse("handover:notices_email", args=[handover.pk]), {"version": handover.version})
+    assert [m.level_tag for m in get_messages(response.wsgi_request)] == ["error"]
+    assert not ClientNotice.objects.exists()
+
+
+def test_marked_sent_by_wechat(login, approved, people):
+    hc = approved.clients.first()
+    c = login(people.receiver)
+    c.post(
+        reverse("handover:notice_mark", args=[approved.pk, hc.pk]),
+        {"version": approved.version, "channel": "wechat", "note": "已发微信"},
+    )
+    d = NoticeDelivery.objects.get()
+    assert d.channel == "wechat" and d.created_by == people.receiver and d.sent_at
+
+
+def test_the_letter_prints_for_the_receiver_not_for_the_witness(login, approved, people):
+    hc = approved.clients.first()
+    url = reverse("handover:notice_letter", args=[approved.pk, hc.pk])
+    response = login(people.receiver).get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert login(people.witness).get(url).status_code == 403
