@@ -1093,7 +1093,7 @@ class ClientNoticeTemplate(models.Model):
     prepare_at = models.CharField(
         _("prepared once the handover reaches"),
         max_length=20,
-        choices=[(s.value, s.label) for s in State if s != State.CANCELLED],
+        choices=[(s.value, s.label) for s in State if s in OPEN_STATES],
         default=State.MATERIALS,
         help_text=_("Default: materials, i.e. once the manager has approved the plan."),
     )

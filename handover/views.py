@@ -158,9 +158,15 @@ def _detail_context(request, page, *, disputes=None, **plan_excel) -> dict:
         # The plan's Excel round trip (_plan_excel.html), on the plan tab.
         "plan_excel": plan_excel_context(page.handover, request.user, **plan_excel) if page.tab == "plan" else None,
         # The client notices (_client_notices.html), on their own tab.
-        "notices": selectors.notices_tab(page.handover, request.user) if page.tab == "notices" else None,
+        "notices": _notices_tab(page.handover, request.user) if page.tab == "notices" else None,
         "notice_statuses": NoticeStatus.choices,
     }
+
+
+def _notices_tab(h: Handover, user):
+    # A stage the company chose after this handover passed it: its notices are prepared now.
+    services.notices_prepare(h)
+    return selectors.notices_tab(h, user)
 
 
 def _disputes(request, h: Handover) -> list:

@@ -19,7 +19,7 @@ from accounts.models import User
 from clients.models import Contact
 
 from .. import notify, origin, policy, sms
-from ..flow import State
+from ..flow import OPEN_STATES, State
 from ..models import (
     SENT_BY_APP,
     ClientNotice,
@@ -68,8 +68,13 @@ def notices_prepare(h: Handover) -> int:
 
 
 def after_transition(h: Handover, user) -> None:
-    """Follows every transition: the handover may have reached the stage the notices wait for."""
-    notices_prepare(h)
+    """Follows every transition: the handover may have reached the stage the notices wait for.
+
+    Only an open state can be that stage (the template offers no other), so closing a handover
+    costs no query here; a stage chosen later than a handover passed it is caught up by the tab
+    and by the sending (notices_prepare is called there too)."""
+    if h.state in OPEN_STATES:
+        notices_prepare(h)
 
 
 # ---------------------------------------------------------------------------------------

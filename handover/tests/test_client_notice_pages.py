@@ -223,3 +223,50 @@ def test_the_letter_prints_for_the_receiver_not_for_the_witness(login, approved,
     response = login(people.receiver).get(url)
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert login(people.witness).get(url).status_code == 403
+
+
+# --- the API -----------------------------------------------------------------------------------------
+
+
+def _api(client, user, method, name, args=(), data=None):
+    from accounts.tokens import api_token_create
+
+    headers = {"HTTP_AUTHORIZATION": f"Token {api_token_create(user=user)[0]}"} if user else {}
+    url = reverse(name, args=list(args))
+    if method == "get":
+        return client.get(url, **headers)
+    return client.post(url, data or {}, content_type="application/json", **headers)
+
+
+def test_api_lists_the_notices_and_gives_the_short_text_only_to_senders(client, approved, people):
+    body = _api(client, people.receiver, "get", "api:notice-list", [approved.pk]).json()
+    assert body["reached"] and len(body["rows"]) == approved.clients.count()
+    assert all(len(r["short_text"]) <= 200 and r["short_text"] for r in body["rows"])
+    witness = _api(client, people.witness, "get", "api:notice-list", [approved.pk]).json()
+    assert {r["short_text"] for r in witness["rows"]} == {""}
+
+
+def test_api_sends_and_refuses_before_the_stage_and_for_outsiders(client, handover, people):
+    response = _api(client, people.departing, "post", "api:notices-send", [handover.pk], {"channel": "email"})
+    assert response.status_code == 409
+    h = advance_to(handover, State.MATERIALS)
+    assert _api(client, people.witness, "post", "api:notices-send", [h.pk], {"channel": "sms"}).status_code == 403
+    assert _api(client, people.other_sales, "post", "api:notices-send", [h.pk], {"channel": "sms"}).status_code == 404
+    response = _api(client, people.receiver, "post", "api:notices-send", [h.pk], {"channel": "sms"})
+    assert response.status_code == 202 and response.json()["clients"] == h.clients.count()
+
+
+def test_api_answer_refuses_a_wrong_token_a_second_answer_and_too_many_requests(client, approved, people, settings):
+    _notice, token = _sent(approved, people.departing)
+    wrong = _api(client, None, "post", "api:notice-answer", data={"token": "y" * 40, "answer": "confirmed"})
+    assert wrong.status_code == 404
+    empty = _api(client, None, "post", "api:notice-answer", data={"token": token, "answer": "concern", "text": ""})
+    assert empty.status_code == 400 and empty.json()["field"] == "text"
+    ok = _api(client, None, "post", "api:notice-answer", data={"token": token, "answer": "confirmed"})
+    assert ok.status_code == 200 and ok.json()["answer"] == "confirmed"
+    again = _api(client, None, "post", "api:notice-answer", data={"token": token, "answer": "concern", "text": "x"})
+    assert again.status_code == 409
+    settings.CLIENT_ANSWER_RATE_PER_TOKEN = 1
+    limited = _api(client, None, "post", "api:notice-answer", data={"token": token, "answer": "confirmed"})
+    assert limited.status_code == 429
+    assert AccessLog.objects.filter(action="client_answer", user=None).count() >= 4
