@@ -429,7 +429,7 @@ class ClientAnswerForm(forms.Form):
             (NoticeAnswer.OTHER_CONTACT.value, _("I would like a different contact")),
             (NoticeAnswer.CONCERN.value, _("I have a concern")),
         ],
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
     )
     text = model_text(ClientNotice, "answer_text", label=_("What you would like us to know"))
 

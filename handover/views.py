@@ -1306,7 +1306,8 @@ def client_answer(request, token: str):
                 return redirect("handover:client_answer", token=token)
         else:
             status = 400
-    texts = selectors.notice_texts(notice, link="")
+    # The letter as sent, its link (this very page) replaced by a pointer to the form below.
+    texts = selectors.notice_texts(notice, link=_("see below"))
     context = {
         "state": selectors.link_state(notice),
         "notice": notice,
