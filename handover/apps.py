@@ -29,4 +29,7 @@ class HandoverConfig(AppConfig):
             eager=lambda: bool(tasks.archive_handover.app.conf.task_always_eager),
         )
         notify.deliver_with(lambda notification_id: tasks.deliver_notification.delay(notification_id))
-        services.deliver_notices_with(lambda delivery_id: tasks.deliver_client_notice.delay(delivery_id))
+        services.deliver_notices_with(
+            lambda delivery_id: tasks.deliver_client_notice.delay(delivery_id),
+            eager=lambda: bool(tasks.deliver_client_notice.app.conf.task_always_eager),
+        )

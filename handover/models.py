@@ -1199,8 +1199,9 @@ class NoticeChannel(models.TextChoices):
     PAPER = "paper", _("Letter on paper")
 
 
-# Sent by the app (a task after the commit) rather than marked by hand.
+# Sent by the app (a task after the commit) rather than marked by hand; tried at most this often.
 SENT_BY_APP = (NoticeChannel.EMAIL, NoticeChannel.SMS)
+NOTICE_SEND_ATTEMPTS = 5
 
 
 class NoticeDelivery(models.Model):

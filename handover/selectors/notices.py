@@ -20,6 +20,7 @@ from clients.models import Contact
 from .. import origin, policy
 from ..flow import State
 from ..models import (
+    NOTICE_SEND_ATTEMPTS,
     SHORT_TEXT_MAX,
     ClientNotice,
     ClientNoticeTemplate,
@@ -156,6 +157,8 @@ class DeliveryLine:
     sent_at: datetime.datetime | None
     error: str
     note: str
+    # Failed as often as it is tried: no more tries (send again, or give it by hand).
+    gave_up: bool = False
 
 
 @dataclass
@@ -255,6 +258,7 @@ def notices_tab(h: Handover, user) -> NoticesTab:
                         sent_at=d.sent_at,
                         error=d.error,
                         note=d.note,
+                        gave_up=d.sent_at is None and d.attempts >= NOTICE_SEND_ATTEMPTS,
                     )
                     for d in deliveries.get(n.pk, [])
                 ],

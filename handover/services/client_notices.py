@@ -9,9 +9,10 @@ The reads (the stage, the link's token, the wording) are handover/selectors/noti
 import datetime
 import logging
 import secrets
+import threading
 
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +22,7 @@ from clients.models import Contact
 from .. import notify, origin, policy, sms
 from ..flow import OPEN_STATES, State
 from ..models import (
+    NOTICE_SEND_ATTEMPTS,
     SENT_BY_APP,
     ClientNotice,
     ClientNoticeTemplate,
@@ -36,7 +38,7 @@ from .errors import InvalidInput, NotAllowed, WrongState
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = NOTICE_SEND_ATTEMPTS
 
 
 def require_stage(h: Handover, template: ClientNoticeTemplate | None = None) -> None:
@@ -220,11 +222,14 @@ def queue_deliveries() -> None:
 
 
 _delivery_queue: list = []
+# Whether Celery runs tasks eagerly (no broker): .delay would then send inside the request.
+_broker_eager: list = [lambda: False]
 
 
-def deliver_notices_with(enqueue) -> None:
+def deliver_notices_with(enqueue, *, eager=None) -> None:
     """HandoverConfig.ready() hands the Celery task's queueing down here (tasks sit above services)."""
     _delivery_queue[:] = [enqueue]
+    _broker_eager[:] = [eager or (lambda: False)]
 
 
 def pending_delivery_ids(limit: int = 500) -> list[int]:
@@ -243,12 +248,31 @@ def queue_pending_now() -> int:
 
 
 def _enqueue_pending(ids=None) -> None:
-    for pk in pending_delivery_ids() if ids is None else ids:
+    ids = pending_delivery_ids() if ids is None else ids
+    if not ids:
+        return
+    if _broker_eager[0]():
+        # No broker: Celery would send them here, inside the request; a thread of this process does.
+        threading.Thread(target=_deliver_in_thread, args=(ids,), name="client-notices", daemon=True).start()
+        return
+    for pk in ids:
         try:
             _delivery_queue[0](pk)
         except Exception:  # noqa: BLE001 - the broker being down must not fail the request
             logger.warning("could not queue client notice delivery %s; the scan will retry", pk, exc_info=True)
             return
+
+
+def _deliver_in_thread(ids: list[int]) -> None:
+    try:
+        for pk in ids:
+            try:
+                notice_deliver(delivery_id=pk)
+            except Exception:  # noqa: BLE001 - counted on the row; the next scan tries again
+                logger.warning("client notice delivery %s failed; the scan will retry", pk, exc_info=True)
+    finally:
+        # A thread's connection is its own: none left open.
+        connections.close_all()
 
 
 def notice_deliver(*, delivery_id: int) -> bool:

@@ -16,9 +16,12 @@ from tests.walk import advance_to
 
 
 @pytest.fixture(autouse=True)
-def _outboxes(settings):
+def _outboxes(settings, monkeypatch):
+    from handover.services import client_notices
+
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SMS_BACKEND = "handover.sms.LocmemSMSBackend"
+    monkeypatch.setattr(client_notices, "_broker_eager", [lambda: False])
 
 
 @pytest.fixture
@@ -270,3 +273,11 @@ def test_api_answer_refuses_a_wrong_token_a_second_answer_and_too_many_requests(
     limited = _api(client, None, "post", "api:notice-answer", data={"token": token, "answer": "confirmed"})
     assert limited.status_code == 429
     assert AccessLog.objects.filter(action="client_answer", user=None).count() >= 4
+
+
+def test_a_delivery_that_failed_every_try_says_so(login, approved, people):
+    hc = approved.clients.order_by("pk").first()
+    services.notices_send(handover=approved, user=people.departing, channel="email", handover_client_ids=[hc.pk])
+    NoticeDelivery.objects.update(attempts=5, error="550 mailbox unavailable")
+    body = login(people.departing).get(_tab(approved)).content.decode()
+    assert "550 mailbox unavailable" in body and "text-bg-danger" in body

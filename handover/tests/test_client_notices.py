@@ -24,10 +24,12 @@ from tests.walk import advance_to
 
 
 @pytest.fixture(autouse=True)
-def _outboxes(settings):
+def _outboxes(settings, monkeypatch):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SMS_BACKEND = "handover.sms.LocmemSMSBackend"
     sms.LocmemSMSBackend.outbox.clear()
+    # As with a broker: the task (run eagerly by the tests' Celery) rather than this process's thread.
+    monkeypatch.setattr(client_notices, "_broker_eager", [lambda: False])
 
 
 @pytest.fixture
@@ -312,3 +314,23 @@ def test_one_clients_token_answers_only_its_own_notice(approved, people):
     services.notice_mark_sent(handover_client=other_hc, user=people.departing, channel="paper")
     services.notice_answer(token=services.notice_token(first), answer="confirmed")
     assert _notice(approved, other_hc).answer == ""
+
+
+def test_without_a_broker_a_thread_sends_not_the_request(
+    approved, people, monkeypatch, django_capture_on_commit_callbacks
+):
+    started = []
+
+    class Thread:
+        def __init__(self, target, args, **kwargs):
+            started.append((target, args))
+
+        def start(self):
+            pass
+
+    monkeypatch.setattr(client_notices, "_broker_eager", [lambda: True])
+    monkeypatch.setattr(client_notices.threading, "Thread", Thread)
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery = _send(approved, people.departing)[0]
+    assert mail.outbox == []
+    assert started == [(client_notices._deliver_in_thread, ([delivery.pk],))]
