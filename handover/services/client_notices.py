@@ -339,6 +339,8 @@ def notice_answer(*, token: str, answer: str, text: str = "") -> ClientNotice:
         raise InvalidInput(_("Please tell us in a few words what you would like."), field="text")
     h = lock_handover(found.handover_client.handover_id)
     notice = ClientNotice.objects.select_for_update().get(pk=found.pk)
+    # The handover as locked: a cancellation that came first closes the link.
+    found.handover_client.handover = h
     notice.handover_client = found.handover_client
     state = link_state(notice)
     if state != "open":

@@ -281,3 +281,19 @@ def test_a_delivery_that_failed_every_try_says_so(login, approved, people):
     NoticeDelivery.objects.update(attempts=5, error="550 mailbox unavailable")
     body = login(people.departing).get(_tab(approved)).content.decode()
     assert "550 mailbox unavailable" in body and "text-bg-danger" in body
+
+
+def test_the_timeline_names_the_sending_and_the_answer(login, approved, people, client):
+    notice, token = _sent(approved, people.departing)
+    client.post(_url(token), {"answer": "concern", "text": "担心交期"})
+    url = reverse("handover:detail", args=[approved.pk]) + "?tab=timeline"
+    body = login(people.supervisor).get(url).content.decode()
+    assert "已发送客户告知函" in body and "纸质信函" in body
+    assert "客户答复了告知函" in body and "提出顾虑" in body and "担心交期" in body
+
+
+def test_a_cancelled_handover_closes_the_link(client, approved, people):
+    _notice, token = _sent(approved, people.departing)
+    services.handover_transition(handover=approved, name="cancel", user=people.hr, comment="员工撤回离职")
+    response = client.post(_url(token), {"answer": "confirmed"})
+    assert response.status_code == 409 and 'id="answer-expired"' in response.content.decode()
