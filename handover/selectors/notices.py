@@ -114,7 +114,8 @@ def notice_texts(notice: ClientNotice, *, template=None, recorded_site: str = ""
         room = SHORT_TEXT_MAX - len(link) - 2
         short = (without[: max(room, 0)].rstrip() + "…" + " " + link)[:SHORT_TEXT_MAX]
     return NoticeTexts(
-        subject=_fill(template.email_subject, values)[:200],
+        # One line: a line break in a mail header is refused.
+        subject=" ".join(_fill(template.email_subject, values).split())[:200],
         letter=_fill(template.letter, values),
         short=short,
         link=link,
