@@ -75,3 +75,8 @@ def logs_reads(action: str):
         return wrapped
 
     return decorator
+
+
+def log_anonymous(request, action: str, *, detail: str = "", refused: bool = False) -> None:
+    """A page open without a login (a client's notice link): the row names no user, but the address."""
+    AccessLog.objects.create(user=None, action=action, detail=detail[:_DETAIL_MAX], refused=refused, ip=_ip(request))

@@ -98,10 +98,18 @@ class AccessLog(models.Model):
         VIEW_HANDOVER = "view_handover", _("Viewed a handover")
         PRINT_HANDOVER = "print_handover", _("Printed a handover list")
         DOWNLOAD_ARCHIVE = "download_archive", _("Downloaded an archived confirmation")
+        CLIENT_ANSWER = "client_answer", _("A client opened their notice link")
 
-    # PROTECT: people leave and are deactivated, never deleted; their trail must stay.
+    # PROTECT: people leave and are deactivated, never deleted; their trail must stay. Empty for
+    # a page open without a login (a client's notice link).
     user = models.ForeignKey(
-        User, verbose_name=_("user"), on_delete=models.PROTECT, related_name="access_logs", db_index=False
+        User,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        related_name="access_logs",
+        db_index=False,
+        null=True,
+        blank=True,
     )
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
     client = models.ForeignKey(

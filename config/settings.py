@@ -315,3 +315,11 @@ LOGGING = {
 }
 # How long an API write's Idempotency-Key is remembered, in seconds (handover/idempotency.py).
 IDEMPOTENCY_KEY_TTL = int(os.environ.get("IDEMPOTENCY_KEY_TTL", str(24 * 60 * 60)))
+
+# Text messages to clients (the client notice): a class of handover/sms.py, or a provider's own
+# subclass of handover.sms.SMSBackend named by its dotted path.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "handover.sms.ConsoleSMSBackend")
+# The client's answer page (no login): requests allowed per window, by address and by link.
+CLIENT_ANSWER_RATE_WINDOW = int(os.environ.get("CLIENT_ANSWER_RATE_WINDOW", "600"))
+CLIENT_ANSWER_RATE_PER_IP = int(os.environ.get("CLIENT_ANSWER_RATE_PER_IP", "30"))
+CLIENT_ANSWER_RATE_PER_TOKEN = int(os.environ.get("CLIENT_ANSWER_RATE_PER_TOKEN", "10"))

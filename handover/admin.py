@@ -15,6 +15,8 @@ from .models import (
     ArchiveJob,
     ChecklistItem,
     ChecklistTemplateItem,
+    ClientNotice,
+    ClientNoticeTemplate,
     ConfirmationAnnex,
     DocumentTemplate,
     Duty,
@@ -22,6 +24,7 @@ from .models import (
     Handover,
     HandoverClient,
     IdempotencyKey,
+    NoticeDelivery,
     PhoneCheck,
     Reminder,
     ReminderPolicy,
@@ -224,3 +227,50 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
     search_fields = ["user__username", "key", "endpoint"]
     list_select_related = ["user"]
     exclude = ["body", "fingerprint"]
+
+
+# ---------------------------------------------------------------------------------------
+# The client notice: its wording is the company's; the notices and their sending are the record
+
+
+@admin.register(ClientNoticeTemplate)
+class ClientNoticeTemplateAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "prepare_at", "answer_days"]
+    fieldsets = [
+        (None, {"fields": ["prepare_at", "answer_days"]}),
+        (
+            _("Wording"),
+            {
+                "fields": ["email_subject", "letter", "short_text"],
+                "description": _(
+                    "Placeholders: {company} {client} {receiver} {receiver_phone} {receiver_email} "
+                    "{effective_date} {departing} {link}"
+                ),
+            },
+        ),
+    ]
+
+
+class NoticeDeliveryInline(admin.TabularInline):
+    model = NoticeDelivery
+    extra = 0
+    can_delete = False
+    fields = ["channel", "recipient", "created_by", "created_at", "sent_at", "attempts", "error"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ClientNotice)
+class ClientNoticeAdmin(ReadOnlyAdmin):
+    list_display = ["handover_client", "first_sent_at", "expires_at", "answer", "answered_at"]
+    list_filter = ["answer"]
+    exclude = ["nonce", "token_sha256"]
+    inlines = [NoticeDeliveryInline]
+
+
+@admin.register(NoticeDelivery)
+class NoticeDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["notice", "channel", "recipient", "created_by", "created_at", "sent_at", "attempts"]
+    list_filter = ["channel"]

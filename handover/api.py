@@ -25,13 +25,13 @@ from rest_framework import exceptions, generics, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.access import Action, log_read, note
+from accounts.access import Action, log_anonymous, log_read, note
 from accounts.auth import ThrottledAuthTokenSerializer
 from accounts.tokens import TokenAuthentication, api_token_create
 from clients.followups import FollowUpForm, NotAllowedToRecord, follow_up_record, may_record_follow_up
@@ -42,7 +42,7 @@ from clients.selectors import clients_visible_to
 from . import selectors, services, signing
 from .api_errors import JSONParser
 from .forms import PlanSheetForm
-from .http import signature_input
+from .http import answer_rate_limited, signature_input
 from .idempotency import IdempotencySchema, IdempotentWrites
 from .models import (
     APPROVAL_SIGNATURES,
@@ -56,6 +56,8 @@ from .policy import WITHHELD_MESSAGE, is_archivist, may_download_plan, may_read_
 from .serializers import (
     ArchiveStatusSerializer,
     ChecklistItemSerializer,
+    ClientAnswerResultSerializer,
+    ClientAnswerSerializer,
     CountSerializer,
     DisputeAnswerSerializer,
     DisputeSerializer,
@@ -74,6 +76,11 @@ from .serializers import (
     HandoverListSerializer,
     HandOverSerializer,
     ItemsConfirmSerializer,
+    NoticeDeliverySerializer,
+    NoticeMarkSerializer,
+    NoticeQueuedSerializer,
+    NoticesSendSerializer,
+    NoticesSerializer,
     PhoneCheckCreateSerializer,
     PhoneCheckRowsResultSerializer,
     PhoneCheckRowsSerializer,
@@ -1269,3 +1276,147 @@ class DutyListView(ApiMixin, generics.ListAPIView):
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "today": getattr(self, "today", None) or timezone.localdate()}
+
+
+# The client notice (客户告知函)
+
+
+@extend_schema(
+    tags=["client notice"],
+    summary="Each client's notice: its status, who sent it by which channel and when, the SMS text",
+    description="Status: not_sent, sent, confirmed, objected, or no_answer (the link expired unanswered). "
+    "`reached` is false until the handover reaches the stage the company chose (by default: plan approved). "
+    "The SMS / WeChat text, with the client's personal link, is given only to those who may send the notice.",
+    responses={200: NoticesSerializer, **_errors(403, 404)},
+)
+class NoticeListView(HandoverScoped):
+    serializer_class = NoticesSerializer
+
+    def get(self, request, pk: int):
+        return Response(NoticesSerializer(selectors.notices_tab(self.get_handover(), request.user)).data)
+
+
+@extend_schema(
+    tags=["client notice"],
+    summary="Email or text the notice to the clients' contacts (the departing salesperson, the supervisor, "
+    "a receiver for their own clients)",
+    description="To every contact of the chosen clients (all you may send for when none is given) that has an "
+    "email address (a phone number). The messages are written now and sent by a worker after this answer, "
+    "each exactly once; a client's link starts its answer window at the first sending. 409 before the handover "
+    "reaches the notices' stage.",
+    request=NoticesSendSerializer,
+    responses={202: NoticeQueuedSerializer, **_errors(400, 403, 404, 409)},
+)
+class NoticesSendView(HandoverScoped):
+    serializer_class = NoticeQueuedSerializer
+
+    def post(self, request, pk: int):
+        data = self.parse(NoticesSendSerializer)
+        deliveries = services.notices_send(
+            handover=self.get_handover(),
+            user=request.user,
+            channel=data["channel"],
+            handover_client_ids=data["handover_clients"],
+            expected_version=data.get("version"),
+        )
+        body = {"queued": len(deliveries), "clients": len({d.notice_id for d in deliveries})}
+        return Response(NoticeQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(
+    tags=["client notice"],
+    summary="Record that a client's notice was given by WeChat, by phone or on paper",
+    request=NoticeMarkSerializer,
+    responses={201: NoticeDeliverySerializer, **_errors(400, 403, 404, 409)},
+)
+class NoticeMarkView(HandoverScoped):
+    serializer_class = NoticeDeliverySerializer
+
+    def post(self, request, pk: int, hc_id: int):
+        hc = self.child(selectors.handover_clients(self.get_handover()), hc_id)
+        data = self.parse(NoticeMarkSerializer)
+        d = services.notice_mark_sent(
+            handover_client=hc,
+            user=request.user,
+            channel=data["channel"],
+            note=data["note"],
+            expected_version=data.get("version"),
+        )
+        body = {
+            "channel": d.channel,
+            "recipient": d.recipient,
+            "by": request.user.display_name,
+            "at": d.created_at,
+            "sent_at": d.sent_at,
+            "error": d.error,
+            "note": d.note,
+        }
+        return Response(NoticeDeliverySerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+def _letters(view, hc_ids: list[int], name: str) -> HttpResponse:
+    h = view.get_handover()
+    data = services.letters_pdf(handover=h, user=view.request.user, handover_client_ids=hc_ids)
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=f"{h.number}-{name}.pdf")
+    return response
+
+
+@extend_schema(
+    tags=["client notice"],
+    summary="One client's notice as a printable letter (PDF)",
+    responses={(200, "application/pdf"): OpenApiTypes.BINARY, **_errors(403, 404, 409)},
+)
+class NoticeLetterView(HandoverScoped):
+    def get(self, request, pk: int, hc_id: int):
+        hc = self.child(selectors.handover_clients(self.get_handover()), hc_id)
+        return _letters(self, [hc.pk], f"notice-{hc.pk}")
+
+
+@extend_schema(
+    tags=["client notice"],
+    summary="Every notice you may send, one letter a page (PDF)",
+    responses={(200, "application/pdf"): OpenApiTypes.BINARY, **_errors(403, 404, 409)},
+)
+class NoticeLettersView(HandoverScoped):
+    def get(self, request, pk: int):
+        return _letters(self, [], "notices")
+
+
+@extend_schema(
+    tags=["client notice"],
+    summary="The client's answer to their notice, with the token of their personal link (no login)",
+    description="confirmed: they know their new contact; other_contact: they ask for a different one; concern: "
+    "they state a concern (both need `text`). An objection notifies the supervisor and puts the client into "
+    "the spot-check sample. 404 for an unknown token, 409 once answered or expired, 429 over the rate limit "
+    "(by address and by token).",
+    request=ClientAnswerSerializer,
+    responses={200: ClientAnswerResultSerializer, 429: ErrorSerializer, **_errors(400, 404, 409)},
+    auth=[],
+)
+class ClientAnswerView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser, FormParser]
+
+    def post(self, request):
+        token = str(request.data.get("token", ""))[:100]
+        if answer_rate_limited(request, token):
+            log_anonymous(request, Action.CLIENT_ANSWER, detail="API rate limited", refused=True)
+            raise exceptions.Throttled(wait=settings.CLIENT_ANSWER_RATE_WINDOW)
+        serializer = ClientAnswerSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        notice = selectors.notice_for_token(data["token"])
+        if notice is None:
+            log_anonymous(request, Action.CLIENT_ANSWER, detail="API unknown link", refused=True)
+            raise exceptions.NotFound()
+        log_anonymous(request, Action.CLIENT_ANSWER, detail=f"API {notice.handover_client.handover.number} {notice.pk}")
+        try:
+            notice = services.notice_answer(token=data["token"], answer=data["answer"], text=data["text"])
+        except services.LinkClosed as closed:
+            raise services.WrongState(
+                _("This link was answered already.") if closed.reason == "answered" else _("This link has expired.")
+            ) from closed
+        return Response(ClientAnswerResultSerializer(notice).data)

@@ -55,6 +55,13 @@ urlpatterns = [
     path("handovers/<int:pk>/signatures/", api.SignatureListView.as_view(), name="signature-list"),
     path("clients/<int:client_id>/follow-ups/", api.ClientFollowUpsView.as_view(), name="client-follow-ups"),
     path("duties/", api.DutyListView.as_view(), name="duty-list"),
+    path("handovers/<int:pk>/notices/", api.NoticeListView.as_view(), name="notice-list"),
+    path("handovers/<int:pk>/notices/send/", api.NoticesSendView.as_view(), name="notices-send"),
+    path("handovers/<int:pk>/notices/letters/", api.NoticeLettersView.as_view(), name="notice-letters"),
+    path("handovers/<int:pk>/notices/<int:hc_id>/mark/", api.NoticeMarkView.as_view(), name="notice-mark"),
+    path("handovers/<int:pk>/notices/<int:hc_id>/letter/", api.NoticeLetterView.as_view(), name="notice-letter"),
+    # The client's answer, with their link's token (no login).
+    path("notices/answer/", api.ClientAnswerView.as_view(), name="notice-answer"),
     # The schema answers API clients (token or session, 401 in JSON otherwise); the docs page is a
     # page like any other, behind the login page.
     path("schema/", api.SchemaView.as_view(), name="schema"),

@@ -32,3 +32,7 @@ class HandoverConfig(AppConfig):
         )
         services.queue_annex_with(lambda handover_id: tasks.print_confirmation_annex.delay(handover_id))
         notify.deliver_with(lambda notification_id: tasks.deliver_notification.delay(notification_id))
+        services.deliver_notices_with(
+            lambda delivery_id: tasks.deliver_client_notice.delay(delivery_id),
+            eager=lambda: bool(tasks.deliver_client_notice.app.conf.task_always_eager),
+        )

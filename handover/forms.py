@@ -26,9 +26,13 @@ from .models import (
     OPEN_STATES,
     CallResult,
     ChecklistItem,
+    ClientNotice,
     Event,
     Handover,
     HandoverClient,
+    NoticeAnswer,
+    NoticeChannel,
+    NoticeDelivery,
     PhoneCheck,
     Reason,
     Report,
@@ -375,3 +379,62 @@ class PlanSheetForm(forms.Form):
                 params={"size": human_size(upload.size), "limit": human_size(settings.IMPORT_MAX_BYTES)},
             )
         return upload
+
+
+# ---------------------------------------------------------------------------------------
+# The client notice
+
+
+class IdListField(forms.Field):
+    """Several ids from checkboxes of the same name (none: all)."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def to_python(self, value):
+        if not value:
+            return []
+        values = value if isinstance(value, list | tuple) else [value]
+        try:
+            return sorted({int(v) for v in values})
+        except (TypeError, ValueError):
+            raise forms.ValidationError(_("Choose clients from the list."), code="invalid") from None
+
+
+class NoticeSendForm(VersionForm):
+    """Email or text the notice to the chosen clients (none chosen: every client this person may send for)."""
+
+    handover_client_ids = IdListField(label=_("clients"), required=False)
+
+    def __init__(self, data=None, **kwargs):
+        if data is not None and hasattr(data, "getlist"):
+            data = {"version": data.get("version"), "handover_client_ids": data.getlist("clients")}
+        super().__init__(data, **kwargs)
+
+
+class NoticeMarkForm(VersionForm):
+    channel = forms.ChoiceField(
+        label=_("channel"),
+        choices=[(c.value, c.label) for c in (NoticeChannel.WECHAT, NoticeChannel.PHONE, NoticeChannel.PAPER)],
+    )
+    note = model_text(NoticeDelivery, "note", label=_("note"))
+
+
+class ClientAnswerForm(forms.Form):
+    """The client's answer on their link's page."""
+
+    answer = forms.ChoiceField(
+        label=_("Your answer"),
+        choices=[
+            (NoticeAnswer.CONFIRMED.value, _("I know my new contact")),
+            (NoticeAnswer.OTHER_CONTACT.value, _("I would like a different contact")),
+            (NoticeAnswer.CONCERN.value, _("I have a concern")),
+        ],
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    text = model_text(ClientNotice, "answer_text", label=_("What you would like us to know"))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("answer") and data["answer"] != NoticeAnswer.CONFIRMED and not (data.get("text") or "").strip():
+            self.add_error("text", _("Please tell us in a few words what you would like."))
+        return data

@@ -24,12 +24,13 @@ handover/services/, which calls these transitions inside a transaction.
 """
 
 import datetime
+import string
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -1060,3 +1061,215 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.key}"
+
+
+# ---------------------------------------------------------------------------------------
+# The client notice (客户告知函): what each client is told, by which channel, and their answer
+
+
+# The placeholders the wording of the notice may use (ClientNoticeTemplate); filled in per client.
+NOTICE_PLACEHOLDERS = (
+    "company",
+    "client",
+    "receiver",
+    "receiver_phone",
+    "receiver_email",
+    "effective_date",
+    "departing",
+    "link",
+)
+# SMS and WeChat take at most this many characters, the link included.
+SHORT_TEXT_MAX = 200
+
+
+def _in_company_language(text) -> str:
+    """A default wording, in the company's language, its %(name)s placeholders as {name}."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(text) % _NOTICE_NAMES
+
+
+def default_notice_subject() -> str:
+    return _in_company_language(_("%(company)s: your new contact from %(effective_date)s"))
+
+
+def default_notice_letter() -> str:
+    return _in_company_language(
+        _(
+            "Dear %(client)s,\n\nFrom %(effective_date)s your contact at %(company)s is %(receiver)s "
+            "(phone %(receiver_phone)s, email %(receiver_email)s), who takes over from %(departing)s.\n\n"
+            "%(departing)s thanks you warmly for your trust and cooperation. %(receiver)s knows your "
+            "business and will serve you as before.\n\nPlease tell us that you have received this "
+            "notice, or whether you would like another contact: %(link)s"
+        )
+    )
+
+
+def default_notice_short() -> str:
+    return _in_company_language(
+        _(
+            "%(company)s: from %(effective_date)s your contact is %(receiver)s, %(receiver_phone)s, "
+            "taking over from %(departing)s, who thanks you. Please confirm: %(link)s"
+        )
+    )
+
+
+# The translated defaults keep their placeholders as {name} (str.format_map fills them in).
+_NOTICE_NAMES = {name: "{" + name + "}" for name in NOTICE_PLACEHOLDERS}
+
+
+class ClientNoticeTemplate(models.Model):
+    """The company's wording of the client notice and when it is prepared; one row, edited in the admin."""
+
+    prepare_at = models.CharField(
+        _("prepared once the handover reaches"),
+        max_length=20,
+        choices=[(s.value, s.label) for s in State if s in OPEN_STATES],
+        default=State.MATERIALS,
+        help_text=_("Default: materials, i.e. once the manager has approved the plan."),
+    )
+    answer_days = models.PositiveSmallIntegerField(
+        _("days the client's link stays open"), default=7, help_text=_("Counted from the first time it is sent.")
+    )
+    email_subject = PlainCharField(_("email subject"), max_length=200, default=default_notice_subject)
+    letter = LimitedTextField(
+        _("letter and email text"), max_length=LONG_TEXT_MAX_LENGTH, default=default_notice_letter
+    )
+    short_text = LimitedTextField(
+        _("SMS and WeChat text"),
+        max_length=SHORT_TEXT_MAX,
+        default=default_notice_short,
+        help_text=_("At most 200 characters once filled in; a longer text is cut before the link."),
+    )
+
+    class Meta:
+        verbose_name = _("client notice template")
+        verbose_name_plural = _("client notice template")
+
+    def __str__(self) -> str:
+        return str(_("Client notice template"))
+
+    def clean(self):
+        errors = {}
+        for name in ("email_subject", "letter", "short_text"):
+            try:
+                used = {f for _t, f, _s, _c in string.Formatter().parse(getattr(self, name) or "") if f is not None}
+            except ValueError:
+                errors[name] = _("Unbalanced braces: write a placeholder as {client}.")
+                continue
+            unknown = sorted(used - set(NOTICE_PLACEHOLDERS))
+            if unknown:
+                errors[name] = _("Unknown placeholder %(names)s; use: %(known)s.") % {
+                    "names": ", ".join(unknown),
+                    "known": ", ".join("{" + n + "}" for n in NOTICE_PLACEHOLDERS),
+                }
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def current(cls) -> "ClientNoticeTemplate":
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class NoticeAnswer(models.TextChoices):
+    CONFIRMED = "confirmed", _("Knows their new contact")
+    OTHER_CONTACT = "other_contact", _("Asks for a different contact")
+    CONCERN = "concern", _("States a concern")
+
+
+class NoticeStatus(models.TextChoices):
+    NOT_SENT = "not_sent", _("Not sent")
+    SENT = "sent", _("Sent")
+    CONFIRMED = "confirmed", _("Confirmed")
+    OBJECTED = "objected", _("Objected")
+    NO_ANSWER = "no_answer", _("No answer")
+
+
+class ClientNotice(models.Model):
+    """One client's notice of a handover: its personal link, and the client's answer.
+
+    The link's token is not stored: it is an HMAC of `nonce` under the site's secret key
+    (handover/services/client_notices.py), and only its SHA-256 is kept, to find the notice.
+    """
+
+    handover_client = models.OneToOneField(
+        HandoverClient, verbose_name=_("client in handover"), on_delete=models.CASCADE, related_name="notice"
+    )
+    nonce = models.CharField(_("nonce"), max_length=64, editable=False)
+    token_sha256 = models.CharField(_("SHA-256 of the link's token"), max_length=64, unique=True, editable=False)
+    prepared_at = models.DateTimeField(_("prepared at"), default=timezone.now)
+    first_sent_at = models.DateTimeField(_("first sent at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("link expires at"), null=True, blank=True)
+    answer = models.CharField(_("answer"), max_length=20, choices=NoticeAnswer.choices, blank=True)
+    answer_text = LimitedTextField(_("the client's words"), blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("client notice")
+        verbose_name_plural = _("client notices")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return str(self.handover_client)
+
+    def status(self, now=None) -> str:
+        if self.answer:
+            return NoticeStatus.CONFIRMED if self.answer == NoticeAnswer.CONFIRMED else NoticeStatus.OBJECTED
+        if self.first_sent_at is None:
+            return NoticeStatus.NOT_SENT
+        if self.expires_at and (now or timezone.now()) >= self.expires_at:
+            return NoticeStatus.NO_ANSWER
+        return NoticeStatus.SENT
+
+
+class NoticeChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+    WECHAT = "wechat", _("WeChat")
+    PHONE = "phone", _("Phone call")
+    PAPER = "paper", _("Letter on paper")
+
+
+# Sent by the app (a task after the commit) rather than marked by hand; tried at most this often.
+SENT_BY_APP = (NoticeChannel.EMAIL, NoticeChannel.SMS)
+NOTICE_SEND_ATTEMPTS = 5
+
+
+class NoticeDelivery(models.Model):
+    """Who sent a client's notice by which channel, to whom and when.
+
+    Email and SMS rows are written in the request's transaction and sent by a task after the
+    commit (sent_at stays empty until then); the other channels are marked sent by hand.
+    """
+
+    notice = models.ForeignKey(
+        ClientNotice, verbose_name=_("client notice"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=NoticeChannel.choices)
+    recipient = models.CharField(_("recipient"), max_length=254, blank=True)
+    contact = models.ForeignKey(
+        "clients.Contact",
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    note = LimitedTextField(_("note"), blank=True)
+    # The address the sender reached the site at, for the link when SITE_URL is not set.
+    site_url = models.CharField(_("site address"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("sent by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.CharField(_("last error"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("client notice delivery")
+        verbose_name_plural = _("client notice deliveries")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.notice} {self.channel} {self.recipient}"

@@ -29,6 +29,7 @@ from .models import (
     Handover,
     HandoverClient,
     ItemStatus,
+    NoticeAnswer,
     ReminderPolicy,
     Signature,
     SignaturePurpose,
@@ -364,3 +365,16 @@ def notification_deliver(*, notification_id: int) -> None:
             Notification.objects.filter(pk=n.pk).update(**{f"{channel}ed_at": timezone.now()})
     if failures:
         raise DeliveryError("; ".join(failures))
+
+
+def notice_client_objected(h: Handover, *, event_id: int, handover_client: HandoverClient, answer: str, text: str):
+    """A client answered their notice asking for another contact, or with a concern: the supervisor hears it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("Handover %(number)s: %(client)s answered the client notice: %(answer)s") % {
+            "number": h.number,
+            "client": handover_client.client.name,
+            "answer": NoticeAnswer(answer).label,
+        }
+        link = handover_link(h, "notices", f"notice-{handover_client.pk}")
+        notices = {h.supervisor_id: (title, text, link)}
+    return _write(h, source=f"event:{event_id}", notices=notices, actor=None)

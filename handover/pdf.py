@@ -665,3 +665,26 @@ def page_count(data: bytes) -> int:
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     return int(PdfFileReader(io.BytesIO(data), strict=False).root["/Pages"]["/Count"])
+
+
+# ---------------------------------------------------------------------------------------
+# The client notice (客户告知函): one letter a page, each with the client's own answer link
+
+
+@_in_company_language
+def render_client_letters(h: Handover, letters: list[dict]) -> bytes:
+    """The notices as letters. `letters`: per client, the texts of services.notice_texts (values and
+    letter) and the link; each gets the link's QR code."""
+    fetcher = RestrictedFetcher()
+    for letter in letters:
+        letter["qr_url"] = fetcher.register(qr_svg(letter["link"]), "image/svg+xml")
+        letter["paragraphs"] = [p for p in re.split(r"\n\s*\n", letter.pop("text", "")) if p.strip()]
+    context = {
+        "h": h,
+        "company": settings.COMPANY_NAME,
+        "letters": letters,
+        "printed_on": f"{timezone.localdate():%Y-%m-%d}",
+    }
+    title = _("Notice of your new contact")
+    footer = _("Printed at %(time)s") % {"time": f"{timezone.localtime():%Y-%m-%d %H:%M}"}
+    return render_pdf("pdf/client_notice.html", context, fetcher, title=title, footer=footer)

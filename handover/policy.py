@@ -182,3 +182,22 @@ def is_archivist(user) -> bool:
 def require_archivist(user) -> None:
     if not is_archivist(user):
         raise PermissionDenied
+
+
+# ---------------------------------------------------------------------------------------
+# The client notice (客户告知函)
+
+
+def may_send_notice(h, hc, user) -> bool:
+    """Send, print or mark sent a client's notice: the departing person (while the clients' data is
+    theirs to read) and the supervisor for every client, a receiver for the clients they receive."""
+    if not (user and user.is_authenticated) or not may_read_client_data(h, user):
+        return False
+    return user.pk in (h.departing_id, h.supervisor_id) or user.pk == hc.receiver_id
+
+
+def may_send_notices(h, user, receiver_ids=()) -> bool:
+    """May send the notice of some client of the handover (receiver_ids: its clients' receivers)."""
+    if not (user and user.is_authenticated) or not may_read_client_data(h, user):
+        return False
+    return user.pk in (h.departing_id, h.supervisor_id) or user.pk in set(receiver_ids)

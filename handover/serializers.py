@@ -23,6 +23,9 @@ from .models import (
     Event,
     Handover,
     HandoverClient,
+    NoticeAnswer,
+    NoticeChannel,
+    NoticeStatus,
     PhoneCheck,
     Reason,
     Report,
@@ -810,3 +813,74 @@ class DutySerializer(serializers.ModelSerializer):
 class DutyFilterSerializer(serializers.Serializer):
     done = serializers.BooleanField(required=False, allow_null=True, default=None)
     late = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+# The client notice (客户告知函)
+
+
+class NoticeDeliverySerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=NoticeChannel.choices, read_only=True)
+    recipient = serializers.CharField(read_only=True)
+    by = serializers.CharField(read_only=True, help_text="Who sent it (or marked it sent).")
+    at = serializers.DateTimeField(read_only=True)
+    sent_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="Empty while it is being sent.")
+    error = serializers.CharField(read_only=True)
+    note = serializers.CharField(read_only=True)
+
+
+class NoticeRowSerializer(serializers.Serializer):
+    handover_client = serializers.IntegerField(source="pk", read_only=True)
+    client = serializers.CharField(read_only=True)
+    grade = serializers.CharField(read_only=True)
+    receiver = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=NoticeStatus.choices, read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    answer_text = serializers.CharField(read_only=True)
+    answered_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    emails = serializers.IntegerField(read_only=True, help_text="The client's contacts with an email address.")
+    phones = serializers.IntegerField(read_only=True, help_text="The client's contacts with a phone number.")
+    short_text = serializers.CharField(
+        read_only=True, help_text="The SMS / WeChat text (at most 200 characters); empty unless you may send."
+    )
+    may_send = serializers.BooleanField(read_only=True)
+    deliveries = NoticeDeliverySerializer(many=True, read_only=True)
+
+
+class NoticesSerializer(serializers.Serializer):
+    reached = serializers.BooleanField(read_only=True, help_text="The handover reached the stage of the notices.")
+    stage_label = serializers.CharField(read_only=True)
+    answer_days = serializers.IntegerField(read_only=True)
+    counts = serializers.DictField(child=serializers.IntegerField(), read_only=True)
+    rows = NoticeRowSerializer(many=True, read_only=True)
+
+
+class NoticesSendSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(choices=[NoticeChannel.EMAIL.value, NoticeChannel.SMS.value])
+    handover_clients = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list, help_text="Leave out for every client."
+    )
+    version = serializers.IntegerField(required=False)
+
+
+class NoticeMarkSerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(
+        choices=[NoticeChannel.WECHAT.value, NoticeChannel.PHONE.value, NoticeChannel.PAPER.value]
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    version = serializers.IntegerField(required=False)
+
+
+class NoticeQueuedSerializer(serializers.Serializer):
+    queued = serializers.IntegerField(read_only=True, help_text="Messages written, sent by a worker after this answer.")
+    clients = serializers.IntegerField(read_only=True)
+
+
+class ClientAnswerSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=100)
+    answer = serializers.ChoiceField(choices=NoticeAnswer.choices)
+    text = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+
+class ClientAnswerResultSerializer(serializers.Serializer):
+    answer = serializers.ChoiceField(choices=NoticeAnswer.choices, read_only=True)
+    answered_at = serializers.DateTimeField(read_only=True)

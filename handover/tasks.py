@@ -23,6 +23,7 @@ def scan_reminders() -> dict:
     """The periodic scan: today's reminders, and the archives that are still missing."""
     result = reminders.reminders_scan()
     result["archives_queued"] = services.archives_queue_missing()
+    result["client_notices_queued"] = services.client_notices.queue_pending_now()
     return result
 
 
@@ -47,3 +48,16 @@ def print_confirmation_annex(handover_id: int) -> str:
     archive, which prints it itself if this fails: no retries)."""
     row = services.confirmation_annex_print(handover_id=handover_id)
     return row.html_sha256 if row else ""
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(notify.DeliveryError,),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=services.client_notices.MAX_ATTEMPTS - 1,
+    acks_late=True,
+)
+def deliver_client_notice(self, delivery_id: int) -> bool:
+    """Email or text one client notice; a second run finds it sent and does nothing."""
+    return services.notice_deliver(delivery_id=delivery_id)

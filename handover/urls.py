@@ -46,4 +46,11 @@ urlpatterns = [
     path("<int:pk>/signatures/<int:signature_pk>/image/", views.signature_image, name="signature_image"),
     path("<int:pk>/print/<str:stage>/", views.print_stage, name="print_stage"),
     path("<int:pk>/revoke-access/", views.revoke_access, name="revoke_access"),
+    path("<int:pk>/notices/email/", views.notices_email, name="notices_email"),
+    path("<int:pk>/notices/sms/", views.notices_sms, name="notices_sms"),
+    path("<int:pk>/notices/letters.pdf", views.notice_letters, name="notice_letters"),
+    path("<int:pk>/notices/<int:hc_pk>/letter.pdf", views.notice_letter, name="notice_letter"),
+    path("<int:pk>/notices/<int:hc_pk>/mark/", views.notice_mark, name="notice_mark"),
+    # The client's own page (no login): their notice and their answer.
+    path("answer/<str:token>/", views.client_answer, name="client_answer"),
 ]

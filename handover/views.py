@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
@@ -22,18 +23,21 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.access import Action, log_read, logs_reads, note
+from accounts.access import Action, log_anonymous, log_read, logs_reads, note
 from clients.importer import XLSX_CONTENT_TYPE, human_size
 from clients.importer.results import ImportRowError
 
 from . import codes, policy, seal, selectors, services
 from .forms import (
+    ClientAnswerForm,
     ClientDropForm,
     DisputeAnswerForm,
     DisputeForm,
     HandoverFilterForm,
     HandoverStartForm,
     ItemsConfirmForm,
+    NoticeMarkForm,
+    NoticeSendForm,
     PhoneCheckForm,
     PlanForm,
     PlanSheetForm,
@@ -49,7 +53,7 @@ from .forms import (
     VisitForm,
     first_error,
 )
-from .http import signature_input
+from .http import answer_rate_limited, signature_input
 from .models import (
     APPROVAL_SIGNATURES,
     SIGNED_AT,
@@ -58,6 +62,8 @@ from .models import (
     ChecklistItem,
     Handover,
     HandoverClient,
+    NoticeChannel,
+    NoticeStatus,
     Signature,
     State,
     Visit,
@@ -151,7 +157,16 @@ def _detail_context(request, page, *, disputes=None, **plan_excel) -> dict:
         "disputes": disputes if disputes is not None else _disputes(request, page.handover),
         # The plan's Excel round trip (_plan_excel.html), on the plan tab.
         "plan_excel": plan_excel_context(page.handover, request.user, **plan_excel) if page.tab == "plan" else None,
+        # The client notices (_client_notices.html), on their own tab.
+        "notices": _notices_tab(page.handover, request.user) if page.tab == "notices" else None,
+        "notice_statuses": NoticeStatus.choices,
     }
+
+
+def _notices_tab(h: Handover, user):
+    # A stage the company chose after this handover passed it: its notices are prepared now.
+    services.notices_prepare(h)
+    return selectors.notices_tab(h, user)
 
 
 def _disputes(request, h: Handover) -> list:
@@ -1184,3 +1199,136 @@ def duties(request):
     late_only = request.GET.get("late") == "1"
     page = selectors.duty_page(request.user, late_only=late_only, page_number=request.GET.get("page"))
     return render(request, "handover/duties.html", {"page": page, "late_only": late_only})
+
+
+# The client notice (客户告知函): the "客户告知" tab's actions, and the client's own answer page
+
+
+@require_POST
+def notices_email(request, pk: int):
+    return _notices_send(request, pk, NoticeChannel.EMAIL)
+
+
+@require_POST
+def notices_sms(request, pk: int):
+    return _notices_send(request, pk, NoticeChannel.SMS)
+
+
+def _notices_send(request, pk: int, channel: str):
+    h = selectors.handover_for_user(request.user, pk)
+
+    def success(deliveries) -> str:
+        clients = len({d.notice_id for d in deliveries})
+        return ngettext(
+            "The notice goes out to %(n)d contact(s) of %(clients)d client; the list shows when it is sent.",
+            "The notice goes out to %(n)d contact(s) of %(clients)d clients; the list shows when it is sent.",
+            clients,
+        ) % {"n": len(deliveries), "clients": clients}
+
+    return _act(
+        request,
+        h,
+        NoticeSendForm(request.POST),
+        lambda d: services.notices_send(
+            handover=h,
+            user=request.user,
+            channel=channel,
+            handover_client_ids=d["handover_client_ids"],
+            expected_version=d["version"],
+        ),
+        success,
+        anchor="notices",
+    )
+
+
+@require_POST
+def notice_mark(request, pk: int, hc_pk: int):
+    h = selectors.handover_for_user(request.user, pk)
+    hc = _client(h, hc_pk)
+    return _submit(
+        request,
+        h,
+        NoticeMarkForm,
+        services.notice_mark_sent,
+        _("Recorded: the notice was given to %(client)s.") % {"client": hc.client.name},
+        anchor=f"notice-{hc.pk}",
+        handover_client=hc,
+    )
+
+
+@require_GET
+@logs_reads(Action.PRINT_HANDOVER)
+def notice_letter(request, pk: int, hc_pk: int):
+    """One client's notice as a printable letter."""
+    h = selectors.handover_for_user(request.user, pk)
+    note(request, h.number)
+    hc = _client(h, hc_pk)
+    return _letters_response(request, h, [hc.pk], f"{h.number}-notice-{hc.pk}")
+
+
+@require_GET
+@logs_reads(Action.PRINT_HANDOVER)
+def notice_letters(request, pk: int):
+    """Every client's notice this person may send, one letter a page."""
+    h = selectors.handover_for_user(request.user, pk)
+    note(request, h.number)
+    return _letters_response(request, h, [], f"{h.number}-notices")
+
+
+def _letters_response(request, h: Handover, hc_ids: list[int], name: str):
+    try:
+        data = services.letters_pdf(handover=h, user=request.user, handover_client_ids=hc_ids)
+    except services.NotAllowed as exc:
+        raise PermissionDenied from exc
+    except services.HandoverError as exc:
+        messages.error(request, exc.message)
+        return redirect(reverse("handover:detail", args=[h.pk]) + "?tab=notices")
+    from . import pdf
+
+    return _pdf_response(data, pdf.filename(h, name.removeprefix(f"{h.number}-")))
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def client_answer(request, token: str):
+    """The client's own page, no login: their notice, and their answer. Answers only to its token."""
+    if answer_rate_limited(request, token):
+        log_anonymous(request, Action.CLIENT_ANSWER, detail="rate limited", refused=True)
+        response = render(request, "handover/client_answer.html", {"state": "limited"}, status=429)
+        response["Retry-After"] = str(settings.CLIENT_ANSWER_RATE_WINDOW)
+        return response
+    notice = selectors.notice_for_token(token)
+    if notice is None:
+        log_anonymous(request, Action.CLIENT_ANSWER, detail=f"{request.method} unknown link", refused=True)
+        raise Http404
+    hc = notice.handover_client
+    log_anonymous(request, Action.CLIENT_ANSWER, detail=f"{request.method} {hc.handover.number} notice {notice.pk}")
+    form = ClientAnswerForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                notice = services.notice_answer(token=token, **form.cleaned_data)
+            except services.LinkClosed:
+                notice.refresh_from_db()
+                status = 409
+            except services.InvalidInput as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                status = 400
+            else:
+                return redirect("handover:client_answer", token=token)
+        else:
+            status = 400
+    # The letter as sent, its link (this very page) replaced by a pointer to the form below.
+    texts = selectors.notice_texts(notice, link=_("see below"))
+    context = {
+        "state": selectors.link_state(notice),
+        "notice": notice,
+        "texts": texts,
+        "company": settings.COMPANY_NAME,
+        "form": form,
+        "answer_label": dict(ClientAnswerForm.base_fields["answer"].choices).get(notice.answer, ""),
+    }
+    response = render(request, "handover/client_answer.html", context, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -41,9 +41,12 @@ from demo.company import DEPARTING_USERNAME
 from handover.models import (
     ArchivedDocument,
     ArchiveJob,
+    ClientNotice,
+    ClientNoticeTemplate,
     ConfirmationAnnex,
     DocumentTemplate,
     IdempotencyKey,
+    NoticeDelivery,
     Reminder,
     ReminderKind,
     State,
@@ -81,6 +84,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.DocumentTemplate": only(superuser="vacd"),
     "handover.StageDuration": only(superuser="vacd"),
     "handover.ReminderPolicy": only(superuser="vacd"),
+    "handover.ClientNoticeTemplate": only(superuser="vacd"),
     # --- the handovers and their record: changed only through the procedure ---------------------
     "handover.Handover": READ_ONLY,
     "handover.StageDeadline": READ_ONLY,
@@ -97,6 +101,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.ArchiveJob": READ_ONLY,
     "handover.ConfirmationAnnex": READ_ONLY,
     "handover.IdempotencyKey": READ_ONLY,
+    "handover.ClientNotice": READ_ONLY,
+    "handover.NoticeDelivery": READ_ONLY,
     # --- the bell -------------------------------------------------------------------------
     "notifications.Notification": READ_ONLY,
 }
@@ -131,6 +137,12 @@ MAKE = {
     "handover.ArchiveJob": lambda w: ArchiveJob.objects.get_or_create(handover=w.handover)[0],
     "handover.ConfirmationAnnex": lambda w: ConfirmationAnnex.objects.create(
         handover=w.handover, html_sha256="0" * 64, pdf=b"%PDF-1.7", pages=1
+    ),
+    "handover.ClientNoticeTemplate": lambda w: ClientNoticeTemplate.objects.create(),
+    "handover.NoticeDelivery": lambda w: NoticeDelivery.objects.create(
+        notice=ClientNotice.objects.filter(handover_client__handover=w.handover).first(),
+        channel="paper",
+        created_by=w.people.departing,
     ),
 }
 

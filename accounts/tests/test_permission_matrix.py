@@ -285,6 +285,24 @@ def _visit_sheet(w) -> dict:
     return {"version": w.h.version, "file": buffer}
 
 
+# The client notice's senders (handover.policy.may_send_notice).
+NOTICE_SENDERS = {"departing", "receiver", "supervisor"}
+
+
+def _client_email(w):
+    w.client.contacts.update(email="buyer@example.cn")
+
+
+def _notice_sent(w):
+    services.notice_mark_sent(handover_client=w.hc, user=w.people.departing, channel="paper")
+
+
+def _notice_token(w) -> list[str]:
+    from handover.models import ClientNotice
+
+    return [services.notice_token(ClientNotice.objects.get(handover_client=w.hc))]
+
+
 # Refused on the page as the grid's refusals are: the page again, with its status.
 _GRID_REFUSED = dict.fromkeys(["supervisor", "witness", "manager", "hr"], 403)
 
@@ -840,6 +858,69 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         ),
     ),
     "api:duty-list": Case(dict.fromkeys(ROLES, 200) | {"anonymous": 401}, state=State.COMPLETED, api=True),
+    # --- the client notice (客户告知函): its senders are the departing person, the supervisor and
+    # the client's receiver; the client answers on their own page, no login ---------------------
+    "handover:notices_email": action(
+        state=State.MATERIALS, prepare=_client_email, args=_h, data=_version, ok=NOTICE_SENDERS
+    ),
+    "handover:notices_sms": action(state=State.MATERIALS, args=_h, data=_version, ok=NOTICE_SENDERS),
+    "handover:notice_mark": action(
+        state=State.MATERIALS,
+        args=lambda w: [w.h.pk, w.hc.pk],
+        data=lambda w: {"version": w.h.version, "channel": "wechat", "note": ""},
+        ok=NOTICE_SENDERS,
+    ),
+    "handover:notice_letter": page(
+        state=State.MATERIALS,
+        args=lambda w: [w.h.pk, w.hc.pk],
+        everyone=403,
+        departing=200,
+        receiver=200,
+        supervisor=200,
+        admin=404,
+        other_sales=404,
+    ),
+    "handover:notice_letters": page(
+        state=State.MATERIALS,
+        args=_h,
+        everyone=403,
+        departing=200,
+        receiver=200,
+        supervisor=200,
+        admin=404,
+        other_sales=404,
+    ),
+    # Anyone with the link, logged in or not, and nobody without it (test_client_notice_pages.py).
+    "handover:client_answer": Case(
+        dict.fromkeys(ROLES, 200), state=State.MATERIALS, prepare=_notice_sent, args=_notice_token
+    ),
+    "api:notice-list": api(state=State.MATERIALS, args=_h, ok=PARTIES),
+    "api:notices-send": api(
+        method="post",
+        state=State.MATERIALS,
+        args=_h,
+        data=lambda w: {"channel": "sms"},
+        ok=NOTICE_SENDERS,
+        status=202,
+    ),
+    "api:notice-mark": api(
+        method="post",
+        state=State.MATERIALS,
+        args=lambda w: [w.h.pk, w.hc.pk],
+        data=lambda w: {"channel": "paper", "note": ""},
+        ok=NOTICE_SENDERS,
+        status=201,
+    ),
+    "api:notice-letter": api(state=State.MATERIALS, args=lambda w: [w.h.pk, w.hc.pk], ok=NOTICE_SENDERS),
+    "api:notice-letters": api(state=State.MATERIALS, args=_h, ok=NOTICE_SENDERS),
+    "api:notice-answer": Case(
+        dict.fromkeys(ROLES, 200),
+        method="post",
+        state=State.MATERIALS,
+        prepare=_notice_sent,
+        data=lambda w: {"token": _notice_token(w)[0], "answer": "confirmed", "text": ""},
+        api=True,
+    ),
 }
 
 

@@ -30,6 +30,7 @@ from .lists import (
     handover_visits,
     row_in,
 )
+from .notices import NoticesTab, link_state, notice_for_token, notice_texts, notice_token, notices_tab, stage_reached
 from .page import GridInput, HandoverPage, Typed, handover_page
 from .page.clients import ClientRow, ReceiverGroup
 from .page.items import STATUS_STYLE, ItemRow
@@ -65,6 +66,13 @@ __all__ = [
     "duties_for_list",
     "duties_visible_to",
     "duty_page",
+    "NoticesTab",
+    "link_state",
+    "notice_for_token",
+    "notice_texts",
+    "notice_token",
+    "notices_tab",
+    "stage_reached",
     "ReceiversBulk",
     "receivers_bulk",
     "receivers_bulk_allowed",

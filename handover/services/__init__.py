@@ -21,6 +21,22 @@ from .archive import (
     queue_annex_with,
     queue_archive_with,
 )
+from .client_notices import (
+    MANUAL_CHANNELS,
+    LinkClosed,
+    deliver_notices_with,
+    letters_pdf,
+    link_state,
+    notice_answer,
+    notice_deliver,
+    notice_for_token,
+    notice_mark_sent,
+    notice_texts,
+    notice_token,
+    notices_for_letters,
+    notices_prepare,
+    notices_send,
+)
 from .completion import handover_revoke_access, ownership_refusals
 from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, SheetErrors, WrongState
 from .materials import (
@@ -58,6 +74,20 @@ from .visit_sheet import sheet_error_lines, visit_sheet_download, visit_sheet_fi
 from .visits import VisitRow, visit_confirm, visit_record, visits_confirm, visits_save_rows
 
 __all__ = [
+    "MANUAL_CHANNELS",
+    "LinkClosed",
+    "deliver_notices_with",
+    "letters_pdf",
+    "link_state",
+    "notice_answer",
+    "notice_deliver",
+    "notice_for_token",
+    "notice_mark_sent",
+    "notice_texts",
+    "notice_token",
+    "notices_for_letters",
+    "notices_prepare",
+    "notices_send",
     "AFTER_TRANSITION",
     "NUMBER_ATTEMPTS",
     "CallRow",

@@ -11,6 +11,7 @@ from ..models import TRANSITIONS, Handover, approver_signed
 from ..notify import notice_for_event
 from ..reminders import duties_create
 from .archive import queue_archive_after_commit
+from .client_notices import after_transition as prepare_client_notices
 from .common import bump, lock_handover, log_event
 from .completion import transfer_ownership
 from .errors import InvalidInput, NotAllowed, WrongState
@@ -68,6 +69,8 @@ def handover_transition(
         method()
     for hook in spec.after:
         AFTER_TRANSITION[hook](h, user)
+    # The client notices wait for a stage the company chooses (ClientNoticeTemplate.prepare_at).
+    prepare_client_notices(h, user)
 
     bump(h)
     extra = {"signature": signed.pk, "sha256": signed.content_sha256} if signed else {}

@@ -32,9 +32,23 @@ READS = {
     "api:visit-sheet": Action.API_HANDOVER,
     "handover:visits_sheet": Action.VIEW_HANDOVER,
     "handover:receivers_bulk": Action.VIEW_HANDOVER,
+    "handover:notice_letter": Action.PRINT_HANDOVER,
+    "handover:notice_letters": Action.PRINT_HANDOVER,
+    "api:notice-list": Action.API_HANDOVER,
+    "api:notice-letter": Action.API_HANDOVER,
+    "api:notice-letters": Action.API_HANDOVER,
 }
 # Reads that are a stage's working tools, refused once the stage is over: logged as refused.
-REFUSED_AFTER = {"api:visit-sheet", "handover:visits_sheet", "handover:receivers_bulk"}
+# (The client notices' letters print for their senders only, never for HR.)
+REFUSED_AFTER = {
+    "api:visit-sheet",
+    "handover:visits_sheet",
+    "handover:receivers_bulk",
+    "handover:notice_letter",
+    "handover:notice_letters",
+    "api:notice-letter",
+    "api:notice-letters",
+}
 UNLOGGED = {
     # A party's drawn signature, shown beside their name on the handover page (itself logged).
     "handover:signature_image": "no client data",

@@ -179,6 +179,9 @@ def test_the_departing_persons_summary_of_a_completed_handover(completed, people
 # Pages that are a stage's working tools (the receivers-in-bulk page at the plan, the visit record's
 # sheet at the visits): refused once that stage is over, like their actions.
 WORK_PAGES = {"handover:receivers_bulk", "handover:visits_sheet", "api:visit-sheet"}
+# The client notices' letters (and their API): for their senders only, the client's receiver and
+# the supervisor (the departing person too, until completion).
+NOTICE_LETTERS = {"handover:notice_letter", "handover:notice_letters", "api:notice-letter", "api:notice-letters"}
 
 
 @pytest.mark.parametrize("who", ["receiver", "supervisor", "witness", "manager", "hr"])
@@ -197,6 +200,8 @@ def test_after_completion_the_other_parties_still_read_everything(completed, peo
         if name in WORK_PAGES:
             # The tools of a stage that is over; the visit record's sheet stays the receiver's to read.
             expected = {200} if who == "receiver" and "sheet" in name else {403}
+        elif name in NOTICE_LETTERS:
+            expected = {200} if who in ("receiver", "supervisor") else {403}
         else:
             expected = {403} if name in archives and not archivist else {200, 405}
         if response.status_code not in expected:
@@ -228,6 +233,9 @@ def test_a_cancelled_handover_stays_readable_by_the_departing_person(cancelled, 
             expected = {404}  # typed signatures: no image
         elif name in WORK_PAGES:
             expected = {403}  # the tools of a stage that is over
+        elif name in NOTICE_LETTERS:
+            # No client notice in a cancelled handover: back to the page with why, or the API's 409.
+            expected = {409} if name.startswith("api:") else {302}
         else:
             expected = {200, 405}
         if response.status_code not in expected:

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ... import flow
-from ...models import CallResult, SignaturePurpose, State, VisitMode
+from ...models import CallResult, NoticeAnswer, NoticeChannel, SignaturePurpose, State, VisitMode
 from ..display import Row, labels, local_time
 
 EVENT_LABELS = {
@@ -27,6 +27,8 @@ EVENT_LABELS = {
     "signed": gettext_lazy("Signed"),
     "archived": gettext_lazy("Signed confirmation archived and sealed"),
     "client_dropped": gettext_lazy("Client removed from the handover"),
+    "client_notice_sent": gettext_lazy("Client notice sent"),
+    "client_notice_answered": gettext_lazy("The client answered the notice"),
 }
 
 
@@ -68,6 +70,9 @@ def event_rows(events: list[dict], names: dict[int, str]) -> list[EventRow]:
             parts.append(str(data["visited_on"]))
         if data.get("result"):
             parts.append(results.get(data["result"], data["result"]))
+        for key, choices in (("channel", NoticeChannel.choices), ("answer", NoticeAnswer.choices)):
+            if data.get(key):
+                parts.append(labels(choices).get(data[key], data[key]))
         if data.get("count") is not None:
             parts.append(_("%(n)d item(s)") % {"n": data["count"]})
         if data.get("clients") is not None:

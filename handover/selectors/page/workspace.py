@@ -28,6 +28,8 @@ TAB_LABELS = {
     "visits": gettext_lazy("Joint visits"),
     "spot_check": gettext_lazy("Phone spot-check"),
     "report": gettext_lazy("Report and signatures"),
+    # The client notice (客户告知函): templates/handover/_client_notices.html.
+    "notices": gettext_lazy("Client notices"),
     "timeline": gettext_lazy("Timeline"),
 }
 TABS = list(TAB_LABELS)

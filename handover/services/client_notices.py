@@ -1,0 +1,374 @@
+"""The client notice (客户告知函): prepared for every client once the handover reaches the stage the
+company chose (ClientNoticeTemplate.prepare_at, by default once the plan is approved), sent by
+email and SMS (rows written here, sent by a task after the commit) or marked sent by hand
+(WeChat, phone, paper), and answered by the client through a personal link with no login.
+
+The reads (the stage, the link's token, the wording) are handover/selectors/notices.py's.
+"""
+
+import datetime
+import logging
+import secrets
+import threading
+
+from django.core.mail import send_mail
+from django.db import connections, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from clients.models import Contact
+
+from .. import notify, origin, policy, sms
+from ..flow import OPEN_STATES, State
+from ..models import (
+    NOTICE_SEND_ATTEMPTS,
+    SENT_BY_APP,
+    ClientNotice,
+    ClientNoticeTemplate,
+    Handover,
+    HandoverClient,
+    NoticeAnswer,
+    NoticeChannel,
+    NoticeDelivery,
+)
+from ..selectors.notices import link_state, notice_for_token, notice_texts, notice_token, stage_reached, token_sha256
+from .common import bump, bump_row, lock_handover, log_event
+from .errors import InvalidInput, NotAllowed, WrongState
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = NOTICE_SEND_ATTEMPTS
+
+
+def require_stage(h: Handover, template: ClientNoticeTemplate | None = None) -> None:
+    template = template or ClientNoticeTemplate.current()
+    if not stage_reached(h, template):
+        raise WrongState(
+            _("The client notices are prepared once the handover reaches “%(state)s”.")
+            % {"state": State(template.prepare_at).label}
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Preparing
+
+
+def notices_prepare(h: Handover) -> int:
+    """A notice for every client of the handover that has none yet, once the stage is reached. Returns how many."""
+    if not stage_reached(h):
+        return 0
+    missing = HandoverClient.objects.filter(handover=h, notice__isnull=True).values_list("pk", flat=True)
+    created = []
+    for hc_id in missing:
+        nonce = secrets.token_hex(32)
+        notice = ClientNotice(handover_client_id=hc_id, nonce=nonce)
+        notice.token_sha256 = token_sha256(notice_token(notice))
+        created.append(notice)
+    ClientNotice.objects.bulk_create(created, ignore_conflicts=True)
+    return len(created)
+
+
+def after_transition(h: Handover, user) -> None:
+    """Follows every transition: the handover may have reached the stage the notices wait for.
+
+    Only an open state can be that stage (the template offers no other), so closing a handover
+    costs no query here; a stage chosen later than a handover passed it is caught up by the tab
+    and by the sending (notices_prepare is called there too)."""
+    if h.state in OPEN_STATES:
+        notices_prepare(h)
+
+
+# ---------------------------------------------------------------------------------------
+# Sending
+
+
+def _sendable(h: Handover, user: User, hc_ids) -> list[ClientNotice]:
+    notices_prepare(h)
+    rows = ClientNotice.objects.filter(handover_client__handover=h).select_related(
+        "handover_client__client", "handover_client__receiver"
+    )
+    if hc_ids:
+        rows = rows.filter(handover_client_id__in=list(hc_ids))
+    notices = list(rows.order_by("handover_client__client__name", "pk"))
+    if hc_ids and len(notices) != len(set(hc_ids)):
+        raise InvalidInput(_("Some of the chosen clients are not in this handover."), field="clients")
+    allowed = [n for n in notices if policy.may_send_notice(h, n.handover_client, user)]
+    if not allowed or (hc_ids and len(allowed) != len(notices)):
+        raise NotAllowed(
+            _("Only the departing salesperson, the supervisor and the client's receiver send the client notice.")
+        )
+    return allowed
+
+
+def _mark_first_sent(notice: ClientNotice, now) -> None:
+    if notice.first_sent_at is None:
+        notice.first_sent_at = now
+        notice.expires_at = now + datetime.timedelta(days=ClientNoticeTemplate.current().answer_days)
+        ClientNotice.objects.filter(pk=notice.pk, first_sent_at__isnull=True).update(
+            first_sent_at=notice.first_sent_at, expires_at=notice.expires_at
+        )
+
+
+@transaction.atomic
+def notices_send(
+    *,
+    handover: Handover | int,
+    user: User,
+    channel: str,
+    handover_client_ids=(),
+    expected_version: int | None = None,
+) -> list[NoticeDelivery]:
+    """Email (or text) the notice to every contact of the chosen clients (none chosen: all the
+    clients this person may send for) that has an address (a phone). The rows are written now and
+    sent by a task after the commit; a client's link starts its answer window at the first sending."""
+    if channel not in SENT_BY_APP:
+        raise InvalidInput(_("Choose email or SMS."), field="channel")
+    h = lock_handover(handover, expected_version)
+    require_stage(h)
+    notices = _sendable(h, user, handover_client_ids)
+    field = "email" if channel == NoticeChannel.EMAIL else "phone"
+    contacts: dict[int, list[Contact]] = {}
+    for contact in Contact.objects.filter(client_id__in=[n.handover_client.client_id for n in notices]).exclude(
+        **{field: ""}
+    ):
+        contacts.setdefault(contact.client_id, []).append(contact)
+    now = timezone.now()
+    site = origin.site_url()
+    template = ClientNoticeTemplate.current()
+    deliveries = []
+    for notice in notices:
+        reached = contacts.get(notice.handover_client.client_id, [])
+        if not reached:
+            continue
+        subject = notice_texts(notice, template=template, link="").subject if channel == NoticeChannel.EMAIL else ""
+        for contact in reached:
+            deliveries.append(
+                NoticeDelivery(
+                    notice=notice,
+                    channel=channel,
+                    recipient=getattr(contact, field),
+                    contact=contact,
+                    subject=subject,
+                    created_by=user,
+                    created_at=now,
+                    site_url=site,
+                )
+            )
+        _mark_first_sent(notice, now)
+    if not deliveries:
+        raise InvalidInput(
+            _("None of the chosen clients has a contact with an email address.")
+            if channel == NoticeChannel.EMAIL
+            else _("None of the chosen clients has a contact with a phone number."),
+            field="clients",
+        )
+    deliveries = NoticeDelivery.objects.bulk_create(deliveries)
+    bump(h)
+    log_event(
+        h,
+        actor=user,
+        kind="client_notice_sent",
+        channel=channel,
+        clients=len({d.notice_id for d in deliveries}),
+        recipients=len(deliveries),
+    )
+    queue_deliveries()
+    return deliveries
+
+
+MANUAL_CHANNELS = (NoticeChannel.WECHAT, NoticeChannel.PHONE, NoticeChannel.PAPER)
+
+
+@transaction.atomic
+def notice_mark_sent(
+    *,
+    handover_client: HandoverClient,
+    user: User,
+    channel: str,
+    note: str = "",
+    expected_version: int | None = None,
+) -> NoticeDelivery:
+    """The notice was given by hand (WeChat, a call, the letter on paper): recorded as sent now."""
+    if channel not in MANUAL_CHANNELS:
+        raise InvalidInput(_("Choose WeChat, phone or paper."), field="channel")
+    h = lock_handover(handover_client.handover_id, expected_version)
+    require_stage(h)
+    notice = _sendable(h, user, [handover_client.pk])[0]
+    now = timezone.now()
+    delivery = NoticeDelivery.objects.create(
+        notice=notice, channel=channel, note=(note or "").strip(), created_by=user, created_at=now, sent_at=now
+    )
+    _mark_first_sent(notice, now)
+    bump(h)
+    log_event(
+        h, actor=user, kind="client_notice_sent", channel=channel, client=notice.handover_client.client.name, clients=1
+    )
+    return delivery
+
+
+def notices_for_letters(*, handover: Handover, user: User, handover_client_ids=()) -> list[ClientNotice]:
+    """The notices this person may print (one client, or all they may send for)."""
+    require_stage(handover)
+    return _sendable(handover, user, handover_client_ids)
+
+
+# ---------------------------------------------------------------------------------------
+# Delivering (the task), exactly once
+
+
+def queue_deliveries() -> None:
+    transaction.on_commit(_enqueue_pending)
+
+
+_delivery_queue: list = []
+# Whether Celery runs tasks eagerly (no broker): .delay would then send inside the request.
+_broker_eager: list = [lambda: False]
+
+
+def deliver_notices_with(enqueue, *, eager=None) -> None:
+    """HandoverConfig.ready() hands the Celery task's queueing down here (tasks sit above services)."""
+    _delivery_queue[:] = [enqueue]
+    _broker_eager[:] = [eager or (lambda: False)]
+
+
+def pending_delivery_ids(limit: int = 500) -> list[int]:
+    return list(
+        NoticeDelivery.objects.filter(
+            channel__in=SENT_BY_APP, sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS
+        ).values_list("pk", flat=True)[:limit]
+    )
+
+
+def queue_pending_now() -> int:
+    """The periodic scan: queue again what is still owed (a broker that was down, a worker that died)."""
+    ids = pending_delivery_ids()
+    _enqueue_pending(ids)
+    return len(ids)
+
+
+def _enqueue_pending(ids=None) -> None:
+    ids = pending_delivery_ids() if ids is None else ids
+    if not ids:
+        return
+    if _broker_eager[0]():
+        # No broker: Celery would send them here, inside the request; a thread of this process does.
+        threading.Thread(target=_deliver_in_thread, args=(ids,), name="client-notices", daemon=True).start()
+        return
+    for pk in ids:
+        try:
+            _delivery_queue[0](pk)
+        except Exception:  # noqa: BLE001 - the broker being down must not fail the request
+            logger.warning("could not queue client notice delivery %s; the scan will retry", pk, exc_info=True)
+            return
+
+
+def _deliver_in_thread(ids: list[int]) -> None:
+    try:
+        for pk in ids:
+            try:
+                notice_deliver(delivery_id=pk)
+            except Exception:  # noqa: BLE001 - counted on the row; the next scan tries again
+                logger.warning("client notice delivery %s failed; the scan will retry", pk, exc_info=True)
+    finally:
+        # A thread's connection is its own: none left open.
+        connections.close_all()
+
+
+def notice_deliver(*, delivery_id: int) -> bool:
+    """Send one delivery if it is still owed. True when this call sent it.
+
+    The row is locked while sending, and stamped sent with a conditional update: a second run of
+    the task (a redelivered message, two workers) finds it sent and does nothing.
+    """
+    with transaction.atomic():
+        d = (
+            NoticeDelivery.objects.select_for_update()
+            .filter(pk=delivery_id, channel__in=SENT_BY_APP, sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+            .first()
+        )
+        if d is None:
+            return False
+        notice = ClientNotice.objects.select_related(
+            "handover_client__client", "handover_client__receiver", "handover_client__handover__departing"
+        ).get(pk=d.notice_id)
+        texts = notice_texts(notice, recorded_site=d.site_url)
+        try:
+            if d.channel == NoticeChannel.EMAIL:
+                send_mail(d.subject or texts.subject, texts.letter, None, [d.recipient], fail_silently=False)
+            else:
+                sms.send_sms(d.recipient, texts.short)
+        except Exception as exc:  # noqa: BLE001 - any failure of a channel is retried
+            # Counted in this transaction, which commits: the task then retries with backoff.
+            failure = str(exc) or type(exc).__name__
+            NoticeDelivery.objects.filter(pk=d.pk).update(attempts=d.attempts + 1, error=failure[:500])
+        else:
+            failure = ""
+            stamped = NoticeDelivery.objects.filter(pk=d.pk, sent_at__isnull=True).update(
+                sent_at=timezone.now(), attempts=d.attempts + 1, error=""
+            )
+    if failure:
+        raise notify.DeliveryError(failure)
+    return bool(stamped)
+
+
+# ---------------------------------------------------------------------------------------
+# The client's answer
+
+
+class LinkClosed(Exception):
+    """The link was answered already, or its window is over, or the handover was cancelled."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@transaction.atomic
+def notice_answer(*, token: str, answer: str, text: str = "") -> ClientNotice:
+    """The client answers through their link: they know their new contact, or ask for another, or
+    state a concern. An objection notifies the supervisor and puts the client in the spot-check
+    sample (added to it; the draw from the stored seed stays as it was)."""
+    found = notice_for_token(token)
+    if found is None:
+        raise LookupError(token)
+    if answer not in NoticeAnswer.values:
+        raise InvalidInput(_("Choose one of the answers."), field="answer")
+    text = (text or "").strip()
+    if answer != NoticeAnswer.CONFIRMED and not text:
+        raise InvalidInput(_("Please tell us in a few words what you would like."), field="text")
+    h = lock_handover(found.handover_client.handover_id)
+    notice = ClientNotice.objects.select_for_update().get(pk=found.pk)
+    # The handover as locked: a cancellation that came first closes the link.
+    found.handover_client.handover = h
+    notice.handover_client = found.handover_client
+    state = link_state(notice)
+    if state != "open":
+        raise LinkClosed(state)
+    ClientNotice.objects.filter(pk=notice.pk, answer="").update(
+        answer=answer, answer_text=text, answered_at=timezone.now()
+    )
+    notice.refresh_from_db()
+    hc = notice.handover_client
+    event = log_event(h, actor=None, kind="client_notice_answered", comment=text, client=hc.client.name, answer=answer)
+    if answer != NoticeAnswer.CONFIRMED:
+        if not hc.in_sample:
+            HandoverClient.objects.filter(pk=hc.pk).update(in_sample=True)
+            hc.in_sample = True
+            bump_row(hc)
+        notify.notice_client_objected(h, event_id=event.pk, handover_client=hc, answer=answer, text=text)
+    bump(h)
+    return notice
+
+
+def letters_pdf(*, handover: Handover, user: User, handover_client_ids=()) -> bytes:
+    """The printable letters of one client or of all this person may send for, as one PDF."""
+    # WeasyPrint takes about a second to load: loaded on the first print, not at start.
+    from .. import pdf
+
+    template = ClientNoticeTemplate.current()
+    letters = []
+    for notice in notices_for_letters(handover=handover, user=user, handover_client_ids=handover_client_ids):
+        texts = notice_texts(notice, template=template)
+        letters.append({**texts.values, "text": texts.letter, "link": texts.link})
+    return pdf.render_client_letters(handover, letters)
