@@ -21,6 +21,7 @@ from .models import (
     Handover,
     HandoverClient,
     IdempotencyKey,
+    InvitationDelivery,
     PhoneCheck,
     Reminder,
     ReminderPolicy,
@@ -29,6 +30,7 @@ from .models import (
     StageDeadline,
     StageDuration,
     Visit,
+    VisitInvitation,
 )
 
 # ---------------------------------------------------------------------------------------
@@ -213,3 +215,35 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
     search_fields = ["user__username", "key", "endpoint"]
     list_select_related = ["user"]
     exclude = ["body", "fingerprint"]
+
+
+class InvitationDeliveryInline(admin.TabularInline):
+    model = InvitationDelivery
+    extra = 0
+    can_delete = False
+    fields = ["recipient", "sequence", "method", "created_at", "sent_at", "attempts"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(VisitInvitation)
+class VisitInvitationAdmin(ReadOnlyAdmin):
+    """Each joint visit's calendar event: what was last sent (date, receiver, SEQUENCE) and to whom."""
+
+    list_display = ["client_name", "handover", "kind", "day", "status", "sequence", "receiver", "updated_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["handover__number", "client_name", "uid"]
+    list_select_related = ["handover", "receiver"]
+    inlines = [InvitationDeliveryInline]
+
+
+@admin.register(InvitationDelivery)
+class InvitationDeliveryAdmin(ReadOnlyAdmin):
+    """Each invitation email: sent once by a task, retried while it fails."""
+
+    list_display = ["created_at", "recipient", "method", "sequence", "subject", "sent_at", "attempts"]
+    list_filter = ["method"]
+    search_fields = ["invitation__handover__number", "invitation__uid", "recipient__username", "subject"]
+    list_select_related = ["recipient", "invitation"]

@@ -53,6 +53,13 @@ urlpatterns = [
     path("handovers/<int:pk>/archive/", api.ArchiveStatusView.as_view(), name="archive-status"),
     path("handovers/<int:pk>/archive/retry/", api.ArchiveRetryView.as_view(), name="archive-retry"),
     path("handovers/<int:pk>/signatures/", api.SignatureListView.as_view(), name="signature-list"),
+    path(
+        "handovers/<int:pk>/clients/<int:hc_id>/calendar/",
+        api.PlannedVisitCalendarView.as_view(),
+        name="planned-visit-calendar",
+    ),
+    path("handovers/<int:pk>/visits/<int:visit_id>/calendar/", api.VisitCalendarView.as_view(), name="visit-calendar"),
+    path("handovers/<int:pk>/visits/calendar/", api.VisitsCalendarView.as_view(), name="visits-calendar"),
     # The schema answers API clients (token or session, 401 in JSON otherwise); the docs page is a
     # page like any other, behind the login page.
     path("schema/", api.SchemaView.as_view(), name="schema"),

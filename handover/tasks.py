@@ -23,6 +23,7 @@ def scan_reminders() -> dict:
     """The periodic scan: today's reminders, and the archives that are still missing."""
     result = reminders.reminders_scan()
     result["archives_queued"] = services.archives_queue_missing()
+    result["invitations_queued"] = services.invitations_queue_pending()
     return result
 
 
@@ -39,3 +40,16 @@ def scan_reminders() -> dict:
 def archive_handover(self, handover_id: int) -> str:
     """Print, seal and archive a completed handover's confirmation; a second run finds it done."""
     return services.archive_job_run(handover_id=handover_id).sha256
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(notify.DeliveryError,),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=notify.MAX_ATTEMPTS - 1,
+    acks_late=True,
+)
+def deliver_invitation(self, delivery_id: int) -> bool:
+    """Email one visit invitation (or its update or cancellation) if still owed; a second run sends nothing."""
+    return services.invitation_deliver(delivery_id=delivery_id)

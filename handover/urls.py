@@ -45,4 +45,7 @@ urlpatterns = [
     path("<int:pk>/signatures/<int:signature_pk>/image/", views.signature_image, name="signature_image"),
     path("<int:pk>/print/<str:stage>/", views.print_stage, name="print_stage"),
     path("<int:pk>/revoke-access/", views.revoke_access, name="revoke_access"),
+    path("<int:pk>/clients/<int:hc_pk>/visit.ics", views.planned_visit_ics, name="planned_visit_ics"),
+    path("<int:pk>/visits/<int:visit_pk>/visit.ics", views.visit_ics, name="visit_ics"),
+    path("<int:pk>/visits.ics", views.visits_ics, name="visits_ics"),
 ]

@@ -151,6 +151,10 @@ def _detail_context(request, page, *, disputes=None, **plan_excel) -> dict:
         "disputes": disputes if disputes is not None else _disputes(request, page.handover),
         # The plan's Excel round trip (_plan_excel.html), on the plan tab.
         "plan_excel": plan_excel_context(page.handover, request.user, **plan_excel) if page.tab == "plan" else None,
+        # The visits as calendar events (_visit_calendar.html), on the plan and visits tabs.
+        "visit_calendar": (
+            visit_calendar_context(page.handover, request.user) if page.tab in ("plan", "visits") else None
+        ),
     }
 
 
@@ -1170,3 +1174,69 @@ def verify(request):
         code = request.GET["code"]
         result = VerifyResult(archive=selectors.archive_matching(code=code), code=codes.normalize_code(code) or code)
     return render(request, "handover/verify.html", {"form": form, "result": result})
+
+
+# ---------------------------------------------------------------------------------------
+# The joint visits as calendar events (.ics): one planned visit, one recorded visit, or all of
+# this person's. Whoever reads the handover's plan may add them to their calendar.
+
+ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
+
+
+def _ics_response(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=ICS_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    return response
+
+
+@require_GET
+@logs_reads(Action.VIEW_HANDOVER)
+def planned_visit_ics(request, pk: int, hc_pk: int):
+    h = selectors.handover_for_user(request.user, pk)
+    note(request, f"{h.number} (planned visit {hc_pk}.ics)")
+    hc = get_object_or_404(selectors.handover_clients(h), pk=hc_pk)
+    data = services.planned_visit_ics(h, hc)
+    if data is None:
+        raise Http404(_("No visit is planned for this client."))
+    return _ics_response(data, services.visits_ics_filename(h, f"client-{hc.pk}"))
+
+
+@require_GET
+@logs_reads(Action.VIEW_HANDOVER)
+def visit_ics(request, pk: int, visit_pk: int):
+    h = selectors.handover_for_user(request.user, pk)
+    note(request, f"{h.number} (visit {visit_pk}.ics)")
+    visit = get_object_or_404(
+        Visit.objects.select_related("handover_client__client", "handover_client__receiver"),
+        pk=visit_pk,
+        handover_client__handover=h,
+    )
+    return _ics_response(services.recorded_visit_ics(h, visit), services.visits_ics_filename(h, f"visit-{visit.pk}"))
+
+
+@require_GET
+@logs_reads(Action.VIEW_HANDOVER)
+def visits_ics(request, pk: int):
+    h = selectors.handover_for_user(request.user, pk)
+    note(request, f"{h.number} (visits.ics)")
+    return _ics_response(services.handover_visits_ics(h, request.user), services.visits_ics_filename(h))
+
+
+def visit_calendar_context(h: Handover, user) -> dict:
+    """What templates/handover/_visit_calendar.html shows: the links to this person's visits as .ics."""
+    planned, recorded = services.calendar_entries(h, user)
+    return {
+        "all_url": reverse("handover:visits_ics", args=[h.pk]),
+        "planned": [
+            {"client": hc.client.name, "day": day, "url": reverse("handover:planned_visit_ics", args=[h.pk, hc.pk])}
+            for hc, day in planned
+        ],
+        "recorded": [
+            {
+                "client": v.handover_client.client.name,
+                "day": v.visited_on,
+                "url": reverse("handover:visit_ics", args=[h.pk, v.pk]),
+            }
+            for v in recorded
+        ],
+    }

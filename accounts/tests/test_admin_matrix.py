@@ -95,6 +95,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.ArchivedDocument": READ_ONLY,
     "handover.ArchiveJob": READ_ONLY,
     "handover.IdempotencyKey": READ_ONLY,
+    "handover.VisitInvitation": READ_ONLY,
+    "handover.InvitationDelivery": READ_ONLY,
     # --- the bell -------------------------------------------------------------------------
     "notifications.Notification": READ_ONLY,
 }

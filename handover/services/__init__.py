@@ -20,6 +20,18 @@ from .archive import (
 )
 from .completion import handover_revoke_access, ownership_refusals
 from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, SheetErrors, WrongState
+from .invitations import (
+    calendar_entries,
+    handover_visits_ics,
+    invitation_deliver,
+    invitations_deliver_with,
+    invitations_queue_pending,
+    invitations_sync,
+    pending_invitation_ids,
+    planned_visit_ics,
+    recorded_visit_ics,
+    visits_ics_filename,
+)
 from .materials import (
     item_answer_dispute,
     item_confirm,
@@ -55,6 +67,16 @@ from .visit_sheet import sheet_error_lines, visit_sheet_download, visit_sheet_fi
 from .visits import VisitRow, visit_confirm, visit_record, visits_confirm, visits_save_rows
 
 __all__ = [
+    "calendar_entries",
+    "handover_visits_ics",
+    "invitation_deliver",
+    "invitations_deliver_with",
+    "invitations_queue_pending",
+    "invitations_sync",
+    "pending_invitation_ids",
+    "planned_visit_ics",
+    "recorded_visit_ics",
+    "visits_ics_filename",
     "AFTER_TRANSITION",
     "NUMBER_ATTEMPTS",
     "CallRow",

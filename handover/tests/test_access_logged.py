@@ -32,6 +32,12 @@ READS = {
     "api:visit-sheet": Action.API_HANDOVER,
     "handover:visits_sheet": Action.VIEW_HANDOVER,
     "handover:receivers_bulk": Action.VIEW_HANDOVER,
+    "handover:planned_visit_ics": Action.VIEW_HANDOVER,
+    "handover:visit_ics": Action.VIEW_HANDOVER,
+    "handover:visits_ics": Action.VIEW_HANDOVER,
+    "api:planned-visit-calendar": Action.API_HANDOVER,
+    "api:visit-calendar": Action.API_HANDOVER,
+    "api:visits-calendar": Action.API_HANDOVER,
 }
 # Reads that are a stage's working tools, refused once the stage is over: logged as refused.
 REFUSED_AFTER = {"api:visit-sheet", "handover:visits_sheet", "handover:receivers_bulk"}
