@@ -152,9 +152,7 @@ def _detail_context(request, page, *, disputes=None, **plan_excel) -> dict:
         # The plan's Excel round trip (_plan_excel.html), on the plan tab.
         "plan_excel": plan_excel_context(page.handover, request.user, **plan_excel) if page.tab == "plan" else None,
         # The visits as calendar events (_visit_calendar.html), on the plan and visits tabs.
-        "visit_calendar": (
-            visit_calendar_context(page.handover, request.user) if page.tab in ("plan", "visits") else None
-        ),
+        "visit_calendar": (visit_calendar_context(page) if page.tab in ("plan", "visits") else None),
     }
 
 
@@ -1222,21 +1220,19 @@ def visits_ics(request, pk: int):
     return _ics_response(services.handover_visits_ics(h, request.user), services.visits_ics_filename(h))
 
 
-def visit_calendar_context(h: Handover, user) -> dict:
-    """What templates/handover/_visit_calendar.html shows: the links to this person's visits as .ics."""
-    planned, recorded = services.calendar_entries(h, user)
-    return {
-        "all_url": reverse("handover:visits_ics", args=[h.pk]),
-        "planned": [
-            {"client": hc.client.name, "day": day, "url": reverse("handover:planned_visit_ics", args=[h.pk, hc.pk])}
-            for hc, day in planned
-        ],
-        "recorded": [
-            {
-                "client": v.handover_client.client.name,
-                "day": v.visited_on,
-                "url": reverse("handover:visit_ics", args=[h.pk, v.pk]),
-            }
-            for v in recorded
-        ],
-    }
+def visit_calendar_context(page) -> dict:
+    """What templates/handover/_visit_calendar.html shows: the link to all this person's visits as
+    one .ics, and one link per visit of the clients on this page of the tab (the planned visits; on
+    the visits tab the recorded ones too). Read from the page's rows: no query of its own."""
+    h = page.handover
+    planned, recorded = [], []
+    for group in page.content.groups:
+        for row in group.clients:
+            if row.planned_visit_on:
+                url = reverse("handover:planned_visit_ics", args=[h.pk, row.pk])
+                planned.append({"client": row.name, "day": row.planned_visit_on, "url": url})
+            if page.tab == "visits":
+                for v in row.visits:
+                    url = reverse("handover:visit_ics", args=[h.pk, v.pk])
+                    recorded.append({"client": row.name, "day": v.visited_on, "url": url})
+    return {"all_url": reverse("handover:visits_ics", args=[h.pk]), "planned": planned, "recorded": recorded}

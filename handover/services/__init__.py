@@ -21,7 +21,6 @@ from .archive import (
 from .completion import handover_revoke_access, ownership_refusals
 from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, SheetErrors, WrongState
 from .invitations import (
-    calendar_entries,
     handover_visits_ics,
     invitation_deliver,
     invitations_deliver_with,
@@ -67,7 +66,6 @@ from .visit_sheet import sheet_error_lines, visit_sheet_download, visit_sheet_fi
 from .visits import VisitRow, visit_confirm, visit_record, visits_confirm, visits_save_rows
 
 __all__ = [
-    "calendar_entries",
     "handover_visits_ics",
     "invitation_deliver",
     "invitations_deliver_with",

@@ -380,12 +380,14 @@ def invitation_deliver(*, delivery_id: int) -> bool:
 # Downloads: the events as they stand now (METHOD:PUBLISH, to import)
 
 
-def _visible_clients(h: Handover, user: User):
+def _visible_clients(h: Handover, user: User) -> list[HandoverClient]:
     """The clients whose visits are this person's: the departing person's all, a receiver's own;
-    any other party of the handover (who may read its plan) sees every client's."""
-    hcs = HandoverClient.objects.filter(handover=h).select_related("client", "receiver")
-    if user.pk != h.departing_id and hcs.filter(receiver=user).exists():
-        hcs = hcs.filter(receiver=user)
+    any other party of the handover (who may read its plan) sees every client's. One query."""
+    hcs = list(HandoverClient.objects.filter(handover=h).select_related("client", "receiver"))
+    if user.pk != h.departing_id:
+        own = [hc for hc in hcs if hc.receiver_id == user.pk]
+        if own:
+            return own
     return hcs
 
 
@@ -436,22 +438,10 @@ def handover_visits_ics(h: Handover, user: User) -> bytes:
     sequences = _sequences(h)
     events = [_planned_event(h, hc, sequences) for hc in hcs if hc.planned_visit_on]
     by_pk = {hc.pk: hc for hc in hcs}
-    for visit in Visit.objects.filter(handover_client__in=hcs).order_by("visited_on", "pk"):
+    for visit in Visit.objects.filter(handover_client__in=[hc.pk for hc in hcs]).order_by("visited_on", "pk"):
         events.append(_recorded_event(h, by_pk[visit.handover_client_id], visit, sequences))
     return _calendar("PUBLISH", events)
 
 
 def visits_ics_filename(h: Handover, what: str = "") -> str:
     return f"{h.number}-{what}.ics" if what else f"{h.number}-visits.ics"
-
-
-def calendar_entries(h: Handover, user: User) -> tuple[list[tuple[HandoverClient, datetime.date]], list[Visit]]:
-    """The visits this person may add to their calendar one by one: (client, planned day), and the recorded visits."""
-    hcs = list(_visible_clients(h, user))
-    planned = [(hc, hc.planned_visit_on) for hc in hcs if hc.planned_visit_on]
-    recorded = list(
-        Visit.objects.filter(handover_client__in=hcs)
-        .select_related("handover_client__client")
-        .order_by("visited_on", "pk")
-    )
-    return planned, recorded

@@ -361,3 +361,10 @@ def test_the_plan_and_visits_tabs_link_the_calendar(handover, people, login):
     page = browser.get(reverse("handover:detail", args=[handover.pk]) + "?tab=plan").content.decode()
     assert reverse("handover:visits_ics", args=[handover.pk]) in page
     assert reverse("handover:planned_visit_ics", args=[handover.pk, _hc(handover).pk]) in page
+
+
+def test_the_visits_tab_links_each_recorded_visit(handover, people, login):
+    h = advance_to(handover, State.VISITS_REVIEW)
+    visit = h.clients.first().visits.first()
+    page = login(people.receiver).get(reverse("handover:detail", args=[h.pk]) + "?tab=visits").content.decode()
+    assert reverse("handover:visit_ics", args=[h.pk, visit.pk]) in page
