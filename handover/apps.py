@@ -29,4 +29,7 @@ class HandoverConfig(AppConfig):
             eager=lambda: bool(tasks.archive_handover.app.conf.task_always_eager),
         )
         notify.deliver_with(lambda notification_id: tasks.deliver_notification.delay(notification_id))
-        services.invitations_deliver_with(lambda delivery_id: tasks.deliver_invitation.delay(delivery_id))
+        services.invitations_deliver_with(
+            lambda delivery_id: tasks.deliver_invitation.delay(delivery_id),
+            eager=lambda: bool(tasks.deliver_invitation.app.conf.task_always_eager),
+        )

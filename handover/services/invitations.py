@@ -11,18 +11,22 @@ prefilled it is the system's guess, not a plan: it is sent once the departing pe
 
 Delivery follows the commit as a Celery task (tasks.deliver_invitation), like the notices'
 (notify.py): a broker that is down only delays it, the periodic scan queues again what is owed,
-and a row lock plus the sent-at stamp make each message go once.
+and a row lock plus the sent-at stamp make each message go once. With no broker at all (Celery
+eager), a thread of this process sends them, as the archive is made (services/archive.py).
 """
 
 import datetime
 import logging
+import queue
+import threading
+import time
 from collections.abc import Iterable
 from email.utils import parseaddr
 
 import icalendar
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import close_old_connections, connections, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -308,12 +312,15 @@ def invitations_sync(
 # Delivery: after the commit, by a task; once
 
 
-# The Celery task sits above the services: HandoverConfig.ready() hands its queueing down here.
+# The Celery task sits above the services: HandoverConfig.ready() hands its queueing down here,
+# and how to tell that there is no broker (Celery would then run the task in the caller).
 _delivery_queue: list = []
+_broker_eager: list = [lambda: False]
 
 
-def invitations_deliver_with(enqueue) -> None:
+def invitations_deliver_with(enqueue, *, eager=None) -> None:
     _delivery_queue[:] = [enqueue]
+    _broker_eager[:] = [eager or (lambda: False)]
 
 
 def pending_invitation_ids(limit: int = 500) -> list[int]:
@@ -321,9 +328,9 @@ def pending_invitation_ids(limit: int = 500) -> list[int]:
     return list(owed.order_by("pk").values_list("pk", flat=True)[:limit])
 
 
-def _enqueue_pending() -> int:
+def _queue(ids: Iterable[int]) -> int:
     queued = 0
-    for pk in pending_invitation_ids():
+    for pk in ids:
         try:
             _delivery_queue[0](pk)
         except Exception:  # noqa: BLE001 - the broker being down must not fail the request
@@ -333,9 +340,74 @@ def _enqueue_pending() -> int:
     return queued
 
 
+class _InProcess:
+    """With no broker, a thread of this process sends the invitations (through the task, run
+    eagerly there with its retries), so that a mail server's slowness never holds up a request."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.waiting: queue.Queue[int] = queue.Queue()
+        self.thread: threading.Thread | None = None
+
+    def submit(self, ids: list[int]) -> None:
+        for pk in ids:
+            self.waiting.put(pk)
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._work, name="visit-invitations", daemon=True)
+                self.thread.start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                pk = self.waiting.get(timeout=30)
+            except queue.Empty:
+                with self.lock:
+                    if self.waiting.empty():
+                        self.thread = None
+                        return
+                continue
+            try:
+                close_old_connections()
+                _queue([pk])
+            finally:
+                # A thread's connection is its own: none left idle.
+                connections.close_all()
+                self.waiting.task_done()
+
+    def wait(self, timeout: float = 30) -> bool:
+        """Until every invitation handed to the thread has been tried (for the tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.waiting.unfinished_tasks:
+                return True
+            time.sleep(0.05)
+        return False
+
+
+in_process = _InProcess()
+# How the owed invitations reach this process's thread; tests that run inside one transaction
+# replace it (a thread could not see their rows): see the root conftest.py.
+_run_in_process: list = [in_process.submit]
+
+
+def _enqueue_pending() -> int:
+    """After a commit (and at each scan): hand every invitation still owed to a worker, or, with no
+    broker, to this process's thread. Returns how many were handed on."""
+    if not _delivery_queue:
+        return 0
+    ids = pending_invitation_ids()
+    if not ids:
+        return 0
+    if _broker_eager[0]():
+        _run_in_process[0](ids)
+        return len(ids)
+    return _queue(ids)
+
+
 def invitations_queue_pending() -> int:
     """The periodic scan: queue again every invitation still owed. Returns how many were queued."""
-    return _enqueue_pending() if _delivery_queue else 0
+    return _enqueue_pending()
 
 
 def _send(d: InvitationDelivery) -> None:

@@ -2,6 +2,7 @@
 
 import datetime
 import io
+import threading
 
 import icalendar
 import openpyxl
@@ -259,6 +260,7 @@ def test_a_broker_outage_loses_nothing_the_scan_sends_it_later(handover, people,
     def broker_down(pk):
         raise ConnectionError("broker down")
 
+    monkeypatch.setattr(invitations, "_broker_eager", [lambda: False])  # a broker, and it is down
     monkeypatch.setattr(invitations, "_delivery_queue", [broker_down])
     hc = _hc(handover)
     commit(_save_day, handover, hc, people.departing)  # the request still succeeds
@@ -368,3 +370,21 @@ def test_the_visits_tab_links_each_recorded_visit(handover, people, login):
     visit = h.clients.first().visits.first()
     page = login(people.receiver).get(reverse("handover:detail", args=[h.pk]) + "?tab=visits").content.decode()
     assert reverse("handover:visit_ics", args=[h.pk, visit.pk]) in page
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_with_no_broker_a_thread_sends_them_and_the_request_does_not_wait(start, people, monkeypatch):
+    # Celery is eager here (no broker): the invitations go from this process's thread, not the caller.
+    assert invitations._broker_eager[0]()
+    monkeypatch.setattr(invitations, "_run_in_process", [invitations.in_process.submit])  # the real thread
+    handover = start()
+    hc = _hc(handover)
+    caller = []
+    real = invitations._send
+    monkeypatch.setattr(invitations, "_send", lambda d: caller.append(threading.current_thread().name) or real(d))
+    mail.outbox.clear()
+    _save_day(handover, hc, people.departing)
+    assert invitations.in_process.wait(30)
+    assert caller == ["visit-invitations", "visit-invitations"]
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([people.departing.email, people.receiver.email])
+    assert services.pending_invitation_ids() == []
