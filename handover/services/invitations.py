@@ -463,15 +463,25 @@ def _visible_clients(h: Handover, user: User) -> list[HandoverClient]:
     return hcs
 
 
-def _sequences(h: Handover) -> dict[str, int]:
-    return dict(VisitInvitation.objects.filter(handover=h).values_list("uid", "sequence"))
+def _sent(h: Handover) -> dict[tuple[str, int], tuple[str, int]]:
+    """The events already sent, by ("plan", client row) and ("visit", visit): (UID, SEQUENCE).
+
+    A download carries them, so that the event imported and the invitations received are one."""
+    rows = VisitInvitation.objects.filter(handover=h).values_list(
+        "kind", "handover_client_id", "visit_id", "uid", "sequence"
+    )
+    sent = {}
+    for kind, hc_id, visit_id, uid, sequence in rows:
+        key = ("plan", hc_id) if kind == InvitationKind.PLANNED else ("visit", visit_id)
+        sent[key] = (uid, sequence)
+    return sent
 
 
-def _planned_event(h: Handover, hc: HandoverClient, sequences: dict[str, int]) -> icalendar.Event:
-    uid = uid_for(handover_client_id=hc.pk)
+def _planned_event(h: Handover, hc: HandoverClient, sent: dict) -> icalendar.Event:
+    uid, sequence = sent.get(("plan", hc.pk), (uid_for(handover_client_id=hc.pk), 0))
     return _event(
         uid=uid,
-        sequence=sequences.get(uid, 0),
+        sequence=sequence,
         day=hc.planned_visit_on,
         summary=summary_for(hc.client.name, h.departing, hc.receiver),
         location=hc.client.address,
@@ -480,11 +490,11 @@ def _planned_event(h: Handover, hc: HandoverClient, sequences: dict[str, int]) -
     )
 
 
-def _recorded_event(h: Handover, hc: HandoverClient, visit: Visit, sequences: dict[str, int]) -> icalendar.Event:
-    uid = uid_for(handover_client_id=hc.pk, visit_id=visit.pk)
+def _recorded_event(h: Handover, hc: HandoverClient, visit: Visit, sent: dict) -> icalendar.Event:
+    uid, sequence = sent.get(("visit", visit.pk), (uid_for(handover_client_id=hc.pk, visit_id=visit.pk), 0))
     return _event(
         uid=uid,
-        sequence=sequences.get(uid, 0),
+        sequence=sequence,
         day=visit.visited_on,
         summary=summary_for(hc.client.name, h.departing, hc.receiver),
         location=hc.client.address,
@@ -497,21 +507,21 @@ def planned_visit_ics(h: Handover, hc: HandoverClient) -> bytes | None:
     """One client's planned visit as an .ics (None: no date planned)."""
     if hc.planned_visit_on is None:
         return None
-    return _calendar("PUBLISH", [_planned_event(h, hc, _sequences(h))])
+    return _calendar("PUBLISH", [_planned_event(h, hc, _sent(h))])
 
 
 def recorded_visit_ics(h: Handover, visit: Visit) -> bytes:
-    return _calendar("PUBLISH", [_recorded_event(h, visit.handover_client, visit, _sequences(h))])
+    return _calendar("PUBLISH", [_recorded_event(h, visit.handover_client, visit, _sent(h))])
 
 
 def handover_visits_ics(h: Handover, user: User) -> bytes:
     """Every visit of the handover that is this person's, planned and recorded, in one .ics."""
     hcs = list(_visible_clients(h, user))
-    sequences = _sequences(h)
-    events = [_planned_event(h, hc, sequences) for hc in hcs if hc.planned_visit_on]
+    sent = _sent(h)
+    events = [_planned_event(h, hc, sent) for hc in hcs if hc.planned_visit_on]
     by_pk = {hc.pk: hc for hc in hcs}
     for visit in Visit.objects.filter(handover_client__in=[hc.pk for hc in hcs]).order_by("visited_on", "pk"):
-        events.append(_recorded_event(h, by_pk[visit.handover_client_id], visit, sequences))
+        events.append(_recorded_event(h, by_pk[visit.handover_client_id], visit, sent))
     return _calendar("PUBLISH", events)
 
 

@@ -388,3 +388,15 @@ def test_with_no_broker_a_thread_sends_them_and_the_request_does_not_wait(start,
     assert caller == ["visit-invitations", "visit-invitations"]
     assert sorted(m.to[0] for m in mail.outbox) == sorted([people.departing.email, people.receiver.email])
     assert services.pending_invitation_ids() == []
+
+
+def test_the_uid_stays_when_the_company_mailbox_changes(handover, people, login, commit, settings):
+    hc = _hc(handover)
+    commit(_save_day, handover, hc, people.departing)
+    uid = _planned(hc).uid
+    settings.DEFAULT_FROM_EMAIL = "交接系统 <crm@new-domain.example>"
+    commit(_save_day, handover, hc, people.departing, handover.last_working_day)
+    event = _event(_calendar_of(mail.outbox[0])[1])
+    assert event["uid"] == uid and "crm@new-domain.example" in str(event["organizer"])
+    download = login(people.departing).get(reverse("handover:planned_visit_ics", args=[handover.pk, hc.pk]))
+    assert _event(_parse(download))["uid"] == uid
