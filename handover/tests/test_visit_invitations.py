@@ -400,3 +400,20 @@ def test_the_uid_stays_when_the_company_mailbox_changes(handover, people, login,
     assert event["uid"] == uid and "crm@new-domain.example" in str(event["organizer"])
     download = login(people.departing).get(reverse("handover:planned_visit_ics", args=[handover.pk, hc.pk]))
     assert _event(_parse(download))["uid"] == uid
+
+
+def test_receivers_given_in_bulk_move_the_confirmed_visits(handover, people, to2, commit):
+    hcs = list(handover.clients.order_by("pk"))
+    commit(services.plan_save_rows, handover=handover, user=people.departing, rows=[PlanRow(hcs[0].pk)])
+    commit(
+        services.receivers_set,
+        handover=handover,
+        user=people.supervisor,
+        receiver=to2,
+        pick=services.RowPick(ids=[hc.pk for hc in hcs[:2]]),
+    )
+    # Only the confirmed date was in calendars: the old receiver loses it, the new one gets it.
+    assert sorted((m.to[0], _calendar_of(m)[1]["method"]) for m in mail.outbox) == sorted(
+        [(people.receiver.email, "CANCEL"), (to2.email, "REQUEST"), (people.departing.email, "REQUEST")]
+    )
+    assert not VisitInvitation.objects.filter(handover_client=hcs[1]).exists()
