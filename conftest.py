@@ -100,3 +100,18 @@ def _archives_after_the_test_transaction(request, monkeypatch):
     # The annex printed ahead is only a head start (the archive prints what is missing): not at all
     # here, unless a test asks for it (handover/tests/test_confirmation_annex.py).
     monkeypatch.setattr(archive, "_annex_run_in_process", [lambda handover_id: None])
+
+
+@pytest.fixture(autouse=True)
+def _invitations_sent_by_the_caller(monkeypatch):
+    """With no broker the visit invitations are sent by a thread (handover/services/invitations.py).
+    It could not see the rows of a test run inside one transaction, and on SQLite it would lock the
+    tables other threads of a test write: here they are sent by the caller after its commit, through
+    the task as a worker runs it. A test of the thread itself puts it back."""
+    from handover.services import invitations
+
+    def inline(ids):
+        for pk in ids:
+            invitations._delivery_queue[0](pk)
+
+    monkeypatch.setattr(invitations, "_run_in_process", [inline])

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from handover import services
-from handover.models import Handover, State
+from handover.models import Handover, InvitationDelivery, State
 
 from .company import DEMO_PASSWORD
 from .walk import advance_to
@@ -56,4 +56,7 @@ def demo_handovers() -> int:
         if state == State.MATERIALS:
             services.items_hand_over_all(handover=h, user=person)
         made += 1
+    # Nor do their visit invitations: the events stay (downloadable, updated by later changes),
+    # with no email owed for the demo's past (they would go from a thread, after this override).
+    InvitationDelivery.objects.filter(sent_at__isnull=True).delete()
     return made

@@ -24,6 +24,7 @@ from .models import (
     Handover,
     HandoverClient,
     IdempotencyKey,
+    InvitationDelivery,
     NoticeDelivery,
     PhoneCheck,
     Reminder,
@@ -33,6 +34,7 @@ from .models import (
     StageDeadline,
     StageDuration,
     Visit,
+    VisitInvitation,
 )
 
 # ---------------------------------------------------------------------------------------
@@ -256,6 +258,13 @@ class NoticeDeliveryInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["channel", "recipient", "created_by", "created_at", "sent_at", "attempts", "error"]
+
+
+class InvitationDeliveryInline(admin.TabularInline):
+    model = InvitationDelivery
+    extra = 0
+    can_delete = False
+    fields = ["recipient", "sequence", "method", "created_at", "sent_at", "attempts"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -274,3 +283,24 @@ class ClientNoticeAdmin(ReadOnlyAdmin):
 class NoticeDeliveryAdmin(ReadOnlyAdmin):
     list_display = ["notice", "channel", "recipient", "created_by", "created_at", "sent_at", "attempts"]
     list_filter = ["channel"]
+
+
+@admin.register(VisitInvitation)
+class VisitInvitationAdmin(ReadOnlyAdmin):
+    """Each joint visit's calendar event: what was last sent (date, receiver, SEQUENCE) and to whom."""
+
+    list_display = ["client_name", "handover", "kind", "day", "status", "sequence", "receiver", "updated_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["handover__number", "client_name", "uid"]
+    list_select_related = ["handover", "receiver"]
+    inlines = [InvitationDeliveryInline]
+
+
+@admin.register(InvitationDelivery)
+class InvitationDeliveryAdmin(ReadOnlyAdmin):
+    """Each invitation email: sent once by a task, retried while it fails."""
+
+    list_display = ["created_at", "recipient", "method", "sequence", "subject", "sent_at", "attempts"]
+    list_filter = ["method"]
+    search_fields = ["invitation__handover__number", "invitation__uid", "recipient__username", "subject"]
+    list_select_related = ["recipient", "invitation"]

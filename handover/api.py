@@ -1420,3 +1420,63 @@ class ClientAnswerView(APIView):
                 _("This link was answered already.") if closed.reason == "answered" else _("This link has expired.")
             ) from closed
         return Response(ClientAnswerResultSerializer(notice).data)
+
+
+# The joint visits as calendar events (.ics)
+
+ICS_CONTENT_TYPE = "text/calendar"
+
+
+def _ics(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=f"{ICS_CONTENT_TYPE}; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    return response
+
+
+class PlannedVisitCalendarView(HandoverScoped):
+    @extend_schema(
+        tags=["visits"],
+        summary="One client's planned joint visit as a calendar event (.ics)",
+        operation_id="handovers_clients_planned_visit_calendar",
+        description="An all-day iCalendar event (METHOD:PUBLISH) with the UID and SEQUENCE of the invitations "
+        "emailed to both salespeople, so importing it and then receiving an update changes the same event. "
+        "404 when no visit is planned for the client.",
+        responses={(200, ICS_CONTENT_TYPE): OpenApiTypes.BINARY, **_errors(403, 404)},
+    )
+    def get(self, request, pk: int, hc_id: int):
+        h = self.get_handover()
+        hc = self.child(selectors.handover_clients(h), hc_id)
+        data = services.planned_visit_ics(h, hc)
+        if data is None:
+            raise exceptions.NotFound(_("No visit is planned for this client."))
+        return _ics(data, services.visits_ics_filename(h, f"client-{hc.pk}"))
+
+
+class VisitCalendarView(HandoverScoped):
+    @extend_schema(
+        tags=["visits"],
+        summary="One recorded joint visit as a calendar event (.ics)",
+        operation_id="handovers_visit_calendar",
+        responses={(200, ICS_CONTENT_TYPE): OpenApiTypes.BINARY, **_errors(403, 404)},
+    )
+    def get(self, request, pk: int, visit_id: int):
+        h = self.get_handover()
+        visit = self.child(
+            selectors.handover_visits(h).select_related("handover_client__client", "handover_client__receiver"),
+            visit_id,
+        )
+        return _ics(services.recorded_visit_ics(h, visit), services.visits_ics_filename(h, f"visit-{visit.pk}"))
+
+
+class VisitsCalendarView(HandoverScoped):
+    @extend_schema(
+        tags=["visits"],
+        summary="Every joint visit of the handover that is yours, planned and recorded, in one .ics",
+        operation_id="handovers_visits_calendar",
+        description="A receiver gets their own clients' visits; the departing salesperson and the other people "
+        "of the handover get every client's.",
+        responses={(200, ICS_CONTENT_TYPE): OpenApiTypes.BINARY, **_errors(403, 404)},
+    )
+    def get(self, request, pk: int):
+        h = self.get_handover()
+        return _ics(services.handover_visits_ics(h, request.user), services.visits_ics_filename(h))

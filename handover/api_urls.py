@@ -62,6 +62,13 @@ urlpatterns = [
     path("handovers/<int:pk>/notices/<int:hc_id>/letter/", api.NoticeLetterView.as_view(), name="notice-letter"),
     # The client's answer, with their link's token (no login).
     path("notices/answer/", api.ClientAnswerView.as_view(), name="notice-answer"),
+    path(
+        "handovers/<int:pk>/clients/<int:hc_id>/calendar/",
+        api.PlannedVisitCalendarView.as_view(),
+        name="planned-visit-calendar",
+    ),
+    path("handovers/<int:pk>/visits/<int:visit_id>/calendar/", api.VisitCalendarView.as_view(), name="visit-calendar"),
+    path("handovers/<int:pk>/visits/calendar/", api.VisitsCalendarView.as_view(), name="visits-calendar"),
     # The schema answers API clients (token or session, 401 in JSON otherwise); the docs page is a
     # page like any other, behind the login page.
     path("schema/", api.SchemaView.as_view(), name="schema"),

@@ -36,3 +36,7 @@ class HandoverConfig(AppConfig):
             lambda delivery_id: tasks.deliver_client_notice.delay(delivery_id),
             eager=lambda: bool(tasks.deliver_client_notice.app.conf.task_always_eager),
         )
+        services.invitations_deliver_with(
+            lambda delivery_id: tasks.deliver_invitation.delay(delivery_id),
+            eager=lambda: bool(tasks.deliver_invitation.app.conf.task_always_eager),
+        )

@@ -1273,3 +1273,113 @@ class NoticeDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notice} {self.channel} {self.recipient}"
+
+
+class InvitationKind(models.TextChoices):
+    PLANNED = "planned", _("Planned joint visit")
+    RECORDED = "recorded", _("Recorded joint visit")
+
+
+class InvitationStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class InvitationMethod(models.TextChoices):
+    REQUEST = "REQUEST", _("Invitation or update")
+    CANCEL = "CANCEL", _("Cancellation")
+
+
+class VisitInvitation(models.Model):
+    """A joint visit in both salespeople's calendars: one event (one UID) per client's planned visit
+    and per recorded visit. SEQUENCE goes up with every change sent; `day` and `receiver` are what
+    was last sent, so a save that changes neither sends nothing (services/invitations.py).
+
+    The event outlives its client's row (a client taken out of the handover is cancelled first),
+    so it keeps the client's name and address as sent.
+    """
+
+    handover = models.ForeignKey(
+        Handover, verbose_name=_("handover"), on_delete=models.CASCADE, related_name="visit_invitations"
+    )
+    handover_client = models.ForeignKey(
+        HandoverClient,
+        verbose_name=_("client in handover"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations",
+    )
+    visit = models.OneToOneField(
+        Visit,
+        verbose_name=_("joint visit"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="invitation",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=InvitationKind.choices)
+    uid = models.CharField(_("calendar UID"), max_length=200, unique=True)
+    sequence = models.PositiveIntegerField(_("sequence"), default=0)
+    day = models.DateField(_("date last sent"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=InvitationStatus.choices, default=InvitationStatus.ACTIVE
+    )
+    client_name = models.CharField(_("client"), max_length=200)
+    location = models.CharField(_("address"), max_length=255, blank=True)
+    receiver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("receiver last invited"), on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("visit invitation")
+        verbose_name_plural = _("visit invitations")
+        ordering = ["day", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["handover_client"],
+                condition=Q(kind="planned"),
+                name="one_planned_visit_invitation_per_client",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_name} {self.day}"
+
+
+class InvitationDelivery(models.Model):
+    """One invitation message to one person: written with the change, sent once by a task.
+
+    The calendar text is rendered when the change is made, so a cancellation to a receiver who
+    was replaced still names them, whatever happens to the rows afterwards.
+    """
+
+    invitation = models.ForeignKey(
+        VisitInvitation, verbose_name=_("visit invitation"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.PROTECT, related_name="+"
+    )
+    sequence = models.PositiveIntegerField(_("sequence"))
+    method = models.CharField(_("calendar method"), max_length=10, choices=InvitationMethod.choices)
+    subject = models.CharField(_("subject"), max_length=255)
+    body = models.TextField(_("text"), blank=True)
+    ics = models.TextField(_("calendar file"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("email attempts"), default=0)
+
+    class Meta:
+        verbose_name = _("visit invitation email")
+        verbose_name_plural = _("visit invitation emails")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invitation", "recipient", "sequence"], name="invitation_delivery_once_per_sequence"
+            )
+        ]
+        indexes = [models.Index(fields=["sent_at", "attempts"], name="invitation_delivery_owed_idx")]
+
+    def __str__(self) -> str:
+        return self.subject

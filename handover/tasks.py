@@ -24,6 +24,7 @@ def scan_reminders() -> dict:
     result = reminders.reminders_scan()
     result["archives_queued"] = services.archives_queue_missing()
     result["client_notices_queued"] = services.client_notices.queue_pending_now()
+    result["invitations_queued"] = services.invitations_queue_pending()
     return result
 
 
@@ -61,3 +62,16 @@ def print_confirmation_annex(handover_id: int) -> str:
 def deliver_client_notice(self, delivery_id: int) -> bool:
     """Email or text one client notice; a second run finds it sent and does nothing."""
     return services.notice_deliver(delivery_id=delivery_id)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(notify.DeliveryError,),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=notify.MAX_ATTEMPTS - 1,
+    acks_late=True,
+)
+def deliver_invitation(self, delivery_id: int) -> bool:
+    """Email one visit invitation (or its update or cancellation) if still owed; a second run sends nothing."""
+    return services.invitation_deliver(delivery_id=delivery_id)

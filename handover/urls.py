@@ -53,4 +53,7 @@ urlpatterns = [
     path("<int:pk>/notices/<int:hc_pk>/mark/", views.notice_mark, name="notice_mark"),
     # The client's own page (no login): their notice and their answer.
     path("answer/<str:token>/", views.client_answer, name="client_answer"),
+    path("<int:pk>/clients/<int:hc_pk>/visit.ics", views.planned_visit_ics, name="planned_visit_ics"),
+    path("<int:pk>/visits/<int:visit_pk>/visit.ics", views.visit_ics, name="visit_ics"),
+    path("<int:pk>/visits.ics", views.visits_ics, name="visits_ics"),
 ]

@@ -160,6 +160,8 @@ def _detail_context(request, page, *, disputes=None, **plan_excel) -> dict:
         # The client notices (_client_notices.html), on their own tab.
         "notices": _notices_tab(page.handover, request.user) if page.tab == "notices" else None,
         "notice_statuses": NoticeStatus.choices,
+        # The visits as calendar events (_visit_calendar.html), on the plan and visits tabs.
+        "visit_calendar": (visit_calendar_context(page) if page.tab in ("plan", "visits") else None),
     }
 
 
@@ -1332,3 +1334,66 @@ def client_answer(request, token: str):
     response = render(request, "handover/client_answer.html", context, status=status)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# The joint visits as calendar events (.ics): one planned visit, one recorded visit, or all of
+# this person's. Whoever reads the handover's plan may add them to their calendar.
+
+ICS_CONTENT_TYPE = "text/calendar; charset=utf-8"
+
+
+def _ics_response(data: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=ICS_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    return response
+
+
+@require_GET
+@logs_reads(Action.VIEW_HANDOVER)
+def planned_visit_ics(request, pk: int, hc_pk: int):
+    h = selectors.handover_for_user(request.user, pk)
+    note(request, f"{h.number} (planned visit {hc_pk}.ics)")
+    hc = get_object_or_404(selectors.handover_clients(h), pk=hc_pk)
+    data = services.planned_visit_ics(h, hc)
+    if data is None:
+        raise Http404(_("No visit is planned for this client."))
+    return _ics_response(data, services.visits_ics_filename(h, f"client-{hc.pk}"))
+
+
+@require_GET
+@logs_reads(Action.VIEW_HANDOVER)
+def visit_ics(request, pk: int, visit_pk: int):
+    h = selectors.handover_for_user(request.user, pk)
+    note(request, f"{h.number} (visit {visit_pk}.ics)")
+    visit = get_object_or_404(
+        Visit.objects.select_related("handover_client__client", "handover_client__receiver"),
+        pk=visit_pk,
+        handover_client__handover=h,
+    )
+    return _ics_response(services.recorded_visit_ics(h, visit), services.visits_ics_filename(h, f"visit-{visit.pk}"))
+
+
+@require_GET
+@logs_reads(Action.VIEW_HANDOVER)
+def visits_ics(request, pk: int):
+    h = selectors.handover_for_user(request.user, pk)
+    note(request, f"{h.number} (visits.ics)")
+    return _ics_response(services.handover_visits_ics(h, request.user), services.visits_ics_filename(h))
+
+
+def visit_calendar_context(page) -> dict:
+    """What templates/handover/_visit_calendar.html shows: the link to all this person's visits as
+    one .ics, and one link per visit of the clients on this page of the tab (the planned visits; on
+    the visits tab the recorded ones too). Read from the page's rows: no query of its own."""
+    h = page.handover
+    planned, recorded = [], []
+    for group in page.content.groups:
+        for row in group.clients:
+            if row.planned_visit_on:
+                url = reverse("handover:planned_visit_ics", args=[h.pk, row.pk])
+                planned.append({"client": row.name, "day": row.planned_visit_on, "url": url})
+            if page.tab == "visits":
+                for v in row.visits:
+                    url = reverse("handover:visit_ics", args=[h.pk, v.pk])
+                    recorded.append({"client": row.name, "day": v.visited_on, "url": url})
+    return {"all_url": reverse("handover:visits_ics", args=[h.pk]), "planned": planned, "recorded": recorded}

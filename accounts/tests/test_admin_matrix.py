@@ -103,6 +103,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.IdempotencyKey": READ_ONLY,
     "handover.ClientNotice": READ_ONLY,
     "handover.NoticeDelivery": READ_ONLY,
+    "handover.VisitInvitation": READ_ONLY,
+    "handover.InvitationDelivery": READ_ONLY,
     # --- the bell -------------------------------------------------------------------------
     "notifications.Notification": READ_ONLY,
 }

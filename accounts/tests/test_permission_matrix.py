@@ -603,6 +603,12 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
     "handover:report_update": action(
         state=State.REPORT, args=_h, data=lambda w: {"version": w.h.version, **_REPORT}, ok={"departing"}
     ),
+    # The joint visits as calendar events: for everyone who reads the handover's plan.
+    "handover:planned_visit_ics": page(args=lambda w: [w.h.pk, w.hc.pk], admin=404, other_sales=404),
+    "handover:visit_ics": page(
+        state=State.VISITS, prepare=_record_visit, args=lambda w: [w.h.pk, w.visit.pk], admin=404, other_sales=404
+    ),
+    "handover:visits_ics": page(args=_h, admin=404, other_sales=404),
     # --- the API ----------------------------------------------------------------------
     # Everyone obtains a token with their own password; without one (anonymous) it is 400.
     "api:token": Case(
@@ -749,6 +755,11 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         api(state=State.VISITS, args=_h, ok={"receiver"}),
         api(method="post", state=State.VISITS, args=_h, data=_version, ok={"departing", "receiver"}, status=400),
     ),
+    "api:planned-visit-calendar": api(args=lambda w: [w.h.pk, w.hc.pk], ok=PARTIES),
+    "api:visit-calendar": api(
+        state=State.VISITS, prepare=_record_visit, args=lambda w: [w.h.pk, w.visit.pk], ok=PARTIES
+    ),
+    "api:visits-calendar": api(args=_h, ok=PARTIES),
     "api:phone-check-rows": api(
         method="post",
         state=State.SPOT_CHECK,

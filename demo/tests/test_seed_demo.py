@@ -153,3 +153,11 @@ def test_the_book_does_not_depend_on_the_day_except_for_dates():
     assert [[c.number[-4:] for c, _ in b.contracts] for b in one] == [
         [c.number[-4:] for c, _ in b.contracts] for b in other
     ]
+
+
+def test_the_demo_visits_are_events_with_no_email_owed(seeded):
+    from handover.models import VisitInvitation
+    from handover.services import pending_invitation_ids
+
+    assert VisitInvitation.objects.exists()
+    assert pending_invitation_ids() == []

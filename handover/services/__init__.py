@@ -39,6 +39,17 @@ from .client_notices import (
 )
 from .completion import handover_revoke_access, ownership_refusals
 from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, SheetErrors, WrongState
+from .invitations import (
+    handover_visits_ics,
+    invitation_deliver,
+    invitations_deliver_with,
+    invitations_queue_pending,
+    invitations_sync,
+    pending_invitation_ids,
+    planned_visit_ics,
+    recorded_visit_ics,
+    visits_ics_filename,
+)
 from .materials import (
     item_answer_dispute,
     item_confirm,
@@ -88,6 +99,15 @@ __all__ = [
     "notices_for_letters",
     "notices_prepare",
     "notices_send",
+    "handover_visits_ics",
+    "invitation_deliver",
+    "invitations_deliver_with",
+    "invitations_queue_pending",
+    "invitations_sync",
+    "pending_invitation_ids",
+    "planned_visit_ics",
+    "recorded_visit_ics",
+    "visits_ics_filename",
     "AFTER_TRANSITION",
     "NUMBER_ATTEMPTS",
     "CallRow",

@@ -22,6 +22,7 @@ from ..models import (
 )
 from .common import bump, bump_row, check_receiver, check_rule, lock_handover, lock_row, log_event, require_state
 from .errors import InvalidInput, NotAllowed, RowErrors, WrongState, row_changed_meanwhile
+from .invitations import invitations_sync
 
 PLAN_FIELDS = ("current_status", "risks", "next_steps", "planned_visit_on")
 
@@ -111,6 +112,7 @@ def handover_client_update_plan(
     bump_row(hc)
     bump(h)
     log_event(h, actor=user, kind="plan_updated", client=hc.client.name)
+    invitations_sync(h, [hc])
     return hc
 
 
@@ -191,6 +193,7 @@ def plan_save_rows(*, handover, user: User, rows: list[PlanRow], expected_versio
         saved.append(hc)
     if saved:
         bump(h)
+        invitations_sync(h, saved)
     return saved
 
 
@@ -227,6 +230,7 @@ def handover_client_set_receiver(
     _set_receiver(h, hc, receiver, user)
     bump_row(hc)
     bump(h)
+    invitations_sync(h, [hc])
     return hc
 
 
@@ -267,6 +271,8 @@ def handover_client_drop(
         "visits_removed": hc.visits.count(),
         "calls_removed": hc.phone_checks.count(),
     }
+    # Off both salespeople's calendars before the row goes.
+    invitations_sync(h, [hc], leaving=True)
     hc.delete()
     if h.state in (State.REPORT_REVIEW, State.REPORT_APPROVAL):
         # The submitted figures counted this client; the report signed from here on must not.

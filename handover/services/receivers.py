@@ -27,6 +27,7 @@ from .. import policy, split
 from ..models import Handover, HandoverClient, State
 from .common import bump, bump_row, check_receiver, hold_people, lock_handover, require_state
 from .errors import InvalidInput, NotAllowed, RowErrors
+from .invitations import invitations_sync
 from .plan import _set_receiver
 
 ZERO = Decimal("0")
@@ -191,6 +192,7 @@ def _apply(h: Handover, user: User, targets: list[tuple[HandoverClient, User]]) 
         changed.append(hc)
     if changed:
         bump(h)
+        invitations_sync(h, changed)
     return changed
 
 

@@ -7,7 +7,7 @@ from django_fsm import can_proceed
 from accounts.models import User
 
 from .. import flow, selectors, signing
-from ..models import TRANSITIONS, Handover, approver_signed
+from ..models import TRANSITIONS, Handover, State, approver_signed
 from ..notify import notice_for_event
 from ..reminders import duties_create
 from .archive import queue_archive_after_commit
@@ -15,6 +15,7 @@ from .client_notices import after_transition as prepare_client_notices
 from .common import bump, lock_handover, log_event
 from .completion import transfer_ownership
 from .errors import InvalidInput, NotAllowed, WrongState
+from .invitations import invitations_sync
 from .report import draft_report, fill_report_figures
 from .signatures import SignatureInput, make_signature
 from .spot_check import draw_sample_once, supersede_unaware
@@ -78,6 +79,8 @@ def handover_transition(
         h, actor=user, kind="transition", from_state=from_state, to_state=h.state, comment=comment, name=name, **extra
     )
     notice_for_event(h, event_id=event.pk, kind=name, actor=user, comment=comment)
+    if h.state == State.CANCELLED:
+        invitations_sync(h)  # every visit off the calendars
     return h
 
 

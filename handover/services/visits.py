@@ -15,6 +15,7 @@ from .. import policy
 from ..models import HandoverClient, State, Visit, VisitMode, check_visit_date, check_visit_mode
 from .common import bump, bump_row, check_rule, lock_handover, lock_row, log_event, require_state
 from .errors import InvalidInput, NotAllowed, RowErrors, WrongState, row_changed_meanwhile
+from .invitations import invitations_sync
 
 
 @transaction.atomic
@@ -57,6 +58,7 @@ def visit_record(
     bump_row(hc)
     bump(h)
     log_event(h, actor=user, kind="visit_recorded", client=hc.client.name, mode=mode, visited_on=str(visited_on))
+    invitations_sync(h, [hc])
     return visit
 
 
@@ -228,6 +230,7 @@ def visits_save_rows(*, handover, user: User, rows: list[VisitRow], expected_ver
         saved.append(visit)
     if saved:
         bump(h)
+        invitations_sync(h, {v.handover_client_id for v in saved})
     return saved
 
 

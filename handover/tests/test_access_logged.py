@@ -37,6 +37,12 @@ READS = {
     "api:notice-list": Action.API_HANDOVER,
     "api:notice-letter": Action.API_HANDOVER,
     "api:notice-letters": Action.API_HANDOVER,
+    "handover:planned_visit_ics": Action.VIEW_HANDOVER,
+    "handover:visit_ics": Action.VIEW_HANDOVER,
+    "handover:visits_ics": Action.VIEW_HANDOVER,
+    "api:planned-visit-calendar": Action.API_HANDOVER,
+    "api:visit-calendar": Action.API_HANDOVER,
+    "api:visits-calendar": Action.API_HANDOVER,
 }
 # Reads that are a stage's working tools, refused once the stage is over: logged as refused.
 # (The client notices' letters print for their senders only, never for HR.)

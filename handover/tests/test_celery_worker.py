@@ -120,11 +120,14 @@ def test_a_real_worker_makes_the_archive_the_broker_missed_once(
     redis_worker, ledger, handover, people, sealed, monkeypatch
 ):
     from handover import services, tasks
-    from handover.services import archive
+    from handover.services import archive, invitations
 
     def broker_down(*args, **kwargs):
         raise ConnectionError("the broker is down")
 
+    # The walk's visit invitations are not this test's: queued, the worker would write them while the
+    # walk writes too, which SQLite's in-memory test database answers with "table is locked".
+    monkeypatch.setattr(invitations, "_delivery_queue", [lambda pk: None])
     h = advance_to(handover, State.REPORT_APPROVAL)
     sign_missing(h, SignaturePurpose.CHECKLIST)
     with monkeypatch.context() as patched:
@@ -144,3 +147,34 @@ def test_a_real_worker_makes_the_archive_the_broker_missed_once(
     assert set(ledger.states["handover.tasks.archive_handover"]) == {"SUCCESS"}, ledger.states
     assert ArchivedDocument.objects.filter(handover=h, sealed=True).count() == 1
     assert Event.objects.filter(handover=h, kind="archived").count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_real_worker_sends_each_visit_invitation_once(redis_worker, ledger, start, people, monkeypatch):
+    from handover import services, tasks
+    from handover.models import InvitationDelivery
+    from handover.services import PlanRow, invitations
+
+    for user in (people.departing, people.receiver):
+        user.email = f"{user.username}@example.com"
+        user.save(update_fields=["email"])
+    h = start()
+    hc = h.clients.order_by("pk").first()
+    queue = invitations._delivery_queue[:]
+    # Written with the plan's save while the broker is down: owed, not lost.
+    monkeypatch.setattr(invitations, "_delivery_queue", [lambda pk: (_ for _ in ()).throw(ConnectionError("down"))])
+    services.plan_save_rows(handover=h, user=people.departing, rows=[PlanRow(hc.pk)])
+    owed = services.pending_invitation_ids()
+    assert len(owed) == 2
+    monkeypatch.setattr(invitations, "_delivery_queue", queue)
+    mail.outbox.clear()
+    # Two beats at once, and a retried delivery on top.
+    tasks.scan_reminders.delay()
+    last_scan = tasks.scan_reminders.delay()
+    ledger.wait_drained(including=last_scan.id)
+    retried = tasks.deliver_invitation.delay(owed[0])
+    ledger.wait_drained(including=retried.id)
+    assert sorted(m.to[0] for m in mail.outbox if m.alternatives) == sorted(
+        [people.departing.email, people.receiver.email]
+    )
+    assert not InvitationDelivery.objects.filter(sent_at__isnull=True).exists()
