@@ -362,6 +362,37 @@ def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cas
     manager.open(h_pk)
     manager.approve("approve_plan")
     assert manager.state() == State.MATERIALS
+
+    # --- The client notice, once the plan is approved: the departing person gives it by WeChat
+    # (marked by hand) and the client answers on their own page, with no login ------------------
+    noticed = HandoverClient.objects.filter(handover_id=h_pk).select_related("client").order_by("pk").first()
+    dpage = departing.open(h_pk, "notices")
+    row = dpage.locator(f"tbody#notice-{noticed.pk}")
+    assert row.get_attribute("data-status") == "not_sent"
+    row.locator("form.notice-mark select[name=channel]").select_option("wechat")
+    with dpage.expect_navigation():
+        row.locator("form.notice-mark button[type=submit]").click()
+    row = dpage.locator(f"tbody#notice-{noticed.pk}")
+    assert row.get_attribute("data-status") == "sent"
+    text = row.locator(f"#sms-{noticed.pk}").input_value()
+    assert len(text) <= 200 and people.receiver.display_name in text
+    link = re.search(r"/handovers/answer/[0-9a-f]{40}/", text).group(0)
+    visitor = cast.browser.new_context(base_url=cast.base_url, locale="zh-CN")
+    try:
+        answer = visitor.new_page()
+        answer.goto(link)
+        assert noticed.client.name in answer.inner_text("#client-answer")
+        answer.check("input[name=answer][value=confirmed]")
+        with answer.expect_navigation():
+            answer.click("#answer-submit")
+        assert answer.locator("#answer-done").count() == 1
+        cast.shots.take(answer, "client-answer")
+        answer.goto(link)  # answered once: the link says so and takes no second answer
+        assert answer.locator("#answer-form").count() == 0
+    finally:
+        visitor.close()
+    row = departing.open(h_pk, "notices").locator(f"tbody#notice-{noticed.pk}")
+    assert row.get_attribute("data-status") == "confirmed"
     manager.open(h_pk, "report")  # every signature so far, on the report's tab
     assert manager.page.locator("tr.signature img.signature-image").count() == 2
 
