@@ -1383,11 +1383,12 @@ def visits_ics(request, pk: int):
 
 def visit_calendar_context(page) -> dict:
     """What templates/handover/_visit_calendar.html shows: the link to all this person's visits as
-    one .ics, and one link per visit of the clients on this page of the tab (the planned visits; on
-    the visits tab the recorded ones too). Read from the page's rows: no query of its own."""
+    one .ics, and on the visits tab one link per visit of the clients on this page of the tab (the
+    planned visits and the recorded ones; the plan tab's grid stays light: its rows are the page's
+    weight). Read from the page's rows: no query of its own."""
     h = page.handover
     planned, recorded = [], []
-    for group in page.content.groups:
+    for group in page.content.groups if page.tab == "visits" else ():
         for row in group.clients:
             if row.planned_visit_on:
                 url = reverse("handover:planned_visit_ics", args=[h.pk, row.pk])

@@ -362,7 +362,13 @@ def test_the_plan_and_visits_tabs_link_the_calendar(handover, people, login):
     browser = login(people.departing)
     page = browser.get(reverse("handover:detail", args=[handover.pk]) + "?tab=plan").content.decode()
     assert reverse("handover:visits_ics", args=[handover.pk]) in page
-    assert reverse("handover:planned_visit_ics", args=[handover.pk, _hc(handover).pk]) in page
+    # The plan's grid stays light: each visit's own event is on the visits tab.
+    assert reverse("handover:planned_visit_ics", args=[handover.pk, _hc(handover).pk]) not in page
+    h = advance_to(handover, State.VISITS)
+    planned = h.clients.exclude(planned_visit_on=None).first()
+    page = browser.get(reverse("handover:detail", args=[h.pk]) + "?tab=visits").content.decode()
+    assert reverse("handover:visits_ics", args=[h.pk]) in page
+    assert reverse("handover:planned_visit_ics", args=[h.pk, planned.pk]) in page
 
 
 def test_the_visits_tab_links_each_recorded_visit(handover, people, login):
