@@ -40,9 +40,10 @@
   function saveRow(button) {
     var table = button.closest("[data-save-url]");
     if (!table || !window.htmx) { return false; }
+    pending += 1;
     window.htmx.ajax("POST", table.getAttribute("data-save-url"), {
       source: button, target: "#st-" + button.value, swap: "innerHTML", values: { only: button.value }
-    });
+    }).then(rowSaveEnded, rowSaveEnded);
     return true;
   }
   document.addEventListener("click", function (event) {
@@ -61,20 +62,13 @@
     dirtyNote(row.closest("form"));
   });
   // Row saves still on their way: saving the whole grid waits for them (their answers carry the
-  // rows' new versions), then goes.
-  var inFlight = 0, waiting = null;
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    if (event.target.closest && event.target.closest("[data-grid]")) { inFlight += 1; }
-  });
-  document.addEventListener("htmx:afterSettle", settled);
-  document.addEventListener("htmx:afterRequest", function (event) {
-    // A failed request settles nothing.
-    if (event.detail && event.detail.failed) { settled(event); }
-  });
-  function settled(event) {
-    if (!(event.target.closest && event.target.closest("[data-grid]")) || inFlight === 0) { return; }
-    inFlight -= 1;
-    if (inFlight === 0 && waiting) {
+  // rows' new versions), then goes. Counted per request from the moment it is asked for until its
+  // answer is in place (htmx.ajax's promise): htmx's own events fire once per element swapped, the
+  // out-of-band version inputs included, and a request queued behind another has not begun yet.
+  var pending = 0, waiting = null;
+  function rowSaveEnded() {
+    pending = Math.max(pending - 1, 0);
+    if (pending === 0 && waiting) {
       var go = waiting;
       waiting = null;
       go();
@@ -84,7 +78,7 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.matches("[data-grid]")) { return; }
-    if (inFlight > 0) {
+    if (pending > 0) {
       event.preventDefault();
       var submitter = event.submitter || null;
       waiting = function () { form.requestSubmit(submitter); };
