@@ -38,6 +38,7 @@ from clients.followups import FollowUpForm, NotAllowedToRecord, follow_up_record
 from clients.importer import XLSX_CONTENT_TYPE
 from clients.models import Client
 from clients.selectors import clients_visible_to
+from clients.status import ClientLostForm, StatusRefused, client_mark_lost, client_reactivate, may_change_client_status
 
 from . import selectors, services, signing
 from .api_errors import JSONParser
@@ -56,6 +57,8 @@ from .policy import WITHHELD_MESSAGE, is_archivist, may_download_plan, may_read_
 from .serializers import (
     ArchiveStatusSerializer,
     ChecklistItemSerializer,
+    ClientStatusChangeSerializer,
+    ClientStatusSerializer,
     CountSerializer,
     DisputeAnswerSerializer,
     DisputeSerializer,
@@ -1269,3 +1272,52 @@ class DutyListView(ApiMixin, generics.ListAPIView):
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "today": getattr(self, "today", None) or timezone.localdate()}
+
+
+# ---------------------------------------------------------------------------------------
+# A client marked lost, or active again (issue 14)
+
+
+@extend_schema(
+    tags=["clients"],
+    summary="Mark a client lost (with the reason) or active again (its owner or their supervisor)",
+    description="status lost needs lost_reason from the list (competitor, price, service, relationship, closed, "
+    "other), with an optional lost_note; status active makes a lost client active again and clears the reason. "
+    "409 if the client is already lost, or not lost when made active.",
+    request=ClientStatusChangeSerializer,
+    responses={200: ClientStatusSerializer, **_errors(400, 403, 404, 409)},
+)
+class ClientStatusView(ApiMixin, APIView):
+    def post(self, request, client_id: int):
+        try:
+            client = clients_visible_to(request.user).select_related("owner__department").get(pk=client_id)
+        except Client.DoesNotExist:
+            raise exceptions.NotFound() from None
+        if not may_change_client_status(request.user, client):
+            raise exceptions.PermissionDenied(
+                _("Only the client's owner or their supervisor changes whether the client is lost.")
+            )
+        fields = _plain_fields(request.data, ["status", "lost_reason", "lost_note"])
+        wanted = fields.get("status")
+        try:
+            if wanted == "lost":
+                form = ClientLostForm(data=fields)
+                if not form.is_valid():
+                    raise _form_errors(form)
+                client = client_mark_lost(
+                    client=client,
+                    user=request.user,
+                    reason=form.cleaned_data["lost_reason"],
+                    note=form.cleaned_data["lost_note"],
+                )
+            elif wanted == "active":
+                client = client_reactivate(client=client, user=request.user)
+            else:
+                raise exceptions.ValidationError({"status": [_("Send status lost or active.")]})
+        except StatusRefused as exc:
+            if exc.status == 403:
+                raise exceptions.PermissionDenied(exc.message) from None
+            if exc.status == 409:
+                return Response({"detail": exc.message, "code": "conflict"}, status=409)
+            raise exceptions.ValidationError({"lost_reason": [exc.message]}) from None
+        return Response(ClientStatusSerializer(client).data)

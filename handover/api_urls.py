@@ -55,6 +55,7 @@ urlpatterns = [
     path("handovers/<int:pk>/signatures/", api.SignatureListView.as_view(), name="signature-list"),
     path("clients/<int:client_id>/follow-ups/", api.ClientFollowUpsView.as_view(), name="client-follow-ups"),
     path("duties/", api.DutyListView.as_view(), name="duty-list"),
+    path("clients/<int:client_id>/status/", api.ClientStatusView.as_view(), name="client-status"),
     # The schema answers API clients (token or session, 401 in JSON otherwise); the docs page is a
     # page like any other, behind the login page.
     path("schema/", api.SchemaView.as_view(), name="schema"),

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from clients.models import FollowUp, FollowUpKind, Grade
+from clients.models import Client, FollowUp, FollowUpKind, Grade, LostReason
 
 from .models import (
     SIGNED_AT,
@@ -810,3 +810,36 @@ class DutySerializer(serializers.ModelSerializer):
 class DutyFilterSerializer(serializers.Serializer):
     done = serializers.BooleanField(required=False, allow_null=True, default=None)
     late = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+# ---------------------------------------------------------------------------------------
+# A client marked lost or active again (clients.status), and the outcomes after a handover (issue 14)
+
+
+class ClientStatusChangeSerializer(serializers.Serializer):
+    """Documentation of the body: clients.status.ClientLostForm checks it, with the page's words."""
+
+    status = serializers.ChoiceField(choices=[("lost", "lost"), ("active", "active")])
+    lost_reason = serializers.ChoiceField(
+        choices=LostReason.choices, required=False, help_text="Required when status is lost."
+    )
+    lost_note = serializers.CharField(required=False, allow_blank=True)
+
+
+class ClientStatusSerializer(serializers.ModelSerializer):
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    lost_reason_display = serializers.CharField(source="get_lost_reason_display", read_only=True)
+
+    class Meta:
+        model = Client
+        fields = [
+            "id",
+            "name",
+            "status",
+            "status_display",
+            "lost_reason",
+            "lost_reason_display",
+            "lost_note",
+            "lost_at",
+        ]
+        read_only_fields = fields

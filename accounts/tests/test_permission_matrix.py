@@ -371,6 +371,26 @@ def _follow_up_only_by_receiver(w, role):
     assert FollowUp.objects.filter(client=w.client).exists() == (role == "receiver"), role
 
 
+# --- A client marked lost or active again (issue 14) -------------------------------------
+# After completion the receiver owns the world's client: they, and the supervisor heading their
+# department, mark it lost or active again. Who sees it without keeping it (manager, HR, admin) is
+# refused 403; who does not see it, 404.
+_STATUS = {"anonymous": LOGIN, "receiver": 302, "supervisor": 302, "manager": 403, "hr": 403, "admin": 403}
+_STATUS_UNSEEN = {"departing": 404, "witness": 404, "other_sales": 404}
+
+
+def _client_lost(w):
+    Client.objects.filter(pk=w.client.pk).update(status="lost", lost_reason="price", lost_at=timezone.now())
+
+
+def _lost_only_by(status_when_ok: str, status_otherwise: str):
+    def check(w, role):
+        expected = status_when_ok if role in ("receiver", "supervisor") else status_otherwise
+        assert Client.objects.get(pk=w.client.pk).status == expected, role
+
+    return check
+
+
 EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
     # --- accounts and the site ---------------------------------------------------------
     "home": page(everyone=Redirect("/handovers/inbox/")),
@@ -840,6 +860,31 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         ),
     ),
     "api:duty-list": Case(dict.fromkeys(ROLES, 200) | {"anonymous": 401}, state=State.COMPLETED, api=True),
+    "clients:mark_lost": Case(
+        _STATUS | _STATUS_UNSEEN,
+        method="post",
+        state=State.COMPLETED,
+        args=lambda w: [w.client.pk],
+        data=lambda w: {"lost_reason": "price"},
+        check=_lost_only_by("lost", "active"),
+    ),
+    "clients:reactivate": Case(
+        _STATUS | _STATUS_UNSEEN,
+        method="post",
+        state=State.COMPLETED,
+        args=lambda w: [w.client.pk],
+        prepare=_client_lost,
+        check=_lost_only_by("active", "lost"),
+    ),
+    "api:client-status": Case(
+        _STATUS | _STATUS_UNSEEN | {"anonymous": 401, "receiver": 200, "supervisor": 200},
+        method="post",
+        state=State.COMPLETED,
+        args=lambda w: [w.client.pk],
+        data=lambda w: {"status": "lost", "lost_reason": "competitor"},
+        api=True,
+        check=_lost_only_by("lost", "active"),
+    ),
 }
 
 
