@@ -75,8 +75,10 @@ from .serializers import (
     HandoverCreateSerializer,
     HandoverDetailSerializer,
     HandoverListSerializer,
+    HandoverOutcomesSerializer,
     HandOverSerializer,
     ItemsConfirmSerializer,
+    OutcomeSerializer,
     PhoneCheckCreateSerializer,
     PhoneCheckRowsResultSerializer,
     PhoneCheckRowsSerializer,
@@ -1321,3 +1323,49 @@ class ClientStatusView(ApiMixin, APIView):
                 return Response({"detail": exc.message, "code": "conflict"}, status=409)
             raise exceptions.ValidationError({"lost_reason": [exc.message]}) from None
         return Response(ClientStatusSerializer(client).data)
+
+
+# ---------------------------------------------------------------------------------------
+# After the handover: each client's outcome (issue 14)
+
+
+@extend_schema(
+    tags=["outcomes"],
+    summary="What became of each client of a completed handover, computed from the book",
+    description="Empty (completed false) before completion. The same figures as the handover's page "
+    '"After the handover".',
+    responses={200: HandoverOutcomesSerializer, **_errors(403, 404)},
+)
+class HandoverOutcomesView(HandoverScoped):
+    def get(self, request, pk: int):
+        h = self.get_handover()
+        rows = selectors.outcomes_for_handover(h) if h.is_completed else []
+        summary = selectors.outcome_summary(rows)
+        body = {
+            "completed": h.is_completed,
+            "clients": summary.clients,
+            "retained": summary.retained,
+            "lost": summary.lost,
+            "outcomes": rows,
+        }
+        return Response(HandoverOutcomesSerializer(body).data)
+
+
+@extend_schema(
+    tags=["outcomes"],
+    summary="A client's outcome since each completed handover it was in (whoever sees the client)",
+    responses={200: OutcomeSerializer(many=True), **_errors(404)},
+)
+class ClientOutcomesView(ApiMixin, APIView):
+    def get(self, request, client_id: int):
+        client = clients_visible_to(request.user).filter(pk=client_id).first()
+        if client is None:
+            raise exceptions.NotFound()
+        note(request, f"client {client.pk}")
+        return Response(OutcomeSerializer(selectors.outcomes_for_client(client.pk), many=True).data)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Reading a client's outcome is reading the client: one access-log row, refusals too.
+        if request.method == "GET":
+            log_read(request, Action.VIEW_CLIENT, status=response.status_code)
+        return super().finalize_response(request, response, *args, **kwargs)

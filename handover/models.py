@@ -506,6 +506,16 @@ class HandoverClient(models.Model):
     row_version = models.PositiveIntegerField(_("row version"), default=1)
     # Plan fields filled in from the client book and not yet confirmed by the departing person.
     prefilled = models.JSONField(_("prefilled fields"), default=list, blank=True)
+    # The client's receivables as they stood when the handover completed, written in the completing
+    # transaction (services.completion.snapshot_receivables): what was outstanding, and what had been
+    # received so far, so that the outcome can tell what was collected since (receivables carry no
+    # payment dates). Empty for handovers completed before these were kept.
+    outstanding_at_completion = models.DecimalField(
+        _("outstanding at completion"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    received_at_completion = models.DecimalField(
+        _("received by completion"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("client in handover")

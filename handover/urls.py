@@ -46,4 +46,5 @@ urlpatterns = [
     path("<int:pk>/signatures/<int:signature_pk>/image/", views.signature_image, name="signature_image"),
     path("<int:pk>/print/<str:stage>/", views.print_stage, name="print_stage"),
     path("<int:pk>/revoke-access/", views.revoke_access, name="revoke_access"),
+    path("<int:pk>/outcomes/", views.outcomes, name="outcomes"),
 ]

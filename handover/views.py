@@ -1184,3 +1184,21 @@ def duties(request):
     late_only = request.GET.get("late") == "1"
     page = selectors.duty_page(request.user, late_only=late_only, page_number=request.GET.get("page"))
     return render(request, "handover/duties.html", {"page": page, "late_only": late_only})
+
+
+# ---------------------------------------------------------------------------------------
+# After the handover: what became of each client (issue 14)
+
+
+@require_GET
+@logs_reads(Action.VIEW_HANDOVER)
+def outcomes(request, pk: int):
+    """交接后: each client's outcome since completion; for whoever reads the handover's clients."""
+    h = selectors.handover_for_user(request.user, pk)
+    note(request, h.number)
+    return render(request, "handover/outcomes.html", _outcomes_context(request, h))
+
+
+def _outcomes_context(request, h: Handover, **extra) -> dict:
+    rows = selectors.outcomes_for_handover(h) if h.is_completed else []
+    return {"h": h, "outcomes": rows, "summary": selectors.outcome_summary(rows), **extra}

@@ -885,6 +885,16 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         api=True,
         check=_lost_only_by("lost", "active"),
     ),
+    # What became of the clients: whoever reads the handover's clients (not the departed person).
+    "handover:outcomes": page(state=State.COMPLETED, args=_h, departing=403, admin=404, other_sales=404),
+    "api:handover-outcomes": api(state=State.COMPLETED, args=_h, ok=PARTIES - {"departing"}),
+    # A client's outcome: whoever sees the client.
+    "api:client-outcomes": Case(
+        {"anonymous": 401, "receiver": 200} | dict.fromkeys(_FOLLOW_UP_SEEN, 200) | _FOLLOW_UP_UNSEEN,
+        state=State.COMPLETED,
+        args=lambda w: [w.client.pk],
+        api=True,
+    ),
 }
 
 

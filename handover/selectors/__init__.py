@@ -30,6 +30,15 @@ from .lists import (
     handover_visits,
     row_in,
 )
+from .outcomes import (
+    Outcome,
+    OutcomeSummary,
+    client_outcome_panel,
+    client_outcomes,
+    outcome_summary,
+    outcomes_for_client,
+    outcomes_for_handover,
+)
 from .page import GridInput, HandoverPage, Typed, handover_page
 from .page.clients import ClientRow, ReceiverGroup
 from .page.items import STATUS_STYLE, ItemRow
@@ -61,6 +70,13 @@ from .visibility import (
 )
 
 __all__ = [
+    "Outcome",
+    "OutcomeSummary",
+    "client_outcome_panel",
+    "client_outcomes",
+    "outcome_summary",
+    "outcomes_for_client",
+    "outcomes_for_handover",
     "DutyPage",
     "duties_for_list",
     "duties_visible_to",
