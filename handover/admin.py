@@ -20,6 +20,7 @@ from .models import (
     Event,
     Handover,
     HandoverClient,
+    HandoverEvaluation,
     IdempotencyKey,
     PhoneCheck,
     Reminder,
@@ -213,3 +214,10 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
     search_fields = ["user__username", "key", "endpoint"]
     list_select_related = ["user"]
     exclude = ["body", "fingerprint"]
+
+
+@admin.register(HandoverEvaluation)
+class HandoverEvaluationAdmin(ReadOnlyAdmin):
+    list_display = ["handover", "materials_score", "feedback_score", "adaptation_score", "evaluated_by", "evaluated_at"]
+    search_fields = ["handover__number"]
+    list_select_related = ["handover__departing", "evaluated_by"]

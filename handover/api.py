@@ -40,9 +40,9 @@ from clients.models import Client
 from clients.selectors import clients_visible_to
 from clients.status import ClientLostForm, StatusRefused, client_mark_lost, client_reactivate, may_change_client_status
 
-from . import selectors, services, signing
+from . import policy, selectors, services, signing
 from .api_errors import JSONParser
-from .forms import PlanSheetForm
+from .forms import EvaluationForm, PlanSheetForm
 from .http import signature_input
 from .idempotency import IdempotencySchema, IdempotentWrites
 from .models import (
@@ -65,6 +65,8 @@ from .serializers import (
     DutyFilterSerializer,
     DutySerializer,
     ErrorSerializer,
+    EvaluationCreateSerializer,
+    EvaluationStateSerializer,
     EventSerializer,
     FollowUpCreateSerializer,
     FollowUpRecordedSerializer,
@@ -1369,3 +1371,48 @@ class ClientOutcomesView(ApiMixin, APIView):
         if request.method == "GET":
             log_read(request, Action.VIEW_CLIENT, status=response.status_code)
         return super().finalize_response(request, response, *args, **kwargs)
+
+
+def _evaluation_state(h: Handover, user) -> dict:
+    panel = selectors.evaluation_panel(h, user)
+    return {"evaluation": panel.evaluation, "may_evaluate": panel.may_evaluate, "due_on": panel.due_on}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["outcomes"],
+        summary="The handover's evaluation (交接评估), if given, and whether you may give it",
+        responses={200: EvaluationStateSerializer, **_errors(403, 404)},
+    ),
+    post=extend_schema(
+        tags=["outcomes"],
+        summary="Evaluate a completed handover (its supervisor, once)",
+        description="Scores from 1 to 5 for the completeness of the materials, the clients' feedback and the "
+        "receiver's adaptation, and a comment. Accepted from completion on (the duty is due 30 days after); "
+        "409 before completion or once evaluated. Closes the supervisor's evaluation duty.",
+        request=EvaluationCreateSerializer,
+        responses={201: EvaluationStateSerializer, **_errors(400, 403, 404, 409)},
+    ),
+)
+class HandoverEvaluationView(HandoverScoped):
+    def get(self, request, pk: int):
+        return Response(EvaluationStateSerializer(_evaluation_state(self.get_handover(), request.user)).data)
+
+    def post(self, request, pk: int):
+        h = self.get_handover()
+        if not policy.may_evaluate(h, request.user):
+            raise exceptions.PermissionDenied(_("Only the handover's supervisor evaluates it."))
+        form = EvaluationForm(data=_plain_fields(request.data, list(EvaluationForm.base_fields)))
+        if not form.is_valid():
+            raise _form_errors(form)
+        data = form.cleaned_data
+        services.handover_evaluate(
+            handover=h,
+            user=request.user,
+            materials=data["materials_score"],
+            feedback=data["feedback_score"],
+            adaptation=data["adaptation_score"],
+            comment=data["comment"],
+        )
+        body = EvaluationStateSerializer(_evaluation_state(Handover.objects.get(pk=h.pk), request.user)).data
+        return Response(body, status=status.HTTP_201_CREATED)

@@ -23,6 +23,7 @@ from .models import (
     Event,
     Handover,
     HandoverClient,
+    HandoverEvaluation,
     PhoneCheck,
     Reason,
     Report,
@@ -914,3 +915,27 @@ class HandoverOutcomesSerializer(serializers.Serializer):
     retained = serializers.IntegerField()
     lost = serializers.IntegerField()
     outcomes = OutcomeSerializer(many=True)
+
+
+class EvaluationSerializer(serializers.ModelSerializer):
+    evaluated_by = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = HandoverEvaluation
+        fields = ["materials_score", "feedback_score", "adaptation_score", "comment", "evaluated_by", "evaluated_at"]
+        read_only_fields = fields
+
+
+class EvaluationCreateSerializer(serializers.Serializer):
+    """Documentation of the body: handover.forms.EvaluationForm and services.handover_evaluate check it."""
+
+    materials_score = serializers.IntegerField(min_value=1, max_value=5, help_text="Completeness of the materials.")
+    feedback_score = serializers.IntegerField(min_value=1, max_value=5, help_text="The clients' feedback.")
+    adaptation_score = serializers.IntegerField(min_value=1, max_value=5, help_text="The receiver's adaptation.")
+    comment = serializers.CharField()
+
+
+class EvaluationStateSerializer(serializers.Serializer):
+    evaluation = EvaluationSerializer(allow_null=True, help_text="null: not evaluated yet.")
+    may_evaluate = serializers.BooleanField(help_text="You may evaluate it now (its supervisor, once completed).")
+    due_on = serializers.DateField(allow_null=True, help_text="Completion + 30 days; null before completion.")

@@ -47,4 +47,5 @@ urlpatterns = [
     path("<int:pk>/print/<str:stage>/", views.print_stage, name="print_stage"),
     path("<int:pk>/revoke-access/", views.revoke_access, name="revoke_access"),
     path("<int:pk>/outcomes/", views.outcomes, name="outcomes"),
+    path("<int:pk>/evaluation/", views.evaluate, name="evaluate"),
 ]

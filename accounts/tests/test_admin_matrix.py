@@ -42,6 +42,7 @@ from handover.models import (
     ArchivedDocument,
     ArchiveJob,
     DocumentTemplate,
+    HandoverEvaluation,
     IdempotencyKey,
     Reminder,
     ReminderKind,
@@ -95,6 +96,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.ArchivedDocument": READ_ONLY,
     "handover.ArchiveJob": READ_ONLY,
     "handover.IdempotencyKey": READ_ONLY,
+    "handover.HandoverEvaluation": READ_ONLY,
     # --- the bell -------------------------------------------------------------------------
     "notifications.Notification": READ_ONLY,
 }
@@ -127,6 +129,14 @@ MAKE = {
         handover=w.handover, file="archive/x.pdf", sha256="0" * 64, size=1
     ),
     "handover.ArchiveJob": lambda w: ArchiveJob.objects.get_or_create(handover=w.handover)[0],
+    "handover.HandoverEvaluation": lambda w: HandoverEvaluation.objects.create(
+        handover=w.handover,
+        materials_score=4,
+        feedback_score=5,
+        adaptation_score=3,
+        comment="材料齐全",
+        evaluated_by=w.people.supervisor,
+    ),
 }
 
 

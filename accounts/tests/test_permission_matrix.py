@@ -391,6 +391,15 @@ def _lost_only_by(status_when_ok: str, status_otherwise: str):
     return check
 
 
+_EVALUATION = {"materials_score": 4, "feedback_score": 4, "adaptation_score": 5, "comment": "交接顺利。"}
+
+
+def _evaluated_only_by_supervisor(w, role):
+    from handover.models import HandoverEvaluation
+
+    assert HandoverEvaluation.objects.filter(handover=w.h).exists() == (role == "supervisor"), role
+
+
 EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
     # --- accounts and the site ---------------------------------------------------------
     "home": page(everyone=Redirect("/handovers/inbox/")),
@@ -888,6 +897,27 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
     # What became of the clients: whoever reads the handover's clients (not the departed person).
     "handover:outcomes": page(state=State.COMPLETED, args=_h, departing=403, admin=404, other_sales=404),
     "api:handover-outcomes": api(state=State.COMPLETED, args=_h, ok=PARTIES - {"departing"}),
+    # The evaluation (交接评估): read by whoever reads the handover's clients, given by its supervisor only.
+    "handover:evaluate": Case(
+        dict.fromkeys(PARTIES, 403) | {"anonymous": LOGIN, "supervisor": 302, "admin": 404, "other_sales": 404},
+        method="post",
+        state=State.COMPLETED,
+        args=_h,
+        data=lambda w: dict(_EVALUATION),
+        check=_evaluated_only_by_supervisor,
+    ),
+    "api:handover-evaluation": (
+        api(state=State.COMPLETED, args=_h, ok=PARTIES - {"departing"}),
+        api(
+            method="post",
+            state=State.COMPLETED,
+            args=_h,
+            data=lambda w: dict(_EVALUATION),
+            ok={"supervisor"},
+            status=201,
+            check=_evaluated_only_by_supervisor,
+        ),
+    ),
     # A client's outcome: whoever sees the client.
     "api:client-outcomes": Case(
         {"anonymous": 401, "receiver": 200} | dict.fromkeys(_FOLLOW_UP_SEEN, 200) | _FOLLOW_UP_UNSEEN,

@@ -18,6 +18,7 @@ Callers use `selectors.<name>`: every public name is re-exported here.
 
 from .archive import archive_for, archive_matching
 from .duties import DutyPage, duties_for_list, duties_visible_to, duty_page
+from .evaluation import EvaluationPanel, evaluation_panel
 from .inbox import DUTY_TODO, TODO_PARTIES, DisputeRow, InboxEntry, disputed_items, inbox_for
 from .lists import (
     checklist_items,
@@ -70,6 +71,8 @@ from .visibility import (
 )
 
 __all__ = [
+    "EvaluationPanel",
+    "evaluation_panel",
     "Outcome",
     "OutcomeSummary",
     "client_outcome_panel",

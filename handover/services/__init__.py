@@ -20,6 +20,7 @@ from .archive import (
 )
 from .completion import handover_revoke_access, ownership_refusals
 from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, SheetErrors, WrongState
+from .evaluation import handover_evaluate
 from .materials import (
     item_answer_dispute,
     item_confirm,
@@ -55,6 +56,7 @@ from .visit_sheet import sheet_error_lines, visit_sheet_download, visit_sheet_fi
 from .visits import VisitRow, visit_confirm, visit_record, visits_confirm, visits_save_rows
 
 __all__ = [
+    "handover_evaluate",
     "AFTER_TRANSITION",
     "NUMBER_ATTEMPTS",
     "CallRow",

@@ -34,6 +34,7 @@ READS = {
     "handover:receivers_bulk": Action.VIEW_HANDOVER,
     "handover:outcomes": Action.VIEW_HANDOVER,
     "api:handover-outcomes": Action.API_HANDOVER,
+    "api:handover-evaluation": Action.API_HANDOVER,
 }
 # Reads that are a stage's working tools, refused once the stage is over: logged as refused.
 REFUSED_AFTER = {"api:visit-sheet", "handover:visits_sheet", "handover:receivers_bulk"}

@@ -131,6 +131,8 @@ def test_the_sweep_covers_the_handover_urls():
         "api:signature-list",
         "handover:outcomes",
         "api:handover-outcomes",
+        "handover:evaluate",
+        "api:handover-evaluation",
     } <= names
 
 

@@ -27,6 +27,7 @@ EVENT_LABELS = {
     "signed": gettext_lazy("Signed"),
     "archived": gettext_lazy("Signed confirmation archived and sealed"),
     "client_dropped": gettext_lazy("Client removed from the handover"),
+    "evaluated": gettext_lazy("Handover evaluated by the supervisor"),
 }
 
 
