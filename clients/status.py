@@ -66,7 +66,8 @@ class StatusRefused(Exception):
 
 
 def _locked(client: Client) -> Client:
-    return Client.objects.select_for_update().select_related("owner__department").get(pk=client.pk)
+    # Only the client's row is locked (its owner's department may be missing: an outer join).
+    return Client.objects.select_for_update(of=("self",)).select_related("owner__department").get(pk=client.pk)
 
 
 def client_mark_lost(*, client: Client, user, reason: str, note: str = "") -> Client:

@@ -119,7 +119,7 @@ def _grouped(entries: QuerySet[HandoverClient], **aggregates) -> dict[int, dict]
     return {row["pk"]: row for row in rows}
 
 
-def _follow_ups(entries, today: datetime.date) -> dict[int, dict]:
+def _follow_ups(entries) -> dict[int, dict]:
     date = "client__follow_ups__date"
     since = Q(**{f"{date}__gte": F("completed_on")})
     windows = {f"n{n}": Count("client__follow_ups", filter=since & Q(**{f"{date}__lte": _days(n)})) for n in WINDOWS}
@@ -195,7 +195,7 @@ def client_outcomes(queryset: QuerySet[HandoverClient], *, today: datetime.date 
     )
     if not rows:
         return []
-    follow_ups = _follow_ups(entries, today)
+    follow_ups = _follow_ups(entries)
     contracts = _contracts(entries, today)
     deals = _deals(entries)
     money = _receivables(entries)
