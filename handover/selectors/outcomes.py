@@ -86,7 +86,8 @@ class Outcome:
 
     @property
     def value_change_percent(self) -> Decimal | None:
-        """The change of contract value signed, 12 months after against before; None with nothing before."""
+        """The change of contract value signed, 12 months after against before; None with nothing before.
+        While the 12 months after still run (value_12m_complete false) it compares a part year."""
         if not self.value_12m_before:
             return None
         change = (self.value_12m_after - self.value_12m_before) * 100 / self.value_12m_before

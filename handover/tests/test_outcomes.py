@@ -208,3 +208,15 @@ def test_the_api_gives_the_outcomes_of_a_handover_and_of_a_client(done, book, pe
     other = api_token_create(user=people.other_sales)[0]
     refused = client.get(reverse("api:client-outcomes", args=[book[0].pk]), HTTP_AUTHORIZATION=f"Token {other}")
     assert refused.status_code == 404
+
+
+def test_the_schema_describes_the_outcome_evaluation_and_status_endpoints(people, client):
+    token = api_token_create(user=people.receiver)[0]
+    schema = client.get(reverse("api:schema"), HTTP_AUTHORIZATION=f"Token {token}").json()
+    paths = schema["paths"]
+    assert "get" in paths["/api/handovers/{id}/outcomes/"]
+    assert "get" in paths["/api/clients/{client_id}/outcomes/"]
+    assert {"get", "post"} <= set(paths["/api/handovers/{id}/evaluation/"])
+    assert "post" in paths["/api/clients/{client_id}/status/"]
+    outcome = schema["components"]["schemas"]["Outcome"]["properties"]
+    assert {"days_to_first_contact", "collected_since", "retained", "retained_at"} <= set(outcome)
