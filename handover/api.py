@@ -1359,6 +1359,9 @@ class HandoverOutcomesView(HandoverScoped):
     responses={200: OutcomeSerializer(many=True), **_errors(404)},
 )
 class ClientOutcomesView(ApiMixin, APIView):
+    # One row per completed handover the client was in: a short list, whole.
+    pagination_class = None
+
     def get(self, request, client_id: int):
         client = clients_visible_to(request.user).filter(pk=client_id).first()
         if client is None:
