@@ -84,14 +84,24 @@ def _archives_after_the_test_transaction(request, monkeypatch):
     """The archive of a completed handover is made by a thread when there is no broker. A test that
     runs inside one transaction (most) has rows no other connection sees: there the thread's work
     runs at the transaction's commit instead, which the test captures (django_capture_on_commit_callbacks)
-    or leaves undone. Tests on a transactional database keep the real thread."""
+    or leaves undone. Tests on a transactional database keep the real thread, except the browser
+    tests on SQLite: the test database there is one in-memory database shared by every thread, and
+    a thread printing while the live server answers made requests fail with "database table is
+    locked"; there the archive and the annex are made in the request that asks for them, after its
+    commit (the pages then see them at once, as they would a fast worker's)."""
+    from django.db import connection
+
+    from handover.services import archive
+
     marker = request.node.get_closest_marker("django_db")
     transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args[:1] == (True,))))
+    if "live_server" in request.fixturenames and connection.vendor == "sqlite":
+        monkeypatch.setattr(archive, "_run_in_process", [archive.archive_job_run_logged])
+        monkeypatch.setattr(archive, "_annex_run_in_process", [archive.confirmation_annex_print_logged])
+        return
     if transactional or {"transactional_db", "live_server"} & set(request.fixturenames):
         return
     from django.db import transaction
-
-    from handover.services import archive
 
     def after_commit(handover_id):
         transaction.on_commit(lambda: archive.archive_job_run_logged(handover_id))

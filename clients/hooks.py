@@ -21,6 +21,10 @@ FollowUpListener = Callable[..., int]
 _visibility_grants: list[VisibilityGrant] = []
 _export_locks: list[ExportLock] = []
 _follow_up_listeners: list[FollowUpListener] = []
+# panel(user, client) -> HTML (already rendered and escaped by its app) to show on the client page,
+# or "" for nothing: the handover app's "after the handover" card.
+ClientPanel = Callable[..., str]
+_client_panels: list[ClientPanel] = []
 
 
 def register_visibility_grant(grant: VisibilityGrant) -> None:
@@ -49,3 +53,13 @@ def register_follow_up_listener(listener: FollowUpListener) -> None:
 def follow_up_recorded(follow_up) -> int:
     """Tell the other apps of a new follow-up, in its transaction; the number of things it closed."""
     return sum(listener(follow_up) or 0 for listener in _follow_up_listeners)
+
+
+def register_client_panel(panel: ClientPanel) -> None:
+    if panel not in _client_panels:
+        _client_panels.append(panel)
+
+
+def client_panels(user, client) -> list[str]:
+    """The other apps' sections of the client page, in the order they registered; empty ones left out."""
+    return [html for html in (panel(user, client) for panel in _client_panels) if html]

@@ -73,6 +73,17 @@ class ClientStatus(models.TextChoices):
     LOST = "lost", pgettext_lazy("client status", "Lost")
 
 
+class LostReason(models.TextChoices):
+    """Why a client was lost: a client marked lost always says which (issue 14)."""
+
+    COMPETITOR = "competitor", _("Went to a competitor")
+    PRICE = "price", _("Price")
+    SERVICE = "service", _("Service")
+    RELATIONSHIP = "relationship", _("Relationship")
+    CLOSED = "closed", _("Business closed")
+    OTHER = "other", _("Other")
+
+
 class Client(models.Model):
     name = PlainCharField(_("company name"), max_length=200)
     credit_code = models.CharField(
@@ -90,6 +101,10 @@ class Client(models.Model):
         related_name="owned_clients",
     )
     status = models.CharField(_("status"), max_length=20, choices=ClientStatus.choices, default=ClientStatus.ACTIVE)
+    # Set together with status LOST (clients.status.client_mark_lost), cleared when reactivated.
+    lost_reason = models.CharField(_("reason lost"), max_length=20, choices=LostReason.choices, blank=True)
+    lost_note = LimitedTextField(_("note on the loss"), blank=True)
+    lost_at = models.DateTimeField(_("marked lost at"), null=True, blank=True)
     current_situation = LimitedTextField(
         _("current situation"), blank=True, help_text=_("Orders in progress, after-sales needs.")
     )
@@ -123,7 +138,16 @@ class Client(models.Model):
 
     def save(self, *args, **kwargs):
         self.credit_code = normalize_credit_code(self.credit_code)
+        if self.status == ClientStatus.LOST and self.lost_at is None:
+            self.lost_at = timezone.now()
+        elif self.status != ClientStatus.LOST:
+            self.lost_reason, self.lost_note, self.lost_at = "", "", None
         super().save(*args, **kwargs)
+
+    def clean(self):
+        # A lost client says why: the page, the API, the admin and the import alike.
+        if self.status == ClientStatus.LOST and not self.lost_reason:
+            raise ValidationError({"lost_reason": _("Choose why the client was lost.")})
 
 
 class Contact(models.Model):
@@ -304,6 +328,10 @@ class Opportunity(models.Model):
     )
     main_objections = LimitedTextField(_("main objections"), blank=True)
     next_step = LimitedTextField(_("next step"), blank=True)
+    # The day the deal was won or lost: set by save() when its stage first closes, cleared if it
+    # reopens. Deals closed before this field existed have none (the outcomes fall back to the
+    # expected close date, handover.selectors.outcomes). Bulk updates bypass save() and set it themselves.
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("opportunity")
@@ -316,6 +344,13 @@ class Opportunity(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        if self.stage in OPEN_STAGES:
+            self.closed_on = None
+        elif self.closed_on is None:
+            self.closed_on = timezone.localdate()
+        super().save(*args, **kwargs)
 
     @property
     def is_open(self) -> bool:

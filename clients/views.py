@@ -8,16 +8,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import Action, log_access
 
 from .exports import client_rows, csv_chunks, header_row, xlsx_bytes
 from .filters import PAGE_SIZE, CappedPaginator, filter_clients
 from .followups import FollowUpForm, NotAllowedToRecord, follow_up_record, may_record_follow_up
-from .hooks import export_locked
+from .hooks import client_panels, export_locked
 from .models import Client, FollowUpKind
 from .selectors import client_for_detail, client_receivables, client_totals, clients_visible_to
+from .status import ClientLostForm, StatusRefused, client_mark_lost, client_reactivate, may_change_client_status
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +44,20 @@ def client_detail(request, pk: int):
         log_access(request, Action.VIEW_CLIENT, detail=request.path, refused=True)
         raise
     log_access(request, Action.VIEW_CLIENT, client=client)
+    return _render_detail(request, client)
+
+
+def _render_detail(request, client, *, lost_form=None, status: int = 200):
     receivables = client_receivables(client)
     context = {"client": client, "receivables": receivables, "totals": client_totals(client, receivables)}
     if may_record_follow_up(request.user, client):
         context["follow_up_form"] = FollowUpForm(client=client)
-    return render(request, "clients/client_detail.html", context)
+    if may_change_client_status(request.user, client):
+        context["may_change_status"] = True
+        context["lost_form"] = lost_form or ClientLostForm()
+    # What other apps add to the page (the handover's "after the handover" card), rendered by them.
+    context["panels"] = client_panels(request.user, client)
+    return render(request, "clients/client_detail.html", context, status=status)
 
 
 @require_GET
@@ -117,3 +127,56 @@ def follow_up_add(request, pk: int):
         form = FollowUpForm(client=client, initial=initial)
     context = {"client": client, "form": form, "next": next_url}
     return render(request, "clients/follow_up_form.html", context, status=400 if form.is_bound else 200)
+
+
+def _client_for_status(request, pk: int) -> Client:
+    """The client, for the one who may change its status: 404 if not seen, 403 if not theirs to change."""
+    try:
+        client = clients_visible_to(request.user).select_related("owner__department").get(pk=pk)
+    except Client.DoesNotExist:
+        log_access(request, Action.VIEW_CLIENT, detail=request.path, refused=True)
+        raise Http404 from None
+    if not may_change_client_status(request.user, client):
+        log_access(request, Action.VIEW_CLIENT, client=client, detail=request.path, refused=True)
+        raise PermissionDenied(_("Only the client's owner or their supervisor changes whether the client is lost."))
+    return client
+
+
+@require_POST
+def client_mark_lost_view(request, pk: int):
+    """标记流失: the reason from the list is required; a refused form comes back with what was typed."""
+    client = _client_for_status(request, pk)
+    form = ClientLostForm(request.POST)
+    if form.is_valid():
+        try:
+            client_mark_lost(
+                client=client,
+                user=request.user,
+                reason=form.cleaned_data["lost_reason"],
+                note=form.cleaned_data["lost_note"],
+            )
+        except StatusRefused as exc:
+            if exc.status == 403:
+                raise PermissionDenied(exc.message) from None
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("%(client)s is marked lost.") % {"client": client.name})
+        return redirect(reverse("clients:detail", args=[client.pk]) + "#client-status")
+    log_access(request, Action.VIEW_CLIENT, client=client, detail=request.path)
+    client = client_for_detail(request.user, pk)
+    return _render_detail(request, client, lost_form=form, status=400)
+
+
+@require_POST
+def client_reactivate_view(request, pk: int):
+    """A lost client won back: active again."""
+    client = _client_for_status(request, pk)
+    try:
+        client_reactivate(client=client, user=request.user)
+    except StatusRefused as exc:
+        if exc.status == 403:
+            raise PermissionDenied(exc.message) from None
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(client)s is active again.") % {"client": client.name})
+    return redirect(reverse("clients:detail", args=[client.pk]) + "#client-status")

@@ -33,6 +33,7 @@ from clients.models import (
     ContractStatus,
     FollowUp,
     FollowUpKind,
+    LostReason,
     Opportunity,
     OwnershipChange,
     Receivable,
@@ -586,6 +587,10 @@ def _client_bundle(
             client.status = ClientStatus.PAUSED
         elif all_ended and roll < 0.5:
             client.status = ClientStatus.LOST
+            # A lost client says why (Client.clean); the situations above speak of a competitor (no
+            # draw from rng here, so the rest of the demo stays as it was).
+            client.lost_reason = LostReason.COMPETITOR
+            client.lost_at = timezone.now()
         else:
             client.status = ClientStatus.ACTIVE
     else:

@@ -23,6 +23,7 @@ from .models import (
     Event,
     Handover,
     HandoverClient,
+    HandoverEvaluation,
     IdempotencyKey,
     InvitationDelivery,
     NoticeDelivery,
@@ -304,3 +305,10 @@ class InvitationDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ["method"]
     search_fields = ["invitation__handover__number", "invitation__uid", "recipient__username", "subject"]
     list_select_related = ["recipient", "invitation"]
+
+
+@admin.register(HandoverEvaluation)
+class HandoverEvaluationAdmin(ReadOnlyAdmin):
+    list_display = ["handover", "materials_score", "feedback_score", "adaptation_score", "evaluated_by", "evaluated_at"]
+    search_fields = ["handover__number"]
+    list_select_related = ["handover__departing", "evaluated_by"]

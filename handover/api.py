@@ -38,10 +38,11 @@ from clients.followups import FollowUpForm, NotAllowedToRecord, follow_up_record
 from clients.importer import XLSX_CONTENT_TYPE
 from clients.models import Client
 from clients.selectors import clients_visible_to
+from clients.status import ClientLostForm, StatusRefused, client_mark_lost, client_reactivate, may_change_client_status
 
-from . import selectors, services, signing
+from . import policy, selectors, services, signing
 from .api_errors import JSONParser
-from .forms import PlanSheetForm
+from .forms import EvaluationForm, PlanSheetForm
 from .http import answer_rate_limited, signature_input
 from .idempotency import IdempotencySchema, IdempotentWrites
 from .models import (
@@ -58,12 +59,16 @@ from .serializers import (
     ChecklistItemSerializer,
     ClientAnswerResultSerializer,
     ClientAnswerSerializer,
+    ClientStatusChangeSerializer,
+    ClientStatusSerializer,
     CountSerializer,
     DisputeAnswerSerializer,
     DisputeSerializer,
     DutyFilterSerializer,
     DutySerializer,
     ErrorSerializer,
+    EvaluationCreateSerializer,
+    EvaluationStateSerializer,
     EventSerializer,
     FollowUpCreateSerializer,
     FollowUpRecordedSerializer,
@@ -74,6 +79,7 @@ from .serializers import (
     HandoverCreateSerializer,
     HandoverDetailSerializer,
     HandoverListSerializer,
+    HandoverOutcomesSerializer,
     HandOverSerializer,
     ItemsConfirmSerializer,
     NoticeDeliverySerializer,
@@ -81,6 +87,7 @@ from .serializers import (
     NoticeQueuedSerializer,
     NoticesSendSerializer,
     NoticesSerializer,
+    OutcomeSerializer,
     PhoneCheckCreateSerializer,
     PhoneCheckRowsResultSerializer,
     PhoneCheckRowsSerializer,
@@ -1480,3 +1487,146 @@ class VisitsCalendarView(HandoverScoped):
     def get(self, request, pk: int):
         h = self.get_handover()
         return _ics(services.handover_visits_ics(h, request.user), services.visits_ics_filename(h))
+
+
+# ---------------------------------------------------------------------------------------
+# A client marked lost, or active again (issue 14)
+
+
+@extend_schema(
+    tags=["clients"],
+    summary="Mark a client lost (with the reason) or active again (its owner or their supervisor)",
+    description="status lost needs lost_reason from the list (competitor, price, service, relationship, closed, "
+    "other), with an optional lost_note; status active makes a lost client active again and clears the reason. "
+    "409 if the client is already lost, or not lost when made active.",
+    request=ClientStatusChangeSerializer,
+    responses={200: ClientStatusSerializer, **_errors(400, 403, 404, 409)},
+)
+class ClientStatusView(ApiMixin, APIView):
+    def post(self, request, client_id: int):
+        try:
+            client = clients_visible_to(request.user).select_related("owner__department").get(pk=client_id)
+        except Client.DoesNotExist:
+            raise exceptions.NotFound() from None
+        if not may_change_client_status(request.user, client):
+            raise exceptions.PermissionDenied(
+                _("Only the client's owner or their supervisor changes whether the client is lost.")
+            )
+        fields = _plain_fields(request.data, ["status", "lost_reason", "lost_note"])
+        wanted = fields.get("status")
+        try:
+            if wanted == "lost":
+                form = ClientLostForm(data=fields)
+                if not form.is_valid():
+                    raise _form_errors(form)
+                client = client_mark_lost(
+                    client=client,
+                    user=request.user,
+                    reason=form.cleaned_data["lost_reason"],
+                    note=form.cleaned_data["lost_note"],
+                )
+            elif wanted == "active":
+                client = client_reactivate(client=client, user=request.user)
+            else:
+                raise exceptions.ValidationError({"status": [_("Send status lost or active.")]})
+        except StatusRefused as exc:
+            if exc.status == 403:
+                raise exceptions.PermissionDenied(exc.message) from None
+            if exc.status == 409:
+                return Response({"detail": exc.message, "code": "conflict"}, status=409)
+            raise exceptions.ValidationError({"lost_reason": [exc.message]}) from None
+        return Response(ClientStatusSerializer(client).data)
+
+
+# ---------------------------------------------------------------------------------------
+# After the handover: each client's outcome (issue 14)
+
+
+@extend_schema(
+    tags=["outcomes"],
+    summary="What became of each client of a completed handover, computed from the book",
+    description="Empty (completed false) before completion. The same figures as the handover's page "
+    '"After the handover".',
+    responses={200: HandoverOutcomesSerializer, **_errors(403, 404)},
+)
+class HandoverOutcomesView(HandoverScoped):
+    def get(self, request, pk: int):
+        h = self.get_handover()
+        rows = selectors.outcomes_for_handover(h) if h.is_completed else []
+        summary = selectors.outcome_summary(rows)
+        body = {
+            "completed": h.is_completed,
+            "clients": summary.clients,
+            "retained": summary.retained,
+            "lost": summary.lost,
+            "outcomes": rows,
+        }
+        return Response(HandoverOutcomesSerializer(body).data)
+
+
+@extend_schema(
+    tags=["outcomes"],
+    summary="A client's outcome since each completed handover it was in (whoever sees the client)",
+    responses={200: OutcomeSerializer(many=True), **_errors(404)},
+)
+class ClientOutcomesView(ApiMixin, APIView):
+    # One row per completed handover the client was in: a short list, whole.
+    pagination_class = None
+
+    def get(self, request, client_id: int):
+        client = clients_visible_to(request.user).filter(pk=client_id).first()
+        if client is None:
+            raise exceptions.NotFound()
+        note(request, f"client {client.pk}")
+        return Response(OutcomeSerializer(selectors.outcomes_for_client(client.pk), many=True).data)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Reading a client's outcome is reading the client: one access-log row, refusals too.
+        if request.method == "GET":
+            log_read(request, Action.VIEW_CLIENT, status=response.status_code)
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def _evaluation_state(h: Handover, user) -> dict:
+    panel = selectors.evaluation_panel(h, user)
+    return {"evaluation": panel.evaluation, "may_evaluate": panel.may_evaluate, "due_on": panel.due_on}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["outcomes"],
+        summary="The handover's evaluation (交接评估), if given, and whether you may give it",
+        responses={200: EvaluationStateSerializer, **_errors(403, 404)},
+    ),
+    post=extend_schema(
+        tags=["outcomes"],
+        summary="Evaluate a completed handover (its supervisor, once)",
+        description="Scores from 1 to 5 for the completeness of the materials, the clients' feedback and the "
+        "receiver's adaptation, and a comment. Accepted from completion on (the duty is due 30 days after); "
+        "409 before completion or once evaluated. Closes the supervisor's evaluation duty.",
+        request=EvaluationCreateSerializer,
+        responses={201: EvaluationStateSerializer, **_errors(400, 403, 404, 409)},
+    ),
+)
+class HandoverEvaluationView(HandoverScoped):
+    def get(self, request, pk: int):
+        return Response(EvaluationStateSerializer(_evaluation_state(self.get_handover(), request.user)).data)
+
+    def post(self, request, pk: int):
+        h = self.get_handover()
+        if not policy.may_evaluate(h, request.user):
+            raise exceptions.PermissionDenied(_("Only the handover's supervisor evaluates it."))
+        form = EvaluationForm(data=_plain_fields(request.data, list(EvaluationForm.base_fields)))
+        if not form.is_valid():
+            raise _form_errors(form)
+        data = form.cleaned_data
+        services.handover_evaluate(
+            handover=h,
+            user=request.user,
+            materials=data["materials_score"],
+            feedback=data["feedback_score"],
+            adaptation=data["adaptation_score"],
+            comment=data["comment"],
+        )
+        body = EvaluationStateSerializer(_evaluation_state(Handover.objects.get(pk=h.pk), request.user)).data
+        return Response(body, status=status.HTTP_201_CREATED)

@@ -69,6 +69,10 @@ urlpatterns = [
     ),
     path("handovers/<int:pk>/visits/<int:visit_id>/calendar/", api.VisitCalendarView.as_view(), name="visit-calendar"),
     path("handovers/<int:pk>/visits/calendar/", api.VisitsCalendarView.as_view(), name="visits-calendar"),
+    path("clients/<int:client_id>/status/", api.ClientStatusView.as_view(), name="client-status"),
+    path("clients/<int:client_id>/outcomes/", api.ClientOutcomesView.as_view(), name="client-outcomes"),
+    path("handovers/<int:pk>/outcomes/", api.HandoverOutcomesView.as_view(), name="handover-outcomes"),
+    path("handovers/<int:pk>/evaluation/", api.HandoverEvaluationView.as_view(), name="handover-evaluation"),
     # The schema answers API clients (token or session, 401 in JSON otherwise); the docs page is a
     # page like any other, behind the login page.
     path("schema/", api.SchemaView.as_view(), name="schema"),

@@ -21,6 +21,8 @@ class HandoverConfig(AppConfig):
         hooks.register_export_lock(selectors.departing_is_locked)
         # A follow-up recorded on a client closes, in its transaction, the duties it proves.
         hooks.register_follow_up_listener(reminders.duties_close_by_follow_up)
+        # The client page's "after the handover" card: what became of the client since each handover.
+        hooks.register_client_panel(selectors.client_outcome_panel)
         # Lower layers are handed what sits above them, so that imports run one way: the models'
         # signature conditions get signing's checker, the services and notices the Celery tasks.
         models.use_signature_checker(signing.checker_for)

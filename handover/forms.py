@@ -30,6 +30,7 @@ from .models import (
     Event,
     Handover,
     HandoverClient,
+    HandoverEvaluation,
     NoticeAnswer,
     NoticeChannel,
     NoticeDelivery,
@@ -438,3 +439,31 @@ class ClientAnswerForm(forms.Form):
         if data.get("answer") and data["answer"] != NoticeAnswer.CONFIRMED and not (data.get("text") or "").strip():
             self.add_error("text", _("Please tell us in a few words what you would like."))
         return data
+
+
+# The handover's evaluation (交接评估, issue 14); services.handover_evaluate checks it again
+
+
+def _score_field(label) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=[(n, str(n)) for n in range(1, 6)],
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Give a score from 1 to 5."),
+            "invalid_choice": _("Give a score from 1 to 5."),
+        },
+    )
+
+
+class EvaluationForm(forms.Form):
+    materials_score = _score_field(_("completeness of the materials"))
+    feedback_score = _score_field(_("the clients' feedback"))
+    adaptation_score = _score_field(_("the receiver's adaptation"))
+    comment = forms.CharField(
+        label=_("comment"),
+        max_length=HandoverEvaluation._meta.get_field("comment").max_length,
+        widget=forms.Textarea({"class": "form-control", "rows": 3}),
+        error_messages={"required": _("Write a comment on the handover.")},
+    )

@@ -28,6 +28,7 @@ import string
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone, translation
@@ -507,6 +508,16 @@ class HandoverClient(models.Model):
     row_version = models.PositiveIntegerField(_("row version"), default=1)
     # Plan fields filled in from the client book and not yet confirmed by the departing person.
     prefilled = models.JSONField(_("prefilled fields"), default=list, blank=True)
+    # The client's receivables as they stood when the handover completed, written in the completing
+    # transaction (services.completion.snapshot_receivables): what was outstanding, and what had been
+    # received so far, so that the outcome can tell what was collected since (receivables carry no
+    # payment dates). Empty for handovers completed before these were kept.
+    outstanding_at_completion = models.DecimalField(
+        _("outstanding at completion"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    received_at_completion = models.DecimalField(
+        _("received by completion"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("client in handover")
@@ -796,6 +807,12 @@ class DutyKind(models.TextChoices):
     CONTACT_CLIENT = "contact_client", _("Contact the client")
     VISIT_CLIENT = "visit_client", _("Visit the client")
     REVOKE_ACCOUNTS = "revoke_accounts", _("Revoke the departing person's system accounts")
+    # The supervisor's evaluation of the handover (交接评估), due EVALUATE_AFTER_DAYS after completion.
+    EVALUATE_HANDOVER = "evaluate_handover", _("Evaluate the handover")
+
+
+# The supervisor evaluates the handover this many days after its completion (they may from completion on).
+EVALUATE_AFTER_DAYS = 30
 
 
 # The one rule of which follow-up kinds prove which client duty: any contact proves the contact,
@@ -1383,3 +1400,48 @@ class InvitationDelivery(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+# The handover's evaluation (交接评估, issue 14)
+
+
+class HandoverEvaluation(models.Model):
+    """The supervisor's evaluation of a completed handover, once: the materials' completeness, the
+    clients' feedback and the receiver's adaptation, 1 to 5 each, with a comment
+    (services.evaluation.handover_evaluate says who and when)."""
+
+    handover = models.OneToOneField(
+        Handover, verbose_name=_("handover"), on_delete=models.CASCADE, related_name="evaluation"
+    )
+    materials_score = models.PositiveSmallIntegerField(
+        _("completeness of the materials"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    feedback_score = models.PositiveSmallIntegerField(
+        _("the clients' feedback"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    adaptation_score = models.PositiveSmallIntegerField(
+        _("the receiver's adaptation"), validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    comment = LimitedTextField(_("comment"))
+    evaluated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("evaluated by"), on_delete=models.PROTECT, related_name="+"
+    )
+    evaluated_at = models.DateTimeField(_("evaluated at"), default=timezone.now)
+
+    SCORES = ("materials_score", "feedback_score", "adaptation_score")
+
+    class Meta:
+        verbose_name = _("handover evaluation")
+        verbose_name_plural = _("handover evaluations")
+        ordering = ["-evaluated_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(materials_score__gte=1, materials_score__lte=5)
+                & Q(feedback_score__gte=1, feedback_score__lte=5)
+                & Q(adaptation_score__gte=1, adaptation_score__lte=5),
+                name="evaluation_scores_1_to_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handover} {self.materials_score}/{self.feedback_score}/{self.adaptation_score}"

@@ -118,6 +118,11 @@ def may_revoke_access(h, user) -> bool:
     return user.has_role(Role.HR) and user.pk != h.departing_id
 
 
+def may_evaluate(h, user) -> bool:
+    """The handover's evaluation (交接评估) is its supervisor's, and theirs alone."""
+    return is_supervisor(h, user)
+
+
 # ---------------------------------------------------------------------------------------
 # Its clients' data, prints and the archive
 

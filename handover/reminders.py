@@ -25,6 +25,7 @@ from notifications.models import Notification
 from . import flow
 from .models import (
     DUTY_PROOF,
+    EVALUATE_AFTER_DAYS,
     OPEN_STATES,
     Duty,
     DutyKind,
@@ -283,6 +284,16 @@ def duties_create(h: Handover) -> int:
                 due_on=add_working_days(base, policy.revoke_within_working_days),
             )
         )
+    # The supervisor's evaluation (交接评估), a month after completion; closed by the evaluation itself.
+    completed_on = timezone.localdate(h.completed_at) if h.completed_at else timezone.localdate()
+    rows.append(
+        Duty(
+            handover=h,
+            kind=DutyKind.EVALUATE_HANDOVER,
+            assignee_id=h.supervisor_id,
+            due_on=completed_on + datetime.timedelta(days=EVALUATE_AFTER_DAYS),
+        )
+    )
     Duty.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
 

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from clients.models import FollowUp, FollowUpKind, Grade
+from clients.models import Client, FollowUp, FollowUpKind, Grade, LostReason
 
 from .models import (
     SIGNED_AT,
@@ -23,6 +23,7 @@ from .models import (
     Event,
     Handover,
     HandoverClient,
+    HandoverEvaluation,
     NoticeAnswer,
     NoticeChannel,
     NoticeStatus,
@@ -884,3 +885,131 @@ class ClientAnswerSerializer(serializers.Serializer):
 class ClientAnswerResultSerializer(serializers.Serializer):
     answer = serializers.ChoiceField(choices=NoticeAnswer.choices, read_only=True)
     answered_at = serializers.DateTimeField(read_only=True)
+
+
+# ---------------------------------------------------------------------------------------
+# A client marked lost or active again (clients.status), and the outcomes after a handover (issue 14)
+
+
+class ClientStatusChangeSerializer(serializers.Serializer):
+    """Documentation of the body: clients.status.ClientLostForm checks it, with the page's words."""
+
+    status = serializers.ChoiceField(choices=[("lost", "lost"), ("active", "active")])
+    lost_reason = serializers.ChoiceField(
+        choices=LostReason.choices, required=False, help_text="Required when status is lost."
+    )
+    lost_note = serializers.CharField(required=False, allow_blank=True)
+
+
+class ClientStatusSerializer(serializers.ModelSerializer):
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    lost_reason_display = serializers.CharField(source="get_lost_reason_display", read_only=True)
+
+    class Meta:
+        model = Client
+        fields = [
+            "id",
+            "name",
+            "status",
+            "status_display",
+            "lost_reason",
+            "lost_reason_display",
+            "lost_note",
+            "lost_at",
+        ]
+        read_only_fields = fields
+
+
+class WindowCountsSerializer(serializers.Serializer):
+    d30 = serializers.IntegerField()
+    d90 = serializers.IntegerField()
+    d180 = serializers.IntegerField()
+
+
+class WindowRetainedSerializer(serializers.Serializer):
+    d30 = serializers.BooleanField(allow_null=True)
+    d90 = serializers.BooleanField(allow_null=True)
+    d180 = serializers.BooleanField(allow_null=True)
+
+
+def _by_window(values: dict) -> dict:
+    return {f"d{n}": value for n, value in values.items()}
+
+
+class OutcomeSerializer(serializers.Serializer):
+    """One handed-over client's outcome, computed from the book (handover.selectors.outcomes says how)."""
+
+    handover = serializers.IntegerField(source="handover_id")
+    handover_number = serializers.CharField()
+    client = serializers.IntegerField(source="client_id")
+    client_name = serializers.CharField()
+    receiver = serializers.IntegerField(source="receiver_id")
+    receiver_name = serializers.CharField()
+    completed_on = serializers.DateField()
+    days_to_first_contact = serializers.IntegerField(allow_null=True, help_text="null: no contact recorded yet.")
+    days_to_first_visit = serializers.IntegerField(allow_null=True, help_text="null: no visit recorded yet.")
+    follow_ups = serializers.SerializerMethodField(help_text="Follow-ups dated within 30 / 90 / 180 days.")
+    outstanding_at_handover = serializers.DecimalField(
+        max_digits=14, decimal_places=2, allow_null=True, help_text="null: completed before this was kept."
+    )
+    collected_since = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        allow_null=True,
+        help_text="Growth of the amounts received since completion (payments are undated); null: not kept.",
+    )
+    outstanding_now = serializers.DecimalField(max_digits=14, decimal_places=2)
+    contracts_signed_since = serializers.IntegerField()
+    contracts_renewed_since = serializers.IntegerField()
+    deals_won_since = serializers.IntegerField()
+    deals_lost_since = serializers.IntegerField()
+    value_12m_before = serializers.DecimalField(max_digits=14, decimal_places=2)
+    value_12m_after = serializers.DecimalField(max_digits=14, decimal_places=2)
+    value_12m_complete = serializers.BooleanField(help_text="The 12 months after are over.")
+    value_change_percent = serializers.DecimalField(max_digits=10, decimal_places=1, allow_null=True)
+    lost = serializers.BooleanField()
+    lost_reason = serializers.CharField(allow_blank=True)
+    lost_on = serializers.DateField(allow_null=True)
+    retained = serializers.BooleanField(help_text="Active since completion and not marked lost.")
+    retained_at = serializers.SerializerMethodField(help_text="null: the window is still running, nothing yet.")
+    last_activity = serializers.DateField(allow_null=True)
+
+    @extend_schema_field(WindowCountsSerializer)
+    def get_follow_ups(self, o) -> dict:
+        return _by_window(o.follow_ups)
+
+    @extend_schema_field(WindowRetainedSerializer)
+    def get_retained_at(self, o) -> dict:
+        return _by_window(o.retained_at)
+
+
+class HandoverOutcomesSerializer(serializers.Serializer):
+    completed = serializers.BooleanField(help_text="Outcomes exist only once the handover is completed.")
+    clients = serializers.IntegerField()
+    retained = serializers.IntegerField()
+    lost = serializers.IntegerField()
+    outcomes = OutcomeSerializer(many=True)
+
+
+class EvaluationSerializer(serializers.ModelSerializer):
+    evaluated_by = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = HandoverEvaluation
+        fields = ["materials_score", "feedback_score", "adaptation_score", "comment", "evaluated_by", "evaluated_at"]
+        read_only_fields = fields
+
+
+class EvaluationCreateSerializer(serializers.Serializer):
+    """Documentation of the body: handover.forms.EvaluationForm and services.handover_evaluate check it."""
+
+    materials_score = serializers.IntegerField(min_value=1, max_value=5, help_text="Completeness of the materials.")
+    feedback_score = serializers.IntegerField(min_value=1, max_value=5, help_text="The clients' feedback.")
+    adaptation_score = serializers.IntegerField(min_value=1, max_value=5, help_text="The receiver's adaptation.")
+    comment = serializers.CharField()
+
+
+class EvaluationStateSerializer(serializers.Serializer):
+    evaluation = EvaluationSerializer(allow_null=True, help_text="null: not evaluated yet.")
+    may_evaluate = serializers.BooleanField(help_text="You may evaluate it now (its supervisor, once completed).")
+    due_on = serializers.DateField(allow_null=True, help_text="Completion + 30 days; null before completion.")

@@ -33,6 +33,7 @@ from .forms import (
     ClientDropForm,
     DisputeAnswerForm,
     DisputeForm,
+    EvaluationForm,
     HandoverFilterForm,
     HandoverStartForm,
     ItemsConfirmForm,
@@ -1398,3 +1399,61 @@ def visit_calendar_context(page) -> dict:
                     url = reverse("handover:visit_ics", args=[h.pk, v.pk])
                     recorded.append({"client": row.name, "day": v.visited_on, "url": url})
     return {"all_url": reverse("handover:visits_ics", args=[h.pk]), "planned": planned, "recorded": recorded}
+
+
+# ---------------------------------------------------------------------------------------
+# After the handover: what became of each client (issue 14)
+
+
+@require_GET
+@logs_reads(Action.VIEW_HANDOVER)
+def outcomes(request, pk: int):
+    """交接后: each client's outcome since completion; for whoever reads the handover's clients."""
+    h = selectors.handover_for_user(request.user, pk)
+    note(request, h.number)
+    return render(request, "handover/outcomes.html", _outcomes_context(request, h))
+
+
+def _outcomes_context(request, h: Handover, *, form=None) -> dict:
+    rows = selectors.outcomes_for_handover(h) if h.is_completed else []
+    panel = selectors.evaluation_panel(h, request.user)
+    if form is None and panel.may_evaluate:
+        form = EvaluationForm()
+    return {
+        "h": h,
+        "outcomes": rows,
+        "summary": selectors.outcome_summary(rows),
+        "evaluation": panel,
+        "evaluation_form": form,
+    }
+
+
+@require_POST
+def evaluate(request, pk: int):
+    """交接评估: the supervisor's scores and comment; a refused form comes back with what was typed."""
+    h = selectors.handover_for_user(request.user, pk)
+    if not policy.may_evaluate(h, request.user):
+        raise PermissionDenied(_("Only the handover's supervisor evaluates it."))
+    form = EvaluationForm(request.POST)
+    back = reverse("handover:outcomes", args=[h.pk]) + "#evaluation"
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.handover_evaluate(
+                handover=h,
+                user=request.user,
+                materials=data["materials_score"],
+                feedback=data["feedback_score"],
+                adaptation=data["adaptation_score"],
+                comment=data["comment"],
+            )
+        except services.InvalidInput as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        except services.HandoverError as exc:
+            messages.error(request, exc.message)
+            return redirect(back)
+        else:
+            messages.success(request, _("The evaluation of handover %(number)s was saved.") % {"number": h.number})
+            return redirect(back)
+    h = selectors.handover_for_user(request.user, pk)
+    return render(request, "handover/outcomes.html", _outcomes_context(request, h, form=form), status=400)

@@ -45,6 +45,7 @@ from handover.models import (
     ClientNoticeTemplate,
     ConfirmationAnnex,
     DocumentTemplate,
+    HandoverEvaluation,
     IdempotencyKey,
     NoticeDelivery,
     Reminder,
@@ -105,6 +106,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.NoticeDelivery": READ_ONLY,
     "handover.VisitInvitation": READ_ONLY,
     "handover.InvitationDelivery": READ_ONLY,
+    "handover.HandoverEvaluation": READ_ONLY,
     # --- the bell -------------------------------------------------------------------------
     "notifications.Notification": READ_ONLY,
 }
@@ -145,6 +147,14 @@ MAKE = {
         notice=ClientNotice.objects.filter(handover_client__handover=w.handover).first(),
         channel="paper",
         created_by=w.people.departing,
+    ),
+    "handover.HandoverEvaluation": lambda w: HandoverEvaluation.objects.create(
+        handover=w.handover,
+        materials_score=4,
+        feedback_score=5,
+        adaptation_score=3,
+        comment="材料齐全",
+        evaluated_by=w.people.supervisor,
     ),
 }
 

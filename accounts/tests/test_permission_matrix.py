@@ -389,6 +389,35 @@ def _follow_up_only_by_receiver(w, role):
     assert FollowUp.objects.filter(client=w.client).exists() == (role == "receiver"), role
 
 
+# --- A client marked lost or active again (issue 14) -------------------------------------
+# After completion the receiver owns the world's client: they, and the supervisor heading their
+# department, mark it lost or active again. Who sees it without keeping it (manager, HR, admin) is
+# refused 403; who does not see it, 404.
+_STATUS = {"anonymous": LOGIN, "receiver": 302, "supervisor": 302, "manager": 403, "hr": 403, "admin": 403}
+_STATUS_UNSEEN = {"departing": 404, "witness": 404, "other_sales": 404}
+
+
+def _client_lost(w):
+    Client.objects.filter(pk=w.client.pk).update(status="lost", lost_reason="price", lost_at=timezone.now())
+
+
+def _lost_only_by(status_when_ok: str, status_otherwise: str):
+    def check(w, role):
+        expected = status_when_ok if role in ("receiver", "supervisor") else status_otherwise
+        assert Client.objects.get(pk=w.client.pk).status == expected, role
+
+    return check
+
+
+_EVALUATION = {"materials_score": 4, "feedback_score": 4, "adaptation_score": 5, "comment": "交接顺利。"}
+
+
+def _evaluated_only_by_supervisor(w, role):
+    from handover.models import HandoverEvaluation
+
+    assert HandoverEvaluation.objects.filter(handover=w.h).exists() == (role == "supervisor"), role
+
+
 EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
     # --- accounts and the site ---------------------------------------------------------
     "home": page(everyone=Redirect("/handovers/inbox/")),
@@ -930,6 +959,62 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         state=State.MATERIALS,
         prepare=_notice_sent,
         data=lambda w: {"token": _notice_token(w)[0], "answer": "confirmed", "text": ""},
+        api=True,
+    ),
+    "clients:mark_lost": Case(
+        _STATUS | _STATUS_UNSEEN,
+        method="post",
+        state=State.COMPLETED,
+        args=lambda w: [w.client.pk],
+        data=lambda w: {"lost_reason": "price"},
+        check=_lost_only_by("lost", "active"),
+    ),
+    "clients:reactivate": Case(
+        _STATUS | _STATUS_UNSEEN,
+        method="post",
+        state=State.COMPLETED,
+        args=lambda w: [w.client.pk],
+        prepare=_client_lost,
+        check=_lost_only_by("active", "lost"),
+    ),
+    "api:client-status": Case(
+        _STATUS | _STATUS_UNSEEN | {"anonymous": 401, "receiver": 200, "supervisor": 200},
+        method="post",
+        state=State.COMPLETED,
+        args=lambda w: [w.client.pk],
+        data=lambda w: {"status": "lost", "lost_reason": "competitor"},
+        api=True,
+        check=_lost_only_by("lost", "active"),
+    ),
+    # What became of the clients: whoever reads the handover's clients (not the departed person).
+    "handover:outcomes": page(state=State.COMPLETED, args=_h, departing=403, admin=404, other_sales=404),
+    "api:handover-outcomes": api(state=State.COMPLETED, args=_h, ok=PARTIES - {"departing"}),
+    # The evaluation (交接评估): read by whoever reads the handover's clients, given by its supervisor only.
+    "handover:evaluate": Case(
+        dict.fromkeys(PARTIES, 403) | {"anonymous": LOGIN, "supervisor": 302, "admin": 404, "other_sales": 404},
+        method="post",
+        state=State.COMPLETED,
+        args=_h,
+        data=lambda w: dict(_EVALUATION),
+        check=_evaluated_only_by_supervisor,
+    ),
+    "api:handover-evaluation": (
+        api(state=State.COMPLETED, args=_h, ok=PARTIES - {"departing"}),
+        api(
+            method="post",
+            state=State.COMPLETED,
+            args=_h,
+            data=lambda w: dict(_EVALUATION),
+            ok={"supervisor"},
+            status=201,
+            check=_evaluated_only_by_supervisor,
+        ),
+    ),
+    # A client's outcome: whoever sees the client.
+    "api:client-outcomes": Case(
+        {"anonymous": 401, "receiver": 200} | dict.fromkeys(_FOLLOW_UP_SEEN, 200) | _FOLLOW_UP_UNSEEN,
+        state=State.COMPLETED,
+        args=lambda w: [w.client.pk],
         api=True,
     ),
 }

@@ -21,6 +21,7 @@ from ..models import (
     Contract,
     ContractStatus,
     Grade,
+    LostReason,
     Opportunity,
     OpportunityStage,
     Receivable,
@@ -78,6 +79,8 @@ CLIENTS = SheetSpec(
         Column("来源渠道", "source_channel", aliases=("来源", "客户来源"), example="展会"),
         Column("负责人工号", "owner", "employee_no", required=True, aliases=("负责人员工号", "工号")),
         Column("状态", "status", "choice", aliases=("客户状态",), example="合作中"),
+        # Needed when the status is lost (Client.clean), empty otherwise.
+        Column("流失原因", "lost_reason", "choice", aliases=("丢失原因",)),
         Column("当前情况", "current_situation", aliases=("当前状态", "在途订单与售后需求"), example="二期订单执行中"),
         Column(
             "决策链", "decision_chain", aliases=("决策链与关键影响人", "关键影响人"), example="采购部提需求，总经理拍板"
@@ -202,6 +205,14 @@ CHOICE_WORDS: dict[tuple[type[models.Model], str], dict[str, tuple[str, ...]]] =
         ClientStatus.ACTIVE: ("合作中", "正常合作", "活跃"),
         ClientStatus.PAUSED: ("暂停合作", "暂停"),
         ClientStatus.LOST: ("已流失", "流失"),
+    },
+    (Client, "lost_reason"): {
+        LostReason.COMPETITOR: ("竞争对手", "被竞品抢走", "竞品"),
+        LostReason.PRICE: ("价格",),
+        LostReason.SERVICE: ("服务",),
+        LostReason.RELATIONSHIP: ("关系",),
+        LostReason.CLOSED: ("倒闭", "停业", "关闭"),
+        LostReason.OTHER: ("其他",),
     },
     (Contract, "status"): {
         ContractStatus.DRAFT: ("草拟", "草稿"),

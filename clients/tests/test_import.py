@@ -486,7 +486,7 @@ def test_it_accepts_choice_codes_labels_and_chinese_words(people):
     sheets = {
         "客户": [
             client_record(people, CODE_1, 等级="a", 状态="Paused"),
-            client_record(people, CODE_2, 等级="C类", 状态="已流失"),
+            client_record(people, CODE_2, 等级="C类", 状态="已流失", 流失原因="价格"),
         ]
     }
 

@@ -18,6 +18,7 @@ Callers use `selectors.<name>`: every public name is re-exported here.
 
 from .archive import archive_for, archive_matching
 from .duties import DutyPage, duties_for_list, duties_visible_to, duty_page
+from .evaluation import EvaluationPanel, evaluation_panel
 from .inbox import DUTY_TODO, TODO_PARTIES, DisputeRow, InboxEntry, disputed_items, inbox_for
 from .lists import (
     checklist_items,
@@ -31,6 +32,15 @@ from .lists import (
     row_in,
 )
 from .notices import NoticesTab, link_state, notice_for_token, notice_texts, notice_token, notices_tab, stage_reached
+from .outcomes import (
+    Outcome,
+    OutcomeSummary,
+    client_outcome_panel,
+    client_outcomes,
+    outcome_summary,
+    outcomes_for_client,
+    outcomes_for_handover,
+)
 from .page import GridInput, HandoverPage, Typed, handover_page
 from .page.clients import ClientRow, ReceiverGroup
 from .page.items import STATUS_STYLE, ItemRow
@@ -62,6 +72,15 @@ from .visibility import (
 )
 
 __all__ = [
+    "EvaluationPanel",
+    "evaluation_panel",
+    "Outcome",
+    "OutcomeSummary",
+    "client_outcome_panel",
+    "client_outcomes",
+    "outcome_summary",
+    "outcomes_for_client",
+    "outcomes_for_handover",
     "DutyPage",
     "duties_for_list",
     "duties_visible_to",

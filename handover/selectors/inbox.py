@@ -137,7 +137,17 @@ DUTY_TODO = {
     DutyKind.CONTACT_CLIENT: gettext_lazy("Contact %(n)d client(s) you received (a call, WeChat, email or visit)"),
     DutyKind.VISIT_CLIENT: gettext_lazy("Visit %(n)d client(s) you received"),
     DutyKind.REVOKE_ACCOUNTS: gettext_lazy("Revoke the departed person's system accounts"),
+    DutyKind.EVALUATE_HANDOVER: gettext_lazy(
+        "Evaluate the handover: the materials, the clients' feedback and the receiver's adaptation"
+    ),
 }
+
+
+def _duty_link(handover_id: int, kind: str) -> str:
+    """The duty page at that handover's duties of that kind; the evaluation, at its form."""
+    if kind == DutyKind.EVALUATE_HANDOVER:
+        return reverse("handover:outcomes", args=[handover_id]) + "#evaluation"
+    return reverse("handover:duties") + f"#handover-{handover_id}-{kind}"
 
 
 def inbox_for(user, *, today: datetime.date | None = None) -> list[InboxEntry]:
@@ -213,7 +223,7 @@ def inbox_for(user, *, today: datetime.date | None = None) -> list[InboxEntry]:
                 d["due_on"],
                 d["due_on"] < today,
                 revoke=d["kind"] == DutyKind.REVOKE_ACCOUNTS,
-                link=reverse("handover:duties") + f"#handover-{d['handover']}-{d['kind']}",
+                link=_duty_link(d["handover"], d["kind"]),
             )
         )
 

@@ -39,6 +39,7 @@ from .client_notices import (
 )
 from .completion import handover_revoke_access, ownership_refusals
 from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, SheetErrors, WrongState
+from .evaluation import handover_evaluate
 from .invitations import (
     handover_visits_ics,
     invitation_deliver,
@@ -108,6 +109,7 @@ __all__ = [
     "planned_visit_ics",
     "recorded_visit_ics",
     "visits_ics_filename",
+    "handover_evaluate",
     "AFTER_TRANSITION",
     "NUMBER_ATTEMPTS",
     "CallRow",

@@ -4,12 +4,14 @@ outside the procedure; and afterwards HR revokes the departed person's access.""
 from collections import defaultdict
 
 from django.db import transaction
+from django.db.models import DecimalField, F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.tokens import api_tokens_delete
-from clients.models import Client, OwnershipChange
+from clients.models import ZERO, Client, OwnershipChange, Receivable
 from clients.ownership import OwnershipRefusals
 
 from .. import policy
@@ -63,7 +65,26 @@ def transfer_ownership(h: Handover, user: User) -> int:
         )
         for hc in hcs
     )
+    snapshot_receivables(h)
     return moved
+
+
+def snapshot_receivables(h: Handover) -> int:
+    """Each client's receivables at completion (outstanding, received so far), in one statement
+    whatever the number of clients; in the completing transaction, so the outcome's "at handover"
+    is what the parties signed for."""
+    of_client = (
+        Receivable.objects.filter(contract__client_id=OuterRef("client_id")).order_by().values("contract__client_id")
+    )
+    outstanding = of_client.filter(amount_received__lt=F("amount_due")).annotate(
+        total=Sum(F("amount_due") - F("amount_received"))
+    )
+    received = of_client.annotate(total=Sum("amount_received"))
+    money = DecimalField(max_digits=14, decimal_places=2)
+    return HandoverClient.objects.filter(handover=h).update(
+        outstanding_at_completion=Coalesce(Subquery(outstanding.values("total"), output_field=money), ZERO),
+        received_at_completion=Coalesce(Subquery(received.values("total"), output_field=money), ZERO),
+    )
 
 
 def ownership_refusals(*, client_ids: set[int], owner_ids: set[int]) -> OwnershipRefusals:

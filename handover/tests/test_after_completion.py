@@ -129,6 +129,10 @@ def test_the_sweep_covers_the_handover_urls():
         "api:visit-list",
         "api:report",
         "api:signature-list",
+        "handover:outcomes",
+        "api:handover-outcomes",
+        "handover:evaluate",
+        "api:handover-evaluation",
     } <= names
 
 

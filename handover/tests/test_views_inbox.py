@@ -57,8 +57,9 @@ def test_an_empty_inbox_says_so(people, login):
         (State.REPORT_REVIEW, {"supervisor"}),
         # The three parties sign the checklist; the manager's final approval waits for them (test_notices_work).
         (State.REPORT_APPROVAL, {"departing", "receiver", "witness"}),
-        # After completion: the receiver's contact and visit duties, HR's revoking of accounts.
-        (State.COMPLETED, {"receiver", "hr"}),
+        # After completion: the receiver's contact and visit duties, HR's revoking of accounts, the
+        # supervisor's evaluation (交接评估).
+        (State.COMPLETED, {"receiver", "hr", "supervisor"}),
     ],
 )
 def test_each_state_is_on_the_inbox_of_whoever_must_act(handover, people, login, state, actors):

@@ -622,6 +622,19 @@ def test_the_whole_procedure_through_the_pages(people, book_of_four, sealed, cas
     assert (
         hr.page.locator(f'section.duty-group#handover-{h_pk}-revoke_accounts tr.duty-row[data-done="1"]').count() == 1
     )
+    # --- The supervisor's evaluation (交接评估), from the duty page; then no duty is left open ---
+    spage = supervisor.page
+    spage.goto("/handovers/duties/")
+    with spage.expect_navigation():
+        spage.locator(f"section.duty-group#handover-{h_pk}-evaluate_handover a.evaluate-link").click()
+    form = spage.locator("form.evaluation-form")
+    for name, score in (("materials_score", "5"), ("feedback_score", "4"), ("adaptation_score", "4")):
+        form.locator(f'input[name="{name}"][value="{score}"]').check()
+    form.locator('textarea[name="comment"]').fill("资料齐全，客户反馈良好，接收人适应较快。")
+    with spage.expect_navigation():
+        form.locator("button").click()
+    assert spage.locator('#evaluation[data-evaluated="true"]').count() == 1
+    supervisor.shot("evaluation")
     assert not Duty.objects.filter(handover_id=h_pk, done_at__isnull=True).exists()
     with hr.page.expect_navigation():
         hr.page.click("#nav-archive")

@@ -29,6 +29,7 @@ EVENT_LABELS = {
     "client_dropped": gettext_lazy("Client removed from the handover"),
     "client_notice_sent": gettext_lazy("Client notice sent"),
     "client_notice_answered": gettext_lazy("The client answered the notice"),
+    "evaluated": gettext_lazy("Handover evaluated by the supervisor"),
 }
 
 

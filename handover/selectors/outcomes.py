@@ -1,0 +1,292 @@
+"""What became of each handed-over client: computed from the client book, never typed (issue 14).
+
+client_outcomes(queryset) takes any queryset of HandoverClient (one handover's, one client's, a
+department's over a year for a dashboard) and answers in five queries whatever its size: the rows,
+then one grouped query each for the follow-ups, the contracts, the deals and the receivables. The
+windows (30 / 90 / 180 days, 12 months) are counted from each handover's own completion day.
+
+What each figure means, and where the book cannot say more:
+
+  - first contact / first visit: days from the completion day to the first follow-up (any kind; a
+    visit for the visit) dated on or after it, whoever recorded it (the receiver, as owner, records
+    them; a later owner's count too). The same rule closes the duties (reminders.duties_close_proven).
+  - follow-ups in 30 / 90 / 180 days: dated from the completion day to that day + N, inclusive.
+  - outstanding at handover: the snapshot written at completion (HandoverClient.outstanding_at_completion).
+    Handovers completed before the snapshot was kept have none: the book does not say what was
+    outstanding then (receivables change in place), so it shows as unknown rather than guessed.
+  - collected since: receivables carry no payment dates, only amount_received, so this is how
+    much amount_received grew on the client's receivables (those added since included) from the
+    snapshot to now. A correction that lowers a received amount is not a collection: never below 0.
+    Unknown where there is no snapshot. Undated, a payment counts towards "retained since
+    completion" but not towards a 30 / 90 / 180-day window.
+  - contracts signed or renewed since: signed_on on or after the completion day; renewal_date from
+    the completion day to today (a renewal date still ahead is a plan, not a renewal).
+  - deals won or lost since: Opportunity.closed_on on or after the completion day; a deal closed
+    before that field was kept falls back to its expected close date.
+  - contract value signed in the 12 months after the completion day (so far, until they are over)
+    against the 12 months before it.
+  - retained (since completion): not marked lost, and active since: a follow-up, a contract signed
+    or renewed, or money collected. At N days: not marked lost by then, and a follow-up or a
+    contract in the window; None while the window is still running with nothing in it yet.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, DateField, ExpressionWrapper, F, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from clients.models import ZERO, ClientStatus, FollowUpKind, LostReason, OpportunityStage
+
+from ..models import HandoverClient, State
+
+WINDOWS = (30, 90, 180)
+YEAR = 365
+
+
+def _days(n: int):
+    """The completion day + n days, as a date the database compares (either backend)."""
+    return ExpressionWrapper(F("completed_on") + datetime.timedelta(days=n), output_field=DateField())
+
+
+@dataclass
+class Outcome:
+    hc_id: int
+    handover_id: int
+    handover_number: str
+    client_id: int
+    client_name: str
+    receiver_id: int
+    receiver_name: str
+    completed_on: datetime.date
+    days_to_first_contact: int | None = None
+    days_to_first_visit: int | None = None
+    follow_ups: dict[int, int] = field(default_factory=dict)
+    outstanding_at_handover: Decimal | None = None
+    collected_since: Decimal | None = None
+    outstanding_now: Decimal = ZERO
+    contracts_signed_since: int = 0
+    contracts_renewed_since: int = 0
+    deals_won_since: int = 0
+    deals_lost_since: int = 0
+    value_12m_before: Decimal = ZERO
+    value_12m_after: Decimal = ZERO
+    # The 12 months after are over: value_12m_after is final.
+    value_12m_complete: bool = False
+    lost: bool = False
+    lost_reason: str = ""
+    lost_reason_display: str = ""
+    lost_on: datetime.date | None = None
+    retained: bool = False
+    retained_at: dict[int, bool | None] = field(default_factory=dict)
+    last_activity: datetime.date | None = None
+
+    @property
+    def value_change_percent(self) -> Decimal | None:
+        """The change of contract value signed, 12 months after against before; None with nothing before.
+        While the 12 months after still run (value_12m_complete false) it compares a part year."""
+        if not self.value_12m_before:
+            return None
+        change = (self.value_12m_after - self.value_12m_before) * 100 / self.value_12m_before
+        return change.quantize(Decimal("0.1"))
+
+    @property
+    def follow_up_cells(self) -> list[tuple[int, int]]:
+        return [(n, self.follow_ups.get(n, 0)) for n in WINDOWS]
+
+    @property
+    def retained_cells(self) -> list[tuple[int, bool | None]]:
+        return [(n, self.retained_at.get(n)) for n in WINDOWS]
+
+
+def completed_entries(queryset: QuerySet[HandoverClient]) -> QuerySet[HandoverClient]:
+    """Of these clients in handovers, those of completed handovers, with the completion day."""
+    return queryset.filter(handover__state=State.COMPLETED, handover__completed_at__isnull=False).annotate(
+        completed_on=TruncDate("handover__completed_at")
+    )
+
+
+def _grouped(entries: QuerySet[HandoverClient], **aggregates) -> dict[int, dict]:
+    rows = (
+        HandoverClient.objects.filter(pk__in=entries.values("pk"))
+        .annotate(completed_on=TruncDate("handover__completed_at"))
+        .values("pk")
+        .annotate(**aggregates)
+        .order_by()
+    )
+    return {row["pk"]: row for row in rows}
+
+
+def _follow_ups(entries) -> dict[int, dict]:
+    date = "client__follow_ups__date"
+    since = Q(**{f"{date}__gte": F("completed_on")})
+    windows = {f"n{n}": Count("client__follow_ups", filter=since & Q(**{f"{date}__lte": _days(n)})) for n in WINDOWS}
+    return _grouped(
+        entries,
+        first_contact=Min(date, filter=since),
+        first_visit=Min(date, filter=since & Q(client__follow_ups__kind=FollowUpKind.VISIT)),
+        last_follow_up=Max(date, filter=since),
+        **windows,
+    )
+
+
+def _contracts(entries, today: datetime.date) -> dict[int, dict]:
+    signed, renewal = "client__contracts__signed_on", "client__contracts__renewal_date"
+
+    def active_between(end) -> Q:
+        signed_in = Q(**{f"{signed}__gte": F("completed_on"), f"{signed}__lte": end})
+        # A renewal date still ahead is a plan, not a renewal.
+        renewed_in = Q(**{f"{renewal}__gte": F("completed_on"), f"{renewal}__lte": end}) & Q(
+            **{f"{renewal}__lte": today}
+        )
+        return signed_in | renewed_in
+
+    renewed_since = Q(**{f"{renewal}__gte": F("completed_on"), f"{renewal}__lte": today})
+    windows = {f"c{n}": Count("client__contracts", filter=active_between(_days(n))) for n in WINDOWS}
+    return _grouped(
+        entries,
+        signed_since=Count("client__contracts", filter=Q(**{f"{signed}__gte": F("completed_on")})),
+        renewed_since=Count("client__contracts", filter=renewed_since),
+        value_before=Sum(
+            "client__contracts__amount",
+            filter=Q(**{f"{signed}__lt": F("completed_on"), f"{signed}__gte": _days(-YEAR)}),
+        ),
+        value_after=Sum(
+            "client__contracts__amount",
+            filter=Q(**{f"{signed}__gte": F("completed_on"), f"{signed}__lt": _days(YEAR)}),
+        ),
+        last_signed=Max(signed, filter=Q(**{f"{signed}__gte": F("completed_on"), f"{signed}__lte": today})),
+        last_renewed=Max(renewal, filter=renewed_since),
+        **windows,
+    )
+
+
+def _deals(entries) -> dict[int, dict]:
+    closed = Q(client__opportunities__closed_on__gte=F("completed_on")) | Q(
+        client__opportunities__closed_on__isnull=True,
+        client__opportunities__expected_close_date__gte=F("completed_on"),
+    )
+    return _grouped(
+        entries,
+        won=Count("client__opportunities", filter=closed & Q(client__opportunities__stage=OpportunityStage.WON)),
+        lost=Count("client__opportunities", filter=closed & Q(client__opportunities__stage=OpportunityStage.LOST)),
+    )
+
+
+def _receivables(entries) -> dict[int, dict]:
+    due, received = "client__contracts__receivables__amount_due", "client__contracts__receivables__amount_received"
+    return _grouped(
+        entries,
+        received_now=Sum(received),
+        outstanding_now=Sum(F(due) - F(received), filter=Q(**{f"{received}__lt": F(due)})),
+    )
+
+
+def client_outcomes(queryset: QuerySet[HandoverClient], *, today: datetime.date | None = None) -> list[Outcome]:
+    """The outcome of each client of a completed handover in the queryset, in five queries whatever its size."""
+    today = today or timezone.localdate()
+    entries = completed_entries(queryset)
+    rows = list(
+        entries.select_related("handover", "client", "receiver").order_by(
+            "-handover__completed_at", "grade", "client__name", "pk"
+        )
+    )
+    if not rows:
+        return []
+    follow_ups = _follow_ups(entries)
+    contracts = _contracts(entries, today)
+    deals = _deals(entries)
+    money = _receivables(entries)
+    reasons = dict(LostReason.choices)
+    out = []
+    for hc in rows:
+        out.append(_outcome(hc, follow_ups[hc.pk], contracts[hc.pk], deals[hc.pk], money[hc.pk], today, reasons))
+    return out
+
+
+def _after(day: datetime.date | None, start: datetime.date) -> int | None:
+    return (day - start).days if day is not None else None
+
+
+def _outcome(hc, f: dict, c: dict, d: dict, m: dict, today: datetime.date, reasons: dict) -> Outcome:
+    start = hc.completed_on
+    client = hc.client
+    received_now = m["received_now"] or ZERO
+    collected = None
+    if hc.received_at_completion is not None:
+        collected = max(ZERO, received_now - hc.received_at_completion)
+    lost = client.status == ClientStatus.LOST
+    lost_on = timezone.localdate(client.lost_at) if lost and client.lost_at else None
+    o = Outcome(
+        hc_id=hc.pk,
+        handover_id=hc.handover_id,
+        handover_number=hc.handover.number,
+        client_id=client.pk,
+        client_name=client.name,
+        receiver_id=hc.receiver_id,
+        receiver_name=hc.receiver.display_name,
+        completed_on=start,
+        days_to_first_contact=_after(f["first_contact"], start),
+        days_to_first_visit=_after(f["first_visit"], start),
+        follow_ups={n: f[f"n{n}"] for n in WINDOWS},
+        outstanding_at_handover=hc.outstanding_at_completion,
+        collected_since=collected,
+        outstanding_now=m["outstanding_now"] or ZERO,
+        contracts_signed_since=c["signed_since"],
+        contracts_renewed_since=c["renewed_since"],
+        deals_won_since=d["won"],
+        deals_lost_since=d["lost"],
+        value_12m_before=c["value_before"] or ZERO,
+        value_12m_after=c["value_after"] or ZERO,
+        value_12m_complete=today >= start + datetime.timedelta(days=YEAR),
+        lost=lost,
+        lost_reason=client.lost_reason if lost else "",
+        lost_reason_display=str(reasons.get(client.lost_reason, "")) if lost else "",
+        lost_on=lost_on,
+    )
+    days = [x for x in (f["last_follow_up"], c["last_signed"], c["last_renewed"]) if x is not None]
+    o.last_activity = max(days) if days else None
+    active = bool(days) or bool(collected and collected > 0)
+    o.retained = active and not lost
+    for n in WINDOWS:
+        end = start + datetime.timedelta(days=n)
+        if lost and (lost_on is None or lost_on <= end):
+            o.retained_at[n] = False
+        elif f[f"n{n}"] or c[f"c{n}"]:
+            o.retained_at[n] = True
+        else:
+            o.retained_at[n] = None if today < end else False
+    return o
+
+
+def outcomes_for_handover(h, *, today: datetime.date | None = None) -> list[Outcome]:
+    return client_outcomes(HandoverClient.objects.filter(handover=h), today=today)
+
+
+def outcomes_for_client(client_id: int, *, today: datetime.date | None = None) -> list[Outcome]:
+    return client_outcomes(HandoverClient.objects.filter(client_id=client_id), today=today)
+
+
+@dataclass(frozen=True)
+class OutcomeSummary:
+    clients: int
+    retained: int
+    lost: int
+
+
+def outcome_summary(outcomes: list[Outcome]) -> OutcomeSummary:
+    return OutcomeSummary(
+        clients=len(outcomes), retained=sum(1 for o in outcomes if o.retained), lost=sum(1 for o in outcomes if o.lost)
+    )
+
+
+def client_outcome_panel(user, client) -> str:
+    """The "after the handover" card of the client page (clients.hooks), for whoever sees the client;
+    "" when the client was in no completed handover."""
+    outcomes = outcomes_for_client(client.pk)
+    if not outcomes:
+        return ""
+    return render_to_string("handover/_client_outcome.html", {"outcomes": outcomes})
