@@ -40,3 +40,7 @@ class HandoverConfig(AppConfig):
             lambda delivery_id: tasks.deliver_invitation.delay(delivery_id),
             eager=lambda: bool(tasks.deliver_invitation.app.conf.task_always_eager),
         )
+        services.deliver_surveys_with(
+            lambda delivery_id: tasks.deliver_client_survey.delay(delivery_id),
+            eager=lambda: bool(tasks.deliver_client_survey.app.conf.task_always_eager),
+        )

@@ -56,4 +56,6 @@ urlpatterns = [
     path("<int:pk>/clients/<int:hc_pk>/visit.ics", views.planned_visit_ics, name="planned_visit_ics"),
     path("<int:pk>/visits/<int:visit_pk>/visit.ics", views.visit_ics, name="visit_ics"),
     path("<int:pk>/visits.ics", views.visits_ics, name="visits_ics"),
+    # The client's satisfaction survey (no login), and the handover's tab of its results.
+    path("survey/<str:token>/", views.client_survey, name="client_survey"),
 ]
