@@ -49,3 +49,18 @@ def register_follow_up_listener(listener: FollowUpListener) -> None:
 def follow_up_recorded(follow_up) -> int:
     """Tell the other apps of a new follow-up, in its transaction; the number of things it closed."""
     return sum(listener(follow_up) or 0 for listener in _follow_up_listeners)
+
+
+# section(client, user) -> HTML of a section of the client's page ("" for none): what other apps
+# know of the client (handover: the client's answers to its satisfaction surveys).
+ClientSection = Callable[..., str]
+_client_sections: list[ClientSection] = []
+
+
+def register_client_section(section: ClientSection) -> None:
+    if section not in _client_sections:
+        _client_sections.append(section)
+
+
+def client_sections(client, user) -> list[str]:
+    return [html for html in (section(client, user) for section in _client_sections) if html]

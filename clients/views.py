@@ -15,7 +15,7 @@ from accounts.access import Action, log_access
 from .exports import client_rows, csv_chunks, header_row, xlsx_bytes
 from .filters import PAGE_SIZE, CappedPaginator, filter_clients
 from .followups import FollowUpForm, NotAllowedToRecord, follow_up_record, may_record_follow_up
-from .hooks import export_locked
+from .hooks import client_sections, export_locked
 from .models import Client, FollowUpKind
 from .selectors import client_for_detail, client_receivables, client_totals, clients_visible_to
 
@@ -47,6 +47,7 @@ def client_detail(request, pk: int):
     context = {"client": client, "receivables": receivables, "totals": client_totals(client, receivables)}
     if may_record_follow_up(request.user, client):
         context["follow_up_form"] = FollowUpForm(client=client)
+    context["other_sections"] = client_sections(client, request.user)
     return render(request, "clients/client_detail.html", context)
 
 

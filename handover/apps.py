@@ -21,6 +21,8 @@ class HandoverConfig(AppConfig):
         hooks.register_export_lock(selectors.departing_is_locked)
         # A follow-up recorded on a client closes, in its transaction, the duties it proves.
         hooks.register_follow_up_listener(reminders.duties_close_by_follow_up)
+        # The client's page shows its answers to the satisfaction surveys.
+        hooks.register_client_section(_client_page_surveys)
         # Lower layers are handed what sits above them, so that imports run one way: the models'
         # signature conditions get signing's checker, the services and notices the Celery tasks.
         models.use_signature_checker(signing.checker_for)
@@ -44,3 +46,9 @@ class HandoverConfig(AppConfig):
             lambda delivery_id: tasks.deliver_client_survey.delay(delivery_id),
             eager=lambda: bool(tasks.deliver_client_survey.app.conf.task_always_eager),
         )
+
+
+def _client_page_surveys(client, user) -> str:
+    from .views import client_page_surveys
+
+    return client_page_surveys(client, user)

@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -68,6 +69,7 @@ from .models import (
     Signature,
     State,
     SurveyContinue,
+    SurveyStatus,
     Visit,
 )
 from .templatetags.handover_page import plan_error_lines
@@ -164,6 +166,9 @@ def _detail_context(request, page, *, disputes=None, **plan_excel) -> dict:
         "notice_statuses": NoticeStatus.choices,
         # The visits as calendar events (_visit_calendar.html), on the plan and visits tabs.
         "visit_calendar": (visit_calendar_context(page) if page.tab in ("plan", "visits") else None),
+        # The clients' satisfaction survey (_client_surveys.html), on its own tab.
+        "surveys": selectors.surveys_tab(page.handover, request.user) if page.tab == "surveys" else None,
+        "survey_statuses": SurveyStatus.choices,
     }
 
 
@@ -1464,3 +1469,11 @@ def client_survey(request, token: str):
     response = render(request, "handover/client_survey.html", context, status=status)
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def client_page_surveys(client, user) -> str:
+    """The client page's section of survey answers (registered in HandoverConfig.ready())."""
+    answers = selectors.client_survey_answers(client.pk)
+    if not answers:
+        return ""
+    return render_to_string("handover/_client_page_surveys.html", {"answers": answers})

@@ -43,6 +43,7 @@ READS = {
     "api:planned-visit-calendar": Action.API_HANDOVER,
     "api:visit-calendar": Action.API_HANDOVER,
     "api:visits-calendar": Action.API_HANDOVER,
+    "api:survey-list": Action.API_HANDOVER,
 }
 # Reads that are a stage's working tools, refused once the stage is over: logged as refused.
 # (The client notices' letters print for their senders only, never for HR.)

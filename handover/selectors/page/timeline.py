@@ -29,6 +29,8 @@ EVENT_LABELS = {
     "client_dropped": gettext_lazy("Client removed from the handover"),
     "client_notice_sent": gettext_lazy("Client notice sent"),
     "client_notice_answered": gettext_lazy("The client answered the notice"),
+    "client_survey_sent": gettext_lazy("Client survey sent"),
+    "client_survey_answered": gettext_lazy("The client answered the survey"),
 }
 
 
