@@ -3,6 +3,7 @@ own survey, rate-limited, logged, Chinese, input kept on an error), the handover
 the answers on the client's page, and the API (the results, and the anonymous answer)."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -94,12 +95,23 @@ def test_a_wrong_answer_is_refused_with_the_input_kept(client, surveyed, data, f
     assert f'id="{field}-error"' in body
     if data.get("comment"):
         assert data["comment"] in body
-    if data.get("rating") in ("2",):
-        assert 'value="2" class="form-check-input" id="id_rating_1" required checked' in body or (
-            'value="2"' in body and "checked" in body
-        )
+    # The choices made are kept.
+    if data.get("rating") == "2":
+        assert re.search(r'<input type="radio" name="rating" value="2"[^>]* checked', body)
+    if data.get("will_continue") == "no":
+        assert re.search(r'<input type="radio" name="will_continue" value="no"[^>]* checked', body)
     survey.refresh_from_db()
     assert survey.answered_at is None
+
+
+def test_one_clients_link_answers_for_that_client_only(client, surveyed):
+    survey, token = _token(surveyed)
+    other, _other_token = _token(surveyed, 1)
+    client.post(_url(token), {"rating": "5", "will_continue": "yes"})
+    other.refresh_from_db()
+    assert other.answered_at is None and other.rating is None
+    # The other client's page is theirs, unanswered; this one's is answered.
+    assert 'id="survey-form"' in client.get(_url(_other_token)).content.decode()
 
 
 def test_the_messages_are_chinese(client, surveyed):
