@@ -23,6 +23,7 @@ from ..models import (
     SURVEY_LOW_RATING,
     ClientSurvey,
     ClientSurveyTemplate,
+    Event,
     HandoverClient,
     NoticeChannel,
     State,
@@ -112,8 +113,11 @@ def surveys_send_due(*, now=None) -> int:
         ClientSurvey.objects.filter(pk__in=sent, first_sent_at__isnull=True).update(
             first_sent_at=now, expires_at=expires
         )
-        for h, clients, recipients in handovers.values():
-            log_event(h, actor=None, kind="client_survey_sent", clients=clients, recipients=recipients)
+        # One timeline event per handover, written at once whatever their number.
+        Event.objects.bulk_create(
+            Event(handover=h, at=now, kind="client_survey_sent", data={"clients": n, "recipients": r})
+            for h, n, r in handovers.values()
+        )
         transaction.on_commit(_enqueue_pending)
     return len(sent)
 

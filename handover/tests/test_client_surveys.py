@@ -252,3 +252,25 @@ def test_the_template_refuses_an_unknown_placeholder():
     with pytest.raises(ValidationError) as refused:
         t.full_clean()
     assert "short_text" in refused.value.message_dict
+
+
+def test_the_scan_runs_in_constant_queries(completed):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from clients.tests.factories import ClientFactory, ContactFactory
+    from handover.models import HandoverClient
+
+    def scan() -> int:
+        ClientSurvey.objects.all().delete()
+        with CaptureQueriesContext(connection) as queries:
+            services.surveys_send_due(now=_days_after(completed, 30))
+        return len(queries)
+
+    few = scan()
+    hc = completed.clients.first()
+    for _ in range(15):
+        c = ClientFactory(owner=hc.receiver)
+        ContactFactory(client=c, email="more@example.cn")
+        HandoverClient.objects.create(handover=completed, client=c, receiver=hc.receiver, grade="C")
+    assert scan() == few
