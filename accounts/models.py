@@ -99,6 +99,7 @@ class AccessLog(models.Model):
         PRINT_HANDOVER = "print_handover", _("Printed a handover list")
         DOWNLOAD_ARCHIVE = "download_archive", _("Downloaded an archived confirmation")
         CLIENT_ANSWER = "client_answer", _("A client opened their notice link")
+        CLIENT_SURVEY = "client_survey", _("A client opened their survey link")
 
     # PROTECT: people leave and are deactivated, never deleted; their trail must stay. Empty for
     # a page open without a login (a client's notice link).

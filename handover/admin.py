@@ -17,6 +17,8 @@ from .models import (
     ChecklistTemplateItem,
     ClientNotice,
     ClientNoticeTemplate,
+    ClientSurvey,
+    ClientSurveyTemplate,
     ConfirmationAnnex,
     DocumentTemplate,
     Duty,
@@ -34,6 +36,7 @@ from .models import (
     Signature,
     StageDeadline,
     StageDuration,
+    SurveyDelivery,
     Visit,
     VisitInvitation,
 )
@@ -312,3 +315,49 @@ class HandoverEvaluationAdmin(ReadOnlyAdmin):
     list_display = ["handover", "materials_score", "feedback_score", "adaptation_score", "evaluated_by", "evaluated_at"]
     search_fields = ["handover__number"]
     list_select_related = ["handover__departing", "evaluated_by"]
+
+
+# ---------------------------------------------------------------------------------------
+# The client's satisfaction survey: its timing and wording are the company's; the rest is the record
+
+
+@admin.register(ClientSurveyTemplate)
+class ClientSurveyTemplateAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "send_after_days", "answer_days"]
+    fieldsets = [
+        (None, {"fields": ["send_after_days", "answer_days"]}),
+        (
+            _("Wording"),
+            {
+                "fields": ["email_subject", "letter", "short_text"],
+                "description": _(
+                    "Placeholders: {company} {client} {receiver} {receiver_phone} {departing} {link} {until}"
+                ),
+            },
+        ),
+    ]
+
+
+class SurveyDeliveryInline(admin.TabularInline):
+    model = SurveyDelivery
+    extra = 0
+    can_delete = False
+    fields = ["channel", "recipient", "created_at", "sent_at", "attempts", "error"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ClientSurvey)
+class ClientSurveyAdmin(ReadOnlyAdmin):
+    list_display = ["handover_client", "first_sent_at", "expires_at", "rating", "will_continue", "answered_at"]
+    list_filter = ["rating", "will_continue"]
+    exclude = ["nonce", "token_sha256"]
+    inlines = [SurveyDeliveryInline]
+
+
+@admin.register(SurveyDelivery)
+class SurveyDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["survey", "channel", "recipient", "created_at", "sent_at", "attempts"]
+    list_filter = ["channel"]

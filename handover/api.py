@@ -61,6 +61,8 @@ from .serializers import (
     ClientAnswerSerializer,
     ClientStatusChangeSerializer,
     ClientStatusSerializer,
+    ClientSurveyAnswerSerializer,
+    ClientSurveyResultSerializer,
     CountSerializer,
     DisputeAnswerSerializer,
     DisputeSerializer,
@@ -106,6 +108,7 @@ from .serializers import (
     SplitPreviewRequestSerializer,
     SplitPreviewSerializer,
     StateFilterSerializer,
+    SurveysSerializer,
     TokenSerializer,
     TransitionSerializer,
     VersionSerializer,
@@ -1630,3 +1633,65 @@ class HandoverEvaluationView(HandoverScoped):
         )
         body = EvaluationStateSerializer(_evaluation_state(Handover.objects.get(pk=h.pk), request.user)).data
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+# The client's satisfaction survey
+
+
+@extend_schema(
+    tags=["client survey"],
+    summary="Each client's satisfaction survey after completion: status, rating, continuing, comment",
+    description="Status: not_sent, sent, answered, or expired (the link's window ended unanswered). The survey "
+    "goes out `send_after_days` after completion; `completed` is false (and `rows` empty) before that.",
+    responses={200: SurveysSerializer, **_errors(403, 404)},
+)
+class SurveyListView(HandoverScoped):
+    serializer_class = SurveysSerializer
+
+    def get(self, request, pk: int):
+        return Response(SurveysSerializer(selectors.surveys_tab(self.get_handover(), request.user)).data)
+
+
+@extend_schema(
+    tags=["client survey"],
+    summary="The client's answer to their satisfaction survey, with the token of their personal link (no login)",
+    description="rating 1-5, will_continue yes / unsure / no, comment (required with a rating of 2 or less). "
+    "A rating of 2 or less or a no notifies the receiver and the supervisor. 404 for an unknown token, 409 once "
+    "answered or expired, 429 over the rate limit (by address and by token, shared with the notice's answer).",
+    request=ClientSurveyAnswerSerializer,
+    responses={200: ClientSurveyResultSerializer, 429: ErrorSerializer, **_errors(400, 404, 409)},
+    auth=[],
+)
+class ClientSurveyAnswerView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser, FormParser]
+
+    def post(self, request):
+        token = str(request.data.get("token", ""))[:100]
+        if answer_rate_limited(request, token):
+            log_anonymous(request, Action.CLIENT_SURVEY, detail="API rate limited", refused=True)
+            raise exceptions.Throttled(wait=settings.CLIENT_ANSWER_RATE_WINDOW)
+        serializer = ClientSurveyAnswerSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        survey = selectors.survey_for_token(data["token"])
+        if survey is None:
+            log_anonymous(request, Action.CLIENT_SURVEY, detail="API unknown link", refused=True)
+            raise exceptions.NotFound()
+        log_anonymous(
+            request, Action.CLIENT_SURVEY, detail=f"API {survey.handover_client.handover.number} survey {survey.pk}"
+        )
+        try:
+            survey = services.survey_answer(
+                token=data["token"],
+                rating=data["rating"],
+                will_continue=data["will_continue"],
+                comment=data["comment"],
+            )
+        except services.LinkClosed as closed:
+            raise services.WrongState(
+                _("This link was answered already.") if closed.reason == "answered" else _("This link has expired.")
+            ) from closed
+        return Response(ClientSurveyResultSerializer(survey).data)

@@ -62,6 +62,9 @@ urlpatterns = [
     path("handovers/<int:pk>/notices/<int:hc_id>/letter/", api.NoticeLetterView.as_view(), name="notice-letter"),
     # The client's answer, with their link's token (no login).
     path("notices/answer/", api.ClientAnswerView.as_view(), name="notice-answer"),
+    # The client's satisfaction survey: its results on a handover, and the client's answer (no login).
+    path("handovers/<int:pk>/surveys/", api.SurveyListView.as_view(), name="survey-list"),
+    path("surveys/answer/", api.ClientSurveyAnswerView.as_view(), name="survey-answer"),
     path(
         "handovers/<int:pk>/clients/<int:hc_id>/calendar/",
         api.PlannedVisitCalendarView.as_view(),

@@ -23,6 +23,8 @@ class HandoverConfig(AppConfig):
         hooks.register_follow_up_listener(reminders.duties_close_by_follow_up)
         # The client page's "after the handover" card: what became of the client since each handover.
         hooks.register_client_panel(selectors.client_outcome_panel)
+        # ... and the client's answers to the satisfaction surveys.
+        hooks.register_client_panel(_client_page_surveys)
         # Lower layers are handed what sits above them, so that imports run one way: the models'
         # signature conditions get signing's checker, the services and notices the Celery tasks.
         models.use_signature_checker(signing.checker_for)
@@ -42,3 +44,13 @@ class HandoverConfig(AppConfig):
             lambda delivery_id: tasks.deliver_invitation.delay(delivery_id),
             eager=lambda: bool(tasks.deliver_invitation.app.conf.task_always_eager),
         )
+        services.deliver_surveys_with(
+            lambda delivery_id: tasks.deliver_client_survey.delay(delivery_id),
+            eager=lambda: bool(tasks.deliver_client_survey.app.conf.task_always_eager),
+        )
+
+
+def _client_page_surveys(user, client) -> str:
+    from .views import client_page_surveys
+
+    return client_page_surveys(client, user)

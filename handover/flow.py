@@ -166,7 +166,7 @@ def todo_states(party: Party) -> list[State]:
 
 # The tabs of the handover page (its workspace): /handovers/<pk>/?tab=<key>, rows anchored as
 # #client-<handover client pk> and #item-<checklist item pk>. Every notice links to one.
-TABS = ("mine", "plan", "materials", "visits", "spot_check", "report", "notices", "timeline")
+TABS = ("mine", "plan", "materials", "visits", "spot_check", "report", "notices", "surveys", "timeline")
 
 
 def tab_of(state: str) -> str:

@@ -24,9 +24,11 @@ from clients.models import Grade
 from . import policy
 from .models import (
     OPEN_STATES,
+    SURVEY_LOW_RATING,
     CallResult,
     ChecklistItem,
     ClientNotice,
+    ClientSurvey,
     Event,
     Handover,
     HandoverClient,
@@ -39,6 +41,7 @@ from .models import (
     Report,
     SignatureMethod,
     State,
+    SurveyContinue,
     Visit,
     VisitMode,
 )
@@ -467,3 +470,39 @@ class EvaluationForm(forms.Form):
         widget=forms.Textarea({"class": "form-control", "rows": 3}),
         error_messages={"required": _("Write a comment on the handover.")},
     )
+
+
+# ---------------------------------------------------------------------------------------
+# The client's satisfaction survey
+
+
+class ClientSurveyForm(forms.Form):
+    """The client's answer on their survey link's page (the service checks it all again)."""
+
+    rating = forms.TypedChoiceField(
+        label=_("How well was the handover of your account done?"),
+        choices=[(str(n), str(n)) for n in range(1, 6)],
+        coerce=int,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        error_messages={
+            "required": _("Choose a rating from 1 to 5."),
+            "invalid_choice": _("Choose a rating from 1 to 5."),
+        },
+    )
+    will_continue = forms.ChoiceField(
+        label=_("Will you continue working with us?"),
+        choices=SurveyContinue.choices,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        error_messages={
+            "required": _("Tell us whether you will continue working with us."),
+            "invalid_choice": _("Tell us whether you will continue working with us."),
+        },
+    )
+    comment = model_text(ClientSurvey, "comment", label=_("Anything you would like to tell us"))
+
+    def clean(self):
+        data = super().clean()
+        rating = data.get("rating")
+        if rating is not None and rating <= SURVEY_LOW_RATING and not (data.get("comment") or "").strip():
+            self.add_error("comment", _("Please tell us in a few words what went wrong."))
+        return data

@@ -1166,19 +1166,7 @@ class ClientNoticeTemplate(models.Model):
         return str(_("Client notice template"))
 
     def clean(self):
-        errors = {}
-        for name in ("email_subject", "letter", "short_text"):
-            try:
-                used = {f for _t, f, _s, _c in string.Formatter().parse(getattr(self, name) or "") if f is not None}
-            except ValueError:
-                errors[name] = _("Unbalanced braces: write a placeholder as {client}.")
-                continue
-            unknown = sorted(used - set(NOTICE_PLACEHOLDERS))
-            if unknown:
-                errors[name] = _("Unknown placeholder %(names)s; use: %(known)s.") % {
-                    "names": ", ".join(unknown),
-                    "known": ", ".join("{" + n + "}" for n in NOTICE_PLACEHOLDERS),
-                }
+        errors = placeholder_errors(self, ("email_subject", "letter", "short_text"), NOTICE_PLACEHOLDERS)
         if errors:
             raise ValidationError(errors)
 
@@ -1201,24 +1189,32 @@ class NoticeStatus(models.TextChoices):
     NO_ANSWER = "no_answer", _("No answer")
 
 
-class ClientNotice(models.Model):
-    """One client's notice of a handover: its personal link, and the client's answer.
+class ClientLink(models.Model):
+    """A client's personal link with no login (the notice, the satisfaction survey): one mechanism.
 
     The link's token is not stored: it is an HMAC of `nonce` under the site's secret key
-    (handover/services/client_notices.py), and only its SHA-256 is kept, to find the notice.
+    (handover/selectors/links.py), and only its SHA-256 is kept, to find the row.
     """
 
-    handover_client = models.OneToOneField(
-        HandoverClient, verbose_name=_("client in handover"), on_delete=models.CASCADE, related_name="notice"
-    )
     nonce = models.CharField(_("nonce"), max_length=64, editable=False)
     token_sha256 = models.CharField(_("SHA-256 of the link's token"), max_length=64, unique=True, editable=False)
     prepared_at = models.DateTimeField(_("prepared at"), default=timezone.now)
     first_sent_at = models.DateTimeField(_("first sent at"), null=True, blank=True)
     expires_at = models.DateTimeField(_("link expires at"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ClientNotice(ClientLink):
+    """One client's notice of a handover: its personal link (ClientLink), and the client's answer."""
+
+    handover_client = models.OneToOneField(
+        HandoverClient, verbose_name=_("client in handover"), on_delete=models.CASCADE, related_name="notice"
+    )
     answer = models.CharField(_("answer"), max_length=20, choices=NoticeAnswer.choices, blank=True)
     answer_text = LimitedTextField(_("the client's words"), blank=True)
-    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("client notice")
@@ -1251,16 +1247,13 @@ SENT_BY_APP = (NoticeChannel.EMAIL, NoticeChannel.SMS)
 NOTICE_SEND_ATTEMPTS = 5
 
 
-class NoticeDelivery(models.Model):
-    """Who sent a client's notice by which channel, to whom and when.
+class LinkDelivery(models.Model):
+    """Who sent a client's link (notice, survey) by which channel, to whom and when.
 
-    Email and SMS rows are written in the request's transaction and sent by a task after the
-    commit (sent_at stays empty until then); the other channels are marked sent by hand.
+    Email and SMS rows are written in the transaction that decides the sending and sent by a task
+    after the commit (sent_at stays empty until then); the other channels are marked sent by hand.
     """
 
-    notice = models.ForeignKey(
-        ClientNotice, verbose_name=_("client notice"), on_delete=models.CASCADE, related_name="deliveries"
-    )
     channel = models.CharField(_("channel"), max_length=10, choices=NoticeChannel.choices)
     recipient = models.CharField(_("recipient"), max_length=254, blank=True)
     contact = models.ForeignKey(
@@ -1282,6 +1275,17 @@ class NoticeDelivery(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     error = models.CharField(_("last error"), max_length=500, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class NoticeDelivery(LinkDelivery):
+    """A client notice's sending (LinkDelivery)."""
+
+    notice = models.ForeignKey(
+        ClientNotice, verbose_name=_("client notice"), on_delete=models.CASCADE, related_name="deliveries"
+    )
 
     class Meta:
         verbose_name = _("client notice delivery")
@@ -1445,3 +1449,175 @@ class HandoverEvaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.handover} {self.materials_score}/{self.feedback_score}/{self.adaptation_score}"
+
+
+# ---------------------------------------------------------------------------------------
+# The client's satisfaction survey (客户满意度回访): the notice's link mechanism, a second use
+
+SURVEY_PLACEHOLDERS = ("company", "client", "receiver", "receiver_phone", "departing", "link", "until")
+_SURVEY_NAMES = {name: "{" + name + "}" for name in SURVEY_PLACEHOLDERS}
+
+
+def _survey_default(text) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(text) % _SURVEY_NAMES
+
+
+def default_survey_subject() -> str:
+    return _survey_default(_("%(company)s: how was the handover of your account?"))
+
+
+def default_survey_letter() -> str:
+    return _survey_default(
+        _(
+            "Dear %(client)s,\n\nA month ago %(receiver)s took over your account from %(departing)s. "
+            "Please tell us in one minute how the handover went and whether you will keep working with us: "
+            "%(link)s\n\nThe link is open until %(until)s. Thank you for your trust."
+        )
+    )
+
+
+def default_survey_short() -> str:
+    return _survey_default(
+        _("%(company)s: how did the handover to %(receiver)s go? One minute, until %(until)s: %(link)s")
+    )
+
+
+def placeholder_errors(obj, fields, known) -> dict:
+    """The wording fields of a template whose {placeholders} are malformed or unknown."""
+    errors = {}
+    for name in fields:
+        try:
+            used = {f for _t, f, _s, _c in string.Formatter().parse(getattr(obj, name) or "") if f is not None}
+        except ValueError:
+            errors[name] = _("Unbalanced braces: write a placeholder as {client}.")
+            continue
+        unknown = sorted(used - set(known))
+        if unknown:
+            errors[name] = _("Unknown placeholder %(names)s; use: %(known)s.") % {
+                "names": ", ".join(unknown),
+                "known": ", ".join("{" + n + "}" for n in known),
+            }
+    return errors
+
+
+class ClientSurveyTemplate(models.Model):
+    """When the satisfaction survey goes out after completion, how long its link is open, its wording."""
+
+    send_after_days = models.PositiveSmallIntegerField(
+        _("days after completion"), default=30, help_text=_("The survey is sent this many days after completion.")
+    )
+    answer_days = models.PositiveSmallIntegerField(
+        _("days the client's link stays open"), default=14, help_text=_("Counted from the sending.")
+    )
+    email_subject = PlainCharField(_("email subject"), max_length=200, default=default_survey_subject)
+    letter = LimitedTextField(_("email text"), max_length=LONG_TEXT_MAX_LENGTH, default=default_survey_letter)
+    short_text = LimitedTextField(
+        _("SMS text"),
+        max_length=SHORT_TEXT_MAX,
+        default=default_survey_short,
+        help_text=_("At most 200 characters once filled in; a longer text is cut before the link."),
+    )
+
+    class Meta:
+        verbose_name = _("client survey template")
+        verbose_name_plural = _("client survey template")
+
+    def __str__(self) -> str:
+        return str(_("Client survey template"))
+
+    def clean(self):
+        errors = placeholder_errors(self, ("email_subject", "letter", "short_text"), SURVEY_PLACEHOLDERS)
+        if self.answer_days is not None and self.answer_days < 1:
+            errors["answer_days"] = _("At least one day.")
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def current(cls) -> "ClientSurveyTemplate":
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class SurveyContinue(models.TextChoices):
+    YES = "yes", _("Yes")
+    UNSURE = "unsure", _("Not sure")
+    NO = "no", _("No")
+
+
+class SurveyStatus(models.TextChoices):
+    NOT_SENT = "not_sent", _("Not sent")
+    SENT = "sent", _("Sent")
+    ANSWERED = "answered", _("Answered")
+    EXPIRED = "expired", _("Expired")
+
+
+# A rating at or below this (or "no" to continuing) tells the receiver and the supervisor; the
+# client must then say why.
+SURVEY_LOW_RATING = 2
+
+
+class ClientSurvey(ClientLink):
+    """One handed-over client's satisfaction survey: its personal link (ClientLink), and the answer."""
+
+    handover_client = models.OneToOneField(
+        HandoverClient, verbose_name=_("client in handover"), on_delete=models.CASCADE, related_name="survey"
+    )
+    rating = models.PositiveSmallIntegerField(_("rating of the handover (1-5)"), null=True, blank=True)
+    will_continue = models.CharField(
+        _("will continue working with us"), max_length=10, choices=SurveyContinue.choices, blank=True
+    )
+    comment = LimitedTextField(_("comment"), blank=True)
+
+    class Meta:
+        verbose_name = _("client survey")
+        verbose_name_plural = _("client surveys")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5), name="survey_rating_1_to_5"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.handover_client)
+
+    def status(self, now=None) -> str:
+        if self.answered_at:
+            return SurveyStatus.ANSWERED
+        if self.first_sent_at is None:
+            return SurveyStatus.NOT_SENT
+        if self.expires_at and (now or timezone.now()) >= self.expires_at:
+            return SurveyStatus.EXPIRED
+        return SurveyStatus.SENT
+
+    @property
+    def is_low(self) -> bool:
+        return (self.rating is not None and self.rating <= SURVEY_LOW_RATING) or self.will_continue == SurveyContinue.NO
+
+
+class SurveyDelivery(LinkDelivery):
+    """A survey's sending (LinkDelivery): written by the periodic scan, so no one's in particular."""
+
+    survey = models.ForeignKey(
+        ClientSurvey, verbose_name=_("client survey"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sent by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("client survey delivery")
+        verbose_name_plural = _("client survey deliveries")
+        ordering = ["created_at", "id"]
+        constraints = [
+            # A second run of the scan writes nothing twice.
+            models.UniqueConstraint(fields=["survey", "channel", "recipient"], name="survey_delivery_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} {self.channel} {self.recipient}"

@@ -34,6 +34,7 @@ from .models import (
     Signature,
     SignaturePurpose,
     State,
+    SurveyContinue,
 )
 from .signing import checker_for
 
@@ -377,4 +378,19 @@ def notice_client_objected(h: Handover, *, event_id: int, handover_client: Hando
         }
         link = handover_link(h, "notices", f"notice-{handover_client.pk}")
         notices = {h.supervisor_id: (title, text, link)}
+    return _write(h, source=f"event:{event_id}", notices=notices, actor=None)
+
+
+def survey_answer_low(h: Handover, *, event_id: int, handover_client: HandoverClient, survey) -> int:
+    """A client rated the handover 2 or less, or will not continue: the receiver and the supervisor hear it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("Handover %(number)s: %(client)s rated the handover %(rating)s/5 (continue: %(continue)s)") % {
+            "number": h.number,
+            "client": handover_client.client.name,
+            "rating": survey.rating,
+            "continue": SurveyContinue(survey.will_continue).label,
+        }
+        link = handover_link(h, "surveys", f"survey-{handover_client.pk}")
+        body = survey.comment
+        notices = dict.fromkeys((handover_client.receiver_id, h.supervisor_id), (title, body, link))
     return _write(h, source=f"event:{event_id}", notices=notices, actor=None)

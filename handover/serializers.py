@@ -35,6 +35,8 @@ from .models import (
     SignaturePurpose,
     StageDeadline,
     State,
+    SurveyContinue,
+    SurveyStatus,
     Visit,
     VisitMode,
 )
@@ -1013,3 +1015,51 @@ class EvaluationStateSerializer(serializers.Serializer):
     evaluation = EvaluationSerializer(allow_null=True, help_text="null: not evaluated yet.")
     may_evaluate = serializers.BooleanField(help_text="You may evaluate it now (its supervisor, once completed).")
     due_on = serializers.DateField(allow_null=True, help_text="Completion + 30 days; null before completion.")
+
+
+# The client's satisfaction survey
+
+
+class SurveyResultSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SurveyStatus.choices, read_only=True)
+    rating = serializers.IntegerField(read_only=True, allow_null=True, min_value=1, max_value=5)
+    will_continue = serializers.CharField(read_only=True, help_text="yes, unsure or no; empty until answered.")
+    comment = serializers.CharField(read_only=True)
+    low = serializers.BooleanField(read_only=True, help_text="A rating of 2 or less, or no.")
+    sent_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    answered_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class SurveyRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk", read_only=True, help_text="The client in the handover.")
+    client = serializers.CharField(read_only=True)
+    client_id = serializers.IntegerField(read_only=True)
+    grade = serializers.CharField(read_only=True)
+    receiver = serializers.CharField(read_only=True)
+    result = SurveyResultSerializer(read_only=True)
+
+
+class SurveysSerializer(serializers.Serializer):
+    completed = serializers.BooleanField(read_only=True, help_text="Surveys exist only for a completed handover.")
+    send_after_days = serializers.IntegerField(read_only=True)
+    answer_days = serializers.IntegerField(read_only=True)
+    due_on = serializers.DateField(read_only=True, allow_null=True, help_text="The day the surveys go out.")
+    average = serializers.FloatField(read_only=True, allow_null=True)
+    counts = serializers.DictField(child=serializers.IntegerField(), read_only=True)
+    rows = SurveyRowSerializer(many=True, read_only=True)
+
+
+class ClientSurveyAnswerSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=100)
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    will_continue = serializers.ChoiceField(choices=SurveyContinue.choices)
+    comment = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=4000, help_text="Required with a rating of 2 or less."
+    )
+
+
+class ClientSurveyResultSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(read_only=True)
+    will_continue = serializers.ChoiceField(choices=SurveyContinue.choices, read_only=True)
+    answered_at = serializers.DateTimeField(read_only=True)

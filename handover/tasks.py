@@ -24,6 +24,8 @@ def scan_reminders() -> dict:
     result = reminders.reminders_scan()
     result["archives_queued"] = services.archives_queue_missing()
     result["client_notices_queued"] = services.client_notices.queue_pending_now()
+    result["client_surveys_sent"] = services.surveys_send_due()
+    result["client_surveys_queued"] = services.client_surveys.queue_pending_now()
     result["invitations_queued"] = services.invitations_queue_pending()
     return result
 
@@ -75,3 +77,16 @@ def deliver_client_notice(self, delivery_id: int) -> bool:
 def deliver_invitation(self, delivery_id: int) -> bool:
     """Email one visit invitation (or its update or cancellation) if still owed; a second run sends nothing."""
     return services.invitation_deliver(delivery_id=delivery_id)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(notify.DeliveryError,),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=services.client_surveys.MAX_ATTEMPTS - 1,
+    acks_late=True,
+)
+def deliver_client_survey(self, delivery_id: int) -> bool:
+    """Email or text one satisfaction survey; a second run finds it sent and does nothing."""
+    return services.survey_deliver(delivery_id=delivery_id)

@@ -58,4 +58,6 @@ urlpatterns = [
     path("<int:pk>/visits.ics", views.visits_ics, name="visits_ics"),
     path("<int:pk>/outcomes/", views.outcomes, name="outcomes"),
     path("<int:pk>/evaluation/", views.evaluate, name="evaluate"),
+    # The client's satisfaction survey (no login), and the handover's tab of its results.
+    path("survey/<str:token>/", views.client_survey, name="client_survey"),
 ]

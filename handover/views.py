@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -31,6 +32,7 @@ from . import codes, policy, seal, selectors, services
 from .forms import (
     ClientAnswerForm,
     ClientDropForm,
+    ClientSurveyForm,
     DisputeAnswerForm,
     DisputeForm,
     EvaluationForm,
@@ -67,6 +69,8 @@ from .models import (
     NoticeStatus,
     Signature,
     State,
+    SurveyContinue,
+    SurveyStatus,
     Visit,
 )
 from .templatetags.handover_page import plan_error_lines
@@ -163,6 +167,9 @@ def _detail_context(request, page, *, disputes=None, **plan_excel) -> dict:
         "notice_statuses": NoticeStatus.choices,
         # The visits as calendar events (_visit_calendar.html), on the plan and visits tabs.
         "visit_calendar": (visit_calendar_context(page) if page.tab in ("plan", "visits") else None),
+        # The clients' satisfaction survey (_client_surveys.html), on its own tab.
+        "surveys": selectors.surveys_tab(page.handover, request.user) if page.tab == "surveys" else None,
+        "survey_statuses": SurveyStatus.choices,
     }
 
 
@@ -1295,17 +1302,16 @@ def _letters_response(request, h: Handover, hc_ids: list[int], name: str):
 @require_http_methods(["GET", "POST"])
 def client_answer(request, token: str):
     """The client's own page, no login: their notice, and their answer. Answers only to its token."""
-    if answer_rate_limited(request, token):
-        log_anonymous(request, Action.CLIENT_ANSWER, detail="rate limited", refused=True)
-        response = render(request, "handover/client_answer.html", {"state": "limited"}, status=429)
-        response["Retry-After"] = str(settings.CLIENT_ANSWER_RATE_WINDOW)
-        return response
-    notice = selectors.notice_for_token(token)
-    if notice is None:
-        log_anonymous(request, Action.CLIENT_ANSWER, detail=f"{request.method} unknown link", refused=True)
-        raise Http404
-    hc = notice.handover_client
-    log_anonymous(request, Action.CLIENT_ANSWER, detail=f"{request.method} {hc.handover.number} notice {notice.pk}")
+    notice, refused = _client_link(
+        request,
+        token,
+        action=Action.CLIENT_ANSWER,
+        find=selectors.notice_for_token,
+        template="handover/client_answer.html",
+        what="notice",
+    )
+    if refused:
+        return refused
     form = ClientAnswerForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -1457,3 +1463,76 @@ def evaluate(request, pk: int):
             return redirect(back)
     h = selectors.handover_for_user(request.user, pk)
     return render(request, "handover/outcomes.html", _outcomes_context(request, h, form=form), status=400)
+
+
+def _client_link(request, token: str, *, action: str, find, template: str, what: str):
+    """The one way into a client's own page (the notice, the survey), no login: rate-limited by
+    address and by link, every opening logged, 404 for a wrong token. (link, None) or (None, response)."""
+    if answer_rate_limited(request, token):
+        log_anonymous(request, action, detail="rate limited", refused=True)
+        response = render(request, template, {"state": "limited"}, status=429)
+        response["Retry-After"] = str(settings.CLIENT_ANSWER_RATE_WINDOW)
+        return None, response
+    link = find(token)
+    if link is None:
+        log_anonymous(request, action, detail=f"{request.method} unknown link", refused=True)
+        raise Http404
+    number = link.handover_client.handover.number
+    log_anonymous(request, action, detail=f"{request.method} {number} {what} {link.pk}")
+    return link, None
+
+
+# The client's satisfaction survey (客户满意度回访): their own page, and the handover's tab
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def client_survey(request, token: str):
+    """The client's survey page, no login: a rating, whether they continue, a comment. Only its own survey."""
+    survey, refused = _client_link(
+        request,
+        token,
+        action=Action.CLIENT_SURVEY,
+        find=selectors.survey_for_token,
+        template="handover/client_survey.html",
+        what="survey",
+    )
+    if refused:
+        return refused
+    form = ClientSurveyForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.survey_answer(token=token, **form.cleaned_data)
+            except services.LinkClosed:
+                survey.refresh_from_db()
+                status = 409
+            except services.InvalidInput as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                status = 400
+            else:
+                return redirect("handover:client_survey", token=token)
+        else:
+            status = 400
+    hc = survey.handover_client
+    context = {
+        "state": selectors.survey_state(survey),
+        "survey": survey,
+        "company": settings.COMPANY_NAME,
+        "client_name": hc.client.name,
+        "receiver": hc.receiver.display_name,
+        "form": form,
+        "continue_label": dict(SurveyContinue.choices).get(survey.will_continue, ""),
+    }
+    response = render(request, "handover/client_survey.html", context, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def client_page_surveys(client, user) -> str:
+    """The client page's section of survey answers (registered in HandoverConfig.ready())."""
+    answers = selectors.client_survey_answers(client.pk)
+    if not answers:
+        return ""
+    return render_to_string("handover/_client_page_surveys.html", {"answers": answers})

@@ -43,6 +43,8 @@ from handover.models import (
     ArchiveJob,
     ClientNotice,
     ClientNoticeTemplate,
+    ClientSurvey,
+    ClientSurveyTemplate,
     ConfirmationAnnex,
     DocumentTemplate,
     HandoverEvaluation,
@@ -51,6 +53,7 @@ from handover.models import (
     Reminder,
     ReminderKind,
     State,
+    SurveyDelivery,
 )
 from tests.walk import advance_to
 
@@ -86,6 +89,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.StageDuration": only(superuser="vacd"),
     "handover.ReminderPolicy": only(superuser="vacd"),
     "handover.ClientNoticeTemplate": only(superuser="vacd"),
+    "handover.ClientSurveyTemplate": only(superuser="vacd"),
     # --- the handovers and their record: changed only through the procedure ---------------------
     "handover.Handover": READ_ONLY,
     "handover.StageDeadline": READ_ONLY,
@@ -104,6 +108,8 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.IdempotencyKey": READ_ONLY,
     "handover.ClientNotice": READ_ONLY,
     "handover.NoticeDelivery": READ_ONLY,
+    "handover.ClientSurvey": READ_ONLY,
+    "handover.SurveyDelivery": READ_ONLY,
     "handover.VisitInvitation": READ_ONLY,
     "handover.InvitationDelivery": READ_ONLY,
     "handover.HandoverEvaluation": READ_ONLY,
@@ -143,6 +149,11 @@ MAKE = {
         handover=w.handover, html_sha256="0" * 64, pdf=b"%PDF-1.7", pages=1
     ),
     "handover.ClientNoticeTemplate": lambda w: ClientNoticeTemplate.objects.create(),
+    "handover.ClientSurveyTemplate": lambda w: ClientSurveyTemplate.objects.create(),
+    "handover.ClientSurvey": lambda w: _survey(w),
+    "handover.SurveyDelivery": lambda w: SurveyDelivery.objects.create(
+        survey=_survey(w), channel="email", recipient="buyer@example.cn"
+    ),
     "handover.NoticeDelivery": lambda w: NoticeDelivery.objects.create(
         notice=ClientNotice.objects.filter(handover_client__handover=w.handover).first(),
         channel="paper",
@@ -157,6 +168,18 @@ MAKE = {
         evaluated_by=w.people.supervisor,
     ),
 }
+
+
+def _survey(w) -> ClientSurvey:
+    from handover.selectors.links import new_link
+    from handover.selectors.surveys import SURVEY_TOKEN_SALT
+
+    hc = w.handover.clients.order_by("pk").first()
+    survey = ClientSurvey.objects.filter(handover_client=hc).first()
+    if survey is None:
+        survey = new_link(ClientSurvey, SURVEY_TOKEN_SALT, handover_client=hc)
+        survey.save()
+    return survey
 
 
 def _label(model) -> str:

@@ -303,6 +303,19 @@ def _notice_token(w) -> list[str]:
     return [services.notice_token(ClientNotice.objects.get(handover_client=w.hc))]
 
 
+def _survey_sent(w):
+    w.client.contacts.update(email="buyer@example.cn")
+    completed_at = Handover.objects.values_list("completed_at", flat=True).get(pk=w.h.pk)
+    services.surveys_send_due(now=completed_at + datetime.timedelta(days=30, hours=1))
+
+
+def _survey_token(w) -> list[str]:
+    from handover import selectors
+    from handover.models import ClientSurvey
+
+    return [selectors.survey_token(ClientSurvey.objects.get(handover_client=w.hc))]
+
+
 # Refused on the page as the grid's refusals are: the page again, with its status.
 _GRID_REFUSED = dict.fromkeys(["supervisor", "witness", "manager", "hr"], 403)
 
@@ -1017,6 +1030,20 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         args=lambda w: [w.client.pk],
         api=True,
     ),
+    # The client's satisfaction survey: its results for those who read the clients' data now (the
+    # departing person no longer does), and the client's own page and answer with the link only.
+    "api:survey-list": api(state=State.COMPLETED, args=_h, ok=PARTIES - {"departing"}),
+    "handover:client_survey": Case(
+        dict.fromkeys(ROLES, 200), state=State.COMPLETED, prepare=_survey_sent, args=_survey_token
+    ),
+    "api:survey-answer": Case(
+        dict.fromkeys(ROLES, 200),
+        method="post",
+        state=State.COMPLETED,
+        prepare=_survey_sent,
+        data=lambda w: {"token": _survey_token(w)[0], "rating": 4, "will_continue": "yes", "comment": ""},
+        api=True,
+    ),
 }
 
 
@@ -1071,6 +1098,15 @@ def _params():
 
 # ---------------------------------------------------------------------------------------
 # Asking
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limit_left_over():
+    # The clients' link pages count requests by address in the cache (handover/http.py): one
+    # case's requests must not use up another's.
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture

@@ -152,3 +152,26 @@ __all__ = [
     "transitions_for",
     "with_current_due",
 ]
+
+# The client's satisfaction survey (issue 14).
+from .surveys import (  # noqa: E402
+    SurveyResult,
+    client_survey_answers,
+    survey_for_token,
+    survey_results_for,
+    survey_state,
+    survey_texts,
+    survey_token,
+    surveys_tab,
+)
+
+__all__ += [
+    "SurveyResult",
+    "client_survey_answers",
+    "survey_for_token",
+    "survey_results_for",
+    "survey_state",
+    "survey_texts",
+    "survey_token",
+    "surveys_tab",
+]

@@ -7,13 +7,11 @@ alone opens no link. (Changing SECRET_KEY ends the links already sent.)
 """
 
 import datetime
-import hashlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 
 from clients.models import Contact
 
@@ -29,10 +27,11 @@ from ..models import (
     NoticeDelivery,
     NoticeStatus,
 )
+from .links import link_for_token, link_token
 
 # The procedure's states in order, for "has the handover reached the stage".
 _ORDER = [s for s in State if s != State.CANCELLED]
-_TOKEN_SALT = "handover.client_notice"  # noqa: S105 - a salt, not a secret
+NOTICE_TOKEN_SALT = "handover.client_notice"  # noqa: S105 - a salt, not a secret
 
 
 def stage_reached(h: Handover, template: ClientNoticeTemplate | None = None) -> bool:
@@ -43,23 +42,16 @@ def stage_reached(h: Handover, template: ClientNoticeTemplate | None = None) -> 
 
 
 def notice_token(notice: ClientNotice) -> str:
-    return salted_hmac(_TOKEN_SALT, notice.nonce, algorithm="sha256").hexdigest()[:40]
-
-
-def token_sha256(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return link_token(NOTICE_TOKEN_SALT, notice.nonce)
 
 
 def notice_for_token(token: str) -> ClientNotice | None:
     """The notice this token opens, or None (a wrong token, or one of a removed client)."""
-    if not token or len(token) > 100:
-        return None
-    return (
+    return link_for_token(
         ClientNotice.objects.select_related(
             "handover_client__client", "handover_client__receiver", "handover_client__handover__departing"
-        )
-        .filter(token_sha256=token_sha256(token))
-        .first()
+        ),
+        token,
     )
 
 
@@ -108,11 +100,7 @@ def notice_texts(notice: ClientNotice, *, template=None, recorded_site: str = ""
         departing=h.departing.display_name,
         link=link,
     )
-    short = _fill(template.short_text, values)
-    if len(short) > SHORT_TEXT_MAX:
-        without = _fill(template.short_text, _Keep(values, link=""))
-        room = SHORT_TEXT_MAX - len(link) - 2
-        short = (without[: max(room, 0)].rstrip() + "…" + " " + link)[:SHORT_TEXT_MAX]
+    short = short_text(template.short_text, values, link)
     return NoticeTexts(
         # One line: a line break in a mail header is refused.
         subject=" ".join(_fill(template.email_subject, values).split())[:200],
@@ -121,6 +109,16 @@ def notice_texts(notice: ClientNotice, *, template=None, recorded_site: str = ""
         link=link,
         values=dict(values),
     )
+
+
+def short_text(text: str, values: dict, link: str) -> str:
+    """An SMS text filled in, at most SHORT_TEXT_MAX characters: cut before the link when longer."""
+    short = _fill(text, values)
+    if len(short) > SHORT_TEXT_MAX:
+        without = _fill(text, _Keep(values, link=""))
+        room = SHORT_TEXT_MAX - len(link) - 2
+        short = (without[: max(room, 0)].rstrip() + "…" + " " + link)[:SHORT_TEXT_MAX]
+    return short
 
 
 def _fill(text: str, values: dict) -> str:

@@ -177,3 +177,8 @@ __all__ = [
     "visits_confirm",
     "visits_save_rows",
 ]
+
+# The client's satisfaction survey (issue 14): the client notice's link mechanism, a second use.
+from .client_surveys import deliver_surveys_with, survey_answer, survey_deliver, surveys_send_due  # noqa: E402
+
+__all__ += ["deliver_surveys_with", "survey_answer", "survey_deliver", "surveys_send_due"]

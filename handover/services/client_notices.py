@@ -8,18 +8,16 @@ The reads (the stage, the link's token, the wording) are handover/selectors/noti
 
 import datetime
 import logging
-import secrets
-import threading
+import threading  # noqa: F401 - the thread of client_links.enqueue (patched by the tests here)
 
-from django.core.mail import send_mail
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from clients.models import Contact
 
-from .. import notify, origin, policy, sms
+from .. import notify, origin, policy
 from ..flow import OPEN_STATES, State
 from ..models import (
     NOTICE_SEND_ATTEMPTS,
@@ -32,7 +30,16 @@ from ..models import (
     NoticeChannel,
     NoticeDelivery,
 )
-from ..selectors.notices import link_state, notice_for_token, notice_texts, notice_token, stage_reached, token_sha256
+from ..selectors.links import new_link
+from ..selectors.notices import (  # noqa: F401 - notice_token: services exports it
+    NOTICE_TOKEN_SALT,
+    link_state,
+    notice_for_token,
+    notice_texts,
+    notice_token,
+    stage_reached,
+)
+from . import client_links
 from .common import bump, bump_row, lock_handover, log_event
 from .errors import InvalidInput, NotAllowed, WrongState
 
@@ -61,10 +68,7 @@ def notices_prepare(h: Handover) -> int:
     missing = HandoverClient.objects.filter(handover=h, notice__isnull=True).values_list("pk", flat=True)
     created = []
     for hc_id in missing:
-        nonce = secrets.token_hex(32)
-        notice = ClientNotice(handover_client_id=hc_id, nonce=nonce)
-        notice.token_sha256 = token_sha256(notice_token(notice))
-        created.append(notice)
+        created.append(new_link(ClientNotice, NOTICE_TOKEN_SALT, handover_client_id=hc_id))
     ClientNotice.objects.bulk_create(created, ignore_conflicts=True)
     return len(created)
 
@@ -232,12 +236,25 @@ def deliver_notices_with(enqueue, *, eager=None) -> None:
     _broker_eager[:] = [eager or (lambda: False)]
 
 
+def _load_notice(pk: int) -> ClientNotice:
+    return ClientNotice.objects.select_related(
+        "handover_client__client", "handover_client__receiver", "handover_client__handover__departing"
+    ).get(pk=pk)
+
+
+# The notice's use of the one delivery mechanism (client_links.py).
+NOTICE = client_links.LinkUse(
+    name="client notice",
+    delivery_model=NoticeDelivery,
+    load_link=_load_notice,
+    texts=lambda notice, site: notice_texts(notice, recorded_site=site),
+    link_field="notice",
+    attempts=MAX_ATTEMPTS,
+)
+
+
 def pending_delivery_ids(limit: int = 500) -> list[int]:
-    return list(
-        NoticeDelivery.objects.filter(
-            channel__in=SENT_BY_APP, sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS
-        ).values_list("pk", flat=True)[:limit]
-    )
+    return client_links.pending_delivery_ids(NOTICE, limit)
 
 
 def queue_pending_now() -> int:
@@ -249,67 +266,23 @@ def queue_pending_now() -> int:
 
 def _enqueue_pending(ids=None) -> None:
     ids = pending_delivery_ids() if ids is None else ids
-    if not ids:
-        return
-    if _broker_eager[0]():
-        # No broker: Celery would send them here, inside the request; a thread of this process does.
-        threading.Thread(target=_deliver_in_thread, args=(ids,), name="client-notices", daemon=True).start()
-        return
-    for pk in ids:
-        try:
-            _delivery_queue[0](pk)
-        except Exception:  # noqa: BLE001 - the broker being down must not fail the request
-            logger.warning("could not queue client notice delivery %s; the scan will retry", pk, exc_info=True)
-            return
+    client_links.enqueue(
+        NOTICE,
+        ids,
+        queue=_delivery_queue[0] if _delivery_queue else None,
+        eager=bool(ids) and _broker_eager[0](),
+        thread_target=_deliver_in_thread,
+    )
 
 
 def _deliver_in_thread(ids: list[int]) -> None:
-    try:
-        for pk in ids:
-            try:
-                notice_deliver(delivery_id=pk)
-            except Exception:  # noqa: BLE001 - counted on the row; the next scan tries again
-                logger.warning("client notice delivery %s failed; the scan will retry", pk, exc_info=True)
-    finally:
-        # A thread's connection is its own: none left open.
-        connections.close_all()
+    client_links.deliver_in_thread(NOTICE, ids)
 
 
 def notice_deliver(*, delivery_id: int) -> bool:
-    """Send one delivery if it is still owed. True when this call sent it.
-
-    The row is locked while sending, and stamped sent with a conditional update: a second run of
-    the task (a redelivered message, two workers) finds it sent and does nothing.
-    """
-    with transaction.atomic():
-        d = (
-            NoticeDelivery.objects.select_for_update()
-            .filter(pk=delivery_id, channel__in=SENT_BY_APP, sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
-            .first()
-        )
-        if d is None:
-            return False
-        notice = ClientNotice.objects.select_related(
-            "handover_client__client", "handover_client__receiver", "handover_client__handover__departing"
-        ).get(pk=d.notice_id)
-        texts = notice_texts(notice, recorded_site=d.site_url)
-        try:
-            if d.channel == NoticeChannel.EMAIL:
-                send_mail(d.subject or texts.subject, texts.letter, None, [d.recipient], fail_silently=False)
-            else:
-                sms.send_sms(d.recipient, texts.short)
-        except Exception as exc:  # noqa: BLE001 - any failure of a channel is retried
-            # Counted in this transaction, which commits: the task then retries with backoff.
-            failure = str(exc) or type(exc).__name__
-            NoticeDelivery.objects.filter(pk=d.pk).update(attempts=d.attempts + 1, error=failure[:500])
-        else:
-            failure = ""
-            stamped = NoticeDelivery.objects.filter(pk=d.pk, sent_at__isnull=True).update(
-                sent_at=timezone.now(), attempts=d.attempts + 1, error=""
-            )
-    if failure:
-        raise notify.DeliveryError(failure)
-    return bool(stamped)
+    """Send one delivery if it is still owed. True when this call sent it (a second run of the
+    task, a redelivered message or two workers, finds it sent and does nothing)."""
+    return client_links.deliver(NOTICE, delivery_id)
 
 
 # ---------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ READS = {
     "handover:outcomes": Action.VIEW_HANDOVER,
     "api:handover-outcomes": Action.API_HANDOVER,
     "api:handover-evaluation": Action.API_HANDOVER,
+    "api:survey-list": Action.API_HANDOVER,
 }
 # Reads that are a stage's working tools, refused once the stage is over: logged as refused.
 # (The client notices' letters print for their senders only, never for HR.)

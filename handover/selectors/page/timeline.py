@@ -30,6 +30,8 @@ EVENT_LABELS = {
     "client_notice_sent": gettext_lazy("Client notice sent"),
     "client_notice_answered": gettext_lazy("The client answered the notice"),
     "evaluated": gettext_lazy("Handover evaluated by the supervisor"),
+    "client_survey_sent": gettext_lazy("Client survey sent"),
+    "client_survey_answered": gettext_lazy("The client answered the survey"),
 }
 
 

@@ -30,6 +30,8 @@ TAB_LABELS = {
     "report": gettext_lazy("Report and signatures"),
     # The client notice (客户告知函): templates/handover/_client_notices.html.
     "notices": gettext_lazy("Client notices"),
+    # The clients' satisfaction survey after completion: templates/handover/_client_surveys.html.
+    "surveys": gettext_lazy("Client satisfaction"),
     "timeline": gettext_lazy("Timeline"),
 }
 TABS = list(TAB_LABELS)
