@@ -13,12 +13,9 @@ import datetime
 import hashlib
 import logging
 import os
-import queue
-import threading
-import time
 
 from django.core.files.base import ContentFile
-from django.db import close_old_connections, connections, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +24,7 @@ from accounts.models import User
 
 from .. import codes, origin, policy, seal
 from ..models import ArchivedDocument, ArchiveJob, ArchiveJobState, ConfirmationAnnex, Handover, State
+from .background import InProcess
 from .common import lock_handover, log_event, require_state
 from .errors import Conflict, HandoverError, NotAllowed
 
@@ -60,60 +58,7 @@ def _queue_archive(handover_id: int) -> bool:
     return True
 
 
-class _InProcess:
-    """One thread of this process that makes the archives asked of it, one at a time (a confirmation
-    of 500 clients takes seconds of one core; several at once would only share the cores)."""
-
-    def __init__(self, work, name: str):
-        self.work = work
-        self.name = name
-        self.lock = threading.Lock()
-        self.waiting: queue.Queue[int] = queue.Queue()
-        self.asked: set[int] = set()
-        self.thread: threading.Thread | None = None
-
-    def submit(self, handover_id: int) -> None:
-        with self.lock:
-            if handover_id in self.asked:
-                return
-            self.asked.add(handover_id)
-            self.waiting.put(handover_id)
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._work, name=self.name, daemon=True)
-                self.thread.start()
-
-    def _work(self) -> None:
-        while True:
-            try:
-                handover_id = self.waiting.get(timeout=30)
-            except queue.Empty:
-                with self.lock:
-                    if self.waiting.empty():
-                        self.thread = None
-                        return
-                continue
-            try:
-                close_old_connections()
-                self.work(handover_id)
-            finally:
-                # A thread's connection is its own: closed after each archive, none left idle.
-                connections.close_all()
-                with self.lock:
-                    self.asked.discard(handover_id)
-                self.waiting.task_done()
-
-    def wait(self, timeout: float = 60) -> bool:
-        """Until every archive asked of the thread is made (for the tests and the benchmark)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if not self.asked:
-                    return True
-            time.sleep(0.05)
-        return False
-
-
-in_process = _InProcess(lambda handover_id: archive_job_run_logged(handover_id), "archive")
+in_process = InProcess(lambda handover_id: archive_job_run_logged(handover_id), "archive")
 # How archive_soon hands a job to this process; tests that run inside one transaction replace it
 # (a thread could not see their rows).
 _run_in_process: list = [in_process.submit]
@@ -121,7 +66,7 @@ _run_in_process: list = [in_process.submit]
 
 # The annex printed ahead (ConfirmationAnnex), the same way: a Celery task, or a thread of this process.
 _annex_queue: list = []
-annex_in_process = _InProcess(lambda handover_id: confirmation_annex_print_logged(handover_id), "annex")
+annex_in_process = InProcess(lambda handover_id: confirmation_annex_print_logged(handover_id), "annex")
 _annex_run_in_process: list = [annex_in_process.submit]
 
 

@@ -17,16 +17,13 @@ eager), a thread of this process sends them, as the archive is made (services/ar
 
 import datetime
 import logging
-import queue
-import threading
-import time
 from collections.abc import Iterable
 from email.utils import parseaddr
 
 import icalendar
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import close_old_connections, connections, transaction
+from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -44,6 +41,7 @@ from ..models import (
     VisitInvitation,
 )
 from ..notify import MAX_ATTEMPTS, DeliveryError, absolute_url, handover_link
+from .background import InProcess
 
 logger = logging.getLogger(__name__)
 
@@ -340,55 +338,12 @@ def _queue(ids: Iterable[int]) -> int:
     return queued
 
 
-class _InProcess:
-    """With no broker, a thread of this process sends the invitations (through the task, run
-    eagerly there with its retries), so that a mail server's slowness never holds up a request."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.waiting: queue.Queue[int] = queue.Queue()
-        self.thread: threading.Thread | None = None
-
-    def submit(self, ids: list[int]) -> None:
-        for pk in ids:
-            self.waiting.put(pk)
-        with self.lock:
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._work, name="visit-invitations", daemon=True)
-                self.thread.start()
-
-    def _work(self) -> None:
-        while True:
-            try:
-                pk = self.waiting.get(timeout=30)
-            except queue.Empty:
-                with self.lock:
-                    if self.waiting.empty():
-                        self.thread = None
-                        return
-                continue
-            try:
-                close_old_connections()
-                _queue([pk])
-            finally:
-                # A thread's connection is its own: none left idle.
-                connections.close_all()
-                self.waiting.task_done()
-
-    def wait(self, timeout: float = 30) -> bool:
-        """Until every invitation handed to the thread has been tried (for the tests)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.waiting.unfinished_tasks:
-                return True
-            time.sleep(0.05)
-        return False
-
-
-in_process = _InProcess()
+# With no broker, a thread of this process sends the invitations (through the task, run eagerly
+# there with its retries), so that a mail server's slowness never holds up a request.
+in_process = InProcess(lambda pk: _queue([pk]), "visit-invitations")
 # How the owed invitations reach this process's thread; tests that run inside one transaction
 # replace it (a thread could not see their rows): see the root conftest.py.
-_run_in_process: list = [in_process.submit]
+_run_in_process: list = [in_process.submit_all]
 
 
 def _enqueue_pending() -> int:

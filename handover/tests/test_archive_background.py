@@ -16,6 +16,7 @@ from accounts.tokens import api_token_create
 from handover import pdf, seal, tasks
 from handover.models import ArchivedDocument, ArchiveJob, ArchiveJobState, Event, Handover, SignaturePurpose, State
 from handover.services import archive
+from handover.services.background import InProcess
 from handover.tests.conftest import poppler
 from tests.walk import advance_to, sign_missing
 
@@ -233,7 +234,7 @@ def test_the_archive_thread_takes_one_handover_once_at_a_time(monkeypatch):
         gate.wait(10)
         ran.append(handover_id)
 
-    worker = archive._InProcess(run, "archive")
+    worker = InProcess(run, "archive")
     for handover_id in (7, 7, 8, 7):
         worker.submit(handover_id)
     gate.set()

@@ -382,7 +382,7 @@ def test_the_visits_tab_links_each_recorded_visit(handover, people, login):
 def test_with_no_broker_a_thread_sends_them_and_the_request_does_not_wait(start, people, monkeypatch):
     # Celery is eager here (no broker): the invitations go from this process's thread, not the caller.
     assert invitations._broker_eager[0]()
-    monkeypatch.setattr(invitations, "_run_in_process", [invitations.in_process.submit])  # the real thread
+    monkeypatch.setattr(invitations, "_run_in_process", [invitations.in_process.submit_all])  # the real thread
     handover = start()
     hc = _hc(handover)
     caller = []
