@@ -1063,3 +1063,61 @@ class ClientSurveyResultSerializer(serializers.Serializer):
     rating = serializers.IntegerField(read_only=True)
     will_continue = serializers.ChoiceField(choices=SurveyContinue.choices, read_only=True)
     answered_at = serializers.DateTimeField(read_only=True)
+
+
+# The dashboard (issue 14, item 4)
+
+
+class DashboardFilterSerializer(serializers.Serializer):
+    date_from = serializers.DateField(required=False, default=None, help_text="Handovers started on or after.")
+    date_to = serializers.DateField(required=False, default=None, help_text="Handovers started on or before.")
+    department = serializers.IntegerField(
+        required=False, default=None, help_text="A department id; a supervisor may give only their own."
+    )
+
+    def validate(self, attrs):
+        start, end = attrs.get("date_from"), attrs.get("date_to")
+        if start and end and end < start:
+            raise serializers.ValidationError({"date_to": _("The end of the period cannot be before its start.")})
+        return attrs
+
+
+class DashboardStateSerializer(serializers.Serializer):
+    state = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class DashboardDepartmentSerializer(serializers.Serializer):
+    department = serializers.IntegerField(allow_null=True, help_text="null: the departing person has no department")
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+    open = serializers.IntegerField()
+    completed = serializers.IntegerField()
+
+
+class DashboardStageDaysSerializer(serializers.Serializer):
+    state = serializers.CharField()
+    label = serializers.CharField()
+    handovers = serializers.IntegerField(help_text="Handovers that left this state at least once.")
+    average_days = serializers.FloatField(help_text="Calendar days spent in the state, averaged over those handovers.")
+
+
+class DashboardReceivablesSerializer(serializers.Serializer):
+    department = serializers.IntegerField(allow_null=True)
+    label = serializers.CharField()
+    clients = serializers.IntegerField()
+    outstanding = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class DashboardSerializer(serializers.Serializer):
+    date_from = serializers.DateField(allow_null=True)
+    date_to = serializers.DateField(allow_null=True)
+    department = serializers.IntegerField(allow_null=True)
+    total = serializers.IntegerField(help_text="Handovers in the view.")
+    by_state = DashboardStateSerializer(many=True)
+    by_department = DashboardDepartmentSerializer(many=True)
+    overdue = DashboardStateSerializer(many=True, help_text="Open handovers past the deadline of their state.")
+    stage_days = DashboardStageDaysSerializer(many=True)
+    receivables = DashboardReceivablesSerializer(many=True, help_text="Outstanding in open handovers' clients.")
+    receivables_total = serializers.DecimalField(max_digits=16, decimal_places=2)

@@ -175,3 +175,22 @@ __all__ += [
     "survey_token",
     "surveys_tab",
 ]
+
+# The dashboard (issue 14, item 4).
+from .dashboard import (  # noqa: E402
+    Dashboard,
+    Table,
+    dashboard_departments,
+    dashboard_figures,
+    dashboard_tables,
+    may_see_dashboard,
+)
+
+__all__ += [
+    "Dashboard",
+    "Table",
+    "dashboard_departments",
+    "dashboard_figures",
+    "dashboard_tables",
+    "may_see_dashboard",
+]
