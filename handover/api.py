@@ -1723,4 +1723,5 @@ class DashboardView(ApiMixin, APIView):
                 raise exceptions.ValidationError({"department": [_("You may not see this department.")]})
             filters["department"] = department
         board = selectors.dashboard_figures(request.user, **filters)
-        return Response(DashboardSerializer(board.as_data()).data)
+        after = selectors.after_handover_figures(request.user, **filters)
+        return Response(DashboardSerializer({**board.as_data(), "after_handover": after.as_data()}).data)

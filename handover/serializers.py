@@ -1110,6 +1110,53 @@ class DashboardReceivablesSerializer(serializers.Serializer):
     outstanding = serializers.DecimalField(max_digits=16, decimal_places=2)
 
 
+class DashboardRetentionSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    handed_over = serializers.IntegerField(help_text="Handed-over clients whose window is over (or already decided).")
+    handed_over_retained = serializers.IntegerField()
+    handed_over_rate = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True, help_text="Percent.")
+    others = serializers.IntegerField(help_text="The same departments' other clients, not lost.")
+    others_active = serializers.IntegerField(help_text="Of them, with a follow-up or a contract in the last N days.")
+    others_rate = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True, help_text="Percent.")
+
+
+class DashboardCollectedSerializer(serializers.Serializer):
+    clients = serializers.IntegerField(help_text="Clients with the receivables kept at completion.")
+    unknown = serializers.IntegerField(help_text="Clients of handovers completed before that was kept.")
+    outstanding_at_handover = serializers.DecimalField(max_digits=16, decimal_places=2)
+    collected_since = serializers.DecimalField(max_digits=16, decimal_places=2)
+    outstanding_now = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class DashboardValueSerializer(serializers.Serializer):
+    clients = serializers.IntegerField(help_text="Clients whose 12 months after completion are over.")
+    value_12m_before = serializers.DecimalField(max_digits=16, decimal_places=2)
+    value_12m_after = serializers.DecimalField(max_digits=16, decimal_places=2)
+    change_percent = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+    benchmark_low = serializers.DecimalField(max_digits=5, decimal_places=0)
+    benchmark_high = serializers.DecimalField(max_digits=5, decimal_places=0)
+
+
+class DashboardReceiverSerializer(serializers.Serializer):
+    receiver = serializers.IntegerField()
+    label = serializers.CharField()
+    clients = serializers.IntegerField()
+    retained = serializers.IntegerField()
+    lost = serializers.IntegerField()
+    retained_rate = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
+    collected_since = serializers.DecimalField(max_digits=16, decimal_places=2)
+    surveys_answered = serializers.IntegerField()
+    average_rating = serializers.FloatField(allow_null=True)
+
+
+class DashboardAfterSerializer(serializers.Serializer):
+    clients = serializers.IntegerField(help_text="Clients of the completed handovers in the view.")
+    retention = DashboardRetentionSerializer(many=True)
+    collected = DashboardCollectedSerializer()
+    value = DashboardValueSerializer()
+    receivers = DashboardReceiverSerializer(many=True)
+
+
 class DashboardSerializer(serializers.Serializer):
     date_from = serializers.DateField(allow_null=True)
     date_to = serializers.DateField(allow_null=True)
@@ -1121,3 +1168,4 @@ class DashboardSerializer(serializers.Serializer):
     stage_days = DashboardStageDaysSerializer(many=True)
     receivables = DashboardReceivablesSerializer(many=True, help_text="Outstanding in open handovers' clients.")
     receivables_total = serializers.DecimalField(max_digits=16, decimal_places=2)
+    after_handover = DashboardAfterSerializer()

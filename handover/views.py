@@ -1547,8 +1547,10 @@ def _dashboard(request):
     if not selectors.may_see_dashboard(request.user):
         raise PermissionDenied(_("The dashboard is for managers, HR and supervisors."))
     form = DashboardFilterForm(request.GET or None, departments=selectors.dashboard_departments(request.user))
-    board = selectors.dashboard_figures(request.user, **form.filters())
-    return form, board, selectors.dashboard_tables(board)
+    filters = form.filters()
+    board = selectors.dashboard_figures(request.user, **filters)
+    after = selectors.after_handover_figures(request.user, **filters)
+    return form, board, selectors.dashboard_tables(board) + selectors.after_handover_tables(after)
 
 
 @require_GET

@@ -178,8 +178,11 @@ __all__ += [
 
 # The dashboard (issue 14, item 4).
 from .dashboard import (  # noqa: E402
+    AfterHandover,
     Dashboard,
     Table,
+    after_handover_figures,
+    after_handover_tables,
     dashboard_departments,
     dashboard_figures,
     dashboard_tables,
@@ -187,8 +190,11 @@ from .dashboard import (  # noqa: E402
 )
 
 __all__ += [
+    "AfterHandover",
     "Dashboard",
     "Table",
+    "after_handover_figures",
+    "after_handover_tables",
     "dashboard_departments",
     "dashboard_figures",
     "dashboard_tables",

@@ -20,7 +20,9 @@ from accounts.roles import Role
 from clients.models import Receivable
 from clients.money import format_money
 
-from ..models import OPEN_STATES, Event, Handover, State
+from ..models import OPEN_STATES, Event, Handover, HandoverClient, State
+from .outcomes import WINDOWS, client_outcomes
+from .surveys import survey_results_for
 from .visibility import with_current_due
 
 CENTS = Decimal("0.01")
@@ -304,5 +306,265 @@ def dashboard_tables(board: Dashboard) -> list[Table]:
             [_("department"), _("clients"), _("outstanding receivables")],
             receivables,
             {**bar(receivables, value_index=2, name=str(_("outstanding receivables"))), "money": True},
+        ),
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# After the handover: what became of the handed-over clients (issue 14, item 4, second part)
+
+# Sales per customer fall 13–18% the year after a salesperson leaves (Shi, Sridhar, Grewal and
+# Lilien, Journal of Marketing 2017): the change in contract value is read against this range.
+BENCHMARK_LOW = Decimal("-18")
+BENCHMARK_HIGH = Decimal("-13")
+
+
+@dataclass
+class AfterHandover:
+    clients: int = 0
+    retention: list[dict] = field(default_factory=list)
+    collected: dict = field(default_factory=dict)
+    value: dict = field(default_factory=dict)
+    receivers: list[dict] = field(default_factory=list)
+
+    def as_data(self) -> dict:
+        def plain(row: dict) -> dict:
+            return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
+
+        return {
+            "clients": self.clients,
+            "retention": [plain(r) for r in self.retention],
+            "collected": plain(self.collected),
+            "value": plain(self.value),
+            "receivers": [plain(r) for r in self.receivers],
+        }
+
+
+def _rate(part: int, whole: int) -> Decimal | None:
+    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1")) if whole else None
+
+
+def _other_clients_active(user, handovers: QuerySet[Handover], department, today: datetime.date) -> dict[int, tuple]:
+    """The company's other clients (in the same departments, never in a handover of this view, not
+    lost): how many had a follow-up or signed a contract in the last 30 / 90 / 180 days. One query."""
+    from django.db.models import Exists, OuterRef
+
+    from clients.models import Client, ClientStatus, Contract, FollowUp
+
+    others = Client.objects.exclude(status=ClientStatus.LOST).exclude(
+        pk__in=HandoverClient.objects.filter(handover__in=handovers).values("client_id")
+    )
+    if department is not None:
+        others = others.filter(owner__department=department)
+    elif not sees_every_department(user):
+        others = others.filter(owner__department__in=dashboard_departments(user).values("pk"))
+    aggregates = {"n": Count("pk")}
+    for n in WINDOWS:
+        since = today - datetime.timedelta(days=n)
+        follow_up = FollowUp.objects.filter(client=OuterRef("pk"), date__gte=since, date__lte=today)
+        contract = Contract.objects.filter(client=OuterRef("pk"), signed_on__gte=since, signed_on__lte=today)
+        others = others.annotate(**{f"a{n}": Exists(follow_up) | Exists(contract)})
+        aggregates[f"r{n}"] = Count("pk", filter=Q(**{f"a{n}": True}))
+    row = others.order_by().aggregate(**aggregates)
+    return {n: (row[f"r{n}"], row["n"]) for n in WINDOWS}
+
+
+def after_handover_figures(
+    user,
+    *,
+    department: Department | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    today: datetime.date | None = None,
+) -> AfterHandover:
+    """Retention against the other clients, money collected, contract value and outcomes per receiver,
+    over the completed handovers of the view: client_outcomes' five queries, the surveys' one and one
+    for the other clients, whatever the number of handovers and clients."""
+    today = today or timezone.localdate()
+    handovers = dashboard_handovers(user, department=department, date_from=date_from, date_to=date_to)
+    outcomes = client_outcomes(HandoverClient.objects.filter(handover__in=handovers), today=today)
+    after = AfterHandover(clients=len(outcomes))
+    others = _other_clients_active(user, handovers, department, today)
+    for n in WINDOWS:
+        known = [o.retained_at[n] for o in outcomes if o.retained_at.get(n) is not None]
+        kept = sum(1 for k in known if k)
+        other_kept, other_n = others[n]
+        after.retention.append(
+            {
+                "days": n,
+                "handed_over": len(known),
+                "handed_over_retained": kept,
+                "handed_over_rate": _rate(kept, len(known)),
+                "others": other_n,
+                "others_active": other_kept,
+                "others_rate": _rate(other_kept, other_n),
+            }
+        )
+    snap = [o for o in outcomes if o.outstanding_at_handover is not None]
+    after.collected = {
+        "clients": len(snap),
+        "unknown": len(outcomes) - len(snap),
+        "outstanding_at_handover": sum((o.outstanding_at_handover for o in snap), Decimal("0")).quantize(CENTS),
+        "collected_since": sum((o.collected_since or Decimal("0") for o in snap), Decimal("0")).quantize(CENTS),
+        "outstanding_now": sum((o.outstanding_now for o in outcomes), Decimal("0")).quantize(CENTS),
+    }
+    full = [o for o in outcomes if o.value_12m_complete]
+    before = sum((o.value_12m_before for o in full), Decimal("0"))
+    after_value = sum((o.value_12m_after for o in full), Decimal("0"))
+    change = ((after_value - before) * 100 / before).quantize(Decimal("0.1")) if before else None
+    after.value = {
+        "clients": len(full),
+        "value_12m_before": before.quantize(CENTS),
+        "value_12m_after": after_value.quantize(CENTS),
+        "change_percent": change,
+        "benchmark_low": BENCHMARK_LOW,
+        "benchmark_high": BENCHMARK_HIGH,
+    }
+    surveys = survey_results_for(o.hc_id for o in outcomes)
+    per: dict[int, dict] = {}
+    for o in outcomes:
+        row = per.setdefault(
+            o.receiver_id,
+            {
+                "receiver": o.receiver_id,
+                "label": o.receiver_name,
+                "clients": 0,
+                "retained": 0,
+                "lost": 0,
+                "collected_since": Decimal("0"),
+                "ratings": [],
+            },
+        )
+        row["clients"] += 1
+        row["retained"] += o.retained
+        row["lost"] += o.lost
+        row["collected_since"] += o.collected_since or Decimal("0")
+        rating = surveys[o.hc_id].rating if o.hc_id in surveys else None
+        if rating is not None:
+            row["ratings"].append(rating)
+    for row in per.values():
+        ratings = row.pop("ratings")
+        row["retained_rate"] = _rate(row["retained"], row["clients"])
+        row["collected_since"] = row["collected_since"].quantize(CENTS)
+        row["surveys_answered"] = len(ratings)
+        row["average_rating"] = round(sum(ratings) / len(ratings), 1) if ratings else None
+    after.receivers = sorted(per.values(), key=lambda r: (-r["clients"], r["label"]))
+    return after
+
+
+def after_handover_tables(after: AfterHandover) -> list[Table]:
+    def pct(value):
+        return f"{value}%" if value is not None else "—"
+
+    retention = [
+        [
+            _("%(days)d days") % {"days": r["days"]},
+            r["handed_over"],
+            pct(r["handed_over_rate"]),
+            r["others"],
+            pct(r["others_rate"]),
+        ]
+        for r in after.retention
+    ]
+    c = after.collected
+    collected = [
+        [_("outstanding at handover"), c["outstanding_at_handover"]],
+        [_("collected since"), c["collected_since"]],
+        [_("outstanding now"), c["outstanding_now"]],
+    ]
+    v = after.value
+    value = [
+        [_("clients with 12 months since handover"), v["clients"]],
+        [_("contract value, 12 months before"), v["value_12m_before"]],
+        [_("contract value, 12 months after"), v["value_12m_after"]],
+        [_("change"), pct(v["change_percent"])],
+        [_("benchmark (Shi et al., 2017)"), f"{v['benchmark_low']}% ～ {v['benchmark_high']}%"],
+    ]
+    receivers = [
+        [
+            r["label"],
+            r["clients"],
+            r["retained"],
+            r["lost"],
+            pct(r["retained_rate"]),
+            r["collected_since"],
+            r["average_rating"] if r["average_rating"] is not None else "—",
+        ]
+        for r in after.receivers
+    ]
+    return [
+        Table(
+            "retention",
+            _("Retention of handed-over clients against the other clients"),
+            [_("window"), _("handed-over clients"), _("retained"), _("other clients"), _("active in the window")],
+            retention,
+            {
+                "kind": "bar",
+                "percent": True,
+                "categories": [str(r[0]) for r in retention],
+                "series": [
+                    {
+                        "name": str(_("handed-over clients")),
+                        "data": [float(r["handed_over_rate"] or 0) for r in after.retention],
+                    },
+                    {"name": str(_("other clients")), "data": [float(r["others_rate"] or 0) for r in after.retention]},
+                ],
+            },
+        ),
+        Table(
+            "collected",
+            _("Receivables collected after handover"),
+            [_("figure"), _("sum")],
+            collected,
+            {
+                "kind": "bar",
+                "money": True,
+                "categories": [str(r[0]) for r in collected],
+                "series": [{"name": str(_("sum")), "data": [float(r[1]) for r in collected]}],
+            },
+        ),
+        Table(
+            "value",
+            _("Change in contract value against the 13–18% benchmark"),
+            [_("figure"), _("value")],
+            value,
+            {
+                "kind": "bar",
+                "percent": True,
+                "categories": [str(_("handed-over clients")), str(_("benchmark low")), str(_("benchmark high"))],
+                "series": [
+                    {
+                        "name": str(_("change")),
+                        "data": [
+                            float(v["change_percent"] or 0),
+                            float(v["benchmark_low"]),
+                            float(v["benchmark_high"]),
+                        ],
+                    }
+                ],
+            },
+        ),
+        Table(
+            "receivers",
+            _("Outcomes per receiver"),
+            [
+                _("receiver"),
+                _("clients"),
+                _("retained since handover"),
+                _("lost"),
+                _("retention"),
+                _("collected since"),
+                _("average survey rating"),
+            ],
+            receivers,
+            {
+                "kind": "bar",
+                "categories": [str(r[0]) for r in receivers],
+                "series": [
+                    {"name": str(_("retained")), "data": [r[2] for r in receivers], "stack": "n"},
+                    {"name": str(_("lost")), "data": [r[3] for r in receivers], "stack": "n"},
+                    {"name": str(_("other")), "data": [r[1] - r[2] - r[3] for r in receivers], "stack": "n"},
+                ],
+            },
         ),
     ]

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from accounts.tests.factories import UserFactory
 from accounts.tokens import api_token_create
+from clients.models import Contract
 from clients.tests.factories import ClientFactory, ContractFactory, ReceivableFactory
 from handover import selectors
 from handover.models import Event, Handover, HandoverClient, StageDeadline, State
@@ -22,8 +23,9 @@ def _api(client, user, **params):
     return client.get(reverse("api:dashboard"), params, HTTP_AUTHORIZATION=f"Token {token}")
 
 
-def _north_handover(people, n: int = 0) -> Handover:
-    """A handover in department north, made directly (no walk): open, in materials, one client owing 500."""
+def _north_handover(people, n: int = 0, *, completed: bool = False) -> Handover:
+    """A handover in department north, made directly (no walk): open, in materials, one client owing 500;
+    or completed 400 days ago, the client having paid 200 of the 500 since and signed nothing."""
     departing = UserFactory(department=people.north, supervisor=people.other_supervisor, roles=[Role.SALES])
     now = timezone.now()
     h = Handover.objects.create(
@@ -38,11 +40,21 @@ def _north_handover(people, n: int = 0) -> Handover:
         last_working_day=now.date() + datetime.timedelta(days=10),
         started_by=people.hr,
         started_at=now - datetime.timedelta(days=10),
-        state=State.MATERIALS,
+        state=State.COMPLETED if completed else State.MATERIALS,
+        completed_at=now - datetime.timedelta(days=400) if completed else None,
     )
     c = ClientFactory(owner=departing)
-    ReceivableFactory(contract=ContractFactory(client=c), amount_due=Decimal("500.00"), amount_received=Decimal("0"))
-    HandoverClient.objects.create(handover=h, client=c, receiver=people.other_sales, grade="B")
+    received = Decimal("200.00") if completed else Decimal("0")
+    contract = ContractFactory(client=c, signed_on=now.date() - datetime.timedelta(days=500))
+    ReceivableFactory(contract=contract, amount_due=Decimal("500.00"), amount_received=received)
+    HandoverClient.objects.create(
+        handover=h,
+        client=c,
+        receiver=people.other_sales,
+        grade="B",
+        outstanding_at_completion=Decimal("500.00") if completed else None,
+        received_at_completion=Decimal("0.00") if completed else None,
+    )
     StageDeadline.objects.create(handover=h, state=State.MATERIALS, due_on=now.date() - datetime.timedelta(days=1))
     Event.objects.bulk_create(
         [
@@ -172,8 +184,8 @@ def test_the_dashboard_takes_the_same_queries_for_2_or_8_handovers(people, clien
     counts = []
     for size in (2, 8):
         for n in range(size - Handover.objects.count()):
-            _north_handover(people, n)
-        with django_assert_max_num_queries(12) as captured:
+            _north_handover(people, n, completed=n % 2 == 0)
+        with django_assert_max_num_queries(24) as captured:
             response = client.get(reverse(url), HTTP_AUTHORIZATION=f"Token {token}")
         assert response.status_code == 200
         counts.append(len(captured))
@@ -187,3 +199,26 @@ def test_the_page_has_nothing_the_content_security_policy_blocks(people, login):
     response = login(people.manager).get(reverse("handover:dashboard"))
     assert _inline(response.content.decode()) == []
     assert "'unsafe-inline'" not in response["Content-Security-Policy"]
+
+
+def test_after_the_handover_retention_collected_value_and_receivers(people, client):
+    _north_handover(people, 1, completed=True)
+    after = selectors.after_handover_figures(people.hr)
+    assert after.clients == 1
+    # Nothing followed in any window: not retained at 30, 90 or 180 days.
+    assert [(r["days"], r["handed_over"], r["handed_over_retained"]) for r in after.retention] == [
+        (30, 1, 0),
+        (90, 1, 0),
+        (180, 1, 0),
+    ]
+    assert after.collected["collected_since"] == Decimal("200.00")
+    assert after.collected["outstanding_at_handover"] == Decimal("500.00")
+    contract = Contract.objects.get(client__handover_entries__handover__state=State.COMPLETED)
+    assert after.value["clients"] == 1 and after.value["value_12m_before"] == contract.amount
+    assert after.value["change_percent"] == Decimal("-100.0")
+    [row] = after.receivers
+    assert row["label"] == people.other_sales.display_name and row["clients"] == 1 and row["lost"] == 0
+    body = _api(client, people.hr).json()["after_handover"]
+    assert body["collected"]["collected_since"] == "200.00" and body["value"]["change_percent"] == "-100.0"
+    # A supervisor of another department sees none of it.
+    assert selectors.after_handover_figures(people.supervisor).clients == 0

@@ -8,7 +8,9 @@
   var number = new Intl.NumberFormat("zh-CN");
 
   function option(spec) {
-    var format = spec.money ? function (v) { return money.format(v); } : function (v) { return number.format(v); };
+    var format = spec.money ? function (v) { return money.format(v); }
+      : spec.percent ? function (v) { return number.format(v) + "%"; }
+      : function (v) { return number.format(v); };
     if (spec.kind === "pie") {
       return {
         tooltip: { trigger: "item", valueFormatter: format },
@@ -19,7 +21,7 @@
     return {
       tooltip: { trigger: "axis", valueFormatter: format },
       legend: { type: "scroll", bottom: 0 },
-      grid: { containLabel: true, left: 8, right: 16, top: 16, bottom: 40 },
+      grid: { containLabel: true, left: 8, right: 40, top: 16, bottom: 40 },
       xAxis: { type: "value", axisLabel: { formatter: format } },
       yAxis: { type: "category", data: spec.categories, inverse: true },
       series: spec.series.map(function (s) {
