@@ -317,6 +317,7 @@ def dashboard_tables(board: Dashboard) -> list[Table]:
 # Lilien, Journal of Marketing 2017): the change in contract value is read against this range.
 BENCHMARK_LOW = Decimal("-18")
 BENCHMARK_HIGH = Decimal("-13")
+SURVEY_CHUNK = 20_000
 
 
 @dataclass
@@ -420,7 +421,11 @@ def after_handover_figures(
         "benchmark_low": BENCHMARK_LOW,
         "benchmark_high": BENCHMARK_HIGH,
     }
-    surveys = survey_results_for(o.hc_id for o in outcomes)
+    # One query per SURVEY_CHUNK clients: SQLite refuses an IN list much longer than that.
+    ids = [o.hc_id for o in outcomes]
+    surveys = {}
+    for i in range(0, len(ids), SURVEY_CHUNK):
+        surveys.update(survey_results_for(ids[i : i + SURVEY_CHUNK]))
     per: dict[int, dict] = {}
     for o in outcomes:
         row = per.setdefault(

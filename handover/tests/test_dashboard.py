@@ -222,3 +222,16 @@ def test_after_the_handover_retention_collected_value_and_receivers(people, clie
     assert body["collected"]["collected_since"] == "200.00" and body["value"]["change_percent"] == "-100.0"
     # A supervisor of another department sees none of it.
     assert selectors.after_handover_figures(people.supervisor).clients == 0
+
+
+def test_the_receivers_table_averages_the_answered_surveys(people):
+    from handover.models import ClientSurvey
+
+    h = _north_handover(people, 1, completed=True)
+    hc = h.clients.get()
+    now = timezone.now()
+    ClientSurvey.objects.create(
+        handover_client=hc, nonce="n", token_sha256="0" * 64, first_sent_at=now, answered_at=now, rating=4
+    )
+    [row] = selectors.after_handover_figures(people.hr).receivers
+    assert row["surveys_answered"] == 1 and row["average_rating"] == 4.0
