@@ -64,6 +64,8 @@ from .serializers import (
     ClientSurveyAnswerSerializer,
     ClientSurveyResultSerializer,
     CountSerializer,
+    DashboardFilterSerializer,
+    DashboardSerializer,
     DisputeAnswerSerializer,
     DisputeSerializer,
     DutyFilterSerializer,
@@ -1695,3 +1697,31 @@ class ClientSurveyAnswerView(APIView):
                 _("This link was answered already.") if closed.reason == "answered" else _("This link has expired.")
             ) from closed
         return Response(ClientSurveyResultSerializer(survey).data)
+
+
+# The dashboard (issue 14, item 4)
+
+
+@extend_schema(
+    tags=["dashboard"],
+    summary="The dashboard's figures: handovers by state and department, overdue stages, days per stage, receivables",
+    description="Managers, HR and superusers see every department, a supervisor only their own (403 for anyone "
+    "else). The same figures as the dashboard page. The period filters on the day a handover was started.",
+    parameters=[DashboardFilterSerializer],
+    responses={200: DashboardSerializer, **_errors(400, 403)},
+)
+class DashboardView(ApiMixin, APIView):
+    def get(self, request):
+        if not selectors.may_see_dashboard(request.user):
+            raise exceptions.PermissionDenied(_("The dashboard is for managers, HR and supervisors."))
+        query = DashboardFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = dict(query.validated_data)
+        if filters["department"] is not None:
+            department = selectors.dashboard_departments(request.user).filter(pk=filters["department"]).first()
+            if department is None:
+                raise exceptions.ValidationError({"department": [_("You may not see this department.")]})
+            filters["department"] = department
+        board = selectors.dashboard_figures(request.user, **filters)
+        after = selectors.after_handover_figures(request.user, **filters)
+        return Response(DashboardSerializer({**board.as_data(), "after_handover": after.as_data()}).data)

@@ -85,4 +85,5 @@ urlpatterns = [
         login_required(SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api/swagger_ui.html")),
         name="docs",
     ),
+    path("dashboard/", api.DashboardView.as_view(), name="dashboard"),
 ]

@@ -506,3 +506,45 @@ class ClientSurveyForm(forms.Form):
         if rating is not None and rating <= SURVEY_LOW_RATING and not (data.get("comment") or "").strip():
             self.add_error("comment", _("Please tell us in a few words what went wrong."))
         return data
+
+
+# ---------------------------------------------------------------------------------------
+# The dashboard's filters (issue 14, item 4): a period and a department within the person's scope
+
+
+class DashboardFilterForm(forms.Form):
+    date_from = forms.DateField(
+        label=_("period from"),
+        required=False,
+        widget=forms.DateInput({"type": "date", "class": "form-control form-control-sm"}),
+    )
+    date_to = forms.DateField(
+        label=_("period to"),
+        required=False,
+        widget=forms.DateInput({"type": "date", "class": "form-control form-control-sm"}),
+    )
+    department = forms.ModelChoiceField(
+        label=_("department"),
+        required=False,
+        queryset=Department.objects.none(),
+        empty_label=_("All departments"),
+        widget=forms.Select({"class": "form-select form-select-sm"}),
+    )
+
+    def __init__(self, *args, departments=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if departments is not None:
+            self.fields["department"].queryset = departments
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("The end of the period cannot be before its start."))
+        return data
+
+    def filters(self) -> dict:
+        """The valid filters; a field with an error is left out (the error shows beside it)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {name: data.get(name) for name in ("date_from", "date_to", "department") if name not in self.errors}

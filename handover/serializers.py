@@ -1063,3 +1063,109 @@ class ClientSurveyResultSerializer(serializers.Serializer):
     rating = serializers.IntegerField(read_only=True)
     will_continue = serializers.ChoiceField(choices=SurveyContinue.choices, read_only=True)
     answered_at = serializers.DateTimeField(read_only=True)
+
+
+# The dashboard (issue 14, item 4)
+
+
+class DashboardFilterSerializer(serializers.Serializer):
+    date_from = serializers.DateField(required=False, default=None, help_text="Handovers started on or after.")
+    date_to = serializers.DateField(required=False, default=None, help_text="Handovers started on or before.")
+    department = serializers.IntegerField(
+        required=False, default=None, help_text="A department id; a supervisor may give only their own."
+    )
+
+    def validate(self, attrs):
+        start, end = attrs.get("date_from"), attrs.get("date_to")
+        if start and end and end < start:
+            raise serializers.ValidationError({"date_to": _("The end of the period cannot be before its start.")})
+        return attrs
+
+
+class DashboardStateSerializer(serializers.Serializer):
+    state = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class DashboardDepartmentSerializer(serializers.Serializer):
+    department = serializers.IntegerField(allow_null=True, help_text="null: the departing person has no department")
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+    open = serializers.IntegerField()
+    completed = serializers.IntegerField()
+
+
+class DashboardStageDaysSerializer(serializers.Serializer):
+    state = serializers.CharField()
+    label = serializers.CharField()
+    handovers = serializers.IntegerField(help_text="Handovers that left this state at least once.")
+    average_days = serializers.FloatField(help_text="Calendar days spent in the state, averaged over those handovers.")
+
+
+class DashboardReceivablesSerializer(serializers.Serializer):
+    department = serializers.IntegerField(allow_null=True)
+    label = serializers.CharField()
+    clients = serializers.IntegerField()
+    outstanding = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class DashboardRetentionSerializer(serializers.Serializer):
+    days = serializers.IntegerField()
+    handed_over = serializers.IntegerField(help_text="Handed-over clients whose window is over (or already decided).")
+    handed_over_retained = serializers.IntegerField()
+    handed_over_rate = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True, help_text="Percent.")
+    others = serializers.IntegerField(help_text="The same departments' other clients, not lost.")
+    others_active = serializers.IntegerField(help_text="Of them, with a follow-up or a contract in the last N days.")
+    others_rate = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True, help_text="Percent.")
+
+
+class DashboardCollectedSerializer(serializers.Serializer):
+    clients = serializers.IntegerField(help_text="Clients with the receivables kept at completion.")
+    unknown = serializers.IntegerField(help_text="Clients of handovers completed before that was kept.")
+    outstanding_at_handover = serializers.DecimalField(max_digits=16, decimal_places=2)
+    collected_since = serializers.DecimalField(max_digits=16, decimal_places=2)
+    outstanding_now = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class DashboardValueSerializer(serializers.Serializer):
+    clients = serializers.IntegerField(help_text="Clients whose 12 months after completion are over.")
+    value_12m_before = serializers.DecimalField(max_digits=16, decimal_places=2)
+    value_12m_after = serializers.DecimalField(max_digits=16, decimal_places=2)
+    change_percent = serializers.DecimalField(max_digits=8, decimal_places=1, allow_null=True)
+    benchmark_low = serializers.DecimalField(max_digits=5, decimal_places=0)
+    benchmark_high = serializers.DecimalField(max_digits=5, decimal_places=0)
+
+
+class DashboardReceiverSerializer(serializers.Serializer):
+    receiver = serializers.IntegerField()
+    label = serializers.CharField()
+    clients = serializers.IntegerField()
+    retained = serializers.IntegerField()
+    lost = serializers.IntegerField()
+    retained_rate = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True)
+    collected_since = serializers.DecimalField(max_digits=16, decimal_places=2)
+    surveys_answered = serializers.IntegerField()
+    average_rating = serializers.FloatField(allow_null=True)
+
+
+class DashboardAfterSerializer(serializers.Serializer):
+    clients = serializers.IntegerField(help_text="Clients of the completed handovers in the view.")
+    retention = DashboardRetentionSerializer(many=True)
+    collected = DashboardCollectedSerializer()
+    value = DashboardValueSerializer()
+    receivers = DashboardReceiverSerializer(many=True)
+
+
+class DashboardSerializer(serializers.Serializer):
+    date_from = serializers.DateField(allow_null=True)
+    date_to = serializers.DateField(allow_null=True)
+    department = serializers.IntegerField(allow_null=True)
+    total = serializers.IntegerField(help_text="Handovers in the view.")
+    by_state = DashboardStateSerializer(many=True)
+    by_department = DashboardDepartmentSerializer(many=True)
+    overdue = DashboardStateSerializer(many=True, help_text="Open handovers past the deadline of their state.")
+    stage_days = DashboardStageDaysSerializer(many=True)
+    receivables = DashboardReceivablesSerializer(many=True, help_text="Outstanding in open handovers' clients.")
+    receivables_total = serializers.DecimalField(max_digits=16, decimal_places=2)
+    after_handover = DashboardAfterSerializer()

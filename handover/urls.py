@@ -60,4 +60,6 @@ urlpatterns = [
     path("<int:pk>/evaluation/", views.evaluate, name="evaluate"),
     # The client's satisfaction survey (no login), and the handover's tab of its results.
     path("survey/<str:token>/", views.client_survey, name="client_survey"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard.xlsx", views.dashboard_xlsx, name="dashboard_xlsx"),
 ]

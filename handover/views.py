@@ -33,6 +33,7 @@ from .forms import (
     ClientAnswerForm,
     ClientDropForm,
     ClientSurveyForm,
+    DashboardFilterForm,
     DisputeAnswerForm,
     DisputeForm,
     EvaluationForm,
@@ -1536,3 +1537,40 @@ def client_page_surveys(client, user) -> str:
     if not answers:
         return ""
     return render_to_string("handover/_client_page_surveys.html", {"answers": answers})
+
+
+# ---------------------------------------------------------------------------------------
+# The dashboard (issue 14, item 4): managers and HR see every department, a supervisor their own
+
+
+def _dashboard(request):
+    if not selectors.may_see_dashboard(request.user):
+        raise PermissionDenied(_("The dashboard is for managers, HR and supervisors."))
+    form = DashboardFilterForm(request.GET or None, departments=selectors.dashboard_departments(request.user))
+    filters = form.filters()
+    board = selectors.dashboard_figures(request.user, **filters)
+    after = selectors.after_handover_figures(request.user, **filters)
+    return form, board, selectors.dashboard_tables(board) + selectors.after_handover_tables(after)
+
+
+@require_GET
+def dashboard(request):
+    form, board, tables = _dashboard(request)
+    return render(request, "handover/dashboard.html", {"form": form, "board": board, "tables": tables})
+
+
+@require_GET
+def dashboard_xlsx(request):
+    """The dashboard's tables, one after another on one sheet, as the page shows them."""
+    from clients.exports import neutralize, xlsx_bytes
+
+    _form, board, tables = _dashboard(request)
+    period = f"{board.date_from or ''} – {board.date_to or ''}"
+    rows: list[list] = [[_("period"), period], [_("department"), str(board.department or _("All departments"))]]
+    for table in tables:
+        rows += [[], [table.title], [str(h) for h in table.headers]]
+        rows += [[neutralize(v) if isinstance(v, str) else v for v in row] for row in table.rows]
+    data = xlsx_bytes([_("Handover dashboard")], rows, sheet_title=_("Handover dashboard"))
+    response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, "dashboard.xlsx")
+    return response

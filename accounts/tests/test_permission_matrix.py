@@ -864,6 +864,12 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         method="post", state=State.COMPLETED, prepare=_archived, args=_h, data=lambda w: {}, ok={"hr"}, status=202
     ),
     "handover:verify": page(),
+    # The dashboard (issue 14): managers, HR and supervisors; the admin role and the parties are refused.
+    "handover:dashboard": page(everyone=403, supervisor=200, manager=200, hr=200),
+    "handover:dashboard_xlsx": page(everyone=403, supervisor=200, manager=200, hr=200),
+    "api:dashboard": Case(
+        dict.fromkeys(ROLES, 403) | {"anonymous": 401, "supervisor": 200, "manager": 200, "hr": 200}, api=True
+    ),
     "api:signature-list": (
         api(args=_h, ok=PARTIES),
         api(

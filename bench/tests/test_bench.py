@@ -135,3 +135,13 @@ def test_the_large_book_benchmark_runs_on_a_small_book(db):
     measured = rows[1:]
     assert len(measured) == 10 and all(row["seconds"] > 0 and row["queries"] for row in measured)
     assert {row["name"].split(", ")[0] for row in measured} == {"list 200: manager", "list 200: supervisor"}
+
+
+def test_the_dashboard_benchmark_runs_on_a_small_company(db):
+    from bench.bench_dashboard import MAX_QUERIES as DASHBOARD_MAX_QUERIES
+    from bench.bench_dashboard import bench_dashboard
+
+    rows = bench_dashboard(handovers=10, clients=300)
+    assert rows[0]["name"].startswith("dashboard: manager, 10 handovers, 300 clients")
+    for row in rows:
+        assert row["queries"] <= DASHBOARD_MAX_QUERIES and row["seconds"] > 0

@@ -175,3 +175,28 @@ __all__ += [
     "survey_token",
     "surveys_tab",
 ]
+
+# The dashboard (issue 14, item 4).
+from .dashboard import (  # noqa: E402
+    AfterHandover,
+    Dashboard,
+    Table,
+    after_handover_figures,
+    after_handover_tables,
+    dashboard_departments,
+    dashboard_figures,
+    dashboard_tables,
+    may_see_dashboard,
+)
+
+__all__ += [
+    "AfterHandover",
+    "Dashboard",
+    "Table",
+    "after_handover_figures",
+    "after_handover_tables",
+    "dashboard_departments",
+    "dashboard_figures",
+    "dashboard_tables",
+    "may_see_dashboard",
+]

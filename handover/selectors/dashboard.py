@@ -1,0 +1,575 @@
+"""The dashboard's figures (issue 14, item 4): handovers by state and department, overdue stages,
+average days per stage and outstanding receivables in open handovers.
+
+Scoped by role: managers, HR and superusers see every department, a supervisor only their own
+(the one they belong to or head); anyone else has no dashboard. A fixed number of queries
+whatever the number of handovers and clients.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Department
+from accounts.roles import Role
+from clients.models import Receivable
+from clients.money import format_money
+
+from ..models import OPEN_STATES, Event, Handover, HandoverClient, State
+from .outcomes import WINDOWS, client_outcomes
+from .surveys import survey_results_for
+from .visibility import with_current_due
+
+CENTS = Decimal("0.01")
+NO_DEPARTMENT = 0
+
+
+def may_see_dashboard(user) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return bool(
+        user.is_superuser or user.has_role(Role.MANAGER) or user.has_role(Role.HR) or user.has_role(Role.SUPERVISOR)
+    )
+
+
+def sees_every_department(user) -> bool:
+    return bool(user.is_superuser or user.has_role(Role.MANAGER) or user.has_role(Role.HR))
+
+
+def dashboard_departments(user) -> QuerySet[Department]:
+    """The departments this person may pick on the dashboard."""
+    if not may_see_dashboard(user):
+        return Department.objects.none()
+    if sees_every_department(user):
+        return Department.objects.all()
+    return Department.objects.filter(Q(head=user) | Q(pk=user.department_id)).distinct()
+
+
+def dashboard_handovers(
+    user,
+    *,
+    department: Department | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+) -> QuerySet[Handover]:
+    """The handovers the dashboard counts: in the person's scope, started within the period."""
+    if not may_see_dashboard(user):
+        return Handover.objects.none()
+    queryset = Handover.objects.all()
+    if not sees_every_department(user):
+        queryset = queryset.filter(departing__department__in=dashboard_departments(user).values("pk"))
+    if department is not None:
+        queryset = queryset.filter(departing__department=department)
+    if date_from is not None:
+        queryset = queryset.filter(started_at__date__gte=date_from)
+    if date_to is not None:
+        queryset = queryset.filter(started_at__date__lte=date_to)
+    return queryset
+
+
+@dataclass
+class Dashboard:
+    date_from: datetime.date | None
+    date_to: datetime.date | None
+    department: Department | None
+    total: int = 0
+    by_state: list[dict] = field(default_factory=list)
+    by_department: list[dict] = field(default_factory=list)
+    overdue: list[dict] = field(default_factory=list)
+    stage_days: list[dict] = field(default_factory=list)
+    receivables: list[dict] = field(default_factory=list)
+    receivables_total: Decimal = Decimal("0.00")
+
+    def as_data(self) -> dict:
+        """The same figures as plain data: for the API, the charts' JSON and the Excel export."""
+        return {
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+            "department": self.department.pk if self.department else None,
+            "total": self.total,
+            "by_state": self.by_state,
+            "by_department": self.by_department,
+            "overdue": self.overdue,
+            "stage_days": self.stage_days,
+            "receivables": [{**row, "outstanding": str(row["outstanding"])} for row in self.receivables],
+            "receivables_total": str(self.receivables_total),
+        }
+
+
+def _department_names(ids) -> dict[int, str]:
+    names = dict(Department.objects.filter(pk__in=[i for i in ids if i]).values_list("pk", "name"))
+    names[NO_DEPARTMENT] = _("No department")
+    return names
+
+
+def dashboard_figures(
+    user,
+    *,
+    department: Department | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    today: datetime.date | None = None,
+) -> Dashboard:
+    """Six queries, whatever the number of handovers, events and clients."""
+    today = today or timezone.localdate()
+    handovers = dashboard_handovers(user, department=department, date_from=date_from, date_to=date_to)
+    board = Dashboard(date_from=date_from, date_to=date_to, department=department)
+    labels = dict(State.choices)
+
+    # 1. By state.
+    counts = dict(handovers.order_by().values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+    board.by_state = [
+        {"state": state, "label": str(label), "count": counts.get(state, 0)} for state, label in State.choices
+    ]
+    board.total = sum(counts.values())
+
+    # 2. By department (and state: open / completed / cancelled).
+    rows = (
+        handovers.order_by()
+        .values_list("departing__department")
+        .annotate(
+            n=Count("id"),
+            open=Count("id", filter=Q(state__in=OPEN_STATES)),
+            completed=Count("id", filter=Q(state=State.COMPLETED)),
+        )
+        .values_list("departing__department", "n", "open", "completed")
+    )
+    rows = [(dept or NO_DEPARTMENT, n, o, c) for dept, n, o, c in rows]
+    # 3. Receivables outstanding in open handovers, by department.
+    owed = F("amount_due") - F("amount_received")
+    money = (
+        Receivable.objects.outstanding()
+        .filter(contract__client__handover_entries__handover__in=handovers.filter(state__in=OPEN_STATES))
+        .order_by()
+        .values_list("contract__client__handover_entries__handover__departing__department")
+        .annotate(total=Sum(owed), clients=Count("contract__client", distinct=True))
+        .values_list("contract__client__handover_entries__handover__departing__department", "total", "clients")
+    )
+    money = [(dept or NO_DEPARTMENT, total or Decimal("0"), n) for dept, total, n in money]
+    names = _department_names([r[0] for r in rows] + [m[0] for m in money])
+    board.by_department = sorted(
+        (
+            {"department": dept or None, "label": names.get(dept, ""), "count": n, "open": o, "completed": c}
+            for dept, n, o, c in rows
+        ),
+        key=lambda row: (-row["count"], row["label"]),
+    )
+    board.receivables = sorted(
+        (
+            {
+                "department": dept or None,
+                "label": names.get(dept, ""),
+                "clients": n,
+                "outstanding": total.quantize(CENTS),
+            }
+            for dept, total, n in money
+        ),
+        key=lambda row: (-row["outstanding"], row["label"]),
+    )
+    board.receivables_total = sum((row["outstanding"] for row in board.receivables), Decimal("0")).quantize(CENTS)
+
+    # 4. Overdue stages: open handovers past the deadline of the state they are in.
+    overdue = dict(
+        with_current_due(handovers.filter(state__in=OPEN_STATES))
+        .filter(current_due_on__lt=today)
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("id"))
+        .values_list("state", "n")
+    )
+    board.overdue = [
+        {"state": state, "label": str(labels[state]), "count": overdue[state]}
+        for state in OPEN_STATES
+        if state in overdue
+    ]
+
+    # 5. Average days per stage, from the timeline's transitions: each stay in a state runs from
+    # the transition into it (or the start, for the plan) to the transition out of it.
+    board.stage_days = _stage_days(handovers, labels)
+    return board
+
+
+def _stage_days(handovers: QuerySet[Handover], labels: dict) -> list[dict]:
+    started = dict(handovers.order_by().values_list("pk", "started_at"))
+    events = (
+        Event.objects.filter(handover__in=handovers, kind="transition")
+        .exclude(from_state=F("to_state"))
+        .order_by("handover_id", "at", "id")
+        .values_list("handover_id", "at", "from_state")
+    )
+    spent: dict[str, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    since: dict[int, datetime.datetime] = {}
+    for handover_id, at, from_state in events:
+        begin = since.get(handover_id, started.get(handover_id))
+        if begin is not None and from_state:
+            spent[from_state][handover_id] += (at - begin).total_seconds() / 86400
+        since[handover_id] = at
+    result = []
+    for state in OPEN_STATES:
+        per_handover = spent.get(state)
+        if not per_handover:
+            continue
+        days = sum(per_handover.values()) / len(per_handover)
+        result.append(
+            {
+                "state": state,
+                "label": str(labels[state]),
+                "handovers": len(per_handover),
+                "average_days": round(days, 1),
+            }
+        )
+    return result
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    headers: list[str]
+    rows: list[list]
+    chart: dict
+
+    @property
+    def chart_id(self) -> str:
+        return f"chart-{self.key}"
+
+    @property
+    def cells(self) -> list[list]:
+        """The rows as the page shows them: money written with format_money."""
+        return [[format_money(v) if isinstance(v, Decimal) else v for v in row] for row in self.rows]
+
+
+def dashboard_tables(board: Dashboard) -> list[Table]:
+    """Each chart's numbers as a table (the table is the truth, the chart is drawn from the same rows)."""
+
+    def bar(rows, value_index=1, name=""):
+        return {
+            "kind": "bar",
+            "categories": [str(row[0]) for row in rows],
+            "series": [{"name": name, "data": [float(row[value_index]) for row in rows]}],
+        }
+
+    by_state = [[row["label"], row["count"]] for row in board.by_state if row["count"]]
+    by_department = [[row["label"], row["count"], row["open"], row["completed"]] for row in board.by_department]
+    overdue = [[row["label"], row["count"]] for row in board.overdue]
+    stage_days = [[row["label"], row["handovers"], row["average_days"]] for row in board.stage_days]
+    receivables = [[row["label"], row["clients"], row["outstanding"]] for row in board.receivables]
+    return [
+        Table(
+            "by_state",
+            _("Handovers by state"),
+            [_("state"), _("handovers")],
+            by_state,
+            {"kind": "pie", "data": [{"name": str(r[0]), "value": r[1]} for r in by_state]},
+        ),
+        Table(
+            "by_department",
+            _("Handovers by department"),
+            [_("department"), _("handovers"), _("open handovers"), _("completed handovers")],
+            by_department,
+            {
+                "kind": "bar",
+                "categories": [str(r[0]) for r in by_department],
+                "series": [
+                    {"name": str(_("open handovers")), "data": [r[2] for r in by_department], "stack": "n"},
+                    {"name": str(_("completed handovers")), "data": [r[3] for r in by_department], "stack": "n"},
+                    {
+                        "name": str(_("cancelled handovers")),
+                        "data": [r[1] - r[2] - r[3] for r in by_department],
+                        "stack": "n",
+                    },
+                ],
+            },
+        ),
+        Table(
+            "overdue",
+            _("Overdue stages"),
+            [_("state"), _("open handovers past the deadline")],
+            overdue,
+            bar(overdue, name=str(_("handovers"))),
+        ),
+        Table(
+            "stage_days",
+            _("Average days per stage"),
+            [_("state"), _("handovers"), _("average days")],
+            stage_days,
+            bar(stage_days, value_index=2, name=str(_("average days"))),
+        ),
+        Table(
+            "receivables",
+            _("Outstanding receivables in open handovers"),
+            [_("department"), _("clients"), _("outstanding receivables")],
+            receivables,
+            {**bar(receivables, value_index=2, name=str(_("outstanding receivables"))), "money": True},
+        ),
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# After the handover: what became of the handed-over clients (issue 14, item 4, second part)
+
+# Sales per customer fall 13–18% the year after a salesperson leaves (Shi, Sridhar, Grewal and
+# Lilien, Journal of Marketing 2017): the change in contract value is read against this range.
+BENCHMARK_LOW = Decimal("-18")
+BENCHMARK_HIGH = Decimal("-13")
+SURVEY_CHUNK = 20_000
+
+
+@dataclass
+class AfterHandover:
+    clients: int = 0
+    retention: list[dict] = field(default_factory=list)
+    collected: dict = field(default_factory=dict)
+    value: dict = field(default_factory=dict)
+    receivers: list[dict] = field(default_factory=list)
+
+    def as_data(self) -> dict:
+        def plain(row: dict) -> dict:
+            return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
+
+        return {
+            "clients": self.clients,
+            "retention": [plain(r) for r in self.retention],
+            "collected": plain(self.collected),
+            "value": plain(self.value),
+            "receivers": [plain(r) for r in self.receivers],
+        }
+
+
+def _rate(part: int, whole: int) -> Decimal | None:
+    return (Decimal(part) * 100 / whole).quantize(Decimal("0.1")) if whole else None
+
+
+def _other_clients_active(user, handovers: QuerySet[Handover], department, today: datetime.date) -> dict[int, tuple]:
+    """The company's other clients (in the same departments, never in a handover of this view, not
+    lost): how many had a follow-up or signed a contract in the last 30 / 90 / 180 days. One query."""
+    from django.db.models import Exists, OuterRef
+
+    from clients.models import Client, ClientStatus, Contract, FollowUp
+
+    others = Client.objects.exclude(status=ClientStatus.LOST).exclude(
+        pk__in=HandoverClient.objects.filter(handover__in=handovers).values("client_id")
+    )
+    if department is not None:
+        others = others.filter(owner__department=department)
+    elif not sees_every_department(user):
+        others = others.filter(owner__department__in=dashboard_departments(user).values("pk"))
+    aggregates = {"n": Count("pk")}
+    for n in WINDOWS:
+        since = today - datetime.timedelta(days=n)
+        follow_up = FollowUp.objects.filter(client=OuterRef("pk"), date__gte=since, date__lte=today)
+        contract = Contract.objects.filter(client=OuterRef("pk"), signed_on__gte=since, signed_on__lte=today)
+        others = others.annotate(**{f"a{n}": Exists(follow_up) | Exists(contract)})
+        aggregates[f"r{n}"] = Count("pk", filter=Q(**{f"a{n}": True}))
+    row = others.order_by().aggregate(**aggregates)
+    return {n: (row[f"r{n}"], row["n"]) for n in WINDOWS}
+
+
+def after_handover_figures(
+    user,
+    *,
+    department: Department | None = None,
+    date_from: datetime.date | None = None,
+    date_to: datetime.date | None = None,
+    today: datetime.date | None = None,
+) -> AfterHandover:
+    """Retention against the other clients, money collected, contract value and outcomes per receiver,
+    over the completed handovers of the view: client_outcomes' five queries, the surveys' one and one
+    for the other clients, whatever the number of handovers and clients."""
+    today = today or timezone.localdate()
+    handovers = dashboard_handovers(user, department=department, date_from=date_from, date_to=date_to)
+    outcomes = client_outcomes(HandoverClient.objects.filter(handover__in=handovers), today=today)
+    after = AfterHandover(clients=len(outcomes))
+    others = _other_clients_active(user, handovers, department, today)
+    for n in WINDOWS:
+        known = [o.retained_at[n] for o in outcomes if o.retained_at.get(n) is not None]
+        kept = sum(1 for k in known if k)
+        other_kept, other_n = others[n]
+        after.retention.append(
+            {
+                "days": n,
+                "handed_over": len(known),
+                "handed_over_retained": kept,
+                "handed_over_rate": _rate(kept, len(known)),
+                "others": other_n,
+                "others_active": other_kept,
+                "others_rate": _rate(other_kept, other_n),
+            }
+        )
+    snap = [o for o in outcomes if o.outstanding_at_handover is not None]
+    after.collected = {
+        "clients": len(snap),
+        "unknown": len(outcomes) - len(snap),
+        "outstanding_at_handover": sum((o.outstanding_at_handover for o in snap), Decimal("0")).quantize(CENTS),
+        "collected_since": sum((o.collected_since or Decimal("0") for o in snap), Decimal("0")).quantize(CENTS),
+        "outstanding_now": sum((o.outstanding_now for o in outcomes), Decimal("0")).quantize(CENTS),
+    }
+    full = [o for o in outcomes if o.value_12m_complete]
+    before = sum((o.value_12m_before for o in full), Decimal("0"))
+    after_value = sum((o.value_12m_after for o in full), Decimal("0"))
+    change = ((after_value - before) * 100 / before).quantize(Decimal("0.1")) if before else None
+    after.value = {
+        "clients": len(full),
+        "value_12m_before": before.quantize(CENTS),
+        "value_12m_after": after_value.quantize(CENTS),
+        "change_percent": change,
+        "benchmark_low": BENCHMARK_LOW,
+        "benchmark_high": BENCHMARK_HIGH,
+    }
+    # One query per SURVEY_CHUNK clients: SQLite refuses an IN list much longer than that.
+    ids = [o.hc_id for o in outcomes]
+    surveys = {}
+    for i in range(0, len(ids), SURVEY_CHUNK):
+        surveys.update(survey_results_for(ids[i : i + SURVEY_CHUNK]))
+    per: dict[int, dict] = {}
+    for o in outcomes:
+        row = per.setdefault(
+            o.receiver_id,
+            {
+                "receiver": o.receiver_id,
+                "label": o.receiver_name,
+                "clients": 0,
+                "retained": 0,
+                "lost": 0,
+                "collected_since": Decimal("0"),
+                "ratings": [],
+            },
+        )
+        row["clients"] += 1
+        row["retained"] += o.retained
+        row["lost"] += o.lost
+        row["collected_since"] += o.collected_since or Decimal("0")
+        rating = surveys[o.hc_id].rating if o.hc_id in surveys else None
+        if rating is not None:
+            row["ratings"].append(rating)
+    for row in per.values():
+        ratings = row.pop("ratings")
+        row["retained_rate"] = _rate(row["retained"], row["clients"])
+        row["collected_since"] = row["collected_since"].quantize(CENTS)
+        row["surveys_answered"] = len(ratings)
+        row["average_rating"] = round(sum(ratings) / len(ratings), 1) if ratings else None
+    after.receivers = sorted(per.values(), key=lambda r: (-r["clients"], r["label"]))
+    return after
+
+
+def after_handover_tables(after: AfterHandover) -> list[Table]:
+    def pct(value):
+        return f"{value}%" if value is not None else "—"
+
+    retention = [
+        [
+            _("%(days)d days") % {"days": r["days"]},
+            r["handed_over"],
+            pct(r["handed_over_rate"]),
+            r["others"],
+            pct(r["others_rate"]),
+        ]
+        for r in after.retention
+    ]
+    c = after.collected
+    collected = [
+        [_("outstanding at handover"), c["outstanding_at_handover"]],
+        [_("collected since"), c["collected_since"]],
+        [_("outstanding now"), c["outstanding_now"]],
+    ]
+    v = after.value
+    value = [
+        [_("clients with 12 months since handover"), v["clients"]],
+        [_("contract value, 12 months before"), v["value_12m_before"]],
+        [_("contract value, 12 months after"), v["value_12m_after"]],
+        [_("change"), pct(v["change_percent"])],
+        [_("benchmark (Shi et al., 2017)"), f"{v['benchmark_low']}% ～ {v['benchmark_high']}%"],
+    ]
+    receivers = [
+        [
+            r["label"],
+            r["clients"],
+            r["retained"],
+            r["lost"],
+            pct(r["retained_rate"]),
+            r["collected_since"],
+            r["average_rating"] if r["average_rating"] is not None else "—",
+        ]
+        for r in after.receivers
+    ]
+    return [
+        Table(
+            "retention",
+            _("Retention of handed-over clients against the other clients"),
+            [_("window"), _("handed-over clients"), _("retained"), _("other clients"), _("active in the window")],
+            retention,
+            {
+                "kind": "bar",
+                "percent": True,
+                "categories": [str(r[0]) for r in retention],
+                "series": [
+                    {
+                        "name": str(_("handed-over clients")),
+                        "data": [float(r["handed_over_rate"] or 0) for r in after.retention],
+                    },
+                    {"name": str(_("other clients")), "data": [float(r["others_rate"] or 0) for r in after.retention]},
+                ],
+            },
+        ),
+        Table(
+            "collected",
+            _("Receivables collected after handover"),
+            [_("figure"), _("sum")],
+            collected,
+            {
+                "kind": "bar",
+                "money": True,
+                "categories": [str(r[0]) for r in collected],
+                "series": [{"name": str(_("sum")), "data": [float(r[1]) for r in collected]}],
+            },
+        ),
+        Table(
+            "value",
+            _("Change in contract value against the 13–18% benchmark"),
+            [_("figure"), _("value")],
+            value,
+            {
+                "kind": "bar",
+                "percent": True,
+                "categories": [str(_("handed-over clients")), str(_("benchmark low")), str(_("benchmark high"))],
+                "series": [
+                    {
+                        "name": str(_("change")),
+                        "data": [
+                            float(v["change_percent"] or 0),
+                            float(v["benchmark_low"]),
+                            float(v["benchmark_high"]),
+                        ],
+                    }
+                ],
+            },
+        ),
+        Table(
+            "receivers",
+            _("Outcomes per receiver"),
+            [
+                _("receiver"),
+                _("clients"),
+                _("retained since handover"),
+                _("lost"),
+                _("retention"),
+                _("collected since"),
+                _("average survey rating"),
+            ],
+            receivers,
+            {
+                "kind": "bar",
+                "categories": [str(r[0]) for r in receivers],
+                "series": [
+                    {"name": str(_("retained")), "data": [r[2] for r in receivers], "stack": "n"},
+                    {"name": str(_("lost")), "data": [r[3] for r in receivers], "stack": "n"},
+                    {"name": str(_("other")), "data": [r[1] - r[2] - r[3] for r in receivers], "stack": "n"},
+                ],
+            },
+        ),
+    ]
