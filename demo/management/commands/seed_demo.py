@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from demo.company import DEMO_LOGINS, DEMO_PASSWORD, demo_seed
 from demo.handovers import demo_handovers
+from demo.history import demo_history
 
 
 class Command(BaseCommand):
@@ -13,6 +14,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         counts = demo_seed(stdout=self.stdout if options["verbosity"] > 1 else None)
         counts["handovers"] = demo_handovers()
+        counts["past_handovers"] = demo_history()
         if any(counts.values()):
             made = ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in counts.items() if value)
             self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {made}."))
