@@ -49,6 +49,7 @@ from handover.models import (
     State,
     SurveyContinue,
     SurveyDelivery,
+    Visit,
 )
 from handover.selectors.surveys import survey_token
 from handover.services.client_surveys import survey_answer, surveys_send_due
@@ -90,10 +91,22 @@ def _at(day: datetime.date, hour: int = 10) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time(hour, 0)))
 
 
-def _shift(h: Handover, days: int, since: datetime.datetime) -> None:
+WALK_WEEKS = 4
+
+
+def _shift(h: Handover, days: int, since: datetime.datetime, done: datetime.datetime) -> None:
     """Move every date and time of the handover's rows (all that its deletion would take with it),
-    and the owner changes it made, `days` back."""
+    and the owner changes it made, `days` back. The walk itself took seconds (from `since` to
+    `done`, its completion): its times are spread over the weeks before the completion, in order."""
     delta = datetime.timedelta(days=days)
+    span = (done - since).total_seconds() or 1.0
+    stretch = datetime.timedelta(weeks=WALK_WEEKS)
+
+    def moved(value):
+        if isinstance(value, datetime.datetime) and since <= value <= done:
+            return value - delta - stretch * ((done - value).total_seconds() / span)
+        return value - delta
+
     collector = NestedObjects(using="default")
     collector.collect([h])
     for model, instances in collector.data.items():
@@ -109,10 +122,10 @@ def _shift(h: Handover, days: int, since: datetime.datetime) -> None:
             for name in fields:
                 value = getattr(row, name)
                 if value is not None:
-                    setattr(row, name, value - delta)
+                    setattr(row, name, moved(value))
         model.objects.bulk_update(rows, fields)
     for change in OwnershipChange.objects.filter(client__handover_entries__handover=h, changed_at__gte=since):
-        change.changed_at -= delta
+        change.changed_at = moved(change.changed_at)
         change.save(update_fields=["changed_at"])
 
 
@@ -131,13 +144,14 @@ def _walk(spec, users, today) -> Handover:
         witness=users["qianjin"],
         manager=users["mayongqiang"],
         reason=reason,
-        notice_date=today - datetime.timedelta(days=30),
+        notice_date=today - datetime.timedelta(days=7 * WALK_WEEKS + 5),
         last_working_day=today,
     )
     if second:
         for hc in list(h.clients.order_by("pk"))[::3]:
             services.handover_client_set_receiver(handover_client=hc, user=person, receiver=users[second])
     h = advance_to(h, State.COMPLETED, password=DEMO_PASSWORD)
+    done = h.completed_at
     if Duty.objects.filter(handover=h, kind=DutyKind.REVOKE_ACCOUNTS).exists():  # resigned
         services.handover_revoke_access(handover=h, user=hr)
     index = [s[0] for s in PAST_HANDOVERS].index(departing)
@@ -146,8 +160,12 @@ def _walk(spec, users, today) -> Handover:
         handover=h, user=supervisor, materials=materials, feedback=feedback, adaptation=adaptation, comment=comment
     )
     InvitationDelivery.objects.filter(sent_at__isnull=True).delete()
-    _shift(h, days_ago, since)
+    _shift(h, days_ago, since, done)
     h.refresh_from_db()
+    # Each joint visit took place the day before it was recorded, as the walk says.
+    for visit in Visit.objects.filter(handover_client__handover=h):
+        visit.visited_on = timezone.localdate(visit.recorded_at) - datetime.timedelta(days=1)
+        visit.save(update_fields=["visited_on"])
     # The supervisor evaluated it about four weeks after the completion, not on the day.
     evaluated = h.completed_at + datetime.timedelta(days=26, hours=3)
     HandoverEvaluation.objects.filter(handover=h).update(evaluated_at=evaluated)
