@@ -26,6 +26,7 @@ from django.utils import timezone
 from accounts.models import User
 from clients.models import (
     ZERO,
+    ClientStatus,
     Contract,
     ContractStatus,
     FollowUp,
@@ -201,6 +202,9 @@ def _after(h: Handover, today: datetime.date, rng_for, seq: list[int]) -> None:
         client, receiver = hc.client, hc.receiver
         rng = rng_for(client)
         contacts = list(client.contacts.order_by("pk"))
+        # The book was drawn as if the departed person still had the client: what it has them
+        # record after the completion is replaced by the receiver's own follow-ups below.
+        FollowUp.objects.filter(client=client, created_by=h.departing, date__gte=completed).delete()
         lost = rng.random() < 0.18
         horizon = min(age - 1, rng.randint(40, 120)) if lost else age - 1
         # The receiver's follow-ups: first contact within days, a visit within weeks, then regular.
@@ -241,20 +245,23 @@ def _after(h: Handover, today: datetime.date, rng_for, seq: list[int]) -> None:
             Duty.objects.filter(handover=h, client=client, kind=kind, done_at__isnull=True).update(
                 done_at=follow_up.created_at, done_by=receiver
             )
-        if lost:
-            reason, note = LOST_REASONS[rng.randrange(len(LOST_REASONS))]
-            client_mark_lost(client=client, user=receiver, reason=reason, note=note)
-            type(client).objects.filter(pk=client.pk).update(lost_at=_at(completed + datetime.timedelta(days=horizon)))
-            if rng.random() < 0.5:
-                Opportunity.objects.create(
-                    client=client,
-                    name=f"{completed.year + 1}年度供货续约",
-                    stage=OpportunityStage.LOST,
-                    expected_amount=Decimal(rng.randint(5, 40) * 10000),
-                    expected_close_date=completed + datetime.timedelta(days=horizon),
-                    closed_on=completed + datetime.timedelta(days=horizon),
-                    main_objections=note,
+        if lost or client.status == ClientStatus.LOST:  # lost already at the handover: nothing more
+            if client.status != ClientStatus.LOST:
+                reason, note = LOST_REASONS[rng.randrange(len(LOST_REASONS))]
+                client_mark_lost(client=client, user=receiver, reason=reason, note=note)
+                type(client).objects.filter(pk=client.pk).update(
+                    lost_at=_at(completed + datetime.timedelta(days=horizon))
                 )
+                if rng.random() < 0.5:
+                    Opportunity.objects.create(
+                        client=client,
+                        name=f"{completed.year + 1}年度供货续约",
+                        stage=OpportunityStage.LOST,
+                        expected_amount=Decimal(rng.randint(5, 40) * 10000),
+                        expected_close_date=completed + datetime.timedelta(days=horizon),
+                        closed_on=completed + datetime.timedelta(days=horizon),
+                        main_objections=note,
+                    )
             continue
         # Payments on what was outstanding at the handover, mostly collected by the receiver.
         for contract in client.contracts.prefetch_related("receivables"):
