@@ -10,8 +10,9 @@ from demo.walk import passwords_checked_once
 
 class Command(BaseCommand):
     help = (
-        "Load the demo company: 3 departments, every role, 180 clients with contacts, contracts, "
-        "receivables, deals and follow-ups. Deterministic; creates only what is missing."
+        "Load the demo company: 3 departments, every role, 204 clients with contacts, contracts, "
+        "receivables, deals and follow-ups; handovers at several stages, and three completed 3 to 12 "
+        "months ago with what followed them. Deterministic; creates only what is missing."
     )
 
     def handle(self, *args, **options):
