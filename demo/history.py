@@ -38,7 +38,7 @@ from clients.models import (
     Receivable,
 )
 from clients.status import client_mark_lost
-from handover import services
+from handover import services, signing
 from handover.models import (
     ClientSurvey,
     Duty,
@@ -47,12 +47,14 @@ from handover.models import (
     Handover,
     HandoverEvaluation,
     InvitationDelivery,
+    Signature,
     State,
     SurveyContinue,
     SurveyDelivery,
     Visit,
 )
 from handover.selectors.surveys import survey_token
+from handover.services import start as start_service
 from handover.services.client_surveys import survey_answer, surveys_send_due
 from notifications.models import Notification
 
@@ -138,16 +140,20 @@ def _walk(spec, users, today) -> Handover:
         person.refresh_from_db()
     hr, supervisor = users["xuxiaoyan"], person.supervisor
     since = timezone.now()
-    h = services.handover_start(
-        started_by=hr,
-        departing=person,
-        receiver=users[receiver],
-        witness=users["qianjin"],
-        manager=users["mayongqiang"],
-        reason=reason,
-        notice_date=today - datetime.timedelta(days=7 * WALK_WEEKS + 5),
-        last_working_day=today,
-    )
+    # Numbered in the month it was started, as it would have been (the number is in what is signed).
+    started_on = today - datetime.timedelta(days=days_ago + 7 * WALK_WEEKS)
+    numbered = start_service._next_number
+    with mock.patch.object(start_service, "_next_number", lambda _today: numbered(started_on)):
+        h = services.handover_start(
+            started_by=hr,
+            departing=person,
+            receiver=users[receiver],
+            witness=users["qianjin"],
+            manager=users["mayongqiang"],
+            reason=reason,
+            notice_date=today - datetime.timedelta(days=7 * WALK_WEEKS + 5),
+            last_working_day=today,
+        )
     if second:
         for hc in list(h.clients.order_by("pk"))[::3]:
             services.handover_client_set_receiver(handover_client=hc, user=person, receiver=users[second])
@@ -161,12 +167,22 @@ def _walk(spec, users, today) -> Handover:
         handover=h, user=supervisor, materials=materials, feedback=feedback, adaptation=adaptation, comment=comment
     )
     InvitationDelivery.objects.filter(sent_at__isnull=True).delete()
+    checker = signing.SignatureChecker(h)
+    held = {sig.pk for sig in checker.signatures if checker.is_valid(sig)}
     _shift(h, days_ago, since, done)
     h.refresh_from_db()
     # Each joint visit took place the day before it was recorded, as the walk says.
     for visit in Visit.objects.filter(handover_client__handover=h):
         visit.visited_on = timezone.localdate(visit.recorded_at) - datetime.timedelta(days=1)
         visit.save(update_fields=["visited_on"])
+    # What they signed had these dates (the plan's, the visits', the calls'): the hashes of the
+    # signatures that held at the completion are those of the record as it now reads.
+    checker = signing.SignatureChecker(h)
+    for sig in checker.signatures:
+        if sig.pk in held:
+            Signature.objects.filter(pk=sig.pk).update(
+                content_sha256=checker.content.sha256(sig.purpose, sig.signer_id)
+            )
     # The supervisor evaluated it about four weeks after the completion, not on the day.
     evaluated = h.completed_at + datetime.timedelta(days=26, hours=3)
     HandoverEvaluation.objects.filter(handover=h).update(evaluated_at=evaluated)

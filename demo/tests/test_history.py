@@ -23,6 +23,7 @@ def past():
 
 
 def test_the_past_handovers_were_completed_3_to_12_months_ago(seeded):
+    from handover import signing
     from handover.models import Duty, Event, State
 
     today = timezone.localdate()
@@ -34,6 +35,12 @@ def test_the_past_handovers_were_completed_3_to_12_months_ago(seeded):
         assert 90 <= age <= 366, age
         # The whole record moved back with it: nothing of it happened after the completion's month.
         assert h.started_at < h.completed_at
+        # What its people signed still holds for the record as it reads now.
+        checker = signing.SignatureChecker(h)
+        assert len(checker.signatures) >= 10
+        assert all(checker.is_valid(sig) for sig in checker.signatures)
+        # Numbered in the month it was started (the number is in what its people signed).
+        assert h.number.startswith(f"JJ{timezone.localtime(h.started_at):%Y%m}-")
         assert not Event.objects.filter(handover=h, at__gt=h.completed_at + datetime.timedelta(days=40)).exists()
         assert not Duty.objects.filter(handover=h, done_at__isnull=True).exists()
         changes = OwnershipChange.objects.filter(from_owner=h.departing)
