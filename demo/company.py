@@ -114,6 +114,14 @@ USERS = (
              supervisor="mayongqiang"),
     DemoUser("xuxiaoyan", "许晓燕", "E1501", "13601761501", (Role.HR,), "人力资源部 HRBP"),
     DemoUser("admin", "郭明", "E1601", "13601761601", (Role.ADMIN,), "信息部系统管理员", superuser=True),
+    # Former salespeople: their handovers were completed months ago (demo/history.py), their
+    # accounts revoked. Last, so the clients above are drawn as before.
+    DemoUser("gaofeng", "高峰", "E1106", "13816621106", (Role.SALES,), "华东销售部销售（已离职）",
+             department="EAST", supervisor="wangjianguo", clients=8),
+    DemoUser("songyu", "宋宇", "E1205", "13910121205", (Role.SALES,), "华北销售部销售（已离职）",
+             department="NORTH", supervisor="zhaozhiqiang", clients=8),
+    DemoUser("tangli", "唐莉", "E1305", "13922301305", (Role.SALES,), "华南销售部销售（已调岗）",
+             department="SOUTH", supervisor="huanghaitao", clients=8),
 )
 # fmt: on
 USER_BY_USERNAME = {u.username: u for u in USERS}

@@ -8,8 +8,11 @@ demo's DEMO_PASSWORD, the tests' DEFAULT_PASSWORD, the benchmarks' BENCH_PASSWOR
 round the password check is needed in the services.
 """
 
+import contextlib
 import datetime
+from unittest import mock
 
+from django.contrib.auth import hashers
 from django.utils import timezone
 
 from handover import services, signing
@@ -139,3 +142,24 @@ def advance_to(h: Handover, target: str, *, password: str) -> Handover:
         signature = signature_of(user, password) if name in APPROVAL_SIGNATURES else None
         h = services.handover_transition(handover=h.pk, name=name, user=user, signature=signature)
     return Handover.objects.get(pk=h.pk)
+
+
+@contextlib.contextmanager
+def passwords_checked_once():
+    """Each (password, stored hash) pair is checked by the hasher once, then its answer remembered.
+
+    The demo's people share one password hash, and every signature of a walk checks it again:
+    about a quarter of a second of PBKDF2 each, most of the demo seed's time. Within this block a
+    pair already checked is not hashed again; a wrong password is still refused. For the seed only.
+    """
+    real = hashers.verify_password
+    answers: dict[tuple, tuple[bool, bool]] = {}
+
+    def remembered(password, encoded, preferred="default"):
+        key = (password, encoded, preferred)
+        if key not in answers:
+            answers[key] = real(password, encoded, preferred=preferred)
+        return answers[key]
+
+    with mock.patch.object(hashers, "verify_password", remembered):
+        yield
