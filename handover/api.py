@@ -6,6 +6,8 @@ handover/models.py; every read goes through handover/selectors/. The services' e
 JSON with a status and a code (see exception_handler).
 """
 
+import contextlib
+
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
@@ -1395,6 +1397,35 @@ class NoticeLettersView(HandoverScoped):
         return _letters(self, [], "notices")
 
 
+def _anonymous_link(request, serializer_class, find, action: str, label: str = ""):
+    """A client's answer through their personal link, with no login: rate-limited (by address and by
+    token), the body checked, the link found by its token; every try logged. (validated data, link)."""
+    token = str(request.data.get("token", ""))[:100]
+    if answer_rate_limited(request, token):
+        log_anonymous(request, action, detail="API rate limited", refused=True)
+        raise exceptions.Throttled(wait=settings.CLIENT_ANSWER_RATE_WINDOW)
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    link = find(data["token"])
+    if link is None:
+        log_anonymous(request, action, detail="API unknown link", refused=True)
+        raise exceptions.NotFound()
+    log_anonymous(request, action, detail=f"API {link.handover_client.handover.number} {label}{link.pk}")
+    return data, link
+
+
+@contextlib.contextmanager
+def _link_closed():
+    """A link answered already or expired: 409, saying which."""
+    try:
+        yield
+    except services.LinkClosed as closed:
+        raise services.WrongState(
+            _("This link was answered already.") if closed.reason == "answered" else _("This link has expired.")
+        ) from closed
+
+
 @extend_schema(
     tags=["client notice"],
     summary="The client's answer to their notice, with the token of their personal link (no login)",
@@ -1413,24 +1444,11 @@ class ClientAnswerView(APIView):
     parser_classes = [JSONParser, FormParser]
 
     def post(self, request):
-        token = str(request.data.get("token", ""))[:100]
-        if answer_rate_limited(request, token):
-            log_anonymous(request, Action.CLIENT_ANSWER, detail="API rate limited", refused=True)
-            raise exceptions.Throttled(wait=settings.CLIENT_ANSWER_RATE_WINDOW)
-        serializer = ClientAnswerSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        notice = selectors.notice_for_token(data["token"])
-        if notice is None:
-            log_anonymous(request, Action.CLIENT_ANSWER, detail="API unknown link", refused=True)
-            raise exceptions.NotFound()
-        log_anonymous(request, Action.CLIENT_ANSWER, detail=f"API {notice.handover_client.handover.number} {notice.pk}")
-        try:
+        data, _notice = _anonymous_link(
+            request, ClientAnswerSerializer, selectors.notice_for_token, Action.CLIENT_ANSWER
+        )
+        with _link_closed():
             notice = services.notice_answer(token=data["token"], answer=data["answer"], text=data["text"])
-        except services.LinkClosed as closed:
-            raise services.WrongState(
-                _("This link was answered already.") if closed.reason == "answered" else _("This link has expired.")
-            ) from closed
         return Response(ClientAnswerResultSerializer(notice).data)
 
 
@@ -1671,31 +1689,16 @@ class ClientSurveyAnswerView(APIView):
     parser_classes = [JSONParser, FormParser]
 
     def post(self, request):
-        token = str(request.data.get("token", ""))[:100]
-        if answer_rate_limited(request, token):
-            log_anonymous(request, Action.CLIENT_SURVEY, detail="API rate limited", refused=True)
-            raise exceptions.Throttled(wait=settings.CLIENT_ANSWER_RATE_WINDOW)
-        serializer = ClientSurveyAnswerSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        survey = selectors.survey_for_token(data["token"])
-        if survey is None:
-            log_anonymous(request, Action.CLIENT_SURVEY, detail="API unknown link", refused=True)
-            raise exceptions.NotFound()
-        log_anonymous(
-            request, Action.CLIENT_SURVEY, detail=f"API {survey.handover_client.handover.number} survey {survey.pk}"
+        data, _survey = _anonymous_link(
+            request, ClientSurveyAnswerSerializer, selectors.survey_for_token, Action.CLIENT_SURVEY, "survey "
         )
-        try:
+        with _link_closed():
             survey = services.survey_answer(
                 token=data["token"],
                 rating=data["rating"],
                 will_continue=data["will_continue"],
                 comment=data["comment"],
             )
-        except services.LinkClosed as closed:
-            raise services.WrongState(
-                _("This link was answered already.") if closed.reason == "answered" else _("This link has expired.")
-            ) from closed
         return Response(ClientSurveyResultSerializer(survey).data)
 
 
