@@ -62,7 +62,15 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return self.full_name or self.get_full_name() or self.username
+        return self.display_name_of(self.full_name, self.first_name, self.last_name, self.username)
+
+    # What display_name reads, for lists that fetch these columns rather than whole users.
+    DISPLAY_NAME_FIELDS = ("full_name", "first_name", "last_name", "username")
+
+    @staticmethod
+    def display_name_of(full_name: str, first_name: str, last_name: str, username: str) -> str:
+        # As AbstractUser.get_full_name() for the middle step.
+        return full_name or f"{first_name} {last_name}".strip() or username
 
     def get_short_name(self) -> str:
         # The admin greets by it ("欢迎，王主管。"): the person's name, not the login.

@@ -78,13 +78,29 @@ SELECT industry FROM industries WHERE industry IS NOT NULL
 
 def industries_of(visible: QuerySet[Client]) -> list[str]:
     """The distinct non-empty industries of the clients one sees, in the database's order."""
-    if connection.vendor == "postgresql" and not visible.query.where and visible.model is Client:
+    if connection.vendor == "postgresql" and visible.model is Client:
         # The whole book: the loose scan above instead of a DISTINCT over every row.
         with connection.cursor() as cursor:
             cursor.execute(_NEXT_INDUSTRY_SQL.format(table=connection.ops.quote_name(Client._meta.db_table)))
-            return [row[0] for row in cursor.fetchall()]
-    # A restricted book: the owner index narrows it to that book first.
+            every = [row[0] for row in cursor.fetchall()]
+        if not visible.query.where:
+            return every
+        if 0 < len(every) <= _INDUSTRIES_ASKED_ONE_BY_ONE:
+            # A restricted book: for each of the company's few industries, does one visible client
+            # have it (the client_industry_owner index answers each in a few probes)? A DISTINCT over
+            # a department's 25,000 clients read every one of them (100 ms at a million clients).
+            first, *others = (
+                visible.filter(industry=industry).order_by().values_list("industry", flat=True)[:1]
+                for industry in every
+            )
+            found = set(first.union(*others, all=True))
+            return [industry for industry in every if industry in found]
+    # Elsewhere the owner index narrows it to that book first.
     return list(visible.exclude(industry="").order_by("industry").values_list("industry", flat=True).distinct())
+
+
+# Beyond this many industries in the company, one look-up each costs more than the DISTINCT.
+_INDUSTRIES_ASKED_ONE_BY_ONE = 100
 
 
 def clients_with_totals(queryset: QuerySet[Client], *, today: datetime.date | None = None) -> QuerySet[Client]:

@@ -6,10 +6,13 @@ question so that the plan shows whether an index *can* serve the query on a tabl
 
 import pytest
 from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
 
-from clients.filters import search_matches
+from clients import filters
+from clients.filters import filter_clients, search_matches
 from clients.models import Client, Contact
-from clients.selectors import clients_visible_to
+from clients.selectors import clients_visible_to, industries_of
 from clients.tests.factories import ClientFactory
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="index plans of PostgreSQL")
@@ -109,3 +112,39 @@ def test_a_chinese_fragment_skips_the_credit_code_look_up(people):
     some_book(people)
     assert "credit_code" not in str(search_matches("科技").query)
     assert "credit_code" in str(search_matches("9111").query)
+
+
+def test_the_industries_of_a_department_are_asked_of_the_industry_owner_index(people):
+    some_book(people)
+    Client.objects.filter(owner=people.departing).update(industry="化工")
+    Client.objects.filter(owner=people.receiver).update(industry="医药")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE clients_client")
+    visible = Client.objects.filter(owner_id__in=[people.departing.pk])
+    with CaptureQueriesContext(connection) as queries:
+        assert industries_of(visible) == ["化工"]
+    [question] = [q["sql"] for q in queries.captured_queries if "owner_id" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + question)
+        text = "\n".join(row[0] for row in cursor.fetchall())
+    assert "client_industry_owner" in text
+
+
+def test_a_common_name_fragment_with_a_rare_phone_reads_no_contacts_row_by_row(people, monkeypatch):
+    # Row by row, the phone's EXISTS made PostgreSQL hash every matching contact of the book on
+    # each query; the few clients whose phone matches are looked up by id instead.
+    some_book(people)
+    monkeypatch.setattr(filters, "COMMON_FRAGMENT", 5)
+    _form, clients = filter_clients(Client.objects.all(), QueryDict("q=贸易"))
+    text = plan(clients[:25])
+    assert "贸易" in str(clients.query)  # the names are still tested row by row
+    assert "clients_contact" not in text
+
+
+def test_a_rare_fragment_looks_its_matches_up_by_id(people):
+    # Given the literal list, the planner walked the whole name index for a page of them.
+    some_book(people)
+    _form, clients = filter_clients(Client.objects.all(), QueryDict("q=客户001"))
+    text = plan(clients[:25])
+    assert "clients_client_pkey" in text and "unnest" in text

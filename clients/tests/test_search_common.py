@@ -27,11 +27,24 @@ def book(db):
 
 def test_a_rare_fragment_is_looked_up_by_id_and_a_common_one_row_by_row(book, monkeypatch):
     monkeypatch.setattr(filters, "COMMON_FRAGMENT", 10)
-    rare = search_condition("科技")
-    assert rare.children[0][0] == "pk__in"
+    rare = str(search_condition("科技"))
+    assert "pk__in" in rare and "name__icontains" not in rare and "Exists" not in rare
+    monkeypatch.setattr(filters, "COMMON_FRAGMENT", 0)
+    common = str(search_condition("科技"))
+    assert "pk__in" not in common and "name__icontains" in common and "Exists" in common
+
+
+def test_each_look_up_is_decided_on_its_own(book, monkeypatch):
+    # 科技 is in four names and one phone: the names are tested row by row, the one phone is
+    # looked up by the id of its client rather than by a test of every client's contacts.
     monkeypatch.setattr(filters, "COMMON_FRAGMENT", 3)
-    common = search_condition("科技")
-    assert "pk__in" not in str(common) and "name__icontains" in str(common)
+    condition = search_condition("科技")
+    assert "name__icontains" in str(condition) and "Exists" not in str(condition)
+    assert found("科技") == {c.pk for c in book["tech"]} | {book["by_phone"].pk}
+
+
+def test_a_fragment_found_nowhere_finds_nothing(book):
+    assert found("无此客户") == set()
 
 
 @pytest.mark.parametrize("q", ["科技", "华东", "热线", "有限公司"])
