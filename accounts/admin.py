@@ -22,9 +22,9 @@ admin.site.index_title = _("Administration")
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "head"]
+    list_display = ["code", "name", "head", "default_witness", "default_manager", "default_receiver"]
     search_fields = ["name", "code"]
-    autocomplete_fields = ["head"]
+    autocomplete_fields = ["head", "default_witness", "default_manager", "default_receiver"]
 
 
 class RoleFilter(admin.SimpleListFilter):

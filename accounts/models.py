@@ -20,6 +20,32 @@ class Department(models.Model):
         on_delete=models.SET_NULL,
         related_name="headed_departments",
     )
+    # A handover registered by the HR system (POST /api/hr/departures/) takes its witness, manager
+    # and, when the HR system names no receiver, its receiver from the person's department.
+    default_witness = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("default witness"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    default_manager = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("default manager in charge"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    default_receiver = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("default receiver"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("department")

@@ -240,6 +240,7 @@ SPECTACULAR_SETTINGS = {
         "DutyKindEnum": "handover.models.DutyKind",
         # The checklist item's keeps the name it had while it was the only one.
         "KindEnum": "handover.models.ItemKind",
+        "ReasonEnum": "handover.models.Reason",
     },
 }
 

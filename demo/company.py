@@ -845,6 +845,12 @@ def _seed_users(departments: dict[str, Department], created: Counter) -> dict[st
         if department is not None and department.head_id is None:
             department.head = users[spec.username]
             department.save(update_fields=["head"])
+    # A departure the HR system registers (POST /api/hr/departures/) takes these.
+    for department in departments.values():
+        if department.default_witness_id is None:
+            department.default_witness = users["qianjin"]
+            department.default_manager = users["mayongqiang"]
+            department.save(update_fields=["default_witness", "default_manager"])
     return users
 
 

@@ -26,6 +26,7 @@ from .models import (
     Handover,
     HandoverClient,
     HandoverEvaluation,
+    HrDeparture,
     IdempotencyKey,
     InvitationDelivery,
     NoticeDelivery,
@@ -315,6 +316,15 @@ class HandoverEvaluationAdmin(ReadOnlyAdmin):
     list_display = ["handover", "materials_score", "feedback_score", "adaptation_score", "evaluated_by", "evaluated_at"]
     search_fields = ["handover__number"]
     list_select_related = ["handover__departing", "evaluated_by"]
+
+
+@admin.register(HrDeparture)
+class HrDepartureAdmin(ReadOnlyAdmin):
+    """What the HR system registered, and the handover each started: a record, written by the API."""
+
+    list_display = ["external_id", "employee_no", "kind", "last_working_day", "handover", "registered_at"]
+    search_fields = ["external_id", "employee_no", "handover__number"]
+    list_select_related = ["handover"]
 
 
 # ---------------------------------------------------------------------------------------

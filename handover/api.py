@@ -87,6 +87,8 @@ from .serializers import (
     HandoverListSerializer,
     HandoverOutcomesSerializer,
     HandOverSerializer,
+    HrDepartureInputSerializer,
+    HrDepartureSerializer,
     ItemsConfirmSerializer,
     NoticeDeliverySerializer,
     NoticeMarkSerializer,
@@ -1728,3 +1730,64 @@ class DashboardView(ApiMixin, APIView):
         board = selectors.dashboard_figures(request.user, **filters)
         after = selectors.after_handover_figures(request.user, **filters)
         return Response(DashboardSerializer({**board.as_data(), "after_handover": after.as_data()}).data)
+
+
+# ---------------------------------------------------------------------------------------
+# Departures from the HR system
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["hr"],
+        summary="The departures the HR system registered, newest first (HR only)",
+        responses={200: HrDepartureSerializer(many=True), **_errors(403)},
+    ),
+    post=extend_schema(
+        tags=["hr"],
+        summary="Register a departure: its handover starts with the company's defaults (HR only)",
+        description=(
+            "With the token of a person holding the HR role (the HR system's account). The handover "
+            "starts with the departing person's direct supervisor, and the witness and manager in charge "
+            "set for their department in the administration; the receivers are those named by employee "
+            "number, else the department's default receiver. Every check of starting a handover applies. "
+            "Idempotent by `external_id`: the same departure sent again answers 200 with the handover it "
+            "started; the same `external_id` with other content is refused with 409."
+        ),
+        request=HrDepartureInputSerializer,
+        responses={
+            201: HrDepartureSerializer,
+            200: OpenApiResponse(HrDepartureSerializer, description="Registered before: the same handover."),
+            **_errors(400, 403, 409),
+        },
+    ),
+)
+class HrDepartureListView(ApiMixin, generics.ListAPIView):
+    serializer_class = HrDepartureSerializer
+
+    def get_queryset(self):
+        if not policy.may_register_departures(self.request.user):
+            raise exceptions.PermissionDenied(_("Only HR may register departures."))
+        return selectors.hr_departures_for(self.request.user)
+
+    def post(self, request):
+        data = HrDepartureInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        departure, created = services.hr_departure_register(by=request.user, **data.validated_data)
+        return Response(
+            HrDepartureSerializer(departure).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+@extend_schema(
+    tags=["hr"],
+    summary="One departure the HR system registered, by the HR system's id (HR only)",
+    responses={200: HrDepartureSerializer, **_errors(403, 404)},
+)
+class HrDepartureDetailView(ApiMixin, APIView):
+    def get(self, request, external_id: str):
+        if not policy.may_register_departures(request.user):
+            raise exceptions.PermissionDenied(_("Only HR may register departures."))
+        departure = selectors.hr_departures_for(request.user).filter(external_id=external_id).first()
+        if departure is None:
+            raise exceptions.NotFound()
+        return Response(HrDepartureSerializer(departure).data)

@@ -86,4 +86,6 @@ urlpatterns = [
         name="docs",
     ),
     path("dashboard/", api.DashboardView.as_view(), name="dashboard"),
+    path("hr/departures/", api.HrDepartureListView.as_view(), name="hr-departure-list"),
+    path("hr/departures/<str:external_id>/", api.HrDepartureDetailView.as_view(), name="hr-departure-detail"),
 ]

@@ -1621,3 +1621,43 @@ class SurveyDelivery(LinkDelivery):
 
     def __str__(self) -> str:
         return f"{self.survey} {self.channel} {self.recipient}"
+
+
+class HrDeparture(models.Model):
+    """A departure the HR system registered (POST /api/hr/departures/), and the handover it started.
+
+    Keyed by the HR system's own id, so that a departure sent twice (a retry, a queue delivering
+    again) starts one handover: the second sending is answered with the first one's handover.
+    """
+
+    external_id = models.CharField(_("HR system id"), max_length=64, unique=True)
+    employee_no = models.CharField(_("employee number"), max_length=20)
+    kind = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    notice_date = models.DateField(_("notice date"))
+    last_working_day = models.DateField(_("last working day"))
+    # The receivers' employee numbers as the HR system sent them (empty: the department's default).
+    receiver_employee_nos = models.JSONField(_("receivers' employee numbers"), default=list, blank=True)
+    handover = models.OneToOneField(
+        Handover, verbose_name=_("handover"), on_delete=models.PROTECT, related_name="hr_departure"
+    )
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("registered by"), on_delete=models.PROTECT, related_name="+"
+    )
+    registered_at = models.DateTimeField(_("registered at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("departure from the HR system")
+        verbose_name_plural = _("departures from the HR system")
+        ordering = ["-registered_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} {self.employee_no}"
+
+    def same_request(self, *, employee_no, kind, notice_date, last_working_day, receiver_employee_nos) -> bool:
+        return (
+            self.employee_no == employee_no
+            and self.kind == kind
+            and self.notice_date == notice_date
+            and self.last_working_day == last_working_day
+            and list(self.receiver_employee_nos) == list(receiver_employee_nos)
+        )

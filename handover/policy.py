@@ -50,6 +50,11 @@ def may_cancel(h, user) -> bool:
 # Starting a handover
 
 
+def may_register_departures(user) -> bool:
+    """The HR system's way in (POST /api/hr/departures/): with the token of a person holding the HR role."""
+    return bool(user and user.is_authenticated and user.is_active and user.has_role(Role.HR))
+
+
 def may_start_for_anyone(user) -> bool:
     """HR (and a superuser) start anyone's handover; a supervisor only their own people's."""
     return bool(user.has_role(Role.HR) or user.is_superuser)

@@ -1169,3 +1169,37 @@ class DashboardSerializer(serializers.Serializer):
     receivables = DashboardReceivablesSerializer(many=True, help_text="Outstanding in open handovers' clients.")
     receivables_total = serializers.DecimalField(max_digits=16, decimal_places=2)
     after_handover = DashboardAfterSerializer()
+
+
+# ---------------------------------------------------------------------------------------
+# Departures registered by the HR system
+
+
+class HrDepartureInputSerializer(serializers.Serializer):
+    external_id = serializers.CharField(
+        max_length=64, help_text="The HR system's own id of the departure: sending it again starts nothing new."
+    )
+    employee_no = serializers.CharField(max_length=20, help_text="The departing person's employee number.")
+    kind = serializers.ChoiceField(choices=Reason.choices)
+    notice_date = serializers.DateField()
+    last_working_day = serializers.DateField()
+    receiver_employee_nos = serializers.ListField(
+        child=serializers.CharField(max_length=20),
+        required=False,
+        max_length=50,
+        help_text="The receivers' employee numbers; the clients are split among them. "
+        "None: the receiver set for the person's department in the administration.",
+    )
+
+
+class HrDepartureSerializer(serializers.Serializer):
+    external_id = serializers.CharField()
+    employee_no = serializers.CharField()
+    kind = serializers.CharField()
+    notice_date = serializers.DateField()
+    last_working_day = serializers.DateField()
+    receiver_employee_nos = serializers.ListField(child=serializers.CharField())
+    handover = serializers.IntegerField(source="handover_id", help_text="The id of the handover it started.")
+    handover_number = serializers.CharField(source="handover.number")
+    handover_state = serializers.CharField(source="handover.state")
+    registered_at = serializers.DateTimeField()

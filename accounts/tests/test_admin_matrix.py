@@ -48,6 +48,7 @@ from handover.models import (
     ConfirmationAnnex,
     DocumentTemplate,
     HandoverEvaluation,
+    HrDeparture,
     IdempotencyKey,
     NoticeDelivery,
     Reminder,
@@ -113,6 +114,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.VisitInvitation": READ_ONLY,
     "handover.InvitationDelivery": READ_ONLY,
     "handover.HandoverEvaluation": READ_ONLY,
+    "handover.HrDeparture": READ_ONLY,
     # --- the bell -------------------------------------------------------------------------
     "notifications.Notification": READ_ONLY,
 }
@@ -158,6 +160,15 @@ MAKE = {
         notice=ClientNotice.objects.filter(handover_client__handover=w.handover).first(),
         channel="paper",
         created_by=w.people.departing,
+    ),
+    "handover.HrDeparture": lambda w: HrDeparture.objects.create(
+        external_id="HR-1",
+        employee_no="E1",
+        kind="resignation",
+        notice_date=w.handover.notice_date,
+        last_working_day=w.handover.last_working_day,
+        handover=w.handover,
+        registered_by=w.handover.started_by,
     ),
     "handover.HandoverEvaluation": lambda w: HandoverEvaluation.objects.create(
         handover=w.handover,

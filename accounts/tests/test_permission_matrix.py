@@ -53,7 +53,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.views.static import serve
 
-from accounts.tests.factories import DEFAULT_PASSWORD
+from accounts.roles import Role
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from accounts.tokens import api_token_create
 from clients.models import Client
 from clients.tests.factories import ClientFactory, ContactFactory
@@ -287,6 +288,46 @@ def _visit_sheet(w) -> dict:
 
 # The client notice's senders (handover.policy.may_send_notice).
 NOTICE_SENDERS = {"departing", "receiver", "supervisor"}
+
+
+def _hr_departure_ready(w):
+    """A second salesperson of department east, leaving, with one client; east's defaults set."""
+    leaving = UserFactory(department=w.people.east, supervisor=w.people.supervisor, roles=[Role.SALES])
+    ClientFactory(owner=leaving, grade="B")
+    east = w.people.east
+    east.default_witness, east.default_manager = w.people.witness, w.people.manager
+    east.save()
+    w.leaving = leaving
+
+
+def _hr_departure(w) -> dict:
+    today = timezone.localdate()
+    return {
+        "external_id": "HR-MATRIX-1",
+        "employee_no": w.leaving.employee_no,
+        "kind": "resignation",
+        "notice_date": str(today),
+        "last_working_day": str(today + datetime.timedelta(days=30)),
+        "receiver_employee_nos": [w.people.receiver.employee_no],
+    }
+
+
+def _hr_departure_registered(w):
+    _hr_departure_ready(w)
+    today = timezone.localdate()
+    services.hr_departure_register(
+        by=w.people.hr,
+        external_id="HR-MATRIX-1",
+        employee_no=w.leaving.employee_no,
+        kind="resignation",
+        notice_date=today,
+        last_working_day=today + datetime.timedelta(days=30),
+        receiver_employee_nos=[w.people.receiver.employee_no],
+    )
+
+
+def _hr_departure_started_only_by_hr(w, role):
+    assert Handover.objects.filter(departing=w.leaving).count() == (1 if role == "hr" else 0)
 
 
 def _client_email(w):
@@ -915,6 +956,24 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
             api=True,
             check=_follow_up_only_by_receiver,
         ),
+    ),
+    # --- departures registered by the HR system: HR's token only ----------------------------
+    "api:hr-departure-list": (
+        Case(dict.fromkeys(ROLES, 403) | {"anonymous": 401, "hr": 200}, api=True),
+        Case(
+            dict.fromkeys(ROLES, 403) | {"anonymous": 401, "hr": 201},
+            method="post",
+            prepare=_hr_departure_ready,
+            data=_hr_departure,
+            api=True,
+            check=_hr_departure_started_only_by_hr,
+        ),
+    ),
+    "api:hr-departure-detail": Case(
+        dict.fromkeys(ROLES, 403) | {"anonymous": 401, "hr": 200},
+        prepare=_hr_departure_registered,
+        args=lambda w: ["HR-MATRIX-1"],
+        api=True,
     ),
     "api:duty-list": Case(dict.fromkeys(ROLES, 200) | {"anonymous": 401}, state=State.COMPLETED, api=True),
     # --- the client notice (客户告知函): its senders are the departing person, the supervisor and

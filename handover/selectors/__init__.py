@@ -17,6 +17,7 @@ Callers use `selectors.<name>`: every public name is re-exported here.
 """
 
 from .archive import archive_for, archive_matching
+from .departures import hr_departures_for
 from .duties import DutyPage, duties_for_list, duties_visible_to, duty_page
 from .evaluation import EvaluationPanel, evaluation_panel
 from .inbox import DUTY_TODO, TODO_PARTIES, DisputeRow, InboxEntry, disputed_items, inbox_for
@@ -83,6 +84,7 @@ __all__ = [
     "outcomes_for_handover",
     "DutyPage",
     "duties_for_list",
+    "hr_departures_for",
     "duties_visible_to",
     "duty_page",
     "NoticesTab",

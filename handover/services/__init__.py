@@ -38,6 +38,7 @@ from .client_notices import (
     notices_send,
 )
 from .completion import handover_revoke_access, ownership_refusals
+from .departures import hr_departure_register
 from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, SheetErrors, WrongState
 from .evaluation import handover_evaluate
 from .invitations import (
@@ -143,6 +144,7 @@ __all__ = [
     "handover_revoke_access",
     "handover_sign",
     "handover_start",
+    "hr_departure_register",
     "handover_transition",
     "item_answer_dispute",
     "item_confirm",
