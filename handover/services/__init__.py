@@ -38,7 +38,7 @@ from .client_notices import (
     notices_send,
 )
 from .completion import handover_revoke_access, ownership_refusals
-from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, SheetErrors, WrongState
+from .errors import CapExceeded, Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, SheetErrors, WrongState
 from .evaluation import handover_evaluate
 from .invitations import (
     handover_visits_ics,
@@ -117,6 +117,7 @@ __all__ = [
     "Conflict",
     "HandoverError",
     "InvalidInput",
+    "CapExceeded",
     "NotAllowed",
     "PlanRow",
     "RowErrors",
