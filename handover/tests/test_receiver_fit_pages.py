@@ -1,5 +1,6 @@
 """Receiver suggestions and the client cap on the pages and over the API (issue 15, item 1): the
-plan tab's suggestions, the split by fit, the cap refused in Chinese, the admin that sets the cap."""
+plan tab's suggestions, the split by fit, the cap refused in Chinese. The admin that sets the cap:
+accounts/tests/test_admin_matrix.py."""
 
 import pytest
 from django.contrib.messages import ERROR, get_messages
@@ -217,35 +218,3 @@ def test_the_bulk_page_refuses_beyond_the_cap_next_to_the_receivers(login, peopl
     assert response.status_code == 400
     assert "超过其上限1个" in response.content.decode()
     assert not HandoverClient.objects.filter(receiver=receiver2).exists()
-
-
-# ---------------------------------------------------------------------------------------
-# The admin sets the cap
-
-
-@pytest.mark.django_db
-def test_hr_sets_a_salespersons_cap_in_the_admin(login, people, receiver2):
-    people.hr.is_staff = True
-    people.hr.save()
-    url = reverse("admin:accounts_user_change", args=[receiver2.pk])
-    page = login(people.hr).get(url)
-    assert page.status_code == 200 and 'name="client_cap"' in page.content.decode()
-    form = page.context["adminform"].form
-    data = {name: form[name].value() or "" for name in form.fields}
-    data.update({"client_cap": "30", "is_active": "on"})
-    response = login(people.hr).post(url, data)
-    assert response.status_code == 302, response.content.decode()[:2000]
-    receiver2.refresh_from_db()
-    assert receiver2.client_cap == 30
-
-
-@pytest.mark.django_db
-def test_the_department_default_cap_is_set_by_an_administrator_only(login, people, django_user_model):
-    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw-Root-123")
-    url = reverse("admin:accounts_department_change", args=[people.east.pk])
-    assert 'name="client_cap"' in login(root).get(url).content.decode()
-    people.hr.is_staff = True
-    people.hr.save()
-    # HR reads departments but does not change them (accounts/tests/test_admin_matrix.py).
-    html = login(people.hr).get(url).content.decode()
-    assert 'name="client_cap"' not in html
