@@ -4,10 +4,14 @@ accounts/tests/test_admin_matrix.py."""
 
 import pytest
 from django.contrib.messages import ERROR, get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.models import AccessLog
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
 from accounts.tokens import api_token_create
 from clients.models import Client
 from clients.tests.factories import ClientFactory, FollowUpFactory
@@ -218,3 +222,22 @@ def test_the_bulk_page_refuses_beyond_the_cap_next_to_the_receivers(login, peopl
     assert response.status_code == 400
     assert "超过其上限1个" in response.content.decode()
     assert not HandoverClient.objects.filter(receiver=receiver2).exists()
+
+
+@pytest.mark.django_db
+def test_the_api_answers_in_the_same_number_of_queries_at_5_and_40_clients(api, start, people, receiver2):
+    counts = []
+    for n in (5, 40):
+        departing = UserFactory(department=people.east, supervisor=people.supervisor, roles=[Role.SALES])
+        for i in range(n):
+            c = ClientFactory(owner=departing, grade="A" if i % 4 == 0 else "C", industry=f"行业{i % 3}")
+            FollowUpFactory(client=c, created_by=receiver2)
+        h = start(departing=departing)
+        client = api(people.supervisor)
+        url = f"/api/handovers/{h.pk}/receivers/suggestions/"
+        assert client.get(url).status_code == 200  # warm up: per-process caches are not the answer's
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200 and len(response.json()) == n
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
