@@ -153,7 +153,7 @@ def test_the_plan_tab_offers_the_suggestions_to_who_chooses_receivers(login, peo
     url = reverse("handover:detail", args=[handover.pk]) + "?tab=plan"
     suggestions = reverse("handover:receiver_suggestions", args=[handover.pk])
     html = login(people.departing).get(url).content.decode()
-    assert 'id="receiver-suggestions"' in html and f'hx-get="{suggestions}"' in html
+    assert 'id="receiver-suggestions"' in html and f'hx-get="{suggestions}" hx-trigger="load"' in html
     for who in (people.receiver, people.witness, people.manager):
         assert 'id="receiver-suggestions"' not in login(who).get(url).content.decode()
 
