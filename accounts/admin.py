@@ -22,7 +22,7 @@ admin.site.index_title = _("Administration")
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "head", "default_witness", "default_manager", "default_receiver"]
+    list_display = ["code", "name", "head", "client_cap", "default_witness", "default_manager", "default_receiver"]
     search_fields = ["name", "code"]
     autocomplete_fields = ["head", "default_witness", "default_manager", "default_receiver"]
 
@@ -44,7 +44,7 @@ class RoleFilter(admin.SimpleListFilter):
 # administrator, or log in as someone else. Everyone else's user admin does HR's work.
 PRIVILEGE_FIELDS = ("password", "is_superuser", "is_staff", "groups", "user_permissions")
 # HR's work on an account; the other fields are shown read only.
-COMPANY_FIELDS = ("employee_no", "full_name", "phone", "department", "supervisor")
+COMPANY_FIELDS = ("employee_no", "full_name", "phone", "department", "supervisor", "client_cap")
 PERSONNEL_FIELDS = ("is_active", *COMPANY_FIELDS)
 
 

@@ -46,6 +46,17 @@ class Department(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # How many clients each salesperson of the department may hold (their book and what they are
+    # to receive in open handovers); a person's own cap overrides it. Empty: no cap.
+    client_cap = models.PositiveIntegerField(
+        _("client cap per salesperson"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The most clients a salesperson of this department may hold, counting those they are to receive "
+            "in open handovers. A person's own cap overrides it. Empty: no cap."
+        ),
+    )
 
     class Meta:
         verbose_name = _("department")
@@ -77,6 +88,15 @@ class User(AbstractUser):
         on_delete=models.SET_NULL,
         related_name="subordinates",
     )
+    client_cap = models.PositiveIntegerField(
+        _("client cap"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The most clients this salesperson may hold, counting those they are to receive in open handovers; "
+            "receivers beyond it are refused. Empty: the department's cap."
+        ),
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -97,6 +117,13 @@ class User(AbstractUser):
     def display_name_of(full_name: str, first_name: str, last_name: str, username: str) -> str:
         # As AbstractUser.get_full_name() for the middle step.
         return full_name or f"{first_name} {last_name}".strip() or username
+
+    @property
+    def effective_client_cap(self) -> int | None:
+        """Their own cap, else their department's (None: no cap). Reads the department: select it with the user."""
+        if self.client_cap is not None:
+            return self.client_cap
+        return self.department.client_cap if self.department_id else None
 
     def get_short_name(self) -> str:
         # The admin greets by it ("欢迎，王主管。"): the person's name, not the login.

@@ -241,6 +241,9 @@ SPECTACULAR_SETTINGS = {
         # The checklist item's keeps the name it had while it was the only one.
         "KindEnum": "handover.models.ItemKind",
         "ReasonEnum": "handover.models.Reason",
+        # The split's mode has its own; the visit's keeps the name it had while it was the only "mode".
+        "SplitModeEnum": "handover.split.MODE_CHOICES",
+        "ModeEnum": "handover.choices.VisitMode",
     },
 }
 

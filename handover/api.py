@@ -63,6 +63,7 @@ from .serializers import (
     ClientAnswerSerializer,
     ClientStatusChangeSerializer,
     ClientStatusSerializer,
+    ClientSuggestionsSerializer,
     ClientSurveyAnswerSerializer,
     ClientSurveyResultSerializer,
     CountSerializer,
@@ -139,6 +140,8 @@ _CODE_BY_STATUS = {
 
 
 def _handover_error_code(exc: services.HandoverError) -> str:
+    if getattr(exc, "code", None):
+        return exc.code
     if isinstance(exc, services.WrongState):
         return "wrong_state"
     if isinstance(exc, services.Conflict):
@@ -668,8 +671,11 @@ class ReceiversSetView(HandoverScoped):
     description="Balanced by number of clients, A clients and outstanding receivables, counting what each "
     "receiver already receives in this handover: A clients first (largest receivable first) to the receiver "
     "with the fewest A clients, then the others to the one with the fewest clients, ties to the least "
-    "outstanding receivables, then the smaller book. The same input always gives the same split. Send "
-    "`assignment` and `digest` back to receivers/split-apply to apply exactly this.",
+    "outstanding receivables, then the smaller book. The same input always gives the same split. With mode "
+    '"fit" (按匹配度分配) each client goes to its best-fit candidate with room under their client cap instead '
+    "(see receivers/suggestions), among the receivers given or, none given, every possible receiver. Each "
+    "receiver's `held` against `cap` shows what they would hold; a split beyond a cap is refused on apply "
+    '(400, code "over_cap"). Send `assignment` and `digest` back to receivers/split-apply to apply exactly this.',
     request=SplitPreviewRequestSerializer,
     responses={200: SplitPreviewSerializer, **_errors(400, 403, 404, 409)},
 )
@@ -681,7 +687,11 @@ class ReceiversSplitPreviewView(HandoverScoped):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         preview = services.receivers_split_preview(
-            handover=self.get_handover(), user=request.user, receivers=data["receivers"], pick=serializer.pick(data)
+            handover=self.get_handover(),
+            user=request.user,
+            receivers=data["receivers"],
+            pick=serializer.pick(data),
+            mode=data["mode"],
         )
         return Response(SplitPreviewSerializer(preview).data)
 
@@ -710,6 +720,40 @@ class ReceiversSplitApplyView(HandoverScoped):
             expected_version=data.get("version"),
         )
         return _changed(changed)
+
+
+@extend_schema(
+    tags=["plan"],
+    summary="Receiver suggestions: for each client, the candidates ranked by fit, with the reasons",
+    description="For the departing salesperson and the supervisor while the plan is open (403 otherwise). "
+    "The candidates are the plan's receiver choices (receivers/). Each is weighed on experience (clients of "
+    "their book in the client's industry and region, those lost, those received in completed handovers and "
+    "kept), relationship (owned the client before, follow-ups of it and with how many contacts) and load "
+    "(clients held, A clients, outstanding receivables, open deals) against their client cap, set in the "
+    "admin. `reasons` says it in words. A candidate whose cap leaves no room is last, with `full`. `limit`: "
+    "candidates per client (default 3).",
+    parameters=[OpenApiParameter("limit", int, description="Candidates per client, 1 to 20 (default 3).")],
+    responses={200: ClientSuggestionsSerializer(many=True), **_errors(400, 403, 404, 409)},
+)
+class ReceiverSuggestionsView(HandoverScoped):
+    serializer_class = ClientSuggestionsSerializer
+    pagination_class = None
+
+    def get(self, request, pk: int):
+        h = self.get_handover()
+        # A working tool of the plan, as its page: refused to anyone else and once the plan is over.
+        if not selectors.receivers_bulk_allowed(h, request.user):
+            raise services.NotAllowed(
+                _(
+                    "The receiver suggestions are for the departing salesperson and the supervisor, "
+                    "while the plan is open."
+                )
+            )
+        raw = request.query_params.get("limit", "3")
+        if not raw.isdigit() or not 1 <= int(raw) <= 20:
+            raise exceptions.ValidationError({"limit": [_("Give a number from 1 to 20.")]})
+        suggestions = selectors.receiver_suggestions(h, limit=int(raw))
+        return Response(ClientSuggestionsSerializer(suggestions, many=True).data)
 
 
 # ---------------------------------------------------------------------------------------

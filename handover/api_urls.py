@@ -49,6 +49,11 @@ urlpatterns = [
     path("handovers/<int:pk>/phone-checks/", api.PhoneCheckListView.as_view(), name="phone-check-list"),
     path("handovers/<int:pk>/report/", api.ReportView.as_view(), name="report"),
     path("handovers/<int:pk>/receivers/", api.ReceiverChoiceListView.as_view(), name="receiver-list"),
+    path(
+        "handovers/<int:pk>/receivers/suggestions/",
+        api.ReceiverSuggestionsView.as_view(),
+        name="receiver-suggestions",
+    ),
     path("handovers/<int:pk>/events/", api.EventListView.as_view(), name="event-list"),
     path("handovers/<int:pk>/archive/", api.ArchiveStatusView.as_view(), name="archive-status"),
     path("handovers/<int:pk>/archive/retry/", api.ArchiveRetryView.as_view(), name="archive-retry"),

@@ -215,6 +215,8 @@ class ReceiversBulkForm(forms.Form):
     grade = forms.ChoiceField(label=_("grade"), choices=[("", _("All grades")), *Grade.choices], required=False)
     industry = forms.CharField(label=_("industry"), required=False, max_length=50)
     region = forms.CharField(label=_("region"), required=False, max_length=50)
+    # The split's mode: even (the default) or by fit (按匹配度分配); the service refuses any other.
+    mode = forms.CharField(required=False, max_length=10)
 
     def __init__(self, data=None, *args, **kwargs):
         super().__init__(data, *args, **kwargs)

@@ -14,6 +14,7 @@ from rest_framework import serializers
 from accounts.models import User
 from clients.models import Client, FollowUp, FollowUpKind, Grade, LostReason
 
+from . import split
 from .models import (
     SIGNED_AT,
     TRANSITIONS,
@@ -559,7 +560,19 @@ class ReceiversSetSerializer(VersionSerializer, RowPickSerializer):
 
 class SplitPreviewRequestSerializer(RowPickSerializer):
     receivers = serializers.PrimaryKeyRelatedField(
-        queryset=_people(), many=True, allow_empty=False, help_text="The receivers to split the clients among."
+        queryset=_people(),
+        many=True,
+        required=False,
+        default=list,
+        help_text="The receivers to split the clients among (at least one for an even split; for a split by "
+        "fit, none means every possible receiver of the handover).",
+    )
+    mode = serializers.ChoiceField(
+        choices=split.MODE_CHOICES,
+        required=False,
+        default="even",
+        help_text="even: balanced by clients, A clients and receivables. fit (按匹配度分配): each client to its "
+        "best-fit candidate with room under their client cap (see receivers/suggestions).",
     )
 
 
@@ -594,6 +607,13 @@ class ReceiverLoadSerializer(serializers.Serializer):
         max_digits=20, decimal_places=2, read_only=True, help_text="Outstanding receivables of those clients."
     )
     book_size = serializers.IntegerField(read_only=True, help_text="Clients they own now.")
+    held = serializers.IntegerField(
+        read_only=True,
+        help_text="All the clients they would hold: their book (lost clients aside) and what they are to receive "
+        "in open handovers, this split applied.",
+    )
+    cap = serializers.IntegerField(read_only=True, allow_null=True, help_text="Their client cap (null: none).")
+    over = serializers.BooleanField(read_only=True, help_text="Beyond the cap: applying this split is refused.")
 
 
 class AssignedRowSerializer(serializers.Serializer):
@@ -607,10 +627,54 @@ class AssignedRowSerializer(serializers.Serializer):
 
 
 class SplitPreviewSerializer(serializers.Serializer):
+    mode = serializers.CharField(read_only=True)
     receivers = ReceiverLoadSerializer(many=True, read_only=True)
     assignment = AssignedRowSerializer(source="rows", many=True, read_only=True)
     digest = serializers.CharField(read_only=True, help_text="Send it back with the assignment to apply it.")
     changed = serializers.IntegerField(read_only=True, help_text="How many clients would change receiver.")
+
+
+class FitLoadSerializer(serializers.Serializer):
+    clients = serializers.IntegerField(
+        read_only=True, help_text="Clients held: their book (lost clients aside) and what they are to receive."
+    )
+    a_clients = serializers.IntegerField(read_only=True)
+    receivable = serializers.DecimalField(max_digits=20, decimal_places=2, read_only=True)
+    open_deals = serializers.IntegerField(read_only=True)
+    cap = serializers.IntegerField(read_only=True, allow_null=True, help_text="Their client cap (null: none).")
+
+
+class FitFactsSerializer(serializers.Serializer):
+    same_industry = serializers.IntegerField(read_only=True, help_text="Clients of their book in its industry.")
+    industry_lost = serializers.IntegerField(read_only=True, help_text="Of its industry, clients marked lost.")
+    same_region = serializers.IntegerField(read_only=True)
+    received = serializers.IntegerField(
+        read_only=True, help_text="Clients of its industry they received in completed handovers."
+    )
+    received_kept = serializers.IntegerField(read_only=True, help_text="Of those, not marked lost.")
+    former_owner = serializers.BooleanField(read_only=True)
+    follow_ups = serializers.IntegerField(read_only=True, help_text="Follow-ups of this client they recorded.")
+    contacts_met = serializers.IntegerField(read_only=True)
+
+
+class SuggestionSerializer(serializers.Serializer):
+    receiver = ReceiverChoiceSerializer(read_only=True)
+    score = serializers.IntegerField(read_only=True)
+    reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
+    reasons_text = serializers.CharField(read_only=True)
+    full = serializers.BooleanField(read_only=True, help_text="Their cap leaves no room for this client.")
+    facts = FitFactsSerializer(read_only=True)
+    load = FitLoadSerializer(read_only=True)
+
+
+class ClientSuggestionsSerializer(serializers.Serializer):
+    handover_client = serializers.IntegerField(source="handover_client.pk", read_only=True)
+    client = ClientRefSerializer(source="handover_client.client", read_only=True)
+    grade = serializers.CharField(source="handover_client.grade", read_only=True)
+    receiver_now = PersonSerializer(source="handover_client.receiver", read_only=True)
+    receivable = serializers.DecimalField(max_digits=20, decimal_places=2, read_only=True)
+    open_deals = serializers.IntegerField(read_only=True)
+    suggestions = SuggestionSerializer(many=True, read_only=True, help_text="Best first.")
 
 
 class VisitCreateSerializer(VersionSerializer):

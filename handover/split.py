@@ -24,6 +24,11 @@ from decimal import Decimal
 
 A_GRADE = "A"
 
+# How the plan's split gives the clients: evenly (split_clients below), or each to its best fit
+# (按匹配度分配, handover.selectors.fit.assign_by_fit).
+EVEN, FIT = "even", "fit"
+MODE_CHOICES = [(EVEN, EVEN), (FIT, FIT)]
+
 
 @dataclass(frozen=True)
 class ClientFacts:

@@ -20,6 +20,7 @@ urlpatterns = [
     path("<int:pk>/receivers/", views.receivers_bulk, name="receivers_bulk"),
     path("<int:pk>/receivers/preview/", views.receivers_split_preview, name="receivers_split_preview"),
     path("<int:pk>/receivers/apply/", views.receivers_split_apply, name="receivers_split_apply"),
+    path("<int:pk>/receivers/suggestions/", views.receiver_suggestions, name="receiver_suggestions"),
     path("<int:pk>/clients/<int:hc_pk>/plan/", views.plan_update, name="plan_update"),
     path("<int:pk>/plan/rows/", views.plan_rows, name="plan_rows"),
     path("<int:pk>/plan/rows/<int:hc_pk>/", views.plan_row, name="plan_row"),

@@ -156,6 +156,12 @@ def _detail_context(request, page, *, disputes=None, **plan_excel) -> dict:
         "h": page.handover,
         # Receivers in bulk (None unless this person may change receivers now).
         "receivers_bulk": selectors.receivers_bulk(page.handover, request.user) if page.tab == "plan" else None,
+        # Who fits each client best (_receiver_suggestions.html, read when opened), for whoever may change receivers.
+        "receiver_suggestions_url": (
+            reverse("handover:receiver_suggestions", args=[page.handover.pk])
+            if page.tab == "plan" and selectors.receivers_bulk_allowed(page.handover, request.user)
+            else ""
+        ),
         # The options of the visit and call forms, as the forms that parse them define them.
         "visit_modes": VisitForm.base_fields["mode"].choices,
         "call_results": PhoneCheckForm.base_fields["result"].choices,
@@ -629,7 +635,11 @@ def receivers_split_preview(request, pk: int):
         return _bulk_page(request, h, form, status=400)
     try:
         preview = services.receivers_split_preview(
-            handover=h, user=request.user, receivers=list(form.cleaned_data["receivers"]), pick=form.pick()
+            handover=h,
+            user=request.user,
+            receivers=list(form.cleaned_data["receivers"]),
+            pick=form.pick(),
+            mode=form.cleaned_data["mode"] or "even",
         )
     except services.HandoverError as exc:
         return _bulk_refusal(request, h, form, exc)
@@ -658,6 +668,21 @@ def receivers_split_apply(request, pk: int):
         return _bulk_refusal(request, h, form, exc)
     messages.success(request, _("The split was applied: %(n)d client(s) changed receiver.") % {"n": len(changed)})
     return redirect(reverse("handover:detail", args=[h.pk]) + "?tab=plan")
+
+
+@require_GET
+@logs_reads(Action.VIEW_HANDOVER)
+def receiver_suggestions(request, pk: int):
+    """For each client, the candidate receivers ranked by fit with the reasons: the table alone for the
+    plan tab (htmx), or a page of its own."""
+    h = selectors.handover_for_user(request.user, pk)
+    suggestions = selectors.suggestions_panel(h, request.user)
+    if suggestions is None:
+        raise PermissionDenied
+    note(request, h.number)
+    partial = request.headers.get("HX-Request") == "true"
+    template = "handover/_receiver_suggestions_table.html" if partial else "handover/receiver_suggestions.html"
+    return render(request, template, {"h": h, "suggestions": suggestions})
 
 
 @require_POST

@@ -479,3 +479,23 @@ def test_the_demos_hr_keeps_accounts_in_the_admin_and_nothing_more(db, client):
     assert 'name="_save"' in browser.get(_change(salesperson)).content.decode()
     assert 'name="_save"' not in browser.get(_change(User.objects.get(username="admin"))).content.decode()
     assert browser.get(_password(salesperson)).status_code == 403
+
+
+def test_hr_sets_a_salespersons_client_cap(people, hr, login):
+    """The cap that refuses a receiver beyond it (handover/selectors/fit.py): HR's, like the department."""
+    user = people.receiver
+    page = login(hr).get(_change(user))
+    assert 'name="client_cap"' in page.content.decode()
+    form = page.context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields}
+    data.update({"client_cap": "30", "is_active": "on"})
+    assert login(hr).post(_change(user), data).status_code == 302
+    user.refresh_from_db()
+    assert user.client_cap == 30 and user.effective_client_cap == 30
+
+
+def test_the_departments_default_cap_is_the_administrators(people, hr, superuser, login):
+    url = reverse("admin:accounts_department_change", args=[people.east.pk])
+    assert 'name="client_cap"' in login(superuser).get(url).content.decode()
+    # HR reads departments (the matrix above) but does not change their cap.
+    assert 'name="client_cap"' not in login(hr).get(url).content.decode()

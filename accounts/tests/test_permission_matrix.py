@@ -552,6 +552,10 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
     "handover:receivers_split_apply": action(
         state=State.PLAN, args=_h, data=_split_form, ok={"departing", "supervisor"}
     ),
+    # Who fits each client best: for those who choose the receivers, while the plan is open.
+    "handover:receiver_suggestions": page(
+        args=_h, everyone=403, departing=200, supervisor=200, admin=404, other_sales=404
+    ),
     "handover:plan_update": action(
         state=State.PLAN,
         args=lambda w: [w.h.pk, w.hc.pk],
@@ -739,6 +743,8 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         ok={"departing", "supervisor"},
     ),
     "api:receivers-split-apply": api(method="post", args=_h, data=_split_body, ok={"departing", "supervisor"}),
+    # Who fits each client best: those who choose the receivers, while the plan is open.
+    "api:receiver-suggestions": api(args=_h, ok={"departing", "supervisor"}),
     "api:plan-sheet": (
         api(args=_h, ok=PARTIES),
         api(method="post", args=_h, data=_plan_sheet, multipart=True, ok={"departing", "supervisor"}),

@@ -20,6 +20,7 @@ from .archive import archive_for, archive_matching
 from .departures import hr_departures_for
 from .duties import DutyPage, duties_for_list, duties_visible_to, duty_page
 from .evaluation import EvaluationPanel, evaluation_panel
+from .fit import ClientSuggestions, Suggestion, receiver_suggestions, suggestions_panel
 from .inbox import DUTY_TODO, TODO_PARTIES, DisputeRow, InboxEntry, disputed_items, inbox_for
 from .lists import (
     checklist_items,
@@ -73,6 +74,10 @@ from .visibility import (
 )
 
 __all__ = [
+    "ClientSuggestions",
+    "Suggestion",
+    "receiver_suggestions",
+    "suggestions_panel",
     "EvaluationPanel",
     "evaluation_panel",
     "Outcome",

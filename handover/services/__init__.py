@@ -39,7 +39,7 @@ from .client_notices import (
 )
 from .completion import handover_revoke_access, ownership_refusals
 from .departures import hr_departure_register
-from .errors import Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, SheetErrors, WrongState
+from .errors import CapExceeded, Conflict, HandoverError, InvalidInput, NotAllowed, RowErrors, SheetErrors, WrongState
 from .evaluation import handover_evaluate
 from .invitations import (
     handover_visits_ics,
@@ -118,6 +118,7 @@ __all__ = [
     "Conflict",
     "HandoverError",
     "InvalidInput",
+    "CapExceeded",
     "NotAllowed",
     "PlanRow",
     "RowErrors",

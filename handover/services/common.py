@@ -2,6 +2,9 @@
 models' rules, bump the version, write the timeline; and the checks on people the start and the
 plan share."""
 
+from collections import Counter
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext as _
@@ -12,7 +15,8 @@ from accounts.roles import Role
 from clients.ownership import lock_people
 
 from ..models import OPEN_STATES, Event, Handover, HandoverClient
-from .errors import InvalidInput, WrongState, changed_meanwhile, row_changed_meanwhile
+from ..selectors.fit import receiver_loads
+from .errors import CapExceeded, InvalidInput, WrongState, changed_meanwhile, row_changed_meanwhile
 
 
 def lock_handover(handover: Handover | int, expected_version: int | None = None) -> Handover:
@@ -105,3 +109,40 @@ def check_receiver(user: User, *, departing: User, h_parties: list[User]) -> Non
             _("%(name)s is leaving and has an open handover; they cannot receive clients.") % {"name": user},
             field="receiver",
         )
+
+
+def cap_refusals(moves: Iterable[tuple[int | None, int]]) -> dict[int, str]:
+    """{receiver id: why not} for the receivers these moves would take beyond their client cap.
+
+    moves: (from receiver id or None, to receiver id) per client given. Each receiver's load
+    (selectors.fit.receiver_loads: their book and what they are to receive in open handovers, this
+    handover as it stands included) grows by what comes to them and shrinks by what leaves them;
+    only a receiver who gains is refused, so a client moved away from someone over their cap is fine.
+    Call it after the receivers are held (check_receiver), so two changes for one person take turns.
+    """
+    net: Counter[int] = Counter()
+    for old, new in moves:
+        if old == new:
+            continue
+        net[new] += 1
+        if old is not None:
+            net[old] -= 1
+    gaining = [pk for pk, n in net.items() if n > 0]
+    if not gaining:
+        return {}
+    people = {u.pk: u for u in User.objects.select_related("department").filter(pk__in=gaining)}
+    refusals = {}
+    for pk, load in receiver_loads(people.values()).items():
+        if not load.room_for(net[pk]):
+            refusals[pk] = _(
+                "%(name)s would hold %(load)s clients, beyond their cap of %(cap)s. Choose another receiver, "
+                "or ask an administrator to raise the cap."
+            ) % {"name": people[pk], "load": load.clients + net[pk], "cap": load.cap}
+    return refusals
+
+
+def check_caps(moves: Iterable[tuple[int | None, int]], *, field: str = "receiver") -> None:
+    """Refuse (CapExceeded) moves that take a receiver beyond their client cap; see cap_refusals."""
+    refusals = cap_refusals(moves)
+    if refusals:
+        raise CapExceeded(refusals[min(refusals)], field=field)

@@ -18,6 +18,12 @@ class InvalidInput(HandoverError):
     status = 400
 
 
+class CapExceeded(InvalidInput):
+    """A receiver would hold more clients than their cap (accounts.User.effective_client_cap)."""
+
+    code = "over_cap"
+
+
 class NotAllowed(HandoverError, PermissionDenied):
     status = 403
 

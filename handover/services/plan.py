@@ -20,7 +20,18 @@ from ..models import (
     State,
     check_planned_visit,
 )
-from .common import bump, bump_row, check_receiver, check_rule, lock_handover, lock_row, log_event, require_state
+from .common import (
+    bump,
+    bump_row,
+    cap_refusals,
+    check_caps,
+    check_receiver,
+    check_rule,
+    lock_handover,
+    lock_row,
+    log_event,
+    require_state,
+)
 from .errors import InvalidInput, NotAllowed, RowErrors, WrongState, row_changed_meanwhile
 from .invitations import invitations_sync
 
@@ -170,6 +181,13 @@ def plan_save_rows(*, handover, user: User, rows: list[PlanRow], expected_versio
             errors[key] = row_errors
             continue
         work.append((hc, row, changed))
+    if not errors:
+        # The receivers given, together: beyond a receiver's cap, each row giving them a client is refused.
+        moving = [(hc, row.receiver) for hc, row, _c in work if row.receiver and row.receiver.pk != hc.receiver_id]
+        over = cap_refusals((hc.receiver_id, receiver.pk) for hc, receiver in moving)
+        for hc, receiver in moving:
+            if receiver.pk in over:
+                errors[hc.pk] = {"receiver": over[receiver.pk]}
     if errors:
         labels = {pk: str(hc.client) for pk, hc in locked.items()}
         raise RowErrors(errors, conflicts=conflicts, labels=labels)
@@ -227,6 +245,7 @@ def handover_client_set_receiver(
     require_state(h, State.PLAN)
     check_receiver(receiver, departing=h.departing, h_parties=[h.supervisor, h.manager, h.witness])
     hc = lock_row(h, handover_client, expected_row_version)
+    check_caps([(hc.receiver_id, receiver.pk)])
     _set_receiver(h, hc, receiver, user)
     bump_row(hc)
     bump(h)

@@ -23,9 +23,10 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from clients.models import Client, Receivable
 
-from .. import policy, split
+from .. import policy, selectors, split
 from ..models import Handover, HandoverClient, State
-from .common import bump, bump_row, check_receiver, hold_people, lock_handover, require_state
+from ..selectors import fit
+from .common import bump, bump_row, check_caps, check_receiver, hold_people, lock_handover, require_state
 from .errors import InvalidInput, NotAllowed, RowErrors
 from .invitations import invitations_sync
 from .plan import _set_receiver
@@ -61,6 +62,14 @@ class ReceiverLoadRow:
     book_size: int
     # Of which come from this split.
     new_clients: int
+    # All the clients they would hold (their book and what they are to receive in open handovers,
+    # this split applied), against their cap (None: no cap); over: beyond it, the apply is refused.
+    held: int = 0
+    cap: int | None = None
+
+    @property
+    def over(self) -> bool:
+        return self.cap is not None and self.held > self.cap
 
 
 @dataclass(frozen=True)
@@ -75,12 +84,16 @@ class AssignedRow:
         return self.handover_client.receiver_id != self.receiver.pk
 
 
+SPLIT_EVEN, SPLIT_FIT = split.EVEN, split.FIT
+
+
 @dataclass(frozen=True)
 class SplitPreview:
     handover: Handover
     receivers: list[ReceiverLoadRow]
     rows: list[AssignedRow]
     digest: str
+    mode: str = SPLIT_EVEN
 
     @property
     def assignment(self) -> dict[int, int]:
@@ -216,6 +229,7 @@ def receivers_set(
     (receiver,) = _check_receivers(h, [receiver], field="receiver")
     rows = _pick_rows(h, pick, lock=True)
     _check_row_versions(rows, pick.row_versions, _changed_meanwhile())
+    check_caps(((hc.receiver_id, receiver.pk) for hc in rows), field="receiver")
     return _apply(h, user, [(hc, receiver) for hc in rows])
 
 
@@ -235,15 +249,26 @@ def _facts(rows: list[HandoverClient], receivables: dict[int, Decimal]) -> list[
 
 
 @transaction.atomic
-def receivers_split_preview(*, handover, user: User, receivers: list[User], pick: RowPick) -> SplitPreview:
+def receivers_split_preview(
+    *, handover, user: User, receivers: list[User], pick: RowPick, mode: str = SPLIT_EVEN
+) -> SplitPreview:
     """The split the picked clients would get among these receivers; nothing is written.
 
-    Each receiver's load counts what they already receive in this handover outside the pick, so a
-    split of some clients evens out the whole handover.
+    mode "even" balances the clients (handover.split); each receiver's load counts what they already
+    receive in this handover outside the pick, so a split of some clients evens out the whole
+    handover. Mode "fit" (按匹配度分配) gives each client its best-fit candidate with room under
+    their cap (selectors.fit.assign_by_fit), among the receivers chosen, or every possible receiver
+    of the handover when none is chosen.
     """
     pk = handover.pk if hasattr(handover, "pk") else handover
     h = Handover.objects.select_related("departing", "supervisor", "manager", "witness").get(pk=pk)
     _require_setter(h, user)
+    if mode not in (SPLIT_EVEN, SPLIT_FIT):
+        raise InvalidInput(_("Choose how to split: evenly or by fit."), field="mode")
+    if mode == SPLIT_FIT and not receivers:
+        receivers = list(selectors.receivers_for(h))
+        if not receivers:
+            raise InvalidInput(_("No salesperson can receive clients now."), field="receivers")
     people = _check_receivers(h, receivers, field="receivers")
     rows = _pick_rows(h, pick, lock=False)
     _check_row_versions(rows, pick.row_versions, _changed_meanwhile())
@@ -260,18 +285,36 @@ def receivers_split_preview(*, handover, user: User, receivers: list[User], pick
         base[hc.receiver_id].add(split.ClientFacts(hc.pk, hc.grade, receivables.get(hc.client_id, ZERO)))
     candidates = [split.Receiver(p.pk, books[p.pk], base[p.pk]) for p in people]
     facts = _facts(rows, receivables)
-    by_client = split.split_clients(facts, candidates)
+    with_department = list(User.objects.select_related("department").filter(pk__in=[p.pk for p in people]))
+    if mode == SPLIT_FIT:
+        basis = fit.fit_basis(h, rows, sorted(with_department, key=lambda u: u.pk))
+        try:
+            assignment = fit.assign_by_fit(basis)
+        except fit.NoRoom as exc:
+            raise InvalidInput(
+                _("No chosen receiver has room under their cap for: %(clients)s.")
+                % {"clients": "、".join(str(hc.client) for hc in exc.clients)},
+                field="receivers",
+            ) from exc
+        by_client = {hc.client_id: assignment[hc.pk] for hc in rows}
+        held = basis.loads
+    else:
+        by_client = split.split_clients(facts, candidates)
+        assignment = {hc.pk: by_client[hc.client_id] for hc in rows}
+        held = fit.receiver_loads(with_department)
     loads = split.loads_after(facts, by_client, candidates)
-    assignment = {hc.pk: by_client[hc.client_id] for hc in rows}
     by_pk = {p.pk: p for p in people}
     new = {p.pk: 0 for p in people}
     for target in assignment.values():
         new[target] += 1
+    # What each one holds after: what they hold now, plus what comes to them, less what leaves them.
+    moved = {p.pk: new[p.pk] - sum(1 for hc in rows if hc.receiver_id == p.pk) for p in people}
     assigned = [
         AssignedRow(hc, receivables.get(hc.client_id, ZERO), by_pk[assignment[hc.pk]], hc.row_version) for hc in rows
     ]
     assigned.sort(key=lambda r: (r.receiver.pk, r.handover_client.grade, -r.receivable, r.handover_client.pk))
     versions = {hc.pk: hc.row_version for hc in rows}
+    shown = people if mode == SPLIT_EVEN or len(people) <= 1 else [p for p in people if new[p.pk] or moved[p.pk]]
     return SplitPreview(
         handover=h,
         receivers=[
@@ -282,11 +325,14 @@ def receivers_split_preview(*, handover, user: User, receivers: list[User], pick
                 receivable=loads[p.pk].receivable,
                 book_size=books[p.pk],
                 new_clients=new[p.pk],
+                held=held[p.pk].clients + moved[p.pk],
+                cap=held[p.pk].cap,
             )
-            for p in people
+            for p in shown
         ],
         rows=assigned,
         digest=split_digest(h.pk, assignment, versions),
+        mode=mode,
     )
 
 
@@ -323,4 +369,5 @@ def receivers_split_apply(
         row_versions,
         _("Someone else changed this client since the preview. Please preview the split again."),
     )
+    check_caps(((hc.receiver_id, assignment[hc.pk]) for hc in rows), field="receivers")
     return _apply(h, user, [(hc, people[assignment[hc.pk]]) for hc in rows])

@@ -33,7 +33,7 @@ from ..models import (
     check_handover_dates,
 )
 from ..notify import notice_for_event
-from .common import check_receiver, check_rule, hold_people, log_event
+from .common import check_caps, check_receiver, check_rule, hold_people, log_event
 from .errors import Conflict, InvalidInput, NotAllowed
 from .prefill import prefill_plan
 from .receivers import ZERO, book_sizes, outstanding_by_client
@@ -209,6 +209,8 @@ def split_at_start(clients: list[Client], receivers: list[User]) -> dict[int, in
 def _build_checklist(h: Handover, receivers: list[User], *, today: datetime.date) -> None:
     clients = list(Client.objects.filter(owner=h.departing).order_by("grade", "name", "id"))
     to = split_at_start(clients, receivers)
+    # The receivers' caps count the clients they are given here (the whole start is refused otherwise).
+    check_caps(((None, pk) for pk in to.values()), field="receiver" if len(receivers) == 1 else "receivers")
     HandoverClient.objects.bulk_create(
         HandoverClient(handover=h, client=c, receiver_id=to[c.pk], grade=c.grade) for c in clients
     )

@@ -182,7 +182,13 @@ def test_the_departing_persons_summary_of_a_completed_handover(completed, people
 
 # Pages that are a stage's working tools (the receivers-in-bulk page at the plan, the visit record's
 # sheet at the visits): refused once that stage is over, like their actions.
-WORK_PAGES = {"handover:receivers_bulk", "handover:visits_sheet", "api:visit-sheet"}
+WORK_PAGES = {
+    "handover:receivers_bulk",
+    "handover:visits_sheet",
+    "api:visit-sheet",
+    "handover:receiver_suggestions",
+    "api:receiver-suggestions",
+}
 # The client notices' letters (and their API): for their senders only, the client's receiver and
 # the supervisor (the departing person too, until completion).
 NOTICE_LETTERS = {"handover:notice_letter", "handover:notice_letters", "api:notice-letter", "api:notice-letters"}
