@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.utils.translation import gettext
 
 from .models import Client, Contact, Contract, FollowUp, Opportunity, OwnershipChange, Receivable
-from .ownership import owner_change_refusal
+from .ownership import owner_change_refusal, ownership_changes_record
 
 
 class ContactInline(admin.TabularInline):
@@ -49,12 +49,16 @@ class ClientAdmin(admin.ModelAdmin):
         previous = getattr(form, "previous_owner_id", None)
         if obj.owner_id != previous:
             # As with the import and completion: every change of hands leaves its row.
-            OwnershipChange.objects.create(
-                client=obj,
-                from_owner_id=previous,
-                to_owner_id=obj.owner_id,
-                reason=gettext("Changed in the admin"),
-                changed_by=request.user,
+            ownership_changes_record(
+                [
+                    OwnershipChange(
+                        client=obj,
+                        from_owner_id=previous,
+                        to_owner_id=obj.owner_id,
+                        reason=gettext("Changed in the admin"),
+                        changed_by=request.user,
+                    )
+                ]
             )
 
 

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from accounts.models import User
+from notifications.models import WebhookEventType
+from notifications.webhooks import webhook_emit_all
 
-from .models import Client
+from .models import Client, OwnershipChange
 
 
 @dataclass
@@ -91,3 +93,44 @@ def owner_change_refusal(*, client_id: int | None, new_owner_id: int) -> list[st
     """The reasons against one change: an existing client (or None, a new one) given to new_owner_id."""
     refusals = owner_change_refusals(client_ids=[client_id] if client_id else [], owner_ids=[new_owner_id])
     return refusals.for_change(client_id=client_id, new_owner_id=new_owner_id)
+
+
+def ownership_changes_record(changes: list[OwnershipChange], *, batch_size: int | None = None) -> list[OwnershipChange]:
+    """Write the rows of clients changing hands, and tell the subscribed systems (client.owner_changed),
+    in the caller's transaction: every change of hands goes through here (the import, the admin,
+    the completion of a handover)."""
+    rows = OwnershipChange.objects.bulk_create(changes, batch_size=batch_size)
+    webhook_emit_all(WebhookEventType.CLIENT_OWNER_CHANGED, lambda: _owner_change_events(rows))
+    return rows
+
+
+def _owner_change_events(rows: list[OwnershipChange]) -> list[tuple[dict, None]]:
+    clients = Client.objects.in_bulk({r.client_id for r in rows})
+    people = {
+        u.pk: u
+        for u in User.objects.filter(
+            pk__in={r.to_owner_id for r in rows} | {r.from_owner_id for r in rows if r.from_owner_id}
+        )
+    }
+
+    def person(pk):
+        user = people.get(pk)
+        return None if user is None else {"id": user.pk, "employee_no": user.employee_no, "name": user.display_name}
+
+    return [
+        (
+            {
+                "client": {
+                    "id": r.client_id,
+                    "name": clients[r.client_id].name,
+                    "credit_code": clients[r.client_id].credit_code,
+                },
+                "from_owner": person(r.from_owner_id),
+                "to_owner": person(r.to_owner_id),
+                "reason": r.reason,
+                "changed_at": r.changed_at,
+            },
+            None,
+        )
+        for r in rows
+    ]

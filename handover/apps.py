@@ -11,6 +11,7 @@ class HandoverConfig(AppConfig):
         # Imported here, as Django asks: these modules load models, which exist only once the apps are ready.
         from clients import hooks
         from clients.ownership import register_owner_guard
+        from notifications import webhooks
 
         from . import models, notify, reminders, selectors, services, signing, tasks
 
@@ -43,6 +44,10 @@ class HandoverConfig(AppConfig):
         services.invitations_deliver_with(
             lambda delivery_id: tasks.deliver_invitation.delay(delivery_id),
             eager=lambda: bool(tasks.deliver_invitation.app.conf.task_always_eager),
+        )
+        webhooks.deliver_webhooks_with(
+            lambda delivery_id: tasks.deliver_webhook.delay(delivery_id),
+            eager=lambda: bool(tasks.deliver_webhook.app.conf.task_always_eager),
         )
         services.deliver_surveys_with(
             lambda delivery_id: tasks.deliver_client_survey.delay(delivery_id),

@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.roles import Role
 from clients.models import FollowUp
-from notifications.models import Notification
+from notifications.models import Notification, WebhookEventType
+from notifications.webhooks import webhook_emit_all
 
 from . import flow
 from .models import (
@@ -229,7 +230,31 @@ def reminders_scan(*, today: datetime.date | None = None) -> dict:
             )
     Notification.objects.bulk_create(notices, ignore_conflicts=True)
     queue_delivery()
-    return {"owed": len(owed), "new_notices": len(notices), "duties_closed": closed}
+    overdue = webhook_emit_all(WebhookEventType.DUTY_OVERDUE, lambda: _overdue_duty_events(today))
+    return {"owed": len(owed), "new_notices": len(notices), "duties_closed": closed, "duties_overdue": len(overdue)}
+
+
+def _overdue_duty_events(today: datetime.date) -> list[tuple[dict, str]]:
+    """Each open duty past its due date, once (keyed by the duty): for the subscribed systems."""
+    duties = Duty.objects.filter(done_at__isnull=True, due_on__lt=today).select_related(
+        "handover", "client", "assignee"
+    )
+    return [
+        (
+            {
+                "duty": {"id": d.pk, "kind": d.kind, "due_on": d.due_on},
+                "handover": {"id": d.handover_id, "number": d.handover.number},
+                "client": {"id": d.client_id, "name": d.client.name} if d.client_id else None,
+                "assignee": (
+                    {"id": d.assignee_id, "employee_no": d.assignee.employee_no, "name": d.assignee.display_name}
+                    if d.assignee_id
+                    else None
+                ),
+            },
+            f"duty.overdue:{d.pk}",
+        )
+        for d in duties
+    ]
 
 
 def _duty_url(o: Owed) -> str:

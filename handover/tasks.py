@@ -3,6 +3,8 @@
 from celery import shared_task
 from django.db import DatabaseError
 
+from notifications import webhooks
+
 from . import notify, reminders, services
 
 
@@ -27,6 +29,7 @@ def scan_reminders() -> dict:
     result["client_surveys_sent"] = services.surveys_send_due()
     result["client_surveys_queued"] = services.client_surveys.queue_pending_now()
     result["invitations_queued"] = services.invitations_queue_pending()
+    result["webhooks_queued"] = webhooks.webhooks_queue_due()
     return result
 
 
@@ -90,3 +93,10 @@ def deliver_invitation(self, delivery_id: int) -> bool:
 def deliver_client_survey(self, delivery_id: int) -> bool:
     """Email or text one satisfaction survey; a second run finds it sent and does nothing."""
     return services.survey_deliver(delivery_id=delivery_id)
+
+
+@shared_task(acks_late=True)
+def deliver_webhook(delivery_id: int) -> bool:
+    """Send one webhook delivery if it is still owed; a failure is counted on the row and retried,
+    with backoff, by the periodic scan (the row holds when the next attempt is due)."""
+    return webhooks.webhook_deliver(delivery_id)

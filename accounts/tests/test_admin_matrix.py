@@ -20,6 +20,7 @@ Below the matrix: the user admin's privileges and passwords, which only superuse
 """
 
 import datetime
+import uuid
 from io import StringIO
 
 import pytest
@@ -56,6 +57,7 @@ from handover.models import (
     State,
     SurveyDelivery,
 )
+from notifications.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from tests.walk import advance_to
 
 ROLES = ["sales", "supervisor", "witness", "manager", "hr", "admin", "superuser"]
@@ -117,6 +119,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.HrDeparture": READ_ONLY,
     # --- the bell -------------------------------------------------------------------------
     "notifications.Notification": READ_ONLY,
+    # --- the webhooks: set up by the administrator; the delivery log is a record -------------
+    "notifications.WebhookSubscription": only(superuser="vacd"),
+    "notifications.WebhookDelivery": READ_ONLY,
 }
 
 
@@ -160,6 +165,13 @@ MAKE = {
         notice=ClientNotice.objects.filter(handover_client__handover=w.handover).first(),
         channel="paper",
         created_by=w.people.departing,
+    ),
+    "notifications.WebhookSubscription": lambda w: WebhookSubscription.objects.create(
+        name="CRM", url="https://crm.example.cn/hooks"
+    ),
+    "notifications.WebhookDelivery": lambda w: WebhookDelivery.objects.create(
+        event=WebhookEvent.objects.create(event_id=uuid.uuid4(), type="handover.started"),
+        subscription=WebhookSubscription.objects.create(name="HR", url="https://hr.example.cn/hooks"),
     ),
     "handover.HrDeparture": lambda w: HrDeparture.objects.create(
         external_id="HR-1",

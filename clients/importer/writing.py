@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..models import Client, Contact, Contract, Opportunity, OwnershipChange, Receivable
+from ..ownership import ownership_changes_record
 from .results import ImportResult, ImportRowError, SheetCounts
 from .spec import SHEETS
 from .validation import Book, ErrorLog, Existing, Row, clean_instance, fetch
@@ -184,7 +185,7 @@ class BookWriter:
             Client.objects.bulk_update(
                 changed_objects, [*_field_names(Client, fields), "updated_at"], batch_size=WRITE_BATCH
             )
-        OwnershipChange.objects.bulk_create(changes, batch_size=WRITE_BATCH)
+        ownership_changes_record(changes, batch_size=WRITE_BATCH)
         ids = {code: c.pk for code, c in self.existing.clients.items()}
         ids.update({c.credit_code: c.pk for c in new})
         return ids

@@ -17,6 +17,7 @@ from clients.ownership import lock_people
 from ..models import OPEN_STATES, Event, Handover, HandoverClient
 from ..selectors.fit import receiver_loads
 from .errors import CapExceeded, InvalidInput, WrongState, changed_meanwhile, row_changed_meanwhile
+from .webhooks import webhooks_for_event
 
 
 def lock_handover(handover: Handover | int, expected_version: int | None = None) -> Handover:
@@ -60,9 +61,11 @@ def bump_row(hc: HandoverClient | int) -> None:
 
 
 def log_event(h: Handover, *, actor, kind: str, comment: str = "", from_state: str = "", to_state: str = "", **data):
-    return Event.objects.create(
+    event = Event.objects.create(
         handover=h, actor=actor, kind=kind, comment=comment, from_state=from_state, to_state=to_state, data=data
     )
+    webhooks_for_event(h, event)
+    return event
 
 
 def check_rule(rule, *args, **kwargs) -> None:

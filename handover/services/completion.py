@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.tokens import api_tokens_delete
 from clients.models import ZERO, Client, OwnershipChange, Receivable
-from clients.ownership import OwnershipRefusals
+from clients.ownership import OwnershipRefusals, ownership_changes_record
 
 from .. import policy
 from ..models import OPEN_STATES, Duty, DutyKind, Handover, HandoverClient, State
@@ -54,16 +54,18 @@ def transfer_ownership(h: Handover, user: User) -> int:
     if moved != len(hcs):
         # One changed hands between the check above and the update.
         raise Conflict(_("Some clients of this handover no longer belong to the departing salesperson."))
-    OwnershipChange.objects.bulk_create(
-        OwnershipChange(
-            client_id=hc.client_id,
-            from_owner_id=h.departing_id,
-            to_owner_id=hc.receiver_id,
-            changed_at=now,
-            reason=_("Handover %(number)s") % {"number": h.number},
-            changed_by=user,
-        )
-        for hc in hcs
+    ownership_changes_record(
+        [
+            OwnershipChange(
+                client_id=hc.client_id,
+                from_owner_id=h.departing_id,
+                to_owner_id=hc.receiver_id,
+                changed_at=now,
+                reason=_("Handover %(number)s") % {"number": h.number},
+                changed_by=user,
+            )
+            for hc in hcs
+        ]
     )
     snapshot_receivables(h)
     return moved

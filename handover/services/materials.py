@@ -183,6 +183,8 @@ def item_dispute(*, item: ChecklistItem, user: User, reason: str, expected_versi
     item.dispute_reply = ""
     item.save(update_fields=["status", "dispute_reason", "dispute_reply", "confirmed_at"])
     bump(h)
-    event = log_event(h, actor=user, kind="item_disputed", comment=item.dispute_reason, item=item.title)
+    event = log_event(
+        h, actor=user, kind="item_disputed", comment=item.dispute_reason, item=item.title, item_id=item.pk
+    )
     notice_item_disputed(h, event_id=event.pk, actor=user, item=item, comment=item.dispute_reason)
     return item
