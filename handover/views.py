@@ -4,10 +4,8 @@ to the handover page with the service's message.
 """
 
 import datetime
-import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
@@ -28,7 +26,7 @@ from accounts.access import Action, log_anonymous, log_read, logs_reads, note
 from clients.importer import XLSX_CONTENT_TYPE, human_size
 from clients.importer.results import ImportRowError
 
-from . import codes, policy, seal, selectors, services
+from . import policy, selectors, services
 from .forms import (
     ClientAnswerForm,
     ClientDropForm,
@@ -1091,12 +1089,7 @@ def print_stage(request, pk: int, stage: str):
 def archive_list(request):
     """HR's print page: every completed handover, its archived confirmation ready to download."""
     policy.require_archivist(request.user)
-    handovers = (
-        Handover.objects.filter(state=State.COMPLETED)
-        .select_related("departing__department", "archive")
-        .order_by("-completed_at", "-id")
-    )
-    page = Paginator(handovers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.archived_handovers(), PAGE_SIZE).get_page(request.GET.get("page"))
     # A site with no scheduler still gets its archives: the ones lost on this page are asked again.
     waiting = [h for h in page if not hasattr(h, "archive")]
     services.archives_ask_again(h.pk for h in waiting)
@@ -1160,17 +1153,6 @@ def archive_status(request, pk: int):
     return response
 
 
-@dataclass(frozen=True)
-class VerifyResult:
-    archive: ArchivedDocument | None
-    sha256: str = ""
-    code: str = ""
-    seal: object = None
-
-
-MAX_VERIFY_BYTES = 50 * 1024 * 1024
-
-
 @require_http_methods(["GET", "POST"])
 def verify(request):
     """Does a printed code, or an uploaded PDF, match an archived confirmation?"""
@@ -1179,24 +1161,16 @@ def verify(request):
     if request.method == "POST":
         if form.is_valid() and form.cleaned_data["file"]:
             upload = form.cleaned_data["file"]
-            if upload.size > MAX_VERIFY_BYTES:
+            if upload.size > selectors.MAX_VERIFY_BYTES:
                 form.add_error("file", _("The file is too large to be one of our documents."))
             else:
-                data = upload.read()
-                digest = hashlib.sha256(data).hexdigest()
-                result = VerifyResult(
-                    archive=selectors.archive_matching(sha256=digest), sha256=digest, seal=seal.verify_pdf(data)
-                )
+                result = selectors.verify_file(upload.read())
         elif form.is_valid() and form.cleaned_data["code"]:
-            code = form.cleaned_data["code"]
-            result = VerifyResult(
-                archive=selectors.archive_matching(code=code), code=codes.normalize_code(code) or code
-            )
+            result = selectors.verify_code(form.cleaned_data["code"])
         elif form.is_valid():
             form.add_error(None, _("Enter the verification code printed on the document, or choose its PDF file."))
     elif request.GET.get("code"):
-        code = request.GET["code"]
-        result = VerifyResult(archive=selectors.archive_matching(code=code), code=codes.normalize_code(code) or code)
+        result = selectors.verify_code(request.GET["code"])
     return render(request, "handover/verify.html", {"form": form, "result": result})
 
 

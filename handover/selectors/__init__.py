@@ -16,7 +16,15 @@ Callers use `selectors.<name>`: every public name is re-exported here.
     display      labels, local times, URL patterns and cheap rows the sections share
 """
 
-from .archive import archive_for, archive_matching
+from .archive import (
+    MAX_VERIFY_BYTES,
+    VerifyResult,
+    archive_for,
+    archive_matching,
+    archived_handovers,
+    verify_code,
+    verify_file,
+)
 from .duties import DutyPage, duties_for_list, duties_visible_to, duty_page
 from .evaluation import EvaluationPanel, evaluation_panel
 from .inbox import DUTY_TODO, TODO_PARTIES, DisputeRow, InboxEntry, disputed_items, inbox_for
@@ -52,6 +60,7 @@ from .page.stages import StageCell
 from .page.steps import Step
 from .page.timeline import EVENT_LABELS, EventRow
 from .page.visits import VisitRow
+from .people import departing_choices, people_search, people_visible_to, people_with_role
 from .report import figure_rows, report_figures
 from .signatures import SignatureNeed, SignaturePanel, SignatureRow, signature_statuses
 from .summary import HandoverSummary, OwnSignature, handover_summary
@@ -72,6 +81,15 @@ from .visibility import (
 )
 
 __all__ = [
+    "MAX_VERIFY_BYTES",
+    "VerifyResult",
+    "archived_handovers",
+    "verify_code",
+    "verify_file",
+    "departing_choices",
+    "people_search",
+    "people_visible_to",
+    "people_with_role",
     "EvaluationPanel",
     "evaluation_panel",
     "Outcome",
