@@ -240,6 +240,8 @@ SPECTACULAR_SETTINGS = {
         "DutyKindEnum": "handover.models.DutyKind",
         # The checklist item's keeps the name it had while it was the only one.
         "KindEnum": "handover.models.ItemKind",
+        "ContractStatusEnum": "clients.models.ContractStatus",
+        "ClientStatusEnum": "clients.models.ClientStatus",
     },
 }
 

@@ -243,10 +243,13 @@ class ApiMixin(IdempotentWrites):
 class LoggedReads:
     """Every GET under /api/handovers/{id}/ reads client data: one access-log row, refusals included."""
 
+    # A print says so in the log, as the page's print does.
+    read_action = Action.API_HANDOVER
+
     def finalize_response(self, request, response, *args, **kwargs):
         # Only views that answer GET read; a GET refused as 405 by an action read nothing.
         if request.method == "GET" and hasattr(self, "get"):
-            log_read(request, Action.API_HANDOVER, status=response.status_code)
+            log_read(request, self.read_action, status=response.status_code)
         return super().finalize_response(request, response, *args, **kwargs)
 
 

@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from . import api
+from . import api, api_directory
 
 app_name = "api"
 
@@ -86,4 +86,17 @@ urlpatterns = [
         name="docs",
     ),
     path("dashboard/", api.DashboardView.as_view(), name="dashboard"),
+    # What the pages do outside one handover's stages (issue 16): handover/api_directory.py.
+    path("people/", api_directory.PeopleView.as_view(), name="people"),
+    path("clients/", api_directory.ClientListView.as_view(), name="client-list"),
+    path("clients/<int:client_id>/", api_directory.ClientDetailView.as_view(), name="client-detail"),
+    path("archive/", api_directory.ArchiveListView.as_view(), name="archive-list"),
+    path("archive/<int:pk>/download/", api_directory.ArchiveDownloadView.as_view(), name="archive-download"),
+    path("archive/verify/", api_directory.VerifyView.as_view(), name="archive-verify"),
+    path("inbox/", api_directory.InboxView.as_view(), name="inbox"),
+    path("notifications/", api_directory.NotificationListView.as_view(), name="notification-list"),
+    path("notifications/<int:pk>/read/", api_directory.NotificationReadView.as_view(), name="notification-read"),
+    path("notifications/read-all/", api_directory.NotificationsReadAllView.as_view(), name="notifications-read-all"),
+    path("handovers/<int:pk>/revoke-access/", api_directory.RevokeAccessView.as_view(), name="revoke-access"),
+    path("handovers/<int:pk>/print/<str:stage>/", api_directory.StagePrintView.as_view(), name="stage-print"),
 ]
