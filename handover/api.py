@@ -306,6 +306,12 @@ class SchemaView(ApiMixin, SpectacularAPIView):
 
     renderer_classes = [OpenApiJsonRenderer, OpenApiJsonRenderer2, OpenApiYamlRenderer, OpenApiYamlRenderer2]
 
+    def handle_exception(self, exc):
+        # An error is not a schema: plain JSON in the API's shape, whatever format was asked for.
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer, self.request.accepted_media_type = JSONRenderer(), "application/json"
+        return response
+
 
 # ---------------------------------------------------------------------------------------
 # Authentication

@@ -3,18 +3,23 @@ client book, the archive and its verification, the to-do inbox and notifications
 the stage prints. Each view asks the selector or service its page asks, so both refuse alike.
 """
 
+from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import exceptions, generics
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import Action, log_access, log_read, note
+from accounts.tokens import TokenAuthentication
 from clients.filters import PAGE_SIZE, SORTS, CappedPaginator, filter_clients
 from clients.models import Grade
 from clients.selectors import client_for_detail, client_receivables, client_totals, clients_visible_to
@@ -313,12 +318,12 @@ class NotificationListView(ApiMixin, generics.ListAPIView):
     responses={200: NotificationSerializer, **_errors(404)},
 )
 class NotificationReadView(ApiMixin, APIView):
-    def post(self, request, pk: int):
+    def post(self, request, notification_id: int):
         # Someone else's notification is as absent as a missing one.
-        if not Notification.objects.filter(user=request.user, pk=pk).exists():
+        if not Notification.objects.filter(user=request.user, pk=notification_id).exists():
             raise exceptions.NotFound()
-        notifications_mark_read(user=request.user, ids=[pk])
-        return Response(NotificationSerializer(notifications_for(request.user).get(pk=pk)).data)
+        notifications_mark_read(user=request.user, ids=[notification_id])
+        return Response(NotificationSerializer(notifications_for(request.user).get(pk=notification_id)).data)
 
 
 @extend_schema(
@@ -380,3 +385,23 @@ class StagePrintView(HandoverScoped):
         )
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+# ---------------------------------------------------------------------------------------
+# The docs page: for a browser signed in, and for an API client with its token alike
+
+
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI over /api/schema/. Signed in by the session or by a token: a token user is served
+    the page, not sent to the login page; a browser with neither goes to the login page as before."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]
+    url_name = "api:schema"
+    template_name = "api/swagger_ui.html"
+
+    def handle_exception(self, exc):
+        no_token = not self.request.META.get("HTTP_AUTHORIZATION")
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed) and no_token:
+            return redirect_to_login(self.request.get_full_path())
+        return super().handle_exception(exc)

@@ -714,20 +714,9 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
     ),
     "api:item-list": api(args=_h, ok=PARTIES),
     "api:items-hand-over-all": api(method="post", state=State.MATERIALS, args=_h, data=_version, ok={"departing"}),
-    # The service confirms what was handed over to the requester; to anyone else there is nothing to
-    # confirm, which it answers as invalid input (400) rather than as a refusal.
+    # Only a receiver of items confirms them: anyone else who sees the handover is refused (403).
     "api:items-confirm-all": api(
-        method="post",
-        state=State.MATERIALS,
-        prepare=_hand_over_item,
-        args=_h,
-        data=_version,
-        ok={"receiver"},
-        departing=400,
-        supervisor=400,
-        witness=400,
-        manager=400,
-        hr=400,
+        method="post", state=State.MATERIALS, prepare=_hand_over_item, args=_h, data=_version, ok={"receiver"}
     ),
     "api:item-hand-over": api(
         method="post", state=State.MATERIALS, args=lambda w: [w.h.pk, w.item.pk], data=_version, ok={"departing"}

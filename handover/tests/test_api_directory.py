@@ -330,7 +330,7 @@ def test_new_endpoints_are_in_the_schema(people):
         "/api/archive/verify/",
         "/api/inbox/",
         "/api/notifications/",
-        "/api/notifications/{id}/read/",
+        "/api/notifications/{notification_id}/read/",
         "/api/notifications/read-all/",
         "/api/handovers/{id}/revoke-access/",
         "/api/handovers/{id}/print/{stage}/",
