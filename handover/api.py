@@ -168,7 +168,7 @@ def exception_handler(exc, context):
         if exc.field:
             body["field"] = exc.field
         if isinstance(exc, services.RowErrors):
-            body["code"] = "conflict" if exc.status == 409 else "invalid"
+            body["code"] = {409: "conflict", 403: "not_allowed"}.get(exc.status, "invalid")
             body["errors"] = {
                 f"rows.{pk}.{name}": [message] for pk, fields in exc.rows.items() for name, message in fields.items()
             }

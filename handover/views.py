@@ -410,12 +410,12 @@ def plan_rows(request, pk: int):
     rows, errors = _plan_rows(typed)
     conflicts: set[int] = set()
     saved: list = []
-    general, general_status = "", 400
+    general, general_status, rows_status = "", 400, 400
     if not errors:
         try:
             saved = services.plan_save_rows(handover=h, user=request.user, rows=rows)
         except services.RowErrors as exc:
-            errors, conflicts = exc.rows, exc.conflicts
+            errors, conflicts, rows_status = exc.rows, exc.conflicts, exc.status
         except services.HandoverError as exc:
             general, general_status = exc.message, exc.status
     if request.htmx and len(ids) == 1:
@@ -426,7 +426,7 @@ def plan_rows(request, pk: int):
         else:
             messages.error(request, services.RowErrors(errors).message)
         grid = selectors.GridInput(typed=typed, errors=errors, conflicts=conflicts)
-        status = general_status if general else (409 if conflicts and len(conflicts) == len(errors) else 400)
+        status = general_status if general else rows_status
         return _detail_page(request, h.pk, tab="plan", grid=grid, status=status)
     if saved:
         messages.success(request, _("Saved: %(n)s clients' plans.") % {"n": len(saved)})

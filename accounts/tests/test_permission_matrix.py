@@ -526,7 +526,7 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         data=lambda w: {f"o-{w.hc.pk}": "", f"k-{w.hc.pk}": "无", f"v-{w.hc.pk}": w.hc.row_version},
         ok={"departing"},
         receiver=403,
-        supervisor=400,
+        supervisor=403,
         witness=403,
         manager=403,
         hr=403,
@@ -685,7 +685,6 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         args=_h,
         data=lambda w: {"rows": [{"handover_client": w.hc.pk, "risks": "无"}]},
         ok={"departing"},
-        supervisor=400,
     ),
     "api:receivers-set": api(
         method="post",

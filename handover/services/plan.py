@@ -141,6 +141,7 @@ def plan_save_rows(*, handover, user: User, rows: list[PlanRow], expected_versio
     }
     errors: dict[int, dict[str, str]] = {}
     conflicts: set[int] = set()
+    refused: set[int] = set()
     work: list[tuple[HandoverClient, PlanRow, list[str]]] = []
     for row in rows:
         key = row.handover_client_id
@@ -154,6 +155,7 @@ def plan_save_rows(*, handover, user: User, rows: list[PlanRow], expected_versio
             continue
         if not may_fill and _plan_differs(hc, row):
             errors[key] = {"__all__": _("Only the departing salesperson fills in the plan.")}
+            refused.add(key)
             continue
         changed, row_errors = _apply_plan(h, hc, row)
         if row.receiver is not None and row.receiver.pk != hc.receiver_id:
@@ -161,6 +163,8 @@ def plan_save_rows(*, handover, user: User, rows: list[PlanRow], expected_versio
                 row_errors["receiver"] = _(
                     "Only the departing salesperson or the supervisor may change who receives a client."
                 )
+                if len(row_errors) == 1:
+                    refused.add(key)
             else:
                 try:
                     check_receiver(row.receiver, departing=h.departing, h_parties=[h.supervisor, h.manager, h.witness])
@@ -172,7 +176,7 @@ def plan_save_rows(*, handover, user: User, rows: list[PlanRow], expected_versio
         work.append((hc, row, changed))
     if errors:
         labels = {pk: str(hc.client) for pk, hc in locked.items()}
-        raise RowErrors(errors, conflicts=conflicts, labels=labels)
+        raise RowErrors(errors, conflicts=conflicts, refused=refused, labels=labels)
     saved = []
     for hc, row, changed in work:
         confirm = row.confirm and may_fill and hc.prefilled

@@ -134,3 +134,26 @@ def test_the_docs_page_refuses_a_bad_token_in_json_not_with_the_login_page(db):
 def test_the_docs_page_still_sends_a_browser_without_a_login_to_the_login_page(db):
     response = Client().get("/api/docs/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_a_supervisor_writing_the_plan_rows_is_refused_403_naming_the_rows(api, people, handover):
+    hc = handover.clients.first()
+    rows = {"rows": [{"handover_client": hc.pk, "risks": "无"}]}
+    body = shaped(
+        api(people.supervisor).post(f"/api/handovers/{handover.pk}/plan/rows/", rows, format="json"), 403, "not_allowed"
+    )
+    assert set(body["rows"]) == {str(hc.pk)}
+    hc.refresh_from_db()
+    assert hc.risks != "无"
+
+
+def test_a_refused_row_beside_an_invalid_one_is_400(api, people, handover):
+    first, second = handover.clients.order_by("pk")[:2]
+    rows = {
+        "rows": [
+            {"handover_client": first.pk, "risks": "无"},
+            {"handover_client": second.pk, "receiver": people.departing.pk},
+        ]
+    }
+    response = api(people.supervisor).post(f"/api/handovers/{handover.pk}/plan/rows/", rows, format="json")
+    shaped(response, 400, "invalid")
