@@ -163,7 +163,10 @@ class ClientListView(ApiMixin, generics.ListAPIView):
 )
 class ClientDetailView(ApiMixin, APIView):
     def get(self, request, client_id: int):
-        client = client_for_detail(request.user, client_id)
+        try:
+            client = client_for_detail(request.user, client_id)
+        except Http404:
+            raise exceptions.NotFound() from None
         self._client = client
         receivables = client_receivables(client)
         context = {"receivables": receivables, "totals": client_totals(client, receivables)}
@@ -288,6 +291,9 @@ class VerifyView(ApiMixin, APIView):
     responses={200: InboxEntrySerializer(many=True)},
 )
 class InboxView(ApiMixin, APIView):
+    # What one person must do now: a short list, whole.
+    pagination_class = None
+
     def get(self, request):
         return Response(InboxEntrySerializer(selectors.inbox_for(request.user), many=True).data)
 
@@ -315,7 +321,7 @@ class NotificationListView(ApiMixin, generics.ListAPIView):
     tags=["notifications"],
     summary="Mark one of your notifications read",
     request=None,
-    responses={200: NotificationSerializer, **_errors(404)},
+    responses={200: NotificationSerializer, **_errors(400, 404)},
 )
 class NotificationReadView(ApiMixin, APIView):
     def post(self, request, notification_id: int):
@@ -330,7 +336,7 @@ class NotificationReadView(ApiMixin, APIView):
     tags=["notifications"],
     summary="Mark all your notifications read",
     request=None,
-    responses={200: MarkedReadSerializer},
+    responses={200: MarkedReadSerializer, **_errors(400)},
 )
 class NotificationsReadAllView(ApiMixin, APIView):
     def post(self, request):
@@ -347,7 +353,7 @@ class NotificationsReadAllView(ApiMixin, APIView):
     description="Deactivates the account and its API tokens, and closes HR's revoke duty. 409 before "
     "completion or once revoked.",
     request=None,
-    responses={200: AccessRevokedSerializer, **_errors(403, 404, 409)},
+    responses={200: AccessRevokedSerializer, **_errors(400, 403, 404, 409)},
 )
 class RevokeAccessView(HandoverScoped):
     serializer_class = AccessRevokedSerializer

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from accounts.models import Department, User
 from accounts.roles import Role
-from clients.models import Client, Contact, Contract, FollowUp, Opportunity, OwnershipChange
+from clients.models import Client, Contact, Contract, FollowUp, LostReason, Opportunity, OwnershipChange
 from notifications.models import Notification
 
 from .serializers import PersonSerializer
@@ -43,7 +43,9 @@ class PeopleFilterSerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=100, help_text="Part of the name, login or employee number."
     )
     role = serializers.ChoiceField(choices=Role.choices, required=False, allow_blank=True)
-    department = serializers.IntegerField(required=False, allow_null=True, min_value=1, help_text="A department id.")
+    department = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**31 - 1, help_text="A department id."
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -79,6 +81,9 @@ class ClientListEntrySerializer(serializers.ModelSerializer):
 
 
 class ContactSerializer(serializers.ModelSerializer):
+    # Optional in the book: "" when unknown, which an email format would not allow.
+    email = serializers.CharField(read_only=True)
+
     class Meta:
         model = Contact
         fields = ["id", "name", "position", "phone", "email", "wechat", "is_key_decision_maker"]
@@ -191,6 +196,9 @@ class ClientDetailSerializer(serializers.ModelSerializer):
     owner = PersonSerializer(read_only=True)
     grade_display = serializers.CharField(source="get_grade_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
+    lost_reason = serializers.CharField(
+        read_only=True, help_text="Set when lost: " + ", ".join(LostReason.values) + "; else empty."
+    )
     lost_reason_display = serializers.CharField(source="get_lost_reason_display", read_only=True)
     contacts = ContactSerializer(many=True, read_only=True)
     contracts = ContractSerializer(many=True, read_only=True)

@@ -179,6 +179,7 @@ def test_a_client_one_does_not_see_is_a_404_logged_refused(api, people, books):
     other = books[1][0]
     response = api(people.departing).get(f"/api/clients/{other.pk}/")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert "Client" not in response.json()["detail"]  # the generic answer, naming no model
     log = AccessLog.objects.get(user=people.departing)
     assert (log.action, log.client_id, log.refused) == (AccessLog.Action.VIEW_CLIENT, None, True)
 
@@ -335,3 +336,34 @@ def test_new_endpoints_are_in_the_schema(people):
         "/api/handovers/{id}/revoke-access/",
         "/api/handovers/{id}/print/{stage}/",
     } <= paths
+
+
+def _queries(client, path) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return len(queries)
+
+
+def test_the_notification_list_costs_the_same_queries_at_two_sizes(api, people):
+    client = api(people.departing)
+    Notification.objects.create(user=people.departing, source="first", title="提醒")
+    small = _queries(client, "/api/notifications/")
+    for i in range(10):
+        Notification.objects.create(user=people.departing, source=f"n{i}", title=f"提醒{i}")
+    assert _queries(client, "/api/notifications/") == small
+
+
+def test_the_archive_list_and_hrs_inbox_cost_the_same_queries_at_two_sizes(api, people, start, book):
+    client = api(people.hr)
+    advance_to(start(), State.COMPLETED)
+    small = _queries(client, "/api/archive/")
+    inbox = _queries(client, "/api/inbox/")
+    other = UserFactory(username="other_departing", department=people.east, supervisor=people.supervisor)
+    other.groups.set(people.departing.groups.all())
+    ClientFactory(owner=other)
+    advance_to(start(departing=other), State.COMPLETED)
+    assert len(client.get("/api/archive/").json()["results"]) == 2
+    assert _queries(client, "/api/archive/") == small
+    # HR's to-do: revoke each departed person's accounts, one entry per handover.
+    assert sum(e["revoke"] for e in client.get("/api/inbox/").json()) == 2
+    assert _queries(client, "/api/inbox/") == inbox
