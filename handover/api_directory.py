@@ -288,7 +288,7 @@ class VerifyView(ApiMixin, APIView):
 @extend_schema(
     tags=["inbox"],
     summary="What you must act on now (the to-do inbox), most urgent first",
-    responses={200: InboxEntrySerializer(many=True)},
+    responses={200: InboxEntrySerializer(many=True), **_errors()},
 )
 class InboxView(ApiMixin, APIView):
     # What one person must do now: a short list, whole.
