@@ -97,6 +97,11 @@ def test_a_malformed_json_body_is_400_in_json(api, people):
     assert "JSON" in body["detail"]
 
 
+def test_a_multipart_body_without_its_boundary_is_400_in_json(api, people):
+    response = api(people.hr).post("/api/archive/verify/", b"--x\r\n", content_type="multipart/form-data")
+    shaped(response, 400, "invalid")
+
+
 def test_a_body_the_api_does_not_read_is_415_in_json(api, people):
     response = api(people.hr).post("/api/archive/verify/", "x", content_type="text/plain")
     shaped(response, 415, "unsupported_media_type")
