@@ -1732,7 +1732,8 @@ class DashboardView(ApiMixin, APIView):
         if filters["department"] is not None:
             department = selectors.dashboard_departments(request.user).filter(pk=filters["department"]).first()
             if department is None:
-                raise exceptions.ValidationError({"department": [_("You may not see this department.")]})
+                # Another department's figures are refused (403), as the dashboard is to who may not see it.
+                raise exceptions.PermissionDenied(_("You may not see this department."))
             filters["department"] = department
         board = selectors.dashboard_figures(request.user, **filters)
         after = selectors.after_handover_figures(request.user, **filters)
