@@ -162,3 +162,25 @@ def test_a_refused_row_beside_an_invalid_one_is_400(api, people, handover):
     }
     response = api(people.supervisor).post(f"/api/handovers/{handover.pk}/plan/rows/", rows, format="json")
     shaped(response, 400, "invalid")
+
+
+def test_recording_a_visit_of_someone_elses_client_is_refused_403(api, people, handover, receiver2):
+    from django.utils import timezone
+
+    from handover.models import HandoverClient, Visit
+
+    h = advance_to(handover, State.VISITS)
+    first, second = h.clients.order_by("pk")[:2]
+    HandoverClient.objects.filter(pk=second.pk).update(receiver=receiver2)
+    before = Visit.objects.count()
+    row = {
+        "visited_on": timezone.localdate().isoformat(),
+        "mode": "in_person",
+        "contact_met": "采购经理",
+        "outcome": "已介绍。",
+    }
+    body = {"rows": [{"handover_client": first.pk, **row}, {"handover_client": second.pk, **row}]}
+    response = api(people.receiver).post(f"/api/handovers/{h.pk}/visits/rows/", body, format="json")
+    result = shaped(response, 403, "not_allowed")
+    assert set(result["rows"]) == {str(second.pk)}
+    assert Visit.objects.count() == before
