@@ -244,6 +244,8 @@ SPECTACULAR_SETTINGS = {
         # The split's mode has its own; the visit's keeps the name it had while it was the only "mode".
         "SplitModeEnum": "handover.split.MODE_CHOICES",
         "ModeEnum": "handover.choices.VisitMode",
+        "ContractStatusEnum": "clients.models.ContractStatus",
+        "ClientStatusEnum": "clients.models.ClientStatus",
     },
 }
 

@@ -173,7 +173,7 @@ def exception_handler(exc, context):
         if exc.field:
             body["field"] = exc.field
         if isinstance(exc, services.RowErrors):
-            body["code"] = "conflict" if exc.status == 409 else "invalid"
+            body["code"] = {409: "conflict", 403: "not_allowed"}.get(exc.status, "invalid")
             body["errors"] = {
                 f"rows.{pk}.{name}": [message] for pk, fields in exc.rows.items() for name, message in fields.items()
             }
@@ -248,10 +248,13 @@ class ApiMixin(IdempotentWrites):
 class LoggedReads:
     """Every GET under /api/handovers/{id}/ reads client data: one access-log row, refusals included."""
 
+    # A print says so in the log, as the page's print does.
+    read_action = Action.API_HANDOVER
+
     def finalize_response(self, request, response, *args, **kwargs):
         # Only views that answer GET read; a GET refused as 405 by an action read nothing.
         if request.method == "GET" and hasattr(self, "get"):
-            log_read(request, Action.API_HANDOVER, status=response.status_code)
+            log_read(request, self.read_action, status=response.status_code)
         return super().finalize_response(request, response, *args, **kwargs)
 
 
@@ -307,6 +310,12 @@ class SchemaView(ApiMixin, SpectacularAPIView):
     """The OpenAPI 3 document; JSON unless asked for ?format=yaml."""
 
     renderer_classes = [OpenApiJsonRenderer, OpenApiJsonRenderer2, OpenApiYamlRenderer, OpenApiYamlRenderer2]
+
+    def handle_exception(self, exc):
+        # An error is not a schema: plain JSON in the API's shape, whatever format was asked for.
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer, self.request.accepted_media_type = JSONRenderer(), "application/json"
+        return response
 
 
 # ---------------------------------------------------------------------------------------
@@ -1769,7 +1778,8 @@ class DashboardView(ApiMixin, APIView):
         if filters["department"] is not None:
             department = selectors.dashboard_departments(request.user).filter(pk=filters["department"]).first()
             if department is None:
-                raise exceptions.ValidationError({"department": [_("You may not see this department.")]})
+                # Another department's figures are refused (403), as the dashboard is to who may not see it.
+                raise exceptions.PermissionDenied(_("You may not see this department."))
             filters["department"] = department
         board = selectors.dashboard_figures(request.user, **filters)
         after = selectors.after_handover_figures(request.user, **filters)

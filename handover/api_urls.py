@@ -1,8 +1,6 @@
-from django.contrib.auth.decorators import login_required
 from django.urls import path
-from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from . import api
+from . import api, api_directory
 
 app_name = "api"
 
@@ -81,16 +79,29 @@ urlpatterns = [
     path("clients/<int:client_id>/outcomes/", api.ClientOutcomesView.as_view(), name="client-outcomes"),
     path("handovers/<int:pk>/outcomes/", api.HandoverOutcomesView.as_view(), name="handover-outcomes"),
     path("handovers/<int:pk>/evaluation/", api.HandoverEvaluationView.as_view(), name="handover-evaluation"),
-    # The schema answers API clients (token or session, 401 in JSON otherwise); the docs page is a
-    # page like any other, behind the login page.
+    # The schema answers API clients (token or session, 401 in JSON otherwise); the docs page too,
+    # and sends a browser with neither to the login page.
     path("schema/", api.SchemaView.as_view(), name="schema"),
     # Its script is a file too (the split view serves it at ?script), for the Content-Security-Policy.
-    path(
-        "docs/",
-        login_required(SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api/swagger_ui.html")),
-        name="docs",
-    ),
+    path("docs/", api_directory.DocsView.as_view(), name="docs"),
     path("dashboard/", api.DashboardView.as_view(), name="dashboard"),
     path("hr/departures/", api.HrDepartureListView.as_view(), name="hr-departure-list"),
     path("hr/departures/<str:external_id>/", api.HrDepartureDetailView.as_view(), name="hr-departure-detail"),
+    # What the pages do outside one handover's stages (issue 16): handover/api_directory.py.
+    path("people/", api_directory.PeopleView.as_view(), name="people"),
+    path("clients/", api_directory.ClientListView.as_view(), name="client-list"),
+    path("clients/<int:client_id>/", api_directory.ClientDetailView.as_view(), name="client-detail"),
+    path("archive/", api_directory.ArchiveListView.as_view(), name="archive-list"),
+    path("archive/<int:pk>/download/", api_directory.ArchiveDownloadView.as_view(), name="archive-download"),
+    path("archive/verify/", api_directory.VerifyView.as_view(), name="archive-verify"),
+    path("inbox/", api_directory.InboxView.as_view(), name="inbox"),
+    path("notifications/", api_directory.NotificationListView.as_view(), name="notification-list"),
+    path(
+        "notifications/<int:notification_id>/read/",
+        api_directory.NotificationReadView.as_view(),
+        name="notification-read",
+    ),
+    path("notifications/read-all/", api_directory.NotificationsReadAllView.as_view(), name="notifications-read-all"),
+    path("handovers/<int:pk>/revoke-access/", api_directory.RevokeAccessView.as_view(), name="revoke-access"),
+    path("handovers/<int:pk>/print/<str:stage>/", api_directory.StagePrintView.as_view(), name="stage-print"),
 ]

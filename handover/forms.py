@@ -21,9 +21,7 @@ from clients.filters import FlagCheckbox
 from clients.importer import human_size
 from clients.models import Grade
 
-from . import policy
 from .models import (
-    OPEN_STATES,
     SURVEY_LOW_RATING,
     CallResult,
     ChecklistItem,
@@ -45,7 +43,7 @@ from .models import (
     Visit,
     VisitMode,
 )
-from .selectors import eligible_receivers
+from .selectors import departing_choices, eligible_receivers, people_with_role
 
 TEXT = {"class": "form-control"}
 SELECT = {"class": "form-select"}
@@ -64,15 +62,6 @@ class PersonChoiceField(forms.ModelChoiceField):
         if obj.department_id:
             return f"{obj.display_name}（{obj.department.name}）"
         return obj.display_name
-
-
-def _people(role: str):
-    return (
-        User.objects.filter(is_active=True, groups__name=role)
-        .select_related("department")
-        .order_by("department__code", "full_name", "username")
-        .distinct()
-    )
 
 
 class HandoverStartForm(forms.Form):
@@ -101,14 +90,10 @@ class HandoverStartForm(forms.Form):
         today = timezone.localdate()
         self.initial.setdefault("notice_date", today)
         self.initial.setdefault("last_working_day", today + datetime.timedelta(days=30))
-        leaving = Handover.objects.filter(state__in=OPEN_STATES).values("departing")
-        departing = _people(Role.SALES).exclude(pk__in=leaving)
-        if not policy.may_start_for_anyone(user):
-            # A supervisor starts handovers of their own people only.
-            departing = departing.filter(policy.own_people(user))
-        self.fields["departing"].queryset = departing
-        self.fields["witness"].queryset = _people(Role.WITNESS)
-        self.fields["manager"].queryset = _people(Role.MANAGER)
+        # The same rule as the API's people directory (selectors/people.py).
+        self.fields["departing"].queryset = departing_choices(user)
+        self.fields["witness"].queryset = people_with_role(Role.WITNESS)
+        self.fields["manager"].queryset = people_with_role(Role.MANAGER)
         # The receiver list never offers the departing person nor a party of the handover, as
         # far as they are chosen (static/js/handover_start.js hides them while choosing).
         chosen_departing = self._chosen("departing")

@@ -4,10 +4,8 @@ to the handover page with the service's message.
 """
 
 import datetime
-import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
@@ -28,7 +26,7 @@ from accounts.access import Action, log_anonymous, log_read, logs_reads, note
 from clients.importer import XLSX_CONTENT_TYPE, human_size
 from clients.importer.results import ImportRowError
 
-from . import codes, policy, seal, selectors, services
+from . import policy, selectors, services
 from .forms import (
     ClientAnswerForm,
     ClientDropForm,
@@ -418,12 +416,12 @@ def plan_rows(request, pk: int):
     rows, errors = _plan_rows(typed)
     conflicts: set[int] = set()
     saved: list = []
-    general, general_status = "", 400
+    general, general_status, rows_status = "", 400, 400
     if not errors:
         try:
             saved = services.plan_save_rows(handover=h, user=request.user, rows=rows)
         except services.RowErrors as exc:
-            errors, conflicts = exc.rows, exc.conflicts
+            errors, conflicts, rows_status = exc.rows, exc.conflicts, exc.status
         except services.HandoverError as exc:
             general, general_status = exc.message, exc.status
     if request.htmx and len(ids) == 1:
@@ -434,7 +432,7 @@ def plan_rows(request, pk: int):
         else:
             messages.error(request, services.RowErrors(errors).message)
         grid = selectors.GridInput(typed=typed, errors=errors, conflicts=conflicts)
-        status = general_status if general else (409 if conflicts and len(conflicts) == len(errors) else 400)
+        status = general_status if general else rows_status
         return _detail_page(request, h.pk, tab="plan", grid=grid, status=status)
     if saved:
         messages.success(request, _("Saved: %(n)s clients' plans.") % {"n": len(saved)})
@@ -1116,12 +1114,7 @@ def print_stage(request, pk: int, stage: str):
 def archive_list(request):
     """HR's print page: every completed handover, its archived confirmation ready to download."""
     policy.require_archivist(request.user)
-    handovers = (
-        Handover.objects.filter(state=State.COMPLETED)
-        .select_related("departing__department", "archive")
-        .order_by("-completed_at", "-id")
-    )
-    page = Paginator(handovers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.archived_handovers(), PAGE_SIZE).get_page(request.GET.get("page"))
     # A site with no scheduler still gets its archives: the ones lost on this page are asked again.
     waiting = [h for h in page if not hasattr(h, "archive")]
     services.archives_ask_again(h.pk for h in waiting)
@@ -1185,17 +1178,6 @@ def archive_status(request, pk: int):
     return response
 
 
-@dataclass(frozen=True)
-class VerifyResult:
-    archive: ArchivedDocument | None
-    sha256: str = ""
-    code: str = ""
-    seal: object = None
-
-
-MAX_VERIFY_BYTES = 50 * 1024 * 1024
-
-
 @require_http_methods(["GET", "POST"])
 def verify(request):
     """Does a printed code, or an uploaded PDF, match an archived confirmation?"""
@@ -1204,24 +1186,16 @@ def verify(request):
     if request.method == "POST":
         if form.is_valid() and form.cleaned_data["file"]:
             upload = form.cleaned_data["file"]
-            if upload.size > MAX_VERIFY_BYTES:
+            if upload.size > selectors.MAX_VERIFY_BYTES:
                 form.add_error("file", _("The file is too large to be one of our documents."))
             else:
-                data = upload.read()
-                digest = hashlib.sha256(data).hexdigest()
-                result = VerifyResult(
-                    archive=selectors.archive_matching(sha256=digest), sha256=digest, seal=seal.verify_pdf(data)
-                )
+                result = selectors.verify_file(upload.read())
         elif form.is_valid() and form.cleaned_data["code"]:
-            code = form.cleaned_data["code"]
-            result = VerifyResult(
-                archive=selectors.archive_matching(code=code), code=codes.normalize_code(code) or code
-            )
+            result = selectors.verify_code(form.cleaned_data["code"])
         elif form.is_valid():
             form.add_error(None, _("Enter the verification code printed on the document, or choose its PDF file."))
     elif request.GET.get("code"):
-        code = request.GET["code"]
-        result = VerifyResult(archive=selectors.archive_matching(code=code), code=codes.normalize_code(code) or code)
+        result = selectors.verify_code(request.GET["code"])
     return render(request, "handover/verify.html", {"form": form, "result": result})
 
 

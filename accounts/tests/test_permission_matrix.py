@@ -424,6 +424,8 @@ def _archived(w):
 # After completion the receiver owns the world's client: only they record its follow-ups. Who
 # sees the client without owning it (the department's supervisor; manager, HR and admin, who
 # see every client) is refused 403; those who no longer or never saw it, 404.
+# Endpoints every signed-in person may use (each answers only what is theirs to see).
+_API_EVERYONE = dict.fromkeys(ROLES, 200) | {"anonymous": 401}
 _FOLLOW_UP_SEEN = {"supervisor": 403, "manager": 403, "hr": 403, "admin": 403}
 _FOLLOW_UP_UNSEEN = {"departing": 404, "witness": 404, "other_sales": 404}
 
@@ -569,7 +571,7 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         data=lambda w: {f"o-{w.hc.pk}": "", f"k-{w.hc.pk}": "无", f"v-{w.hc.pk}": w.hc.row_version},
         ok={"departing"},
         receiver=403,
-        supervisor=400,
+        supervisor=403,
         witness=403,
         manager=403,
         hr=403,
@@ -728,7 +730,6 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         args=_h,
         data=lambda w: {"rows": [{"handover_client": w.hc.pk, "risks": "无"}]},
         ok={"departing"},
-        supervisor=400,
     ),
     "api:receivers-set": api(
         method="post",
@@ -759,20 +760,9 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
     ),
     "api:item-list": api(args=_h, ok=PARTIES),
     "api:items-hand-over-all": api(method="post", state=State.MATERIALS, args=_h, data=_version, ok={"departing"}),
-    # The service confirms what was handed over to the requester; to anyone else there is nothing to
-    # confirm, which it answers as invalid input (400) rather than as a refusal.
+    # Only a receiver of items confirms them: anyone else who sees the handover is refused (403).
     "api:items-confirm-all": api(
-        method="post",
-        state=State.MATERIALS,
-        prepare=_hand_over_item,
-        args=_h,
-        data=_version,
-        ok={"receiver"},
-        departing=400,
-        supervisor=400,
-        witness=400,
-        manager=400,
-        hr=400,
+        method="post", state=State.MATERIALS, prepare=_hand_over_item, args=_h, data=_version, ok={"receiver"}
     ),
     "api:item-hand-over": api(
         method="post", state=State.MATERIALS, args=lambda w: [w.h.pk, w.item.pk], data=_version, ok={"departing"}
@@ -1115,6 +1105,40 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         data=lambda w: {"token": _survey_token(w)[0], "rating": 4, "will_continue": "yes", "comment": ""},
         api=True,
     ),
+    # --- issue 16: what the pages do outside one handover's stages, through the API -------------
+    # Everyone finds the people they may name, and lists their own clients, inbox and notifications.
+    "api:people": Case(_API_EVERYONE, api=True, data=lambda w: {"q": "李"}),
+    "api:client-list": Case(_API_EVERYONE, api=True, data=lambda w: {"grade": "A"}),
+    # As the client page: whoever sees the client (during the handover its receiver and witness too).
+    "api:client-detail": Case(_API_EVERYONE | {"other_sales": 404}, api=True, args=lambda w: [w.client.pk]),
+    # HR's archive page and download (no archive here: HR and the admin get 404, others 403).
+    "api:archive-list": Case(dict.fromkeys(ROLES, 403) | {"anonymous": 401, "hr": 200, "admin": 200}, api=True),
+    "api:archive-download": Case(
+        dict.fromkeys(ROLES, 403) | {"anonymous": 401, "hr": 404, "admin": 404},
+        api=True,
+        state=State.COMPLETED,
+        args=_h,
+    ),
+    "api:archive-verify": (
+        Case(_API_EVERYONE, api=True, data=lambda w: {"code": "ABCD-EFGH-JKLM"}),
+        Case(_API_EVERYONE, api=True, method="post", data=lambda w: {"code": "ABCD-EFGH-JKLM"}),
+    ),
+    "api:inbox": Case(_API_EVERYONE, api=True),
+    "api:notification-list": Case(_API_EVERYONE, api=True),
+    # Only one's own notification: anyone else's is as absent as a missing one.
+    "api:notification-read": Case(
+        dict.fromkeys(ROLES, 404) | {"anonymous": 401, "departing": 200},
+        method="post",
+        api=True,
+        args=lambda w: [w.notification.pk],
+        prepare=_notify_departing,
+        check=_read_only_by_departing,
+    ),
+    "api:notifications-read-all": Case(_API_EVERYONE, api=True, method="post"),
+    # As the page's revoke: HR, after completion; the departed person no longer reads the handover (403).
+    "api:revoke-access": api(method="post", state=State.COMPLETED, args=_h, data=lambda w: {}, ok={"hr"}),
+    # As the page's print: the people of the handover, never the departing person.
+    "api:stage-print": api(args=lambda w: [w.h.pk, "plan"], ok=PARTIES - {"departing"}),
 }
 
 

@@ -16,7 +16,15 @@ Callers use `selectors.<name>`: every public name is re-exported here.
     display      labels, local times, URL patterns and cheap rows the sections share
 """
 
-from .archive import archive_for, archive_matching
+from .archive import (
+    MAX_VERIFY_BYTES,
+    VerifyResult,
+    archive_for,
+    archive_matching,
+    archived_handovers,
+    verify_code,
+    verify_file,
+)
 from .departures import hr_departures_for
 from .duties import DutyPage, duties_for_list, duties_visible_to, duty_page
 from .evaluation import EvaluationPanel, evaluation_panel
@@ -54,6 +62,7 @@ from .page.stages import StageCell
 from .page.steps import Step
 from .page.timeline import EVENT_LABELS, EventRow
 from .page.visits import VisitRow
+from .people import departing_choices, people_search, people_visible_to, people_with_role
 from .report import figure_rows, report_figures
 from .signatures import SignatureNeed, SignaturePanel, SignatureRow, signature_statuses
 from .summary import HandoverSummary, OwnSignature, handover_summary
@@ -78,6 +87,15 @@ __all__ = [
     "Suggestion",
     "receiver_suggestions",
     "suggestions_panel",
+    "MAX_VERIFY_BYTES",
+    "VerifyResult",
+    "archived_handovers",
+    "verify_code",
+    "verify_file",
+    "departing_choices",
+    "people_search",
+    "people_visible_to",
+    "people_with_role",
     "EvaluationPanel",
     "evaluation_panel",
     "Outcome",

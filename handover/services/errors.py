@@ -46,17 +46,28 @@ class RowErrors(HandoverError):
     `rows` maps each refused row's key (the handover client's id) to {field: message}; the field
     "__all__" holds what is about the row as a whole. `conflicts` names the rows someone else
     changed since the person loaded them: their input is kept, and the page offers to reload just
-    that row.
+    that row. `refused` names the rows refused for who is asking (a change that is not theirs to
+    make): when every refused row is one, the whole is a refusal (403), not invalid input.
     """
 
     status = 400
 
-    def __init__(self, rows: dict[int, dict[str, str]], *, conflicts: set[int] | None = None, labels=None):
+    def __init__(
+        self,
+        rows: dict[int, dict[str, str]],
+        *,
+        conflicts: set[int] | None = None,
+        refused: set[int] | None = None,
+        labels=None,
+    ):
         self.rows = rows
         self.conflicts = set(conflicts or ())
+        self.refused = set(refused or ())
         self.labels = dict(labels or {})
         if self.conflicts and len(self.conflicts) == len(rows):
             self.status = 409
+        elif self.refused and len(self.refused) == len(rows):
+            self.status = 403
         n = len(rows)
         super().__init__(
             _("Nothing was saved: %(n)s row needs attention; the message is on the row.") % {"n": n}

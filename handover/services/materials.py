@@ -126,6 +126,9 @@ def item_confirm(*, item: ChecklistItem, user: User, expected_version: int | Non
 def items_confirm_all(*, handover: Handover, user: User, expected_version: int | None = None) -> int:
     h = lock_handover(handover, expected_version)
     require_state(h, State.MATERIALS)
+    if not h.items.filter(receiver=user).exists():
+        # Someone who receives nothing here is refused (403), not told their input was wrong.
+        raise NotAllowed(_("Only an item's receiver may confirm it; no item of this handover is handed over to you."))
     n = h.items.filter(receiver=user, status=ItemStatus.HANDED_OVER).update(**_CONFIRMED, confirmed_at=timezone.now())
     if n == 0:
         raise InvalidInput(_("There is nothing handed over to you waiting for confirmation."))

@@ -152,6 +152,7 @@ def plan_save_rows(*, handover, user: User, rows: list[PlanRow], expected_versio
     }
     errors: dict[int, dict[str, str]] = {}
     conflicts: set[int] = set()
+    refused: set[int] = set()
     work: list[tuple[HandoverClient, PlanRow, list[str]]] = []
     for row in rows:
         key = row.handover_client_id
@@ -165,6 +166,7 @@ def plan_save_rows(*, handover, user: User, rows: list[PlanRow], expected_versio
             continue
         if not may_fill and _plan_differs(hc, row):
             errors[key] = {"__all__": _("Only the departing salesperson fills in the plan.")}
+            refused.add(key)
             continue
         changed, row_errors = _apply_plan(h, hc, row)
         if row.receiver is not None and row.receiver.pk != hc.receiver_id:
@@ -172,6 +174,8 @@ def plan_save_rows(*, handover, user: User, rows: list[PlanRow], expected_versio
                 row_errors["receiver"] = _(
                     "Only the departing salesperson or the supervisor may change who receives a client."
                 )
+                if len(row_errors) == 1:
+                    refused.add(key)
             else:
                 try:
                     check_receiver(row.receiver, departing=h.departing, h_parties=[h.supervisor, h.manager, h.witness])
@@ -190,7 +194,7 @@ def plan_save_rows(*, handover, user: User, rows: list[PlanRow], expected_versio
                 errors[hc.pk] = {"receiver": over[receiver.pk]}
     if errors:
         labels = {pk: str(hc.client) for pk, hc in locked.items()}
-        raise RowErrors(errors, conflicts=conflicts, labels=labels)
+        raise RowErrors(errors, conflicts=conflicts, refused=refused, labels=labels)
     saved = []
     for hc, row, changed in work:
         confirm = row.confirm and may_fill and hc.prefilled

@@ -187,6 +187,7 @@ def visits_save_rows(*, handover, user: User, rows: list[VisitRow], expected_ver
     today = timezone.localdate()
     errors: dict[int, dict[str, str]] = {}
     conflicts: set[int] = set()
+    refused: set[int] = set()
     times = Counter(r.handover_client_id for r in typed)
     for row in typed:
         key = row.handover_client_id
@@ -196,6 +197,7 @@ def visits_save_rows(*, handover, user: User, rows: list[VisitRow], expected_ver
             continue
         if not policy.may_record_visit(h, hc, user):
             errors[key] = {"__all__": _("Only the departing salesperson and this client's receiver record the visit.")}
+            refused.add(key)
             continue
         if row.row_version is not None and row.row_version != hc.row_version:
             conflicts.add(key)
@@ -207,7 +209,8 @@ def visits_save_rows(*, handover, user: User, rows: list[VisitRow], expected_ver
         if row_errors:
             errors[key] = row_errors
     if errors:
-        raise RowErrors(errors, conflicts=conflicts, labels={pk: hc.client.name for pk, hc in locked.items()})
+        labels = {pk: hc.client.name for pk, hc in locked.items()}
+        raise RowErrors(errors, conflicts=conflicts, refused=refused, labels=labels)
     now = timezone.now()
     saved = []
     for row in typed:
@@ -268,6 +271,7 @@ def visits_confirm(
     locked = _locked_rows(h, {v.handover_client_id for v in visits})
     errors: dict[int, dict[str, str]] = {}
     conflicts: set[int] = set()
+    refused: set[int] = set()
     work: list[Visit] = []
     if visit_ids is not None:
         missing = set(visit_ids) - {v.pk for v in visits}
@@ -290,9 +294,11 @@ def visits_confirm(
                 message = _("You have confirmed this visit already.")
             else:
                 message = _("Only the other salesperson of this visit may confirm it.")
+                refused.add(key)
             errors.setdefault(key, {})["__all__"] = message
     if errors:
-        raise RowErrors(errors, conflicts=conflicts, labels={pk: hc.client.name for pk, hc in locked.items()})
+        labels = {pk: hc.client.name for pk, hc in locked.items()}
+        raise RowErrors(errors, conflicts=conflicts, refused=refused, labels=labels)
     if not work:
         raise InvalidInput(_("There is no visit waiting for your confirmation."))
     now = timezone.now()

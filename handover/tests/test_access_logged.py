@@ -49,6 +49,8 @@ READS = {
     "api:handover-outcomes": Action.API_HANDOVER,
     "api:handover-evaluation": Action.API_HANDOVER,
     "api:survey-list": Action.API_HANDOVER,
+    "api:archive-download": Action.DOWNLOAD_ARCHIVE,
+    "api:stage-print": Action.PRINT_HANDOVER,
 }
 # Reads that are a stage's working tools, refused once the stage is over: logged as refused.
 # (The client notices' letters print for their senders only, never for HR.)

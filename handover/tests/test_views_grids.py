@@ -143,7 +143,8 @@ def test_someone_else_s_client_is_refused_on_its_row(at_visits, people, receiver
     response = login(people.receiver).post(
         reverse("handover:visits_save", args=[h.pk]), _grid_post({a.pk: _visit(), b.pk: _visit()})
     )
-    assert response.status_code == 400
+    # Nothing saved only because one row is not theirs: a refusal (403), the message on that row.
+    assert response.status_code == 403
     assert not Visit.objects.exists()
 
 
