@@ -240,6 +240,8 @@ SPECTACULAR_SETTINGS = {
         "DutyKindEnum": "handover.models.DutyKind",
         # The checklist item's keeps the name it had while it was the only one.
         "KindEnum": "handover.models.ItemKind",
+        # A client's relationship risk: the level now and the one stored with the spot-check draw.
+        "RiskLevelEnum": "handover.choices.RiskLevel",
     },
 }
 

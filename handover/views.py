@@ -136,7 +136,9 @@ def _detail_page(request, pk: int, *, tab: str = "", grid=None, status: int = 20
     tab = tab or request.GET.get("tab", "")
     page_number = _page_number(request.POST.get("p") if request.method == "POST" else request.GET.get("p"))
     try:
-        page = selectors.handover_page(request.user, pk, tab=tab, page=page_number, grid=grid)
+        page = selectors.handover_page(
+            request.user, pk, tab=tab, page=page_number, grid=grid, sort=request.GET.get("sort", "")
+        )
     except policy.ClientDataWithheld as withheld:
         # The departing person after completion: the header only, still a page of their own.
         summary = selectors.handover_summary(withheld.handover, request.user)

@@ -685,6 +685,8 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         ok={"departing"},
         supervisor=400,
     ),
+    # Each client's relationship risk (issue 15): whoever reads the handover's clients.
+    "api:handover-risks": api(args=_h, ok=PARTIES),
     "api:receivers-set": api(
         method="post",
         args=_h,
