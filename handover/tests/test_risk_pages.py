@@ -4,15 +4,19 @@ confirmation PDF's cover, and the API (issue 15)."""
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
 from accounts.tokens import api_token_create
 from clients.models import FollowUp
+from clients.tests.factories import ClientFactory, ContactFactory
 from handover.models import HandoverClient, State
-from handover.pdf import confirmation_context
+from handover.pdf import CONFIRMATION, RestrictedFetcher, confirmation_context, render_html
 from handover.tests.risk_helpers import calm
 from handover.tests.test_risk import _quiet
+from tests.walk import advance_to
 
 
 def _plan(client, h, **params):
@@ -86,19 +90,14 @@ def test_other_tabs_do_not_compute_the_risk(mixed, people, client):
 
 def test_the_confirmation_lists_the_clients_at_risk(mixed):
     h, low = mixed
-    h = advance_to_completed(h)
-    from handover.pdf import RestrictedFetcher
+    h = advance_to(h, State.COMPLETED)
 
     context = confirmation_context(h, verification_code="ABCD", fetcher=RestrictedFetcher())
     assert [r.level for r in context["risks"]][:2] == ["high", "high"]
     assert low.client.name not in {r.name for r in context["risks"]}
     assert context["risk_rule"]
-
-
-def advance_to_completed(h):
-    from tests.walk import advance_to
-
-    return advance_to(h, State.COMPLETED)
+    cover = render_html(CONFIRMATION, {**context, "client_count": 10}, title="确认书", footer=None)
+    assert "存在关系风险的客户" in cover and cover.count('<tr class="risk-high">') == 2
 
 
 # ---------------------------------------------------------------------------------------
@@ -134,7 +133,6 @@ def test_the_plan_rows_in_the_api_carry_the_risk(mixed, people):
 
 
 def test_the_sample_risk_is_in_the_api_after_the_draw(mixed, people):
-    from tests.walk import advance_to
 
     h, low = mixed
     h = advance_to(h, State.SPOT_CHECK)
@@ -147,3 +145,19 @@ def test_the_sample_risk_is_in_the_api_after_the_draw(mixed, people):
 def test_a_stranger_does_not_see_the_risks(mixed, people):
     h, _low = mixed
     assert _api(people.other_sales).get(f"/api/handovers/{h.pk}/risks/").status_code == 404
+
+
+@pytest.mark.parametrize("extra", [0, 8])
+def test_the_risks_endpoint_takes_the_same_queries_whatever_the_size(handover, people, extra):
+
+    for _ in range(extra):
+        c = ClientFactory(owner=people.departing)
+        ContactFactory(client=c)
+        HandoverClient.objects.create(handover=handover, client=c, receiver=people.receiver, grade="C")
+    api = _api(people.supervisor)
+    api.get(f"/api/handovers/{handover.pk}/risks/")  # warm up
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get(f"/api/handovers/{handover.pk}/risks/").json()
+    assert len(body["clients"]) == 10 + extra
+    # Same count for 10 or 18 clients: the token, the handover and its people, the clients, the risks, the log.
+    assert len(queries) == 7
