@@ -38,6 +38,7 @@ from clients.money import format_money
 from clients.selectors import open_business_by_client
 
 from . import origin, signing
+from .choices import RiskLevel
 from .models import (
     CallResult,
     ChecklistItem,
@@ -502,7 +503,7 @@ def _risk_lines(h: Handover, data: dict, today: datetime.date) -> list[RiskLine]
             "；".join(risks[hc.pk].reasons),
         )
         for hc in data["hcs"]
-        if hc.pk in risks and risks[hc.pk].factors
+        if hc.pk in risks and risks[hc.pk].level != RiskLevel.LOW
     ]
     return by_risk(lines, lambda line: line.level)
 

@@ -105,25 +105,49 @@ def test_every_factor_has_its_toggle():
 
 
 @pytest.mark.parametrize("factor", list(TOGGLES))
-def test_each_factor_on_its_own_makes_a_quiet_client_medium_risk(handover, quiet, factor):
+def test_each_factor_on_its_own_is_named_with_its_reason(handover, quiet, factor):
     TOGGLES[factor](handover, quiet)
     risk = _risk(handover, quiet)
     assert [f.code for f in risk.factors] == [factor]
-    assert risk.level == RiskLevel.MEDIUM
     assert risk.reasons[0]  # each factor says why, in words
+    assert risk.level == RiskLevel.LOW  # one sign alone: the level's rule wants two
+
+
+@pytest.mark.parametrize("factor", list(TOGGLES))
+def test_each_factor_is_the_one_that_tips_a_client_to_medium_and_to_high(handover, quiet, factor):
+    # The others, added one by one in a fixed order, until one short of each threshold; then this one.
+    others = [f for f in TOGGLES if f != factor]
+    TOGGLES[others[0]](handover, quiet)
+    assert _risk(handover, quiet).level == RiskLevel.LOW
+    TOGGLES[factor](handover, quiet)
+    assert _risk(handover, quiet).level == RiskLevel.MEDIUM
+
+
+@pytest.mark.parametrize("factor", list(TOGGLES))
+def test_each_factor_tips_three_others_to_high(handover, quiet, factor):
+    others = [f for f in TOGGLES if f != factor and f not in DEPENDENT.get(factor, ())][:3]
+    for other in others:
+        TOGGLES[other](handover, quiet)
+    assert _risk(handover, quiet).level == RiskLevel.MEDIUM
+    TOGGLES[factor](handover, quiet)
+    risk = _risk(handover, quiet)
+    assert {f.code for f in risk.factors} == {*others, factor}
+    assert risk.level == RiskLevel.HIGH
+
+
+# Toggles that would switch this factor on too, or mask it: kept apart in the test above.
+DEPENDENT = {
+    "single_contact": ("decision_maker_only_departing",),
+    "decision_maker_only_departing": ("single_contact",),
+}
 
 
 def test_the_level_rule():
     assert selectors.risk_level([]) == RiskLevel.LOW
-    assert selectors.risk_level(["a"]) == RiskLevel.MEDIUM
+    assert selectors.risk_level(["a"]) == RiskLevel.LOW
     assert selectors.risk_level(["a", "b"]) == RiskLevel.MEDIUM
-    assert selectors.risk_level(["a", "b", "c"]) == RiskLevel.HIGH
-
-
-def test_three_factors_make_it_high(handover, quiet):
-    for factor in ("overdue_receivables", "contract_ending", "no_recent_contact"):
-        TOGGLES[factor](handover, quiet)
-    assert _risk(handover, quiet).level == RiskLevel.HIGH
+    assert selectors.risk_level(["a", "b", "c"]) == RiskLevel.MEDIUM
+    assert selectors.risk_level(["a", "b", "c", "d"]) == RiskLevel.HIGH
 
 
 def test_the_decision_maker_followed_up_only_by_the_departing_person_and_never_met_counts(handover, quiet):
@@ -195,10 +219,16 @@ def test_the_risks_of_a_whole_handover_take_the_same_queries_whatever_its_size(s
 # The spot-check sample
 
 
+def _make_high(hc):
+    """A calmed client (overdue, contract ending) never followed up and with an objection on a deal."""
+    FollowUp.objects.filter(client=hc.client).delete()
+    Opportunity.objects.filter(client=hc.client).update(main_objections="价格高于竞品")
+
+
 def test_a_high_risk_client_below_a_is_always_drawn(handover):
     calm(handover)
     risky = handover.clients.filter(grade="C").first()
-    FollowUp.objects.filter(client=risky.client).delete()  # never followed up: high again
+    _make_high(risky)
     h = advance_to(handover, State.SPOT_CHECK)
     risky.refresh_from_db()
     assert risky.sample_risk == RiskLevel.HIGH and risky.in_sample
@@ -221,15 +251,18 @@ def test_a_medium_risk_client_is_not_always_drawn(handover):
 def test_the_risk_stored_with_the_draw_is_what_a_redraw_uses(handover):
     calm(handover)
     risky = handover.clients.filter(grade="C").first()
-    FollowUp.objects.filter(client=risky.client).delete()
+    _make_high(risky)
     h = advance_to(handover, State.SPOT_CHECK)
     drawn = set(h.clients.filter(in_sample=True).values_list("pk", flat=True))
-    # Since the draw, the risky client was followed up and a drawn medium one lost its follow-up: the
-    # risks today differ, the redraw from the stored seed and risks does not.
+    # Since the draw, the risky client was followed up, and the B clients turned high (at least one of
+    # the four was not drawn: three of the seven others were): the risks today differ, the redraw from
+    # the stored seed and risks does not.
     FollowUpFactory(client=risky.client, date=TODAY, contact=None, created_by=h.receiver)
     for hc in h.clients.filter(grade="B"):
-        FollowUp.objects.filter(client=hc.client).delete()
+        _make_high(hc)
     now = selectors.client_risks(h, today=TODAY)
     assert now[risky.pk].level != RiskLevel.HIGH
+    turned_high = [hc.pk for hc in h.clients.filter(grade="B") if now[hc.pk].level == RiskLevel.HIGH]
+    assert len(turned_high) == 4 and set(turned_high) - drawn
     assert services.draw_sample(list(h.clients.all()), h.sample_seed) == drawn
     assert HandoverClient.objects.get(pk=risky.pk).sample_risk == RiskLevel.HIGH

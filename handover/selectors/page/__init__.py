@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from ... import policy, signing
+from ...choices import RiskLevel
 from ...models import Handover
 from ..risk import by_risk, client_risks, rule_text
 from ..signatures import SignaturePanel, signature_panel
@@ -79,7 +80,7 @@ def risk_rows(groups: list[ReceiverGroup]) -> list[RiskRow]:
         RiskRow(r.pk, r.name, r.grade, g.receiver_name, r.risk.level, r.risk.level_display, r.risk.reasons)
         for g in groups
         for r in g.clients
-        if r.risk and r.risk.factors
+        if r.risk and r.risk.level != RiskLevel.LOW
     ]
     return by_risk(rows, lambda r: r.level)
 
