@@ -161,3 +161,13 @@ def test_the_risks_endpoint_takes_the_same_queries_whatever_the_size(handover, p
     assert len(body["clients"]) == 10 + extra
     # Same count for 10 or 18 clients: the token, the handover and its people, the clients, the risks, the log.
     assert len(queries) == 7
+
+
+def test_saving_the_plan_sorted_by_risk_comes_back_sorted(mixed, people, client):
+    h, _low = mixed
+    client.force_login(people.departing)
+    response = client.post(reverse("handover:plan_rows", args=[h.pk]), {"tab": "plan", "p": "1", "sort": "risk"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"{reverse('handover:detail', args=[h.pk])}?tab=plan&sort=risk")
+    unsorted = client.post(reverse("handover:plan_rows", args=[h.pk]), {"tab": "plan", "p": "1"})
+    assert "sort=" not in unsorted["Location"]
