@@ -171,3 +171,13 @@ def test_saving_the_plan_sorted_by_risk_comes_back_sorted(mixed, people, client)
     assert response["Location"].startswith(f"{reverse('handover:detail', args=[h.pk])}?tab=plan&sort=risk")
     unsorted = client.post(reverse("handover:plan_rows", args=[h.pk]), {"tab": "plan", "p": "1"})
     assert "sort=" not in unsorted["Location"]
+
+
+def test_the_witness_sees_which_clients_were_drawn_for_their_high_risk(mixed, people, client):
+    h, _low = mixed
+    h = advance_to(h, State.SPOT_CHECK)
+    client.force_login(people.witness)
+    content = client.get(reverse("handover:detail", args=[h.pk]) + "?tab=spot_check").content.decode()
+    high = HandoverClient.objects.filter(handover=h, sample_risk="high").count()
+    assert high == 2  # the A clients (drawn anyway)
+    assert content.count("关系风险高，必抽查") == high
