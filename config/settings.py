@@ -246,6 +246,8 @@ SPECTACULAR_SETTINGS = {
         "ModeEnum": "handover.choices.VisitMode",
         "ContractStatusEnum": "clients.models.ContractStatus",
         "ClientStatusEnum": "clients.models.ClientStatus",
+        # A client's relationship risk: the level now and the one stored with the spot-check draw.
+        "RiskLevelEnum": "handover.choices.RiskLevel",
     },
 }
 

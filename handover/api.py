@@ -87,6 +87,7 @@ from .serializers import (
     HandoverDetailSerializer,
     HandoverListSerializer,
     HandoverOutcomesSerializer,
+    HandoverRisksSerializer,
     HandOverSerializer,
     HrDepartureInputSerializer,
     HrDepartureSerializer,
@@ -302,7 +303,12 @@ def _visible_handover(request, pk, *, detail: bool = False) -> Handover:
 
 def _detail_response(request, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
     h = _visible_handover(request, pk, detail=True)
-    context = {"request": request, "available_transitions": selectors.transitions_for(h, request.user)}
+    context = {
+        "request": request,
+        "available_transitions": selectors.transitions_for(h, request.user),
+        # Each client's relationship risk, for the whole handover at once.
+        "risks": selectors.client_risks(h),
+    }
     return Response(HandoverDetailSerializer(h, context=context).data, status=status_code)
 
 
@@ -491,8 +497,12 @@ class HandoverClientView(HandoverScoped):
     def get_object(self):
         return self.child(selectors.handover_clients(self.get_handover()), self.kwargs["hc_id"])
 
+    def client_data(self) -> dict:
+        context = {"risks": selectors.client_risks(self.get_handover())}
+        return HandoverClientSerializer(self.get_object(), context=context).data
+
     def get(self, request, pk: int, hc_id: int):
-        return Response(HandoverClientSerializer(self.get_object()).data)
+        return Response(self.client_data())
 
     def patch(self, request, pk: int, hc_id: int):
         hc = self.get_object()
@@ -511,7 +521,7 @@ class HandoverClientView(HandoverScoped):
                 services.handover_client_set_receiver(
                     handover_client=hc, user=request.user, receiver=data["receiver"], expected_version=version
                 )
-        return Response(HandoverClientSerializer(self.get_object()).data)
+        return Response(self.client_data())
 
 
 @extend_schema(
@@ -547,9 +557,51 @@ class PlanRowsView(HandoverScoped):
             )
         saved = services.plan_save_rows(handover=h, user=request.user, rows=rows)
         clients = selectors.handover_clients(h).filter(pk__in=[hc.pk for hc in saved])
+        context = {"risks": selectors.client_risks(h)}
         return Response(
-            {"saved": [hc.pk for hc in saved], "clients": HandoverClientSerializer(clients, many=True).data}
+            {
+                "saved": [hc.pk for hc in saved],
+                "clients": HandoverClientSerializer(clients, many=True, context=context).data,
+            }
         )
+
+
+@extend_schema(
+    tags=["plan"],
+    summary="Each client's relationship risk: its level and the factors, each with its reason",
+    description="The factors: only one contact; only the departing person followed up; the decision maker "
+    "known only to them; open objections; overdue receivables; a contract ending or up for renewal within "
+    "90 days; no follow-up in 60 days. The level follows from how many apply (`rule`). sample_risk is the "
+    "level stored with the spot-check draw: a client high then is always in the sample.",
+    parameters=[
+        OpenApiParameter(
+            "sort", OpenApiTypes.STR, enum=["", "risk"], description="risk: high risk first; left out: the plan's order"
+        )
+    ],
+    responses={200: HandoverRisksSerializer, **_errors(403, 404)},
+)
+class HandoverRisksView(HandoverScoped):
+    serializer_class = HandoverRisksSerializer
+
+    def get(self, request, pk: int):
+        h = self.get_handover()
+        risks = selectors.client_risks(h)
+        rows = [
+            {
+                "handover_client": hc.pk,
+                "client": hc.client,
+                "grade": hc.grade,
+                "receiver": hc.receiver,
+                "in_sample": hc.in_sample,
+                "sample_risk": hc.sample_risk,
+                "risk": risks[hc.pk],
+            }
+            for hc in selectors.handover_clients(h).order_by("grade", "client__name", "id")
+        ]
+        if request.query_params.get("sort") == "risk":
+            rows = selectors.by_risk(rows, lambda r: r["risk"].level)
+        data = {"rule": selectors.rule_text(), "factors": selectors.factor_labels(), "clients": rows}
+        return Response(HandoverRisksSerializer(data).data)
 
 
 @extend_schema(

@@ -13,6 +13,7 @@ urlpatterns = [
     ),
     path("handovers/<int:pk>/clients/<int:hc_id>/", api.HandoverClientView.as_view(), name="handover-client"),
     path("handovers/<int:pk>/plan/rows/", api.PlanRowsView.as_view(), name="plan-rows"),
+    path("handovers/<int:pk>/risks/", api.HandoverRisksView.as_view(), name="handover-risks"),
     path(
         "handovers/<int:pk>/clients/<int:hc_id>/drop/",
         api.HandoverClientDropView.as_view(),

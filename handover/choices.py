@@ -6,6 +6,7 @@ rules in its transition conditions: rules cannot import models.
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ItemStatus(models.TextChoices):
@@ -24,3 +25,11 @@ class CallResult(models.TextChoices):
     CONFIRMED = "confirmed", _("Client confirmed the handover")
     UNAWARE = "unaware", _("Client unaware")
     UNREACHABLE = "unreachable", _("Unreachable")
+
+
+class RiskLevel(models.TextChoices):
+    """A client's relationship risk (handover/selectors/risk.py decides it from the factors)."""
+
+    LOW = "low", pgettext_lazy("risk", "Low")
+    MEDIUM = "medium", pgettext_lazy("risk", "Medium")
+    HIGH = "high", pgettext_lazy("risk", "High")

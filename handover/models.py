@@ -39,7 +39,7 @@ from clients.models import FollowUpKind, Grade, LimitedTextField, PlainCharField
 from clients.validators import LONG_TEXT_MAX_LENGTH
 
 from . import rules
-from .choices import CallResult, ItemStatus, VisitMode
+from .choices import CallResult, ItemStatus, RiskLevel, VisitMode
 from .codes import new_verification_code
 
 # The states, their stages and deadline days, the signatures and what each transition means are
@@ -502,6 +502,9 @@ class HandoverClient(models.Model):
     next_steps = LimitedTextField(_("next steps"), blank=True)
     planned_visit_on = models.DateField(_("planned visit date"), null=True, blank=True)
     in_sample = models.BooleanField(_("in the spot-check sample"), default=False)
+    # The client's relationship risk when the sample was drawn (selectors/risk.py): a high one is always
+    # drawn, and the draw is redone from the stored seed and these, whatever the risk is today.
+    sample_risk = models.CharField(_("risk level at the draw"), max_length=10, choices=RiskLevel.choices, blank=True)
     # The row's own version: every change to this client's plan, receiver, visits and calls bumps
     # it, so two people working on different clients never conflict (the handover's version still
     # guards stage transitions and signatures).

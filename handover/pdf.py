@@ -38,6 +38,7 @@ from clients.money import format_money
 from clients.selectors import open_business_by_client
 
 from . import origin, signing
+from .choices import RiskLevel
 from .models import (
     CallResult,
     ChecklistItem,
@@ -52,6 +53,7 @@ from .models import (
     VisitMode,
 )
 from .selectors import figure_rows
+from .selectors.risk import by_risk, client_risks, rule_text
 
 STAGE_LISTS = ("plan", "materials", "visits")
 
@@ -478,6 +480,34 @@ def qr_svg(text: str) -> bytes:
     return image.to_string(encoding="unicode").encode()
 
 
+@dataclasses.dataclass(frozen=True)
+class RiskLine:
+    name: str
+    grade: str
+    receiver: str
+    level: str
+    level_display: str
+    reasons: str
+
+
+def _risk_lines(h: Handover, data: dict, today: datetime.date) -> list[RiskLine]:
+    """The clients at relationship risk as the handover ends (selectors/risk.py), high first."""
+    risks = client_risks(h, today=today)
+    lines = [
+        RiskLine(
+            hc.client.name,
+            hc.grade,
+            hc.receiver.display_name,
+            risks[hc.pk].level,
+            risks[hc.pk].level_display,
+            "；".join(risks[hc.pk].reasons),
+        )
+        for hc in data["hcs"]
+        if hc.pk in risks and risks[hc.pk].level != RiskLevel.LOW
+    ]
+    return by_risk(lines, lambda line: line.level)
+
+
 def _base_context(h: Handover) -> dict:
     facts = _people(h) + _dates(h)
     return {
@@ -510,6 +540,8 @@ def confirmation_context(
         "report": report,
         "figures": figure_rows(report.figures if report else {}),
         "signatures": _signature_blocks(h, data, fetcher),
+        "risks": _risk_lines(h, data, today),
+        "risk_rule": rule_text(),
         "verification_code": verification_code,
         "verification_url": verification_url(verification_code, site_url),
         "qr_url": fetcher.register(qr_svg(verification_url(verification_code, site_url)), "image/svg+xml"),

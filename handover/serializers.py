@@ -15,6 +15,7 @@ from accounts.models import User
 from clients.models import Client, FollowUp, FollowUpKind, Grade, LostReason
 
 from . import split
+from .choices import RiskLevel
 from .models import (
     SIGNED_AT,
     TRANSITIONS,
@@ -41,6 +42,7 @@ from .models import (
     Visit,
     VisitMode,
 )
+from .selectors.risk import FACTORS as RISK_FACTORS
 
 # ---------------------------------------------------------------------------------------
 # Errors (documentation only: handover.api.exception_handler writes them)
@@ -103,9 +105,32 @@ class ClientRefSerializer(serializers.Serializer):
     credit_code = serializers.CharField(read_only=True)
 
 
+class RiskFactorSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=RISK_FACTORS, read_only=True)
+    reason = serializers.CharField(read_only=True, help_text="Why, in the company's language.")
+
+
+class ClientRiskSerializer(serializers.Serializer):
+    """A client's relationship risk (handover/selectors/risk.py)."""
+
+    level = serializers.ChoiceField(choices=RiskLevel.choices, read_only=True)
+    level_display = serializers.CharField(read_only=True)
+    factors = RiskFactorSerializer(many=True, read_only=True)
+
+
 class HandoverClientSerializer(serializers.ModelSerializer):
     client = ClientRefSerializer(read_only=True)
     receiver = PersonSerializer(read_only=True)
+    risk = serializers.SerializerMethodField(
+        help_text="The client's relationship risk now: its level and each factor with its reason "
+        "(the rule: GET /api/handovers/{id}/risks/)."
+    )
+    sample_risk = serializers.ChoiceField(
+        choices=RiskLevel.choices,
+        read_only=True,
+        allow_blank=True,
+        help_text="The risk level stored with the spot-check draw (blank before the draw); a high one is always drawn.",
+    )
 
     class Meta:
         model = HandoverClient
@@ -121,8 +146,34 @@ class HandoverClientSerializer(serializers.ModelSerializer):
             "in_sample",
             "row_version",
             "prefilled",
+            "risk",
+            "sample_risk",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ClientRiskSerializer(allow_null=True))
+    def get_risk(self, obj) -> dict | None:
+        # The view computes the risks of the whole handover at once (context["risks"], by id).
+        risk = self.context.get("risks", {}).get(obj.pk)
+        return ClientRiskSerializer(risk).data if risk else None
+
+
+class HandoverRiskRowSerializer(serializers.Serializer):
+    handover_client = serializers.IntegerField(read_only=True)
+    client = ClientRefSerializer(read_only=True)
+    grade = serializers.CharField(read_only=True)
+    receiver = PersonSerializer(read_only=True)
+    in_sample = serializers.BooleanField(read_only=True)
+    sample_risk = serializers.CharField(read_only=True)
+    risk = ClientRiskSerializer(read_only=True)
+
+
+class HandoverRisksSerializer(serializers.Serializer):
+    rule = serializers.CharField(read_only=True, help_text="How the factors make the level.")
+    factors = serializers.DictField(
+        child=serializers.CharField(), read_only=True, help_text="Each factor's code and its name."
+    )
+    clients = HandoverRiskRowSerializer(many=True, read_only=True)
 
 
 class DeadlineSerializer(serializers.ModelSerializer):

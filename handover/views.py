@@ -134,7 +134,8 @@ def _detail_page(request, pk: int, *, tab: str = "", grid=None, status: int = 20
     tab = tab or request.GET.get("tab", "")
     page_number = _page_number(request.POST.get("p") if request.method == "POST" else request.GET.get("p"))
     try:
-        page = selectors.handover_page(request.user, pk, tab=tab, page=page_number, grid=grid)
+        sort = (request.POST if request.method == "POST" else request.GET).get("sort", "")
+        page = selectors.handover_page(request.user, pk, tab=tab, page=page_number, grid=grid, sort=sort)
     except policy.ClientDataWithheld as withheld:
         # The departing person after completion: the header only, still a page of their own.
         summary = selectors.handover_summary(withheld.handover, request.user)
@@ -224,6 +225,8 @@ def _back(h: Handover, anchor: str = "", request=None):
     url = reverse("handover:detail", args=[h.pk])
     if tab:
         url += f"?tab={tab}"
+        if tab == "plan" and request.POST.get("sort") == "risk":
+            url += "&sort=risk"  # the plan stays sorted as the person had it
         page_number = _page_number(request.POST.get("p"))
         if page_number > 1:
             url += f"&p={page_number}"

@@ -731,6 +731,8 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         data=lambda w: {"rows": [{"handover_client": w.hc.pk, "risks": "无"}]},
         ok={"departing"},
     ),
+    # Each client's relationship risk (issue 15): whoever reads the handover's clients.
+    "api:handover-risks": api(args=_h, ok=PARTIES),
     "api:receivers-set": api(
         method="post",
         args=_h,

@@ -225,3 +225,8 @@ __all__ += [
     "dashboard_tables",
     "may_see_dashboard",
 ]
+
+# Relationship risk per client (issue 15, item 2).
+from .risk import ClientRisk, Factor, by_risk, client_risks, factor_labels, risk_level, rule_text  # noqa: E402
+
+__all__ += ["ClientRisk", "Factor", "by_risk", "client_risks", "factor_labels", "risk_level", "rule_text"]

@@ -14,7 +14,9 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from .. import policy
+from ..choices import RiskLevel
 from ..models import CallResult, Handover, HandoverClient, PhoneCheck, State, Visit
+from ..selectors.risk import client_risks
 from .common import bump, bump_row, lock_handover, lock_row, log_event, require_state
 from .errors import InvalidInput, NotAllowed, RowErrors, row_changed_meanwhile
 
@@ -25,19 +27,26 @@ def sample_size(n_others: int) -> int:
 
 
 def draw_sample(hcs: list[HandoverClient], seed: int) -> set[int]:
-    """The ids drawn: every A client plus a random share of the others. Same seed, same draw."""
-    a_clients = [hc.pk for hc in hcs if hc.grade == "A"]
-    others = sorted(hc.pk for hc in hcs if hc.grade != "A")
-    return set(a_clients) | set(random.Random(seed).sample(others, sample_size(len(others))))
+    """The ids drawn: every A client and every client at high risk when drawn (their stored
+    sample_risk), plus a random share of the others. Same seed and stored risks, same draw."""
+    always = [hc.pk for hc in hcs if hc.grade == "A" or hc.sample_risk == RiskLevel.HIGH]
+    others = sorted(hc.pk for hc in hcs if hc.grade != "A" and hc.sample_risk != RiskLevel.HIGH)
+    return set(always) | set(random.Random(seed).sample(others, sample_size(len(others))))
 
 
 def draw_sample_once(h: Handover) -> None:
-    """Follows the approval of the visits; visits approved again after a return keep the first draw."""
+    """Follows the approval of the visits; visits approved again after a return keep the first draw.
+    Each client's risk is stored with the draw, so a later change of risk does not change it."""
     if h.sample_seed is not None:
         return
     h.sample_seed = random.SystemRandom().randrange(2**62)
     h.sample_drawn_at = timezone.now()
-    drawn = draw_sample(list(h.clients.all()), h.sample_seed)
+    hcs = list(h.clients.all())
+    risks = client_risks(h)
+    for hc in hcs:
+        hc.sample_risk = risks[hc.pk].level
+    HandoverClient.objects.bulk_update(hcs, ["sample_risk"], batch_size=500)
+    drawn = draw_sample(hcs, h.sample_seed)
     h.clients.filter(pk__in=drawn).update(in_sample=True)
 
 

@@ -165,6 +165,7 @@ def plan_grid_rows(page, editable: bool = True, only=None, picking: bool = False
         if row.left_book:
             badges += f' <span class="badge text-bg-danger left-book">{escape(labels["left_book"])}</span>'
         status = _plan_status(row, labels, reload_pattern, page_number)
+        risk = risk_cell(row) if page.show_risk else ""
         row_class = "plan-row"
         if row.errors or row.conflict:
             row_class += " table-danger"
@@ -185,7 +186,7 @@ def plan_grid_rows(page, editable: bool = True, only=None, picking: bool = False
             )
             out.append(
                 f'<tr id="client-{row.pk}" class="{row_class}">{pick}<th scope="row">'
-                f"{escape(row.name)}{badges}</th><td>{escape(row.receiver_name)}</td>"
+                f"{escape(row.name)}{badges}</th><td>{escape(row.receiver_name)}</td>{risk}"
                 f"{cells}</tr>"
             )
             continue
@@ -202,7 +203,7 @@ def plan_grid_rows(page, editable: bool = True, only=None, picking: bool = False
         out.append(
             f'<tr id="client-{row.pk}" class="{row_class}" data-row="{row.pk}"'
             f"{' data-dirty' if row.dirty else ''}>{pick}"
-            f'<th scope="row">{escape(row.name)}{badges}</th><td>{escape(row.receiver_name)}</td>'
+            f'<th scope="row">{escape(row.name)}{badges}</th><td>{escape(row.receiver_name)}</td>{risk}'
             + _plan_cell(row, "s", "current_status", labels["current_status"])
             + _plan_cell(row, "k", "risks", labels["risks"])
             + _plan_cell(row, "n", "next_steps", labels["next_steps"])
@@ -215,6 +216,20 @@ def plan_grid_rows(page, editable: bool = True, only=None, picking: bool = False
             f'<div id="st-{row.pk}" class="row-status" aria-live="polite">{status}</div></td></tr>'
         )
     return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped
+
+
+RISK_BADGE = {"high": "text-bg-danger", "medium": "text-bg-warning", "low": "text-bg-success"}
+
+
+def risk_cell(row) -> str:
+    """A plan row's relationship risk: the level, and each factor's reason (selectors/risk.py)."""
+    reasons = "".join(f"<li>{escape(r)}</li>" for r in row.risk_reasons)
+    return (
+        f'<td class="risk" data-risk="{escape(row.risk_level)}">'
+        f'<span class="badge {RISK_BADGE.get(row.risk_level, "text-bg-secondary")}">{escape(row.risk_display)}</span>'
+        + (f'<ul class="small text-muted mb-0 ps-3 risk-reasons">{reasons}</ul>' if reasons else "")
+        + "</td>"
+    )
 
 
 def plan_error_lines(errors: dict, names: dict) -> str:

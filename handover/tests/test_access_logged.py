@@ -25,6 +25,7 @@ READS = {
     "api:visit-list": Action.API_HANDOVER,
     "api:phone-check-list": Action.API_HANDOVER,
     "api:report": Action.API_HANDOVER,
+    "api:handover-risks": Action.API_HANDOVER,
     "api:event-list": Action.API_HANDOVER,
     "api:signature-list": Action.API_HANDOVER,
     "api:archive-status": Action.API_HANDOVER,

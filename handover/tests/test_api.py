@@ -14,6 +14,7 @@ from accounts.tests.factories import UserFactory
 from accounts.tokens import api_token_create
 from clients.tests.factories import ClientFactory
 from handover.models import CallResult, Event, Handover, IdempotencyKey, ItemStatus, PhoneCheck, State, Visit, VisitMode
+from handover.tests.risk_helpers import calm
 from tests.walk import advance_to, do_stage_work
 
 
@@ -565,6 +566,7 @@ def test_a_visit_outside_the_visits_stage_is_409(api, people, handover):
 
 
 def test_the_witness_records_spot_check_calls(api, people, handover):
+    calm(handover)
     h = advance_to(handover, State.SPOT_CHECK)
     sampled = h.clients.filter(in_sample=True).first()
     not_sampled = h.clients.filter(in_sample=False).first()

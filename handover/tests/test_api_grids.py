@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.tokens import api_token_create
 from handover.models import CallResult, HandoverClient, PhoneCheck, State, Visit, VisitMode
+from handover.tests.risk_helpers import calm
 from tests.walk import advance_to
 
 pytestmark = pytest.mark.django_db
@@ -89,6 +90,7 @@ def test_batch_confirm_and_calls(api, at_visits, people):
 
 
 def test_batch_calls_refuse_a_client_outside_the_sample(api, handover, people):
+    calm(handover)
     h = advance_to(handover, State.SPOT_CHECK)
     inside = HandoverClient.objects.filter(handover=h, in_sample=True).first()
     outside = HandoverClient.objects.filter(handover=h, in_sample=False).first()

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from handover import services
 from handover.models import CallResult, HandoverClient, PhoneCheck, State, Visit, VisitMode
+from handover.tests.risk_helpers import calm
 from tests.walk import advance_to
 
 pytestmark = pytest.mark.django_db
@@ -179,6 +180,7 @@ def test_the_witness_may_not_confirm_visits(at_visits, people, login):
 
 @pytest.fixture
 def at_spot_check(handover):
+    calm(handover)
     return advance_to(handover, State.SPOT_CHECK)
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from handover import services
 from handover.models import CallResult, Event, HandoverClient, PhoneCheck, State, Visit, VisitMode
 from handover.services import CallRow, RowErrors, VisitRow
+from handover.tests.risk_helpers import calm
 from tests.walk import advance_to
 
 pytestmark = pytest.mark.django_db
@@ -229,6 +230,7 @@ def test_confirm_conflicts_by_row(at_visits, people):
 
 @pytest.fixture
 def at_spot_check(handover):
+    calm(handover)
     return advance_to(handover, State.SPOT_CHECK)
 
 

@@ -15,7 +15,9 @@ from django.utils import timezone
 from accounts.models import User
 
 from ... import policy, signing
+from ...choices import RiskLevel
 from ...models import Handover
+from ..risk import by_risk, client_risks, rule_text
 from ..signatures import SignaturePanel, signature_panel
 from .clients import ReceiverGroup, client_section
 from .grids import Typed
@@ -57,6 +59,34 @@ __all__ = [
     "stage_tab",
     "tab_url",
 ]
+
+
+@dataclass(frozen=True)
+class RiskRow:
+    """A client at some risk, for the report tab's list (templates/handover/_risk_list.html)."""
+
+    pk: int
+    name: str
+    grade: str
+    receiver_name: str
+    level: str
+    level_display: str
+    reasons: list[str]
+
+
+def risk_rows(groups: list[ReceiverGroup]) -> list[RiskRow]:
+    """The clients at medium or high risk, high first."""
+    rows = [
+        RiskRow(r.pk, r.name, r.grade, g.receiver_name, r.risk.level, r.risk.level_display, r.risk.reasons)
+        for g in groups
+        for r in g.clients
+        if r.risk and r.risk.level != RiskLevel.LOW
+    ]
+    return by_risk(rows, lambda r: r.level)
+
+
+# The tabs that show each client's relationship risk.
+RISK_TABS = ("plan", "report")
 
 
 @dataclass
@@ -106,6 +136,11 @@ class HandoverPage:
     calls_grid: CallsGrid | None = None
     # The archived confirmation's progress (templates/handover/_archive_status.html), or None.
     archive: dict | None = None
+    # The relationship risk (selectors/risk.py): shown in the plan and the report tabs.
+    show_risk: bool = False
+    risk_rule: str = ""
+    risk_sort_url: str = ""
+    risk_rows: list[RiskRow] = field(default_factory=list)
 
 
 @dataclass
@@ -126,6 +161,7 @@ def handover_page(
     page: int = 1,
     grid: GridInput | None = None,
     typed: dict[str, Typed] | None = None,
+    sort: str = "",
 ) -> HandoverPage:
     """Everything the handover page shows, in a number of queries that does not grow with the clients.
 
@@ -154,11 +190,14 @@ def handover_page(
     items = item_section(h, user, rows)
     visits = visit_section(h, user, rows)
     spot_check = spot_check_section(h, user, rows, tz)
-    clients = client_section(h, user, rows, items, visits, spot_check)
+    tab = tab if tab in TABS else stage_tab(h)
+    # The relationship risk, where it is shown: a fixed number of queries for the whole handover.
+    show_risk = tab in RISK_TABS
+    risks = client_risks(h, today=today) if show_risk else None
+    clients = client_section(h, user, rows, items, visits, spot_check, risks)
     written = report_section(h, user, today)
     other_items = items.by_client.get(None, [])
-    tab = tab if tab in TABS else stage_tab(h)
-    content = tab_content(h, tab, clients.groups, other_items, page)
+    content = tab_content(h, tab, clients.groups, other_items, page, sort)
     grid = grid or GridInput()
     show_plan_grid = tab == "plan" or (tab == "mine" and clients.can_edit_plan)
     # The grids of those who work in them; everyone else reads the clients' blocks.
@@ -228,4 +267,8 @@ def handover_page(
         visits_grid=v_grid,
         calls_grid=c_grid,
         archive=archive_status(h, user),
+        show_risk=show_risk,
+        risk_rule=rule_text() if show_risk else "",
+        risk_sort_url=tab_url(h, "plan", sort="" if content.sort else "risk") if tab == "plan" else "",
+        risk_rows=risk_rows(clients.groups) if tab == "report" else [],
     )

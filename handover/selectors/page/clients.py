@@ -8,6 +8,7 @@ from clients.models import Contact
 from ... import policy, rules
 from ...models import Handover, State
 from ..display import Row, url_pattern
+from ..risk import ClientRisk
 from .items import ItemRow, ItemSection
 from .rows import PageRows
 from .spot_check import CallRow, SpotCheckSection
@@ -43,6 +44,8 @@ class ClientRow(Row):
     left_book: bool = False
     drop_url: str = ""
     row_version: int = 1
+    # The relationship risk (selectors/risk.py), on the tabs that show it.
+    risk: ClientRisk | None = None
 
 
 @dataclass
@@ -63,7 +66,13 @@ class ClientSection:
 
 
 def client_section(
-    h: Handover, user, rows: PageRows, items: ItemSection, visits: VisitSection, spot_check: SpotCheckSection
+    h: Handover,
+    user,
+    rows: PageRows,
+    items: ItemSection,
+    visits: VisitSection,
+    spot_check: SpotCheckSection,
+    risks: dict[int, ClientRisk] | None = None,
 ) -> ClientSection:
     names = rows.names
     may_plan = h.state == State.PLAN and policy.may_fill_plan(h, user)
@@ -99,6 +108,7 @@ def client_section(
             visit_url=visits.record_urls.get(hc.pk, ""),
             call_url=spot_check.call_urls.get(hc.pk, ""),
             row_version=hc.row_version,
+            risk=(risks or {}).get(hc.pk),
         )
         if h.is_open and hc.client.owner_id != h.departing_id:
             row.left_book = True

@@ -96,6 +96,8 @@ class CallGridRow(Row):
     values: dict[str, str]
     errors: dict[str, str]
     conflict: bool
+    # The risk level stored with the draw (selectors/risk.py): a high one was drawn for it.
+    sample_risk: str = ""
 
     @property
     def row_error(self) -> str:
@@ -144,6 +146,7 @@ def calls_grid(h: Handover, user, rows: PageRows, section: SpotCheckSection, typ
                 values={"result": values.get("result", ""), "note": values.get("note", "")},
                 errors=typed.errors.get(hc.pk, {}),
                 conflict=conflict,
+                sample_risk=hc.sample_risk,
             )
         )
     return CallsGrid(

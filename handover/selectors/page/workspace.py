@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from ...flow import STATES
 from ...models import Handover, State
+from ..risk import by_risk
 from .clients import ClientRow, ReceiverGroup
 from .items import ItemRow
 
@@ -45,9 +46,11 @@ def stage_tab(h: Handover) -> str:
     return stage if stage in TAB_LABELS else "report"
 
 
-def tab_url(h: Handover | int, tab: str, *, anchor: str = "", page: int = 1) -> str:
+def tab_url(h: Handover | int, tab: str, *, anchor: str = "", page: int = 1, sort: str = "") -> str:
     pk = h.pk if isinstance(h, Handover) else h
     url = reverse("handover:detail", args=[pk]) + f"?tab={tab}"
+    if sort:
+        url += f"&sort={sort}"
     if page > 1:
         url += f"&p={page}"
     return url + (f"#{anchor}" if anchor else "")
@@ -82,6 +85,8 @@ class TabContent:
     show_visits: bool = False
     show_calls: bool = False
     empty_text: str = ""
+    # The plan's order: "" as grouped by receiver, "risk" high risk first.
+    sort: str = ""
 
 
 def row_needs(row: ClientRow, items: bool = True) -> bool:
@@ -112,7 +117,9 @@ def _filter(groups: list[ReceiverGroup], keep) -> list[ReceiverGroup]:
     return out
 
 
-def _paginate(h: Handover, tab: str, groups: list[ReceiverGroup], page: int) -> tuple[list, list[PageLink], int]:
+def _paginate(
+    h: Handover, tab: str, groups: list[ReceiverGroup], page: int, sort: str = ""
+) -> tuple[list, list[PageLink], int]:
     total = sum(len(g.clients) for g in groups)
     n_pages = max(1, -(-total // ROWS_PER_PAGE))
     page = min(max(page, 1), n_pages)
@@ -125,12 +132,25 @@ def _paginate(h: Handover, tab: str, groups: list[ReceiverGroup], page: int) -> 
         seen += len(g.clients)
         if rows:
             out.append(ReceiverGroup(g.receiver_id, g.receiver_name, rows, g.items, g.confirmed))
-    links = [PageLink(n, tab_url(h, tab, page=n), n == page) for n in range(1, n_pages + 1)]
+    links = [PageLink(n, tab_url(h, tab, page=n, sort=sort), n == page) for n in range(1, n_pages + 1)]
     return out, links, page
 
 
+def _by_risk(groups: list[ReceiverGroup]) -> list[ReceiverGroup]:
+    """The plan sorted by risk, high first (then in the usual order): consecutive rows of one
+    receiver stay one group."""
+    rows = by_risk([(g, r) for g in groups for r in g.clients], lambda gr: gr[1].risk.level if gr[1].risk else "")
+    out: list[ReceiverGroup] = []
+    for g, r in rows:
+        if out and out[-1].receiver_id == g.receiver_id:
+            out[-1].clients.append(r)
+        else:
+            out.append(ReceiverGroup(g.receiver_id, g.receiver_name, [r], g.items, g.confirmed))
+    return out
+
+
 def tab_content(
-    h: Handover, tab: str, groups: list[ReceiverGroup], other_items: list[ItemRow], page: int
+    h: Handover, tab: str, groups: list[ReceiverGroup], other_items: list[ItemRow], page: int, sort: str = ""
 ) -> TabContent:
     if tab == "mine":
         # Of a client that needs this person, only the items that do.
@@ -161,11 +181,11 @@ def tab_content(
         chosen = _filter(groups, lambda r: r.in_sample)
         content = TabContent(show_calls=True, empty_text=_("No client has been drawn for the spot-check yet."))
     elif tab == "plan":
-        chosen = groups
-        content = TabContent(show_plan=True)
+        chosen = _by_risk(groups) if sort == "risk" else groups
+        content = TabContent(show_plan=True, sort=sort if sort == "risk" else "")
     else:
         return TabContent()
-    content.groups, content.pages, content.page = _paginate(h, tab, chosen, page)
+    content.groups, content.pages, content.page = _paginate(h, tab, chosen, page, content.sort)
     if tab == "mine" or content.page > 1:
         # The other items come with the first page of the materials tab only.
         content.other_items = content.other_items if content.page == 1 else []
@@ -236,6 +256,10 @@ class PlanGridRow:
     in_sample: bool = False
     # Typed on the page and not saved (a refused save shows it again).
     dirty: bool = False
+    # The relationship risk (selectors/risk.py): level code, its label, and the reasons.
+    risk_level: str = ""
+    risk_display: str = ""
+    risk_reasons: tuple[str, ...] = ()
 
 
 def plan_grid_rows(
@@ -280,6 +304,9 @@ def plan_grid_rows(
                     left_book=r.left_book,
                     in_sample=r.in_sample,
                     dirty=bool(mine) and (r.pk in errors),
+                    risk_level=r.risk.level if r.risk else "",
+                    risk_display=r.risk.level_display if r.risk else "",
+                    risk_reasons=tuple(r.risk.reasons) if r.risk else (),
                     **values,
                 )
             )
