@@ -36,11 +36,14 @@ from ..models import Handover, HandoverClient, NoticeAnswer, Visit
 
 CONTRACT_HORIZON_DAYS = 90
 QUIET_DAYS = 60
-# The rule: how many factors make which level. Four or more: high; two or three: medium; else low.
-# In most books every client is followed up by its owner alone, so "only the departing person
-# followed up" and "the decision maker known only to them" are common: with those two alone a client
-# is medium, and it takes two more signs (an objection, money overdue, a contract ending, silence) to
-# be high, so the clients always phoned stay the few that need it.
+# The rule: how many signs make which level. The relationship resting on the departing person shows
+# in three factors that nearly always come together in a book each salesperson keeps alone (one
+# contact; only they followed up; the decision maker known only to them): they are one sign, however
+# many of them hold. Each of the others (an open objection, money overdue, a contract ending, 60 days'
+# silence) is a sign of its own. Four signs or more: high, and always phoned at the spot-check; two or
+# three: medium; fewer: low. Counted factor by factor, nearly every client of a typical book was high
+# and the spot-check's sample became the whole book.
+ATTACHMENT = frozenset({"single_contact", "only_departing_followed", "decision_maker_only_departing"})
 HIGH_FROM = 4
 MEDIUM_FROM = 2
 
@@ -69,9 +72,15 @@ def factor_labels() -> dict[str, str]:
     }
 
 
+def risk_signs(factors) -> int:
+    """The signs these factors add up to: the attachment to the departing person once, the rest each."""
+    codes = set(factors)
+    return (1 if codes & ATTACHMENT else 0) + len(codes - ATTACHMENT)
+
+
 def risk_level(factors) -> str:
     """The level of a client with these factors: the one rule."""
-    n = len(list(factors))
+    n = risk_signs(factors)
     if n >= HIGH_FROM:
         return RiskLevel.HIGH
     if n >= MEDIUM_FROM:
@@ -80,7 +89,11 @@ def risk_level(factors) -> str:
 
 
 def rule_text() -> str:
-    return _("Risk level: %(high)s or more factors high, %(medium)s or more medium, fewer low.") % {
+    return _(
+        "Risk level: the relationship resting on the departing person (one contact only, only they followed "
+        "up, the decision maker known only to them) counts as one sign, each other factor as one; "
+        "%(high)s or more signs high, %(medium)s or more medium, fewer low."
+    ) % {
         "high": HIGH_FROM,
         "medium": MEDIUM_FROM,
     }

@@ -21,7 +21,7 @@ from clients.tests.factories import (
 from handover import selectors, services
 from handover.choices import RiskLevel
 from handover.models import ClientNotice, HandoverClient, NoticeAnswer, State, Visit
-from handover.selectors.risk import FACTORS
+from handover.selectors.risk import ATTACHMENT, FACTORS
 from handover.tests.risk_helpers import calm
 from tests.walk import advance_to
 
@@ -113,19 +113,26 @@ def test_each_factor_on_its_own_is_named_with_its_reason(handover, quiet, factor
     assert risk.level == RiskLevel.LOW  # one sign alone: the level's rule wants two
 
 
+def _from_other_signs(factor: str, n: int) -> list[str]:
+    """n factors, each a sign of its own and none the same sign as `factor` (the three factors of the
+    attachment to the departing person are one sign)."""
+    business = [f for f in TOGGLES if f not in ATTACHMENT and f != factor]
+    attachment = [] if factor in ATTACHMENT else ["only_departing_followed"]
+    return (attachment + business)[:n]
+
+
 @pytest.mark.parametrize("factor", list(TOGGLES))
-def test_each_factor_is_the_one_that_tips_a_client_to_medium_and_to_high(handover, quiet, factor):
-    # The others, added one by one in a fixed order, until one short of each threshold; then this one.
-    others = [f for f in TOGGLES if f != factor]
-    TOGGLES[others[0]](handover, quiet)
+def test_each_factor_is_the_one_that_tips_a_client_to_medium(handover, quiet, factor):
+    [other] = _from_other_signs(factor, 1)
+    TOGGLES[other](handover, quiet)
     assert _risk(handover, quiet).level == RiskLevel.LOW
     TOGGLES[factor](handover, quiet)
     assert _risk(handover, quiet).level == RiskLevel.MEDIUM
 
 
 @pytest.mark.parametrize("factor", list(TOGGLES))
-def test_each_factor_tips_three_others_to_high(handover, quiet, factor):
-    others = [f for f in TOGGLES if f != factor and f not in DEPENDENT.get(factor, ())][:3]
+def test_each_factor_tips_three_other_signs_to_high(handover, quiet, factor):
+    others = _from_other_signs(factor, 3)
     for other in others:
         TOGGLES[other](handover, quiet)
     assert _risk(handover, quiet).level == RiskLevel.MEDIUM
@@ -135,19 +142,25 @@ def test_each_factor_tips_three_others_to_high(handover, quiet, factor):
     assert risk.level == RiskLevel.HIGH
 
 
-# Toggles that would switch this factor on too, or mask it: kept apart in the test above.
-DEPENDENT = {
-    "single_contact": ("decision_maker_only_departing",),
-    "decision_maker_only_departing": ("single_contact",),
-}
+def test_the_attachment_to_the_departing_person_is_one_sign_however_many_of_its_factors_hold(handover, quiet):
+    for factor in ("single_contact", "only_departing_followed"):
+        TOGGLES[factor](handover, quiet)
+    risk = _risk(handover, quiet)
+    assert {f.code for f in risk.factors} == {"single_contact", "only_departing_followed"}
+    assert risk.level == RiskLevel.LOW  # one sign, both named
+    TOGGLES["overdue_receivables"](handover, quiet)
+    assert _risk(handover, quiet).level == RiskLevel.MEDIUM
 
 
 def test_the_level_rule():
     assert selectors.risk_level([]) == RiskLevel.LOW
-    assert selectors.risk_level(["a"]) == RiskLevel.LOW
-    assert selectors.risk_level(["a", "b"]) == RiskLevel.MEDIUM
-    assert selectors.risk_level(["a", "b", "c"]) == RiskLevel.MEDIUM
-    assert selectors.risk_level(["a", "b", "c", "d"]) == RiskLevel.HIGH
+    assert selectors.risk_level(["overdue_receivables"]) == RiskLevel.LOW
+    assert selectors.risk_level(sorted(ATTACHMENT)) == RiskLevel.LOW
+    assert selectors.risk_level(["overdue_receivables", "single_contact"]) == RiskLevel.MEDIUM
+    assert selectors.risk_level(["overdue_receivables", "open_objections", *ATTACHMENT]) == RiskLevel.MEDIUM
+    business = ["open_objections", "overdue_receivables", "contract_ending"]
+    assert selectors.risk_level([*business, "single_contact"]) == RiskLevel.HIGH
+    assert selectors.risk_level([*business, "no_recent_contact"]) == RiskLevel.HIGH
 
 
 def test_the_decision_maker_followed_up_only_by_the_departing_person_and_never_met_counts(handover, quiet):
