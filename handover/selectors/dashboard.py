@@ -17,11 +17,12 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Department, User
 from accounts.roles import Role
-from clients.models import Receivable
+from clients.models import Client, Receivable
 from clients.money import format_money
 
 from ..models import OPEN_STATES, Event, Handover, HandoverClient, State
-from .outcomes import MONEY_TOTALS, WINDOWS, outcome_totals
+from .outcomes import MONEY_TOTALS, WINDOWS, completions_per_day, outcome_totals
+from .retention import other_clients_retention
 from .visibility import with_current_due
 
 CENTS = Decimal("0.01")
@@ -343,29 +344,16 @@ def _rate(part: int, whole: int) -> Decimal | None:
     return (Decimal(part) * 100 / whole).quantize(Decimal("0.1")) if whole else None
 
 
-def _other_clients_active(user, handovers: QuerySet[Handover], department, today: datetime.date) -> dict[int, tuple]:
-    """The company's other clients (in the same departments, never in a handover of this view, not
-    lost): how many had a follow-up or signed a contract in the last 30 / 90 / 180 days. One query."""
-    from django.db.models import Exists, OuterRef
-
-    from clients.models import Client, ClientStatus, Contract, FollowUp
-
-    others = Client.objects.exclude(status=ClientStatus.LOST).exclude(
-        pk__in=HandoverClient.objects.filter(handover__in=handovers).values("client_id")
+def _other_clients(user, department) -> QuerySet[Client]:
+    """The company's clients never in a handover that went ahead, in the departments of the view."""
+    others = Client.objects.exclude(
+        pk__in=HandoverClient.objects.exclude(handover__state=State.CANCELLED).values("client_id")
     )
     if department is not None:
-        others = others.filter(owner__department=department)
-    elif not sees_every_department(user):
-        others = others.filter(owner__department__in=dashboard_departments(user).values("pk"))
-    aggregates = {"n": Count("pk")}
-    for n in WINDOWS:
-        since = today - datetime.timedelta(days=n)
-        follow_up = FollowUp.objects.filter(client=OuterRef("pk"), date__gte=since, date__lte=today)
-        contract = Contract.objects.filter(client=OuterRef("pk"), signed_on__gte=since, signed_on__lte=today)
-        others = others.annotate(**{f"a{n}": Exists(follow_up) | Exists(contract)})
-        aggregates[f"r{n}"] = Count("pk", filter=Q(**{f"a{n}": True}))
-    row = others.order_by().aggregate(**aggregates)
-    return {n: (row[f"r{n}"], row["n"]) for n in WINDOWS}
+        return others.filter(owner__department=department)
+    if not sees_every_department(user):
+        return others.filter(owner__department__in=dashboard_departments(user).values("pk"))
+    return others
 
 
 def after_handover_figures(
@@ -387,19 +375,17 @@ def after_handover_figures(
         return sum((row[key] for row in totals.values()), Decimal("0") if key in MONEY_TOTALS else 0)
 
     after = AfterHandover(clients=total("clients"))
-    others = _other_clients_active(user, handovers, department, today)
+    entries = HandoverClient.objects.filter(handover__in=handovers)
+    others = other_clients_retention(_other_clients(user, department), completions_per_day(entries), WINDOWS, today)
     for n in WINDOWS:
         known, kept = total(f"known{n}"), total(f"kept{n}")
-        other_kept, other_n = others[n]
         after.retention.append(
             {
                 "days": n,
                 "handed_over": known,
                 "handed_over_retained": kept,
                 "handed_over_rate": _rate(kept, known),
-                "others": other_n,
-                "others_active": other_kept,
-                "others_rate": _rate(other_kept, other_n),
+                **others[n],
             }
         )
     after.collected = {

@@ -111,6 +111,12 @@ def completed_entries(queryset: QuerySet[HandoverClient]) -> QuerySet[HandoverCl
     )
 
 
+def completions_per_day(queryset: QuerySet[HandoverClient]) -> dict[datetime.date, int]:
+    """Of these clients in handovers, how many were in handovers completed on each day."""
+    rows = completed_entries(queryset).values("completed_on").annotate(k=Count("pk")).order_by()
+    return {row["completed_on"]: row["k"] for row in rows}
+
+
 def _grouped(entries: QuerySet[HandoverClient], **aggregates) -> dict[int, dict]:
     rows = (
         HandoverClient.objects.filter(pk__in=entries.values("pk"))
@@ -349,13 +355,7 @@ def _main_rows(entries: QuerySet[HandoverClient], today: datetime.date) -> Query
 
 
 def _per_entry(entries: QuerySet[HandoverClient], **aggregates) -> QuerySet:
-    return (
-        HandoverClient.objects.filter(pk__in=entries.values("pk"))
-        .annotate(completed_on=LocalDate("handover__completed_at"), g_pk=F("pk"))
-        .values("g_pk")
-        .annotate(**aggregates)
-        .order_by()
-    )
+    return entries.annotate(g_pk=F("pk")).values("g_pk").annotate(**aggregates).order_by()
 
 
 def outcome_totals(queryset: QuerySet[HandoverClient], *, today: datetime.date | None = None) -> dict[int, dict]:

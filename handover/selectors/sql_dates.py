@@ -64,13 +64,15 @@ class DayNumber(Func):
 
     output_field = IntegerField()
 
+    @staticmethod
+    def template(vendor: str) -> str:
+        if vendor == "sqlite":
+            return "CAST(julianday({}) - 2440587.5 AS INTEGER)"
+        return "({} - DATE '1970-01-01')"
+
     def as_sql(self, compiler, connection, **extra_context):
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"({sql} - DATE '1970-01-01')", params
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"CAST(julianday({sql}) - 2440587.5 AS INTEGER)", params
+        return self.template(connection.vendor).format(sql), params
 
 
 EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()

@@ -1,0 +1,132 @@
+"""The company's other clients over the same calendar windows as the handed-over ones (issue 14, items 2
+and 4): the dashboard's comparison for retention at 30 / 90 / 180 days.
+
+A handed-over client completed on day d is retained at N days if it is not marked lost by d + N and
+had a follow-up or a contract signed or renewed from d to d + N. The comparison asks the same of the
+company's other clients (never in a handover that went ahead) over the same windows [d, d + N]: for
+each completion day, weighted by the number of handed-over clients completed that day whose window
+is over. An other client counts for a window if it was not marked lost before the window began
+(one marked lost before the day was kept counts for none); it is active if it had a follow-up, or a
+contract signed or renewed (by today), in the window and was not marked lost by its end.
+
+Asking "active in [d, d + N]?" of every other client for every completion day would be clients x
+days lookups. Instead: a client is active in [d, d + N] exactly when d falls in [a - N, a] for one of
+its activity days a. Per client these intervals are made disjoint (each starts after the previous
+activity day), cut at the day it was lost less N, and then the number of clients active on day d is
+#(intervals started by d) - #(intervals ended before d): two counts per day, read from sorted lists.
+The database computes the intervals (a window function over each client's activity days) and counts
+them per start and end day: three queries whatever the number of clients and handovers.
+"""
+
+import bisect
+import datetime
+from collections import Counter
+from decimal import Decimal
+from itertools import accumulate
+
+from django.db import connection
+from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
+from django.db.models.functions import Coalesce
+
+from clients.models import Client, ClientStatus, Contract, FollowUp
+
+from .sql_dates import DayNumber, LocalDate, day_number
+
+# A client marked lost before the day was kept: lost since always.
+LOST_LONG_AGO = -1_000_000
+
+
+def _activity_days_sql() -> str:
+    """(client, day number) of each day an other client (CTE o) was active, one row per client and
+    day; its one parameter is today (a renewal date still ahead is a plan, not a renewal)."""
+    day = DayNumber.template(connection.vendor).format
+    follow_ups, contracts = FollowUp._meta.db_table, Contract._meta.db_table
+    others = "client_id IN (SELECT o_id FROM o)"
+    return (
+        f"SELECT client_id AS c, {day('date')} AS a FROM {follow_ups} WHERE {others} "  # noqa: S608 - table names
+        f"UNION SELECT client_id, {day('signed_on')} FROM {contracts} WHERE {others} "
+        f"UNION SELECT client_id, {day('renewal_date')} FROM {contracts} WHERE renewal_date <= %s AND {others}"
+    )
+
+
+def _lost_day() -> Case:
+    """The day number the client was marked lost; None if it is not."""
+    return Case(
+        When(status=ClientStatus.LOST, then=Coalesce(DayNumber(LocalDate("lost_at")), Value(LOST_LONG_AGO))),
+        default=None,
+        output_field=IntegerField(),
+    )
+
+
+def _lost_days(others: QuerySet[Client]) -> QuerySet:
+    return others.annotate(o_id=F("pk"), o_lost=_lost_day()).values("o_id", "o_lost").order_by()
+
+
+def _interval_sql(acts: str, lost: str, windows: tuple[int, ...]) -> str:
+    per_window = " UNION ALL ".join(
+        f"SELECT {n:d} AS n, "  # noqa: S608 - whole numbers only
+        f"CASE WHEN g.p IS NULL OR g.p + 1 < g.a - {n:d} THEN g.a - {n:d} ELSE g.p + 1 END AS s, "
+        f"CASE WHEN g.l IS NOT NULL AND g.l - {n:d} - 1 < g.a THEN g.l - {n:d} - 1 ELSE g.a END AS e FROM g"
+        for n in windows
+    )
+    return (
+        f"WITH o AS ({lost}), acts AS ({acts}), "  # noqa: S608 - our own compiled SQL, parameters passed apart
+        "g AS (SELECT acts.a AS a, LAG(acts.a) OVER (PARTITION BY acts.c ORDER BY acts.a) AS p, o.o_lost AS l "
+        "FROM acts JOIN o ON o.o_id = acts.c), "
+        f"iv AS ({per_window}) "
+        "SELECT n, 0, s, COUNT(*) FROM iv WHERE s <= e GROUP BY n, s "
+        "UNION ALL SELECT n, 1, e, COUNT(*) FROM iv WHERE s <= e GROUP BY n, e"
+    )
+
+
+class _Counts:
+    """How many of a multiset of day numbers are <= a day (or < it), by bisection of sorted days."""
+
+    def __init__(self, counts: dict[int, int]):
+        self.days = sorted(counts)
+        self.cumulative = list(accumulate(counts[d] for d in self.days))
+
+    def at_most(self, day: int) -> int:
+        i = bisect.bisect_right(self.days, day)
+        return self.cumulative[i - 1] if i else 0
+
+    def before(self, day: int) -> int:
+        return self.at_most(day - 1)
+
+
+def other_clients_retention(
+    others: QuerySet[Client], completions: dict[datetime.date, int], windows: tuple[int, ...], today: datetime.date
+) -> dict[int, dict]:
+    """For each window N, over the completion days whose window is over (completions: handed-over
+    clients per completion day): the rate of other clients active in the same windows, each day
+    weighted by its handed-over clients; "others" and "others_active" are the numbers of other
+    clients counted and active in a window, averaged the same way."""
+    acts_sql, acts_params = _activity_days_sql(), [today]
+    lost_sql, lost_params = _lost_days(others).query.sql_with_params()
+    starts: dict[int, Counter] = {n: Counter() for n in windows}
+    ends: dict[int, Counter] = {n: Counter() for n in windows}
+    with connection.cursor() as cursor:
+        cursor.execute(_interval_sql(acts_sql, lost_sql, windows), [*lost_params, *acts_params])
+        for n, is_end, day, count in cursor.fetchall():
+            (ends if is_end else starts)[n][day] += count
+    lost = dict(others.annotate(o_lost=_lost_day()).values("o_lost").annotate(k=Count("pk")).values_list("o_lost", "k"))
+    never_lost = lost.pop(None, 0)
+    ever_lost, lost_by = sum(lost.values()), _Counts(lost)
+    result = {}
+    for n in windows:
+        started, ended = _Counts(starts[n]), _Counts(ends[n])
+        weight = counted = active = 0
+        for day, w in completions.items():
+            if day + datetime.timedelta(days=n) > today:
+                continue  # the window is still running
+            d = day_number(day)
+            weight += w
+            # Counted: not marked lost before the window began.
+            counted += w * (never_lost + ever_lost - lost_by.before(d))
+            active += w * (started.at_most(d) - ended.before(d))
+        result[n] = {
+            "others": round(counted / weight) if weight else 0,
+            "others_active": round(active / weight) if weight else 0,
+            "others_rate": (Decimal(active) * 100 / counted).quantize(Decimal("0.1")) if counted else None,
+        }
+    return result
