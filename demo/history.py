@@ -36,6 +36,7 @@ from clients.models import (
     OpportunityStage,
     OwnershipChange,
     Receivable,
+    payments_record,
 )
 from clients.status import client_mark_lost
 from handover import services, signing
@@ -284,7 +285,8 @@ def _after(h: Handover, today: datetime.date, rng_for, seq: list[int]) -> None:
             for r in contract.receivables.all():
                 if r.amount_received < r.amount_due and r.due_date < today and rng.random() < 0.7:
                     r.amount_received = r.amount_due
-                    r.save(update_fields=["amount_received"])
+                    # Paid on its due day, or on the completion day if it was overdue then.
+                    r.save(update_fields=["amount_received"], received_on=min(today, max(completed, r.due_date)))
             contract.amount_paid = sum((r.amount_received for r in contract.receivables.all()), ZERO)
             contract.save(update_fields=["amount_paid"])
         # A client that signed in the year before mostly renews, for about as much: the year after
@@ -320,7 +322,7 @@ def _after(h: Handover, today: datetime.date, rng_for, seq: list[int]) -> None:
             half = (amount / 2).quantize(Decimal("0.01"))
             first_due = start + datetime.timedelta(days=15)
             paid = half if first_due < today else ZERO
-            Receivable.objects.bulk_create(
+            made = Receivable.objects.bulk_create(
                 [
                     Receivable(
                         contract=contract,
@@ -338,6 +340,7 @@ def _after(h: Handover, today: datetime.date, rng_for, seq: list[int]) -> None:
                     ),
                 ]
             )
+            payments_record([(r, ZERO) for r in made], on=first_due)  # paid on its due day
             Contract.objects.filter(pk=contract.pk).update(amount_paid=paid)
             Opportunity.objects.create(
                 client=client,

@@ -2,20 +2,22 @@
 and 4): the dashboard's comparison for retention at 30 / 90 / 180 days.
 
 A handed-over client completed on day d is retained at N days if it is not marked lost by d + N and
-had a follow-up or a contract signed or renewed from d to d + N. The comparison asks the same of the
+had a follow-up, a contract signed or renewed or a payment from d to d + N. The comparison asks the same of the
 company's other clients (never in a handover that went ahead) over the same windows [d, d + N]: for
 each completion day, weighted by the number of handed-over clients completed that day whose window
 is over. An other client counts for a window if it was not marked lost before the window began
-(one marked lost before the day was kept counts for none); it is active if it had a follow-up, or a
-contract signed or renewed (by today), in the window and was not marked lost by its end.
+(one marked lost before the day was kept counts for none); it is active if it had a follow-up, a
+contract signed or renewed (by today) or a payment in the window and was not marked lost by its end.
 
 Asking "active in [d, d + N]?" of every other client for every completion day would be clients x
 days lookups. Instead: a client is active in [d, d + N] exactly when d falls in [a - N, a] for one of
 its activity days a. Per client these intervals are made disjoint (each starts after the previous
 activity day), cut at the day it was lost less N, and then the number of clients active on day d is
 #(intervals started by d) - #(intervals ended before d): two counts per day, read from sorted lists.
-The database computes the intervals (a window function over each client's activity days) and counts
-them per start and end day: three queries whatever the number of clients and handovers.
+The database gives each activity day with the days since the client's previous one (a window
+function), counted per (day, gap, day lost): at most days x 181 rows, however many clients; the
+intervals are counted per start and end day from them. Three queries whatever the number of clients
+and handovers.
 """
 
 import bisect
@@ -28,7 +30,7 @@ from django.db import connection
 from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
-from clients.models import Client, ClientStatus, Contract, FollowUp
+from clients.models import Client, ClientStatus, Contract, FollowUp, Payment, Receivable
 
 from .sql_dates import DayNumber, LocalDate, day_number
 
@@ -37,15 +39,24 @@ LOST_LONG_AGO = -1_000_000
 
 
 def _activity_days_sql() -> str:
-    """(client, day number) of each day an other client (CTE o) was active, one row per client and
-    day; its one parameter is today (a renewal date still ahead is a plan, not a renewal)."""
+    """(client, day number, day lost) of each day an other client (CTE o) was active (a follow-up, a contract
+    signed or renewed, a dated payment); its one parameter is today (a renewal date still ahead is a
+    plan, not a renewal). A day found twice comes after itself with a gap of 0: it covers no more days."""
     day = DayNumber.template(connection.vendor).format
     follow_ups, contracts = FollowUp._meta.db_table, Contract._meta.db_table
-    others = "client_id IN (SELECT o_id FROM o)"
+    receivables, payments = Receivable._meta.db_table, Payment._meta.db_table
+    # Joined to o rather than "IN (SELECT ... FROM o)": PostgreSQL then hashes o once instead of
+    # looking each other client up in each table's index.
     return (
-        f"SELECT client_id AS c, {day('date')} AS a FROM {follow_ups} WHERE {others} "  # noqa: S608 - table names
-        f"UNION SELECT client_id, {day('signed_on')} FROM {contracts} WHERE {others} "
-        f"UNION SELECT client_id, {day('renewal_date')} FROM {contracts} WHERE renewal_date <= %s AND {others}"
+        f"SELECT f.client_id AS c, {day('f.date')} AS a, o.o_lost AS l FROM {follow_ups} f "  # noqa: S608 - table names
+        "JOIN o ON o.o_id = f.client_id "
+        f"UNION ALL SELECT k.client_id, {day('k.signed_on')}, o.o_lost FROM {contracts} k "
+        "JOIN o ON o.o_id = k.client_id "
+        f"UNION ALL SELECT k.client_id, {day('k.renewal_date')}, o.o_lost FROM {contracts} k "
+        "JOIN o ON o.o_id = k.client_id WHERE k.renewal_date <= %s "
+        f"UNION ALL SELECT k.client_id, {day('p.date')}, o.o_lost FROM {payments} p "
+        f"JOIN {receivables} r ON r.id = p.receivable_id JOIN {contracts} k ON k.id = r.contract_id "
+        "JOIN o ON o.o_id = k.client_id WHERE p.date IS NOT NULL AND p.amount > 0"
     )
 
 
@@ -62,20 +73,14 @@ def _lost_days(others: QuerySet[Client]) -> QuerySet:
     return others.annotate(o_id=F("pk"), o_lost=_lost_day()).values("o_id", "o_lost").order_by()
 
 
-def _interval_sql(acts: str, lost: str, windows: tuple[int, ...]) -> str:
-    per_window = " UNION ALL ".join(
-        f"SELECT {n:d} AS n, "  # noqa: S608 - whole numbers only
-        f"CASE WHEN g.p IS NULL OR g.p + 1 < g.a - {n:d} THEN g.a - {n:d} ELSE g.p + 1 END AS s, "
-        f"CASE WHEN g.l IS NOT NULL AND g.l - {n:d} - 1 < g.a THEN g.l - {n:d} - 1 ELSE g.a END AS e FROM g"
-        for n in windows
-    )
+def _gaps_sql(acts: str, lost: str, cap: int) -> str:
+    """Each other client's activity days with the days since its previous one (capped: beyond the
+    longest window it makes no difference) and the day it was lost, counted per (day, gap, lost day)."""
     return (
         f"WITH o AS ({lost}), acts AS ({acts}), "  # noqa: S608 - our own compiled SQL, parameters passed apart
-        "g AS (SELECT acts.a AS a, LAG(acts.a) OVER (PARTITION BY acts.c ORDER BY acts.a) AS p, o.o_lost AS l "
-        "FROM acts JOIN o ON o.o_id = acts.c), "
-        f"iv AS ({per_window}) "
-        "SELECT n, 0, s, COUNT(*) FROM iv WHERE s <= e GROUP BY n, s "
-        "UNION ALL SELECT n, 1, e, COUNT(*) FROM iv WHERE s <= e GROUP BY n, e"
+        "g AS (SELECT a, a - LAG(a) OVER (PARTITION BY c ORDER BY a) AS gap, l FROM acts) "
+        f"SELECT a, CASE WHEN gap IS NULL OR gap > {cap:d} THEN {cap:d} ELSE gap END AS gap, l, COUNT(*) "
+        "FROM g GROUP BY 1, 2, 3"
     )
 
 
@@ -105,10 +110,19 @@ def other_clients_retention(
     lost_sql, lost_params = _lost_days(others).query.sql_with_params()
     starts: dict[int, Counter] = {n: Counter() for n in windows}
     ends: dict[int, Counter] = {n: Counter() for n in windows}
+    cap = max(windows) + 1
     with connection.cursor() as cursor:
-        cursor.execute(_interval_sql(acts_sql, lost_sql, windows), [*lost_params, *acts_params])
-        for n, is_end, day, count in cursor.fetchall():
-            (ends if is_end else starts)[n][day] += count
+        cursor.execute(_gaps_sql(acts_sql, lost_sql, cap), [*lost_params, *acts_params])
+        rows = cursor.fetchall()
+    for a, gap, lost_day, count in rows:
+        for n in windows:
+            # Active on day d in [d, d + n] thanks to this day a: d from a - n (or the day after the
+            # previous activity, which covers the days before) to a, and not lost by d + n.
+            start = max(a - n, a - gap + 1)
+            end = a if lost_day is None else min(a, lost_day - n - 1)
+            if start <= end:
+                starts[n][start] += count
+                ends[n][end] += count
     lost = dict(others.annotate(o_lost=_lost_day()).values("o_lost").annotate(k=Count("pk")).values_list("o_lost", "k"))
     never_lost = lost.pop(None, 0)
     ever_lost, lost_by = sum(lost.values()), _Counts(lost)

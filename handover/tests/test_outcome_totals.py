@@ -42,7 +42,12 @@ def _client(h, receiver, *, received_then=Decimal("0.00"), due=Decimal("500.00")
     c = ClientFactory(owner=receiver)
     old = TODAY - datetime.timedelta(days=900)
     contract = _contract(c, old, Decimal("9.00"))
-    ReceivableFactory(contract=contract, amount_due=due, amount_received=received_now)
+    r = ReceivableFactory(contract=contract, amount_due=due, amount_received=Decimal("0.00"))
+    # Paid before the completion, then (dated payments) 20 days after it.
+    for amount, day in ((received_then, -10), (received_now, 20)):
+        if amount and amount > r.amount_received:
+            r.amount_received = amount
+            r.save(received_on=_day(h, day))
     hc = HandoverClient.objects.create(
         handover=h,
         client=c,
@@ -100,7 +105,7 @@ def company(people):
     FollowUpFactory(client=c5, date=_day(recent, 20), kind="visit")
     c6, _ = _client(recent, b)
     FollowUpFactory(client=c6, date=_day(recent, 95), kind="phone")
-    _client(recent, b, received_then=Decimal("0.00"), received_now=Decimal("50.00"))  # paid, nothing else
+    _client(recent, b, received_then=Decimal("0.00"), received_now=Decimal("50.00"))  # paid on day 20, nothing else
     # The open handover's client counts nowhere.
     _client(open_, b)
     return a, b
@@ -152,7 +157,8 @@ def test_the_totals_by_hand(company):
     assert (ta["ratings"], ta["rating_sum"]) == (2, 6)
     # b, 100 days on: the 180-day window is not over for any; c7 paid and so is retained since.
     assert (tb["clients"], tb["retained"], tb["lost"]) == (3, 3, 0)
-    assert [(tb[f"known{n}"], tb[f"kept{n}"]) for n in WINDOWS] == [(3, 1), (3, 1), (0, 0)]
+    # c5 followed up on day 20 and c7 paid on day 20: retained at 30 and 90 days; c6 not until day 95.
+    assert [(tb[f"known{n}"], tb[f"kept{n}"]) for n in WINDOWS] == [(3, 2), (3, 2), (0, 0)]
     assert tb["collected_since"] == Decimal("50.00") and tb["full_year"] == 0
 
 
