@@ -39,9 +39,13 @@ LOST_LONG_AGO = -1_000_000
 
 
 def _activity_days_sql() -> str:
-    """(client, day number, day lost) of each day an other client (CTE o) was active (a follow-up, a contract
-    signed or renewed, a dated payment); its one parameter is today (a renewal date still ahead is a
-    plan, not a renewal). A day found twice comes after itself with a gap of 0: it covers no more days."""
+    """(client, day number, day lost) of each day an other client (CTE o) was active (a follow-up, a
+    contract signed or renewed, a dated payment) from the first to the last day asked about (each
+    part's two parameters; a renewal counts until today, a date still ahead being a plan). A day found
+    twice comes after itself with a gap of 0: it covers no more days. Days outside the range change
+    no count inside it: an interval starting after it is never asked about, and one whose previous
+    activity is left out starts at a - N instead of after that activity, which only adds days before
+    the range."""
     day = DayNumber.template(connection.vendor).format
     follow_ups, contracts = FollowUp._meta.db_table, Contract._meta.db_table
     receivables, payments = Receivable._meta.db_table, Payment._meta.db_table
@@ -49,14 +53,14 @@ def _activity_days_sql() -> str:
     # looking each other client up in each table's index.
     return (
         f"SELECT f.client_id AS c, {day('f.date')} AS a, o.o_lost AS l FROM {follow_ups} f "  # noqa: S608 - table names
-        "JOIN o ON o.o_id = f.client_id "
+        "JOIN o ON o.o_id = f.client_id WHERE f.date >= %s AND f.date <= %s "
         f"UNION ALL SELECT k.client_id, {day('k.signed_on')}, o.o_lost FROM {contracts} k "
-        "JOIN o ON o.o_id = k.client_id "
+        "JOIN o ON o.o_id = k.client_id WHERE k.signed_on >= %s AND k.signed_on <= %s "
         f"UNION ALL SELECT k.client_id, {day('k.renewal_date')}, o.o_lost FROM {contracts} k "
-        "JOIN o ON o.o_id = k.client_id WHERE k.renewal_date <= %s "
+        "JOIN o ON o.o_id = k.client_id WHERE k.renewal_date >= %s AND k.renewal_date <= %s "
         f"UNION ALL SELECT k.client_id, {day('p.date')}, o.o_lost FROM {payments} p "
         f"JOIN {receivables} r ON r.id = p.receivable_id JOIN {contracts} k ON k.id = r.contract_id "
-        "JOIN o ON o.o_id = k.client_id WHERE p.date IS NOT NULL AND p.amount > 0"
+        "JOIN o ON o.o_id = k.client_id WHERE p.amount > 0 AND p.date >= %s AND p.date <= %s"
     )
 
 
@@ -106,14 +110,20 @@ def other_clients_retention(
     clients per completion day): the rate of other clients active in the same windows, each day
     weighted by its handed-over clients; "others" and "others_active" are the numbers of other
     clients counted and active in a window, averaged the same way."""
-    acts_sql, acts_params = _activity_days_sql(), [today]
-    lost_sql, lost_params = _lost_days(others).query.sql_with_params()
     starts: dict[int, Counter] = {n: Counter() for n in windows}
     ends: dict[int, Counter] = {n: Counter() for n in windows}
     cap = max(windows) + 1
-    with connection.cursor() as cursor:
-        cursor.execute(_gaps_sql(acts_sql, lost_sql, cap), [*lost_params, *acts_params])
-        rows = cursor.fetchall()
+    asked = [day for day in completions if day + datetime.timedelta(days=min(windows)) <= today]
+    rows = []
+    if asked:
+        first, last = min(asked), min(today, max(asked) + datetime.timedelta(days=max(windows)))
+        lost_sql, lost_params = _lost_days(others).query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _gaps_sql(_activity_days_sql(), lost_sql, cap),
+                [*lost_params, first, last, first, last, first, min(last, today), first, last],
+            )
+            rows = cursor.fetchall()
     for a, gap, lost_day, count in rows:
         for n in windows:
             # Active on day d in [d, d + n] thanks to this day a: d from a - n (or the day after the

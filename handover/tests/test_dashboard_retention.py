@@ -108,3 +108,19 @@ def test_a_department_compares_with_its_own_other_clients(book, people):
     rows = selectors.after_handover_figures(people.hr, department=people.east).retention
     assert [r["others_rate"] for r in rows] == [None, None, None]
     assert rows[0]["handed_over"] == 3
+
+
+def test_a_payment_in_the_window_makes_an_other_client_active(people):
+    from clients.tests.factories import ReceivableFactory
+
+    h = _completed(people, 100, 1)
+    _handed_over(h, people, None)
+    paid, _silent = ClientFactory(owner=people.other_sales), ClientFactory(owner=people.other_sales)
+    day = _day(h, -400)
+    contract = ContractFactory(client=paid, signed_on=day, start_date=day, end_date=day, amount=100, amount_paid=0)
+    r = ReceivableFactory(contract=contract, amount_due=Decimal("100.00"), amount_received=Decimal("0.00"))
+    r.amount_received = Decimal("60.00")
+    r.save(received_on=_day(h, 10))
+    rows = {row["days"]: row for row in selectors.after_handover_figures(people.hr).retention}
+    assert (rows[30]["others"], rows[30]["others_active"], rows[30]["others_rate"]) == (2, 1, Decimal("50.0"))
+    assert rows[90]["others_rate"] == Decimal("50.0") and rows[180]["others_rate"] is None
