@@ -25,13 +25,17 @@ from .shared import median_seconds
 HANDOVERS = 1000
 CLIENTS = 50_000
 PER_HANDOVER = 20
-MAX_QUERIES = 30
-MAX_SECONDS = 2.0
-TARGET = f"≤ {MAX_QUERIES} queries, ≤ {MAX_SECONDS:g} s"
+MAX_QUERIES = 20
+# A manager's dashboard over the whole history: well under a second on PostgreSQL, the production
+# database; SQLite (a small deployment, or a developer's machine) is given two.
+MAX_SECONDS = {"postgresql": 1.0}
+SQLITE_SECONDS = 2.0
 
 
 def bench_dashboard(handovers: int = HANDOVERS, clients: int = CLIENTS) -> list[dict]:
     manager, supervisor = _company(handovers, clients)
+    max_seconds = MAX_SECONDS.get(connection.vendor, SQLITE_SECONDS)
+    target = f"≤ {MAX_QUERIES} queries, ≤ {max_seconds:g} s"
     rows = []
     for name, user, url_name in (
         (f"dashboard: manager, {handovers:,} handovers, {clients:,} clients", manager, "handover:dashboard"),
@@ -55,8 +59,8 @@ def bench_dashboard(handovers: int = HANDOVERS, clients: int = CLIENTS) -> list[
                 "name": name,
                 "seconds": seconds,
                 "queries": len(queries),
-                "target": TARGET,
-                "ok": len(queries) <= MAX_QUERIES and seconds <= MAX_SECONDS,
+                "target": target,
+                "ok": len(queries) <= MAX_QUERIES and seconds <= max_seconds,
             }
         )
     return rows
