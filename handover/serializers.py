@@ -958,7 +958,7 @@ class OutcomeSerializer(serializers.Serializer):
         max_digits=14,
         decimal_places=2,
         allow_null=True,
-        help_text="Growth of the amounts received since completion (payments are undated); null: not kept.",
+        help_text="The payments dated from the completion day on (corrections included, never below 0).",
     )
     outstanding_now = serializers.DecimalField(max_digits=14, decimal_places=2)
     contracts_signed_since = serializers.IntegerField()
@@ -1140,7 +1140,9 @@ class DashboardCollectedSerializer(serializers.Serializer):
     clients = serializers.IntegerField(help_text="Clients with the receivables kept at completion.")
     unknown = serializers.IntegerField(help_text="Clients of handovers completed before that was kept.")
     outstanding_at_handover = serializers.DecimalField(max_digits=16, decimal_places=2)
-    collected_since = serializers.DecimalField(max_digits=16, decimal_places=2)
+    collected_since = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="Of every client, the payments dated from its completion day on."
+    )
     outstanding_now = serializers.DecimalField(max_digits=16, decimal_places=2)
 
 

@@ -315,7 +315,8 @@ def client_outcome_panel(user, client) -> str:
 # same grouped queries as above (one row per client in handover, so no fan-out between tables),
 # joined on the client in handover and added up per receiver in one statement. The ORM has no
 # derived tables, so the outer statement is written here; the inner ones are compiled by the ORM
-# and only their parameters are passed. tests/test_outcome_totals checks it agrees with client_outcomes.
+# and only their parameters are passed. handover/tests/test_outcome_totals.py checks it agrees with
+# client_outcomes.
 
 RECEIVER_TOTALS = (
     "clients",
