@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from accounts.roles import Role
+from accounts.tests.factories import UserFactory
 from clients.models import Payment, Receivable
 from clients.tests.factories import ContractFactory, ReceivableFactory
 from clients.tests.test_import import good_book, run
@@ -54,3 +56,13 @@ def test_the_import_records_the_amounts_it_adds_or_changes_dated_the_import_day(
     count = Payment.objects.count()
     run(people, sheets)
     assert Payment.objects.count() == count
+
+
+def test_the_admin_shows_a_receivables_payments_without_editing_them(people, login):
+    r = ReceivableFactory(contract=ContractFactory(), amount_due=Decimal("500.00"), amount_received=Decimal("120.00"))
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True, roles=[Role.ADMIN])
+    page = login(admin).get(f"/admin/clients/receivable/{r.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "payments-TOTAL_FORMS" in html and "120.00" in html
+    assert 'name="payments-0-amount"' not in html  # read only
