@@ -35,6 +35,7 @@ from clients.models import (
     Opportunity,
     OpportunityStage,
     OwnershipChange,
+    Payment,
     Receivable,
     payments_record,
 )
@@ -222,6 +223,11 @@ def _after(h: Handover, today: datetime.date, rng_for, seq: list[int]) -> None:
         # The book was drawn as if the departed person still had the client: what it has them
         # record after the completion is replaced by the receiver's own follow-ups below.
         FollowUp.objects.filter(client=client, created_by=h.departing, date__gte=completed).delete()
+        # Likewise its payments: what the book has received was received when the handover completed
+        # (the snapshot says so), so none of it is dated after the completion.
+        Payment.objects.filter(receivable__contract__client=client, date__gte=completed).update(
+            date=completed - datetime.timedelta(days=1)
+        )
         lost = rng.random() < 0.18
         horizon = min(age - 1, rng.randint(40, 120)) if lost else age - 1
         # The receiver's follow-ups: first contact within days, a visit within weeks, then regular.
