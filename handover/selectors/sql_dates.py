@@ -28,15 +28,17 @@ def _fixed_offset_minutes() -> int | None:
 class LocalDate(TruncDate):
     """The local calendar day of a stored moment (as TruncDate, in the current time zone's terms).
 
-    SQLite keeps moments as UTC text: date(moment, '+480 minutes') is the day in Shanghai. A zone
-    with daylight saving falls back to Django's own (slower, exact) function."""
+    SQLite keeps moments as UTC text (YYYY-MM-DD HH:MM:SS.ffffff): date(moment, '+480 minutes') is
+    the day in Shanghai. A zone with daylight saving falls back to Django's own (slower) function."""
 
     def as_sqlite(self, compiler, connection, **extra_context):
         minutes = _fixed_offset_minutes() if self.get_tzname() == settings.TIME_ZONE else None
         if minutes is None:
             return self.as_sql(compiler, connection)
         sql, params = compiler.compile(self.lhs)
-        return f"date({sql}, '{minutes:+d} minutes')", params
+        # Whole seconds first: SQLite rounds microseconds to milliseconds, so 23:59:59.9999 would
+        # become the next day.
+        return f"date(substr({sql}, 1, 19), '{minutes:+d} minutes')", params
 
 
 class DaysAfter(Func):
