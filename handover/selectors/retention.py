@@ -1,23 +1,24 @@
 """The company's other clients over the same calendar windows as the handed-over ones (issue 14, items 2
 and 4): the dashboard's comparison for retention at 30 / 90 / 180 days.
 
-A handed-over client completed on day d is retained at N days if it is not marked lost by d + N and
-had a follow-up, a contract signed or renewed or a payment from d to d + N. The comparison asks the same of the
-company's other clients (never in a handover that went ahead) over the same windows [d, d + N]: for
-each completion day, weighted by the number of handed-over clients completed that day whose window
-is over. An other client counts for a window if it was not marked lost before the window began
-(one marked lost before the day was kept counts for none); it is active if it had a follow-up, a
-contract signed or renewed (by today) or a payment in the window and was not marked lost by its end.
+A handed-over client completed on day d is retained at N days if it is not marked lost by d + N
+and had a follow-up, a contract signed or renewed or a payment from d to d + N. The comparison asks
+the same of the company's other clients (never in a handover that went ahead) over the same windows
+[d, d + N]: for each completion day, weighted by the number of handed-over clients completed that
+day whose window is over. An other client counts for a window if it was not marked lost before the
+window began (one marked lost before the day was kept counts for none); it is active if it had a
+follow-up, a contract signed or renewed (by today) or a payment in the window and was not marked
+lost by its end.
 
 Asking "active in [d, d + N]?" of every other client for every completion day would be clients x
 days lookups. Instead: a client is active in [d, d + N] exactly when d falls in [a - N, a] for one of
 its activity days a. Per client these intervals are made disjoint (each starts after the previous
 activity day), cut at the day it was lost less N, and then the number of clients active on day d is
 #(intervals started by d) - #(intervals ended before d): two counts per day, read from sorted lists.
-The database gives each activity day with the days since the client's previous one (a window
-function), counted per (day, gap, day lost): at most days x 181 rows, however many clients; the
-intervals are counted per start and end day from them. Three queries whatever the number of clients
-and handovers.
+The database gives the activity days with the days since the client's previous one (a window
+function), counted per (day, gap capped at 181, day lost): a bounded number of rows however many
+clients, from which the intervals are counted per start and end day. Two queries (the activity, the
+days lost) whatever the number of clients and handovers.
 """
 
 import bisect
