@@ -1,6 +1,7 @@
 """How fast the dashboard (issue 14) is for a manager over a company's history: 1,000 handovers
 (a fifth open, most completed) and 50,000 clients, 20 of them in each handover with a contract,
-a receivable and a follow-up; the rest are the company's other clients."""
+a receivable and a follow-up; the rest are the company's other clients, each with a contract, a
+receivable and two follow-ups over two years, one in twenty marked lost."""
 
 import datetime
 import random
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Department, User
 from accounts.roles import Role
-from clients.models import Client, Contract, FollowUp, Receivable
+from clients.models import Client, ClientStatus, Contract, FollowUp, LostReason, Payment, Receivable
 from clients.validators import credit_code_check_char
 from handover.models import OPEN_STATES, Event, Handover, HandoverClient, StageDeadline, State
 
@@ -24,13 +25,17 @@ from .shared import median_seconds
 HANDOVERS = 1000
 CLIENTS = 50_000
 PER_HANDOVER = 20
-MAX_QUERIES = 30
-MAX_SECONDS = 2.0
-TARGET = f"≤ {MAX_QUERIES} queries, ≤ {MAX_SECONDS:g} s"
+MAX_QUERIES = 20
+# A manager's dashboard over the whole history: well under a second on PostgreSQL, the production
+# database; SQLite (a small deployment, or a developer's machine) is given two.
+MAX_SECONDS = {"postgresql": 1.0}
+SQLITE_SECONDS = 2.0
 
 
 def bench_dashboard(handovers: int = HANDOVERS, clients: int = CLIENTS) -> list[dict]:
     manager, supervisor = _company(handovers, clients)
+    max_seconds = MAX_SECONDS.get(connection.vendor, SQLITE_SECONDS)
+    target = f"≤ {MAX_QUERIES} queries, ≤ {max_seconds:g} s"
     rows = []
     for name, user, url_name in (
         (f"dashboard: manager, {handovers:,} handovers, {clients:,} clients", manager, "handover:dashboard"),
@@ -54,8 +59,8 @@ def bench_dashboard(handovers: int = HANDOVERS, clients: int = CLIENTS) -> list[
                 "name": name,
                 "seconds": seconds,
                 "queries": len(queries),
-                "target": TARGET,
-                "ok": len(queries) <= MAX_QUERIES and seconds <= MAX_SECONDS,
+                "target": target,
+                "ok": len(queries) <= MAX_QUERIES and seconds <= max_seconds,
             }
         )
     return rows
@@ -153,7 +158,7 @@ def _company(handovers: int, clients: int) -> tuple[User, User]:
         ),
         batch_size=1000,
     )
-    Receivable.objects.bulk_create(
+    receivables = Receivable.objects.bulk_create(
         (
             Receivable(
                 contract=c,
@@ -163,6 +168,11 @@ def _company(handovers: int, clients: int) -> tuple[User, User]:
             )
             for i, c in enumerate(contracts)
         ),
+        batch_size=1000,
+    )
+    # Each amount received paid on its due day.
+    Payment.objects.bulk_create(
+        (Payment(receivable=r, date=r.due_date, amount=r.amount_received) for r in receivables if r.amount_received),
         batch_size=1000,
     )
     entries, follow_ups = [], []
@@ -183,6 +193,21 @@ def _company(handovers: int, clients: int) -> tuple[User, User]:
             if completed and k % 3:
                 day = timezone.localdate(h.completed_at) + datetime.timedelta(days=rng.randint(1, 200))
                 follow_ups.append(FollowUp(client=c, date=min(day, today), kind="phone", content="回访"))
+    # The company's other clients: two follow-ups each over the two years, one in twenty marked lost.
+    for c in book[handovers * PER_HANDOVER :]:
+        for _ in range(2):
+            day = today - datetime.timedelta(days=rng.randint(0, 700))
+            follow_ups.append(FollowUp(client=c, date=day, kind="visit", content="拜访"))
+    lost = [c.pk for c in book[handovers * PER_HANDOVER :: 20]]
+    Client.objects.filter(pk__in=lost).update(
+        status=ClientStatus.LOST, lost_reason=LostReason.PRICE, lost_at=now - datetime.timedelta(days=100)
+    )
     HandoverClient.objects.bulk_create(entries, batch_size=1000)
     FollowUp.objects.bulk_create(follow_ups, batch_size=1000)
+    if connection.vendor == "postgresql":
+        # The rows are not committed (the run rolls back), so autovacuum never sees them: without
+        # statistics the planner would take 50,000 rows for a handful, as no real database does.
+        with connection.cursor() as cursor:
+            for model in (Client, Contract, Receivable, Payment, FollowUp, Handover, HandoverClient, Event, User):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return manager, supervisors[0]

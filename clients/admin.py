@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext
 
-from .models import Client, Contact, Contract, FollowUp, Opportunity, OwnershipChange, Receivable
+from .models import Client, Contact, Contract, FollowUp, Opportunity, OwnershipChange, Payment, Receivable
 from .ownership import owner_change_refusal, ownership_changes_record
 
 
@@ -85,12 +85,29 @@ class ContractAdmin(admin.ModelAdmin):
     list_select_related = ["client"]
 
 
+class PaymentInline(admin.TabularInline):
+    """The receivable's dated payments: written by the app whenever the amount received changes
+    (Receivable.save), so shown here and never edited."""
+
+    model = Payment
+    extra = 0
+    fields = readonly_fields = ["date", "amount", "recorded_at"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Receivable)
 class ReceivableAdmin(admin.ModelAdmin):
     list_display = ["contract", "amount_due", "amount_received", "due_date"]
     search_fields = ["contract__number", "contract__client__name"]
     autocomplete_fields = ["contract"]
     list_select_related = ["contract"]
+    inlines = [PaymentInline]
 
 
 @admin.register(Opportunity)

@@ -287,6 +287,18 @@ class Receivable(models.Model):
     def __str__(self) -> str:
         return f"{self.contract.number} {self.due_date:%Y-%m-%d} {self.amount_due}"
 
+    def save(self, *args, received_on: datetime.date | None = None, **kwargs):
+        """Saved with a Payment for any change of amount_received, dated received_on (default today):
+        the payments of a receivable add up to its amount received (see Payment)."""
+        fields = kwargs.get("update_fields")
+        tracked = fields is None or "amount_received" in fields
+        before = ZERO
+        if tracked and not self._state.adding and self.pk is not None:
+            before = type(self).objects.filter(pk=self.pk).values_list("amount_received", flat=True).first() or ZERO
+        super().save(*args, **kwargs)
+        if tracked:
+            payments_record([(self, before)], on=received_on)
+
     def clean(self):
         # Named field error for the receivable_received_within_due constraint; see Contract.clean.
         if _both_set(self.amount_received, self.amount_due, Decimal) and self.amount_received > self.amount_due:
@@ -306,6 +318,40 @@ class Receivable(models.Model):
 
     def get_aging_bucket_display(self) -> str:
         return str(AgingBucket(self.aging_bucket()).label)
+
+
+class Payment(models.Model):
+    """Money received on a receivable, dated: one row each time its amount received changes (a
+    correction that lowers it is a negative row), so a receivable's payments add up to its amount
+    received. Written by Receivable.save and, for bulk writes (the import, the demo), by
+    payments_record. Amounts received before payments were kept have one row with no date."""
+
+    receivable = models.ForeignKey(
+        Receivable, verbose_name=_("receivable"), on_delete=models.CASCADE, related_name="payments"
+    )
+    date = models.DateField(_("date received"), null=True, blank=True)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["receivable", "date", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.receivable} {self.date or '—'} {self.amount}"
+
+
+def payments_record(changes, *, on: datetime.date | None = None) -> list[Payment]:
+    """A Payment for each (receivable, amount received before) whose amount received changed, dated
+    on (default today); receivables just created have 0 before. One insert for them all."""
+    on = on or timezone.localdate()
+    rows = [
+        Payment(receivable=r, date=on, amount=r.amount_received - (before or ZERO))
+        for r, before in changes
+        if r.amount_received != (before or ZERO)
+    ]
+    return Payment.objects.bulk_create(rows)
 
 
 class OpportunityStage(models.TextChoices):

@@ -36,6 +36,7 @@ from clients.models import (
     LostReason,
     Opportunity,
     OwnershipChange,
+    Payment,
     Receivable,
 )
 from clients.money import format_money
@@ -887,6 +888,10 @@ def _seed_book(book: list[ClientBundle], users: dict[str, User], created: Counte
                 row.contract = contract
                 receivables.append(row)
     Receivable.objects.bulk_create(receivables)
+    # What was received, paid on its due day (only receivables already due have anything received).
+    Payment.objects.bulk_create(
+        Payment(receivable=r, date=r.due_date, amount=r.amount_received) for r in receivables if r.amount_received
+    )
     opportunities = Opportunity.objects.bulk_create([o for b in new for o in b.opportunities])
     follow_ups = FollowUp.objects.bulk_create([f for b in new for f in b.follow_ups])
     changes = OwnershipChange.objects.bulk_create(

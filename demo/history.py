@@ -35,7 +35,9 @@ from clients.models import (
     Opportunity,
     OpportunityStage,
     OwnershipChange,
+    Payment,
     Receivable,
+    payments_record,
 )
 from clients.status import client_mark_lost
 from handover import services, signing
@@ -221,6 +223,11 @@ def _after(h: Handover, today: datetime.date, rng_for, seq: list[int]) -> None:
         # The book was drawn as if the departed person still had the client: what it has them
         # record after the completion is replaced by the receiver's own follow-ups below.
         FollowUp.objects.filter(client=client, created_by=h.departing, date__gte=completed).delete()
+        # Likewise its payments: what the book has received was received when the handover completed
+        # (the snapshot says so), so none of it is dated after the completion.
+        Payment.objects.filter(receivable__contract__client=client, date__gte=completed).update(
+            date=completed - datetime.timedelta(days=1)
+        )
         lost = rng.random() < 0.18
         horizon = min(age - 1, rng.randint(40, 120)) if lost else age - 1
         # The receiver's follow-ups: first contact within days, a visit within weeks, then regular.
@@ -284,7 +291,8 @@ def _after(h: Handover, today: datetime.date, rng_for, seq: list[int]) -> None:
             for r in contract.receivables.all():
                 if r.amount_received < r.amount_due and r.due_date < today and rng.random() < 0.7:
                     r.amount_received = r.amount_due
-                    r.save(update_fields=["amount_received"])
+                    # Paid on its due day, or on the completion day if it was overdue then.
+                    r.save(update_fields=["amount_received"], received_on=min(today, max(completed, r.due_date)))
             contract.amount_paid = sum((r.amount_received for r in contract.receivables.all()), ZERO)
             contract.save(update_fields=["amount_paid"])
         # A client that signed in the year before mostly renews, for about as much: the year after
@@ -320,7 +328,7 @@ def _after(h: Handover, today: datetime.date, rng_for, seq: list[int]) -> None:
             half = (amount / 2).quantize(Decimal("0.01"))
             first_due = start + datetime.timedelta(days=15)
             paid = half if first_due < today else ZERO
-            Receivable.objects.bulk_create(
+            made = Receivable.objects.bulk_create(
                 [
                     Receivable(
                         contract=contract,
@@ -338,6 +346,7 @@ def _after(h: Handover, today: datetime.date, rng_for, seq: list[int]) -> None:
                     ),
                 ]
             )
+            payments_record([(r, ZERO) for r in made], on=first_due)  # paid on its due day
             Contract.objects.filter(pk=contract.pk).update(amount_paid=paid)
             Opportunity.objects.create(
                 client=client,

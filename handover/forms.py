@@ -503,12 +503,14 @@ class DashboardFilterForm(forms.Form):
     date_from = forms.DateField(
         label=_("period from"),
         required=False,
-        widget=forms.DateInput({"type": "date", "class": "form-control form-control-sm"}),
+        # ISO as the rest of the site: a date input takes only yyyy-mm-dd as its value, and the
+        # Chinese locale's first input format (yyyy/mm/dd) would leave it blank after filtering.
+        widget=forms.DateInput({"type": "date", "class": "form-control form-control-sm"}, format="%Y-%m-%d"),
     )
     date_to = forms.DateField(
         label=_("period to"),
         required=False,
-        widget=forms.DateInput({"type": "date", "class": "form-control form-control-sm"}),
+        widget=forms.DateInput({"type": "date", "class": "form-control form-control-sm"}, format="%Y-%m-%d"),
     )
     department = forms.ModelChoiceField(
         label=_("department"),

@@ -1073,7 +1073,7 @@ class OutcomeSerializer(serializers.Serializer):
         max_digits=14,
         decimal_places=2,
         allow_null=True,
-        help_text="Growth of the amounts received since completion (payments are undated); null: not kept.",
+        help_text="The payments dated from the completion day on (corrections included, never below 0).",
     )
     outstanding_now = serializers.DecimalField(max_digits=14, decimal_places=2)
     contracts_signed_since = serializers.IntegerField()
@@ -1227,19 +1227,37 @@ class DashboardReceivablesSerializer(serializers.Serializer):
 
 class DashboardRetentionSerializer(serializers.Serializer):
     days = serializers.IntegerField()
-    handed_over = serializers.IntegerField(help_text="Handed-over clients whose window is over (or already decided).")
-    handed_over_retained = serializers.IntegerField()
+    handed_over = serializers.IntegerField(
+        help_text="Handed-over clients whose N days after completion are over (the windows compared)."
+    )
+    handed_over_retained = serializers.IntegerField(
+        help_text="Of them, not marked lost by the window's end, with a follow-up or a contract in it."
+    )
     handed_over_rate = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True, help_text="Percent.")
-    others = serializers.IntegerField(help_text="The same departments' other clients, not lost.")
-    others_active = serializers.IntegerField(help_text="Of them, with a follow-up or a contract in the last N days.")
-    others_rate = serializers.DecimalField(max_digits=5, decimal_places=1, allow_null=True, help_text="Percent.")
+    others = serializers.IntegerField(
+        help_text="The same departments' clients never handed over, not lost before the window began: "
+        "how many, averaged over the handed-over clients' windows."
+    )
+    others_active = serializers.IntegerField(
+        help_text="Of them, active in the same calendar windows (a follow-up or a contract, not lost by the "
+        "end), averaged the same way."
+    )
+    others_rate = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        allow_null=True,
+        help_text="Percent of the other clients active over the same windows, each window weighted by its "
+        "handed-over clients.",
+    )
 
 
 class DashboardCollectedSerializer(serializers.Serializer):
     clients = serializers.IntegerField(help_text="Clients with the receivables kept at completion.")
     unknown = serializers.IntegerField(help_text="Clients of handovers completed before that was kept.")
     outstanding_at_handover = serializers.DecimalField(max_digits=16, decimal_places=2)
-    collected_since = serializers.DecimalField(max_digits=16, decimal_places=2)
+    collected_since = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="Of every client, the payments dated from its completion day on."
+    )
     outstanding_now = serializers.DecimalField(max_digits=16, decimal_places=2)
 
 

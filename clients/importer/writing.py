@@ -16,7 +16,7 @@ from django.db import DataError, IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import Client, Contact, Contract, Opportunity, OwnershipChange, Receivable
+from ..models import ZERO, Client, Contact, Contract, Opportunity, OwnershipChange, Receivable, payments_record
 from ..ownership import ownership_changes_record
 from .results import ImportResult, ImportRowError, SheetCounts
 from .spec import SHEETS
@@ -51,6 +51,8 @@ class BookWriter:
         self.errors = errors
         self.result = result
         self.plans: dict[str, SheetPlan] = {}
+        # Per sheet, the rows created and the updates written (for the payments).
+        self.written: dict[str, tuple[list, list]] = {}
 
     def plan(self) -> None:
         self.plan_sheet("clients", lambda r: self.existing.clients.get(r.values["credit_code"]), {})
@@ -148,7 +150,15 @@ class BookWriter:
             "contracts", Contract, lambda row: {"client_id": client_ids[row.refs["client"]]}, key="number"
         )
         self.write_sheet("receivables", Receivable, lambda row: {"contract_id": contract_ids[row.refs["contract"]]})
+        self.record_payments(now)
         self.write_sheet("deals", Opportunity, lambda row: {"client_id": client_ids[row.refs["client"]]})
+
+    def record_payments(self, now: datetime.datetime) -> None:
+        """A payment dated the import day for each amount received the import added or changed."""
+        written, updates = self.written.get("receivables", ([], []))
+        changes = [(r, ZERO) for r in written]
+        changes += [(u.obj, u.before["amount_received"]) for u in updates if "amount_received" in u.fields]
+        payments_record(changes, on=timezone.localdate(now))
 
     def write_clients(self, now: datetime.datetime) -> dict[str, int]:
         plan = self.plans.get("clients", SheetPlan())
@@ -203,6 +213,7 @@ class BookWriter:
             fields |= update.fields | set(parent_ids)
         if changed_objects:
             model.objects.bulk_update(changed_objects, _field_names(model, fields), batch_size=WRITE_BATCH)
+        self.written[sheet] = (new, plan.update)
         if key is None:
             return {}
         if any(obj.pk is None for obj in new):

@@ -15,14 +15,14 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Department
+from accounts.models import Department, User
 from accounts.roles import Role
-from clients.models import Receivable
+from clients.models import Client, Receivable
 from clients.money import format_money
 
 from ..models import OPEN_STATES, Event, Handover, HandoverClient, State
-from .outcomes import WINDOWS, client_outcomes
-from .surveys import survey_results_for
+from .outcomes import MONEY_TOTALS, WINDOWS, completions_per_day, outcome_totals
+from .retention import other_clients_retention
 from .visibility import with_current_due
 
 CENTS = Decimal("0.01")
@@ -317,7 +317,6 @@ def dashboard_tables(board: Dashboard) -> list[Table]:
 # Lilien, Journal of Marketing 2017): the change in contract value is read against this range.
 BENCHMARK_LOW = Decimal("-18")
 BENCHMARK_HIGH = Decimal("-13")
-SURVEY_CHUNK = 20_000
 
 
 @dataclass
@@ -345,29 +344,16 @@ def _rate(part: int, whole: int) -> Decimal | None:
     return (Decimal(part) * 100 / whole).quantize(Decimal("0.1")) if whole else None
 
 
-def _other_clients_active(user, handovers: QuerySet[Handover], department, today: datetime.date) -> dict[int, tuple]:
-    """The company's other clients (in the same departments, never in a handover of this view, not
-    lost): how many had a follow-up or signed a contract in the last 30 / 90 / 180 days. One query."""
-    from django.db.models import Exists, OuterRef
-
-    from clients.models import Client, ClientStatus, Contract, FollowUp
-
-    others = Client.objects.exclude(status=ClientStatus.LOST).exclude(
-        pk__in=HandoverClient.objects.filter(handover__in=handovers).values("client_id")
+def _other_clients(user, department) -> QuerySet[Client]:
+    """The company's clients never in a handover that went ahead, in the departments of the view."""
+    others = Client.objects.exclude(
+        pk__in=HandoverClient.objects.exclude(handover__state=State.CANCELLED).values("client_id")
     )
     if department is not None:
-        others = others.filter(owner__department=department)
-    elif not sees_every_department(user):
-        others = others.filter(owner__department__in=dashboard_departments(user).values("pk"))
-    aggregates = {"n": Count("pk")}
-    for n in WINDOWS:
-        since = today - datetime.timedelta(days=n)
-        follow_up = FollowUp.objects.filter(client=OuterRef("pk"), date__gte=since, date__lte=today)
-        contract = Contract.objects.filter(client=OuterRef("pk"), signed_on__gte=since, signed_on__lte=today)
-        others = others.annotate(**{f"a{n}": Exists(follow_up) | Exists(contract)})
-        aggregates[f"r{n}"] = Count("pk", filter=Q(**{f"a{n}": True}))
-    row = others.order_by().aggregate(**aggregates)
-    return {n: (row[f"r{n}"], row["n"]) for n in WINDOWS}
+        return others.filter(owner__department=department)
+    if not sees_every_department(user):
+        return others.filter(owner__department__in=dashboard_departments(user).values("pk"))
+    return others
 
 
 def after_handover_figures(
@@ -379,80 +365,60 @@ def after_handover_figures(
     today: datetime.date | None = None,
 ) -> AfterHandover:
     """Retention against the other clients, money collected, contract value and outcomes per receiver,
-    over the completed handovers of the view: client_outcomes' five queries, the surveys' one and one
-    for the other clients, whatever the number of handovers and clients."""
+    over the completed handovers of the view: the outcomes added up by the database (outcome_totals,
+    one query), the receivers' names and the other clients, whatever the number of handovers and clients."""
     today = today or timezone.localdate()
     handovers = dashboard_handovers(user, department=department, date_from=date_from, date_to=date_to)
-    outcomes = client_outcomes(HandoverClient.objects.filter(handover__in=handovers), today=today)
-    after = AfterHandover(clients=len(outcomes))
-    others = _other_clients_active(user, handovers, department, today)
+    totals = outcome_totals(HandoverClient.objects.filter(handover__in=handovers), today=today)
+
+    def total(key: str):
+        return sum((row[key] for row in totals.values()), Decimal("0") if key in MONEY_TOTALS else 0)
+
+    after = AfterHandover(clients=total("clients"))
+    entries = HandoverClient.objects.filter(handover__in=handovers)
+    others = other_clients_retention(_other_clients(user, department), completions_per_day(entries), WINDOWS, today)
     for n in WINDOWS:
-        known = [o.retained_at[n] for o in outcomes if o.retained_at.get(n) is not None]
-        kept = sum(1 for k in known if k)
-        other_kept, other_n = others[n]
+        known, kept = total(f"known{n}"), total(f"kept{n}")
         after.retention.append(
             {
                 "days": n,
-                "handed_over": len(known),
+                "handed_over": known,
                 "handed_over_retained": kept,
-                "handed_over_rate": _rate(kept, len(known)),
-                "others": other_n,
-                "others_active": other_kept,
-                "others_rate": _rate(other_kept, other_n),
+                "handed_over_rate": _rate(kept, known),
+                **others[n],
             }
         )
-    snap = [o for o in outcomes if o.outstanding_at_handover is not None]
     after.collected = {
-        "clients": len(snap),
-        "unknown": len(outcomes) - len(snap),
-        "outstanding_at_handover": sum((o.outstanding_at_handover for o in snap), Decimal("0")).quantize(CENTS),
-        "collected_since": sum((o.collected_since or Decimal("0") for o in snap), Decimal("0")).quantize(CENTS),
-        "outstanding_now": sum((o.outstanding_now for o in outcomes), Decimal("0")).quantize(CENTS),
+        "clients": total("snapshots"),
+        "unknown": total("clients") - total("snapshots"),
+        "outstanding_at_handover": total("outstanding_at_handover"),
+        "collected_since": total("collected_since"),
+        "outstanding_now": total("outstanding_now"),
     }
-    full = [o for o in outcomes if o.value_12m_complete]
-    before = sum((o.value_12m_before for o in full), Decimal("0"))
-    after_value = sum((o.value_12m_after for o in full), Decimal("0"))
+    before, after_value = total("value_12m_before"), total("value_12m_after")
     change = ((after_value - before) * 100 / before).quantize(Decimal("0.1")) if before else None
     after.value = {
-        "clients": len(full),
-        "value_12m_before": before.quantize(CENTS),
-        "value_12m_after": after_value.quantize(CENTS),
+        "clients": total("full_year"),
+        "value_12m_before": before,
+        "value_12m_after": after_value,
         "change_percent": change,
         "benchmark_low": BENCHMARK_LOW,
         "benchmark_high": BENCHMARK_HIGH,
     }
-    # One query per SURVEY_CHUNK clients: SQLite refuses an IN list much longer than that.
-    ids = [o.hc_id for o in outcomes]
-    surveys = {}
-    for i in range(0, len(ids), SURVEY_CHUNK):
-        surveys.update(survey_results_for(ids[i : i + SURVEY_CHUNK]))
-    per: dict[int, dict] = {}
-    for o in outcomes:
-        row = per.setdefault(
-            o.receiver_id,
-            {
-                "receiver": o.receiver_id,
-                "label": o.receiver_name,
-                "clients": 0,
-                "retained": 0,
-                "lost": 0,
-                "collected_since": Decimal("0"),
-                "ratings": [],
-            },
-        )
-        row["clients"] += 1
-        row["retained"] += o.retained
-        row["lost"] += o.lost
-        row["collected_since"] += o.collected_since or Decimal("0")
-        rating = surveys[o.hc_id].rating if o.hc_id in surveys else None
-        if rating is not None:
-            row["ratings"].append(rating)
-    for row in per.values():
-        ratings = row.pop("ratings")
-        row["retained_rate"] = _rate(row["retained"], row["clients"])
-        row["collected_since"] = row["collected_since"].quantize(CENTS)
-        row["surveys_answered"] = len(ratings)
-        row["average_rating"] = round(sum(ratings) / len(ratings), 1) if ratings else None
+    names = {u.pk: u.display_name for u in User.objects.filter(pk__in=list(totals))}
+    per = {}
+    for receiver, row in totals.items():
+        per[receiver] = {
+            "receiver": receiver,
+            "label": names.get(receiver, ""),
+            "clients": row["clients"],
+            "retained": row["retained"],
+            "lost": row["lost"],
+            "retained_rate": _rate(row["retained"], row["clients"]),
+            "collected_since": row["collected_since"],
+            "surveys_answered": row["ratings"],
+            "average_rating": round(row["rating_sum"] / row["ratings"], 1) if row["ratings"] else None,
+        }
     after.receivers = sorted(per.values(), key=lambda r: (-r["clients"], r["label"]))
     return after
 

@@ -1,8 +1,8 @@
 """What became of each handed-over client: computed from the client book, never typed (issue 14).
 
 client_outcomes(queryset) takes any queryset of HandoverClient (one handover's, one client's, a
-department's over a year for a dashboard) and answers in five queries whatever its size: the rows,
-then one grouped query each for the follow-ups, the contracts, the deals and the receivables. The
+department's over a year) and answers in six queries whatever its size: the rows, then one grouped
+query each for the follow-ups, the contracts, the deals, the receivables and the payments. The
 windows (30 / 90 / 180 days, 12 months) are counted from each handover's own completion day.
 
 What each figure means, and where the book cannot say more:
@@ -14,11 +14,10 @@ What each figure means, and where the book cannot say more:
   - outstanding at handover: the snapshot written at completion (HandoverClient.outstanding_at_completion).
     Handovers completed before the snapshot was kept have none: the book does not say what was
     outstanding then (receivables change in place), so it shows as unknown rather than guessed.
-  - collected since: receivables carry no payment dates, only amount_received, so this is how
-    much amount_received grew on the client's receivables (those added since included) from the
-    snapshot to now. A correction that lowers a received amount is not a collection: never below 0.
-    Unknown where there is no snapshot. Undated, a payment counts towards "retained since
-    completion" but not towards a 30 / 90 / 180-day window.
+  - collected since: the client's payments (clients.Payment, written whenever an amount received
+    changes) dated on or after the completion day, corrections included, never below 0. Amounts
+    received before payments were kept have no date and count as before: for a handover completed
+    before then, what was collected between its completion and then is missing.
   - contracts signed or renewed since: signed_on on or after the completion day; renewal_date from
     the completion day to today (a renewal date still ahead is a plan, not a renewal).
   - deals won or lost since: Opportunity.closed_on on or after the completion day; a deal closed
@@ -26,30 +25,33 @@ What each figure means, and where the book cannot say more:
   - contract value signed in the 12 months after the completion day (so far, until they are over)
     against the 12 months before it.
   - retained (since completion): not marked lost, and active since: a follow-up, a contract signed
-    or renewed, or money collected. At N days: not marked lost by then, and a follow-up or a
-    contract in the window; None while the window is still running with nothing in it yet.
+    or renewed, or a payment. At N days: not marked lost by then, and a follow-up, a contract or a
+    payment in the window; None while the window is still running with nothing in it yet.
 """
 
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, DateField, ExpressionWrapper, F, Max, Min, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db import connection
+from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, QuerySet, Sum, Value, When
+from django.db.models.lookups import LessThanOrEqual
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from clients.models import ZERO, ClientStatus, FollowUpKind, LostReason, OpportunityStage
 
 from ..models import HandoverClient, State
+from .sql_dates import DaysAfter, LocalDate
 
 WINDOWS = (30, 90, 180)
+PAYMENTS = "client__contracts__receivables__payments"
 YEAR = 365
 
 
 def _days(n: int):
     """The completion day + n days, as a date the database compares (either backend)."""
-    return ExpressionWrapper(F("completed_on") + datetime.timedelta(days=n), output_field=DateField())
+    return DaysAfter(F("completed_on"), n)
 
 
 @dataclass
@@ -105,14 +107,20 @@ class Outcome:
 def completed_entries(queryset: QuerySet[HandoverClient]) -> QuerySet[HandoverClient]:
     """Of these clients in handovers, those of completed handovers, with the completion day."""
     return queryset.filter(handover__state=State.COMPLETED, handover__completed_at__isnull=False).annotate(
-        completed_on=TruncDate("handover__completed_at")
+        completed_on=LocalDate("handover__completed_at")
     )
+
+
+def completions_per_day(queryset: QuerySet[HandoverClient]) -> dict[datetime.date, int]:
+    """Of these clients in handovers, how many were in handovers completed on each day."""
+    rows = completed_entries(queryset).values("completed_on").annotate(k=Count("pk")).order_by()
+    return {row["completed_on"]: row["k"] for row in rows}
 
 
 def _grouped(entries: QuerySet[HandoverClient], **aggregates) -> dict[int, dict]:
     rows = (
         HandoverClient.objects.filter(pk__in=entries.values("pk"))
-        .annotate(completed_on=TruncDate("handover__completed_at"))
+        .annotate(completed_on=LocalDate("handover__completed_at"))
         .values("pk")
         .annotate(**aggregates)
         .order_by()
@@ -180,13 +188,20 @@ def _receivables(entries) -> dict[int, dict]:
     due, received = "client__contracts__receivables__amount_due", "client__contracts__receivables__amount_received"
     return _grouped(
         entries,
-        received_now=Sum(received),
         outstanding_now=Sum(F(due) - F(received), filter=Q(**{f"{received}__lt": F(due)})),
     )
 
 
+def _payments(entries) -> dict[int, dict]:
+    date, amount = f"{PAYMENTS}__date", f"{PAYMENTS}__amount"
+    since = Q(**{f"{date}__gte": F("completed_on")})
+    paid = since & Q(**{f"{amount}__gt": 0})
+    windows = {f"p{n}": Count(amount, filter=paid & Q(**{f"{date}__lte": _days(n)})) for n in WINDOWS}
+    return _grouped(entries, collected=Sum(amount, filter=since), last_paid=Max(date, filter=paid), **windows)
+
+
 def client_outcomes(queryset: QuerySet[HandoverClient], *, today: datetime.date | None = None) -> list[Outcome]:
-    """The outcome of each client of a completed handover in the queryset, in five queries whatever its size."""
+    """The outcome of each client of a completed handover in the queryset, in six queries whatever its size."""
     today = today or timezone.localdate()
     entries = completed_entries(queryset)
     rows = list(
@@ -200,10 +215,13 @@ def client_outcomes(queryset: QuerySet[HandoverClient], *, today: datetime.date 
     contracts = _contracts(entries, today)
     deals = _deals(entries)
     money = _receivables(entries)
+    paid = _payments(entries)
     reasons = dict(LostReason.choices)
     out = []
     for hc in rows:
-        out.append(_outcome(hc, follow_ups[hc.pk], contracts[hc.pk], deals[hc.pk], money[hc.pk], today, reasons))
+        out.append(
+            _outcome(hc, follow_ups[hc.pk], contracts[hc.pk], deals[hc.pk], money[hc.pk], paid[hc.pk], today, reasons)
+        )
     return out
 
 
@@ -211,13 +229,10 @@ def _after(day: datetime.date | None, start: datetime.date) -> int | None:
     return (day - start).days if day is not None else None
 
 
-def _outcome(hc, f: dict, c: dict, d: dict, m: dict, today: datetime.date, reasons: dict) -> Outcome:
+def _outcome(hc, f: dict, c: dict, d: dict, m: dict, p: dict, today: datetime.date, reasons: dict) -> Outcome:
     start = hc.completed_on
     client = hc.client
-    received_now = m["received_now"] or ZERO
-    collected = None
-    if hc.received_at_completion is not None:
-        collected = max(ZERO, received_now - hc.received_at_completion)
+    collected = max(ZERO, p["collected"] or ZERO)
     lost = client.status == ClientStatus.LOST
     lost_on = timezone.localdate(client.lost_at) if lost and client.lost_at else None
     o = Outcome(
@@ -247,15 +262,15 @@ def _outcome(hc, f: dict, c: dict, d: dict, m: dict, today: datetime.date, reaso
         lost_reason_display=str(reasons.get(client.lost_reason, "")) if lost else "",
         lost_on=lost_on,
     )
-    days = [x for x in (f["last_follow_up"], c["last_signed"], c["last_renewed"]) if x is not None]
+    days = [x for x in (f["last_follow_up"], c["last_signed"], c["last_renewed"], p["last_paid"]) if x is not None]
     o.last_activity = max(days) if days else None
-    active = bool(days) or bool(collected and collected > 0)
+    active = bool(days)
     o.retained = active and not lost
     for n in WINDOWS:
         end = start + datetime.timedelta(days=n)
         if lost and (lost_on is None or lost_on <= end):
             o.retained_at[n] = False
-        elif f[f"n{n}"] or c[f"c{n}"]:
+        elif f[f"n{n}"] or c[f"c{n}"] or p[f"p{n}"]:
             o.retained_at[n] = True
         else:
             o.retained_at[n] = None if today < end else False
@@ -290,3 +305,163 @@ def client_outcome_panel(user, client) -> str:
     if not outcomes:
         return ""
     return render_to_string("handover/_client_outcome.html", {"outcomes": outcomes})
+
+
+# ---------------------------------------------------------------------------------------
+# The same figures added up in the database, for the dashboard (issue 14, item 6)
+#
+# The dashboard needs sums over every handed-over client of the view (14,000 in the bench), not
+# each client's row: building an Outcome for each took seconds. Here the per-client figures are the
+# same grouped queries as above (one row per client in handover, so no fan-out between tables),
+# joined on the client in handover and added up per receiver in one statement. The ORM has no
+# derived tables, so the outer statement is written here; the inner ones are compiled by the ORM
+# and only their parameters are passed. handover/tests/test_outcome_totals.py checks it agrees with
+# client_outcomes.
+
+RECEIVER_TOTALS = (
+    "clients",
+    "lost",
+    "retained",
+    *(f"known{n}" for n in WINDOWS),
+    *(f"kept{n}" for n in WINDOWS),
+    "snapshots",
+    "outstanding_at_handover",
+    "collected_since",
+    "outstanding_now",
+    "full_year",
+    "value_12m_before",
+    "value_12m_after",
+    "ratings",
+    "rating_sum",
+)
+MONEY_TOTALS = frozenset(
+    {"outstanding_at_handover", "collected_since", "outstanding_now", "value_12m_before", "value_12m_after"}
+)
+
+
+def _one(condition) -> Case:
+    return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
+def _main_rows(entries: QuerySet[HandoverClient], today: datetime.date) -> QuerySet:
+    lost = Q(client__status=ClientStatus.LOST)
+    lost_on = LocalDate("client__lost_at")
+    columns = {
+        "e_pk": F("pk"),
+        "e_receiver": F("receiver_id"),
+        "e_outstanding": F("outstanding_at_completion"),
+        "e_received": F("received_at_completion"),
+        "e_lost": _one(lost),
+        "e_rating": F("survey__rating"),
+        "e_full_year": _one(LessThanOrEqual(_days(YEAR), Value(today))),
+    }
+    for n in WINDOWS:
+        # The window is over: today is its last day or after (as Outcome.retained_at).
+        columns[f"e_ended{n}"] = _one(LessThanOrEqual(_days(n), Value(today)))
+        columns[f"e_lost{n}"] = _one(lost & (Q(client__lost_at__isnull=True) | LessThanOrEqual(lost_on, _days(n))))
+    return entries.annotate(**columns).values(*columns).order_by()
+
+
+def _per_entry(entries: QuerySet[HandoverClient], **aggregates) -> QuerySet:
+    return entries.annotate(g_pk=F("pk")).values("g_pk").annotate(**aggregates).order_by()
+
+
+def outcome_totals(queryset: QuerySet[HandoverClient], *, today: datetime.date | None = None) -> dict[int, dict]:
+    """Per receiver, the totals of the outcomes of the completed handovers' clients in the queryset, in
+    one query whatever their number: the counts of clients, lost, retained since completion, and for
+    each window that is over (known{n}) those retained in it (kept{n}); the money (snapshots: clients
+    with a snapshot at completion); the contract value 12 months before and after for the clients a
+    full year past completion; the survey ratings answered (count and sum). Same rules as _outcome."""
+    today = today or timezone.localdate()
+    entries = completed_entries(queryset)
+    main = _main_rows(entries, today)
+    fu_date = "client__follow_ups__date"
+    since_fu = Q(**{f"{fu_date}__gte": F("completed_on")})
+    follow_ups = _per_entry(
+        entries,
+        f_since=Count("client__follow_ups", filter=since_fu),
+        **{
+            f"f{n}": Count(
+                "client__follow_ups", filter=Q(**{f"{fu_date}__gte": F("completed_on"), f"{fu_date}__lte": _days(n)})
+            )
+            for n in WINDOWS
+        },
+    )
+    signed, renewal = "client__contracts__signed_on", "client__contracts__renewal_date"
+
+    def contract_between(end) -> Q:
+        return Q(**{f"{signed}__gte": F("completed_on"), f"{signed}__lte": end}) | Q(
+            **{f"{renewal}__gte": F("completed_on"), f"{renewal}__lte": end}
+        ) & Q(**{f"{renewal}__lte": today})
+
+    contracts = _per_entry(
+        entries,
+        c_since=Count("client__contracts", filter=contract_between(today)),
+        c_before=Sum(
+            "client__contracts__amount",
+            filter=Q(**{f"{signed}__lt": F("completed_on"), f"{signed}__gte": _days(-YEAR)}),
+        ),
+        c_after=Sum(
+            "client__contracts__amount",
+            filter=Q(**{f"{signed}__gte": F("completed_on"), f"{signed}__lt": _days(YEAR)}),
+        ),
+        **{f"c{n}": Count("client__contracts", filter=contract_between(_days(n))) for n in WINDOWS},
+    )
+    due, received = "client__contracts__receivables__amount_due", "client__contracts__receivables__amount_received"
+    money = _per_entry(entries, r_outstanding=Sum(F(due) - F(received), filter=Q(**{f"{received}__lt": F(due)})))
+    paid_on, amount = f"{PAYMENTS}__date", f"{PAYMENTS}__amount"
+    since = Q(**{f"{paid_on}__gte": F("completed_on")})
+    paid = since & Q(**{f"{amount}__gt": 0})
+    payments = _per_entry(
+        entries,
+        p_collected=Sum(amount, filter=since),
+        p_since=Count(amount, filter=paid),
+        **{f"p{n}": Count(amount, filter=paid & Q(**{f"{paid_on}__lte": _days(n)})) for n in WINDOWS},
+    )
+    parts = [q.query.sql_with_params() for q in (main, follow_ups, contracts, money, payments)]
+    sql, params = _totals_sql(*(p[0] for p in parts)), [x for p in parts for x in p[1]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    totals = {}
+    for receiver, *values in rows:
+        row = dict(zip(RECEIVER_TOTALS, values, strict=True))
+        for key in MONEY_TOTALS:
+            # SQLite answers sums of decimals as floats: back to yuan and fen.
+            row[key] = Decimal(str(row[key] or 0)).quantize(Decimal("0.01"))
+        totals[receiver] = {k: (v if k in MONEY_TOTALS else int(v or 0)) for k, v in row.items()}
+    return totals
+
+
+def _totals_sql(main: str, follow_ups: str, contracts: str, money: str, payments: str) -> str:
+    snapshot = "m.e_received IS NOT NULL"
+    active_since = "(COALESCE(f.f_since, 0) > 0 OR COALESCE(c.c_since, 0) > 0 OR COALESCE(p.p_since, 0) > 0)"
+    columns = [
+        "COUNT(*)",
+        "SUM(m.e_lost)",
+        f"SUM(CASE WHEN m.e_lost = 0 AND {active_since} THEN 1 ELSE 0 END)",
+        *(f"SUM(m.e_ended{n})" for n in WINDOWS),
+        *(
+            f"SUM(CASE WHEN m.e_ended{n} = 1 AND m.e_lost{n} = 0 "
+            f"AND COALESCE(f.f{n}, 0) + COALESCE(c.c{n}, 0) + COALESCE(p.p{n}, 0) > 0 THEN 1 ELSE 0 END)"
+            for n in WINDOWS
+        ),
+        f"SUM(CASE WHEN {snapshot} THEN 1 ELSE 0 END)",
+        f"SUM(CASE WHEN {snapshot} THEN m.e_outstanding ELSE 0 END)",
+        "SUM(CASE WHEN p.p_collected > 0 THEN p.p_collected ELSE 0 END)",
+        "SUM(COALESCE(r.r_outstanding, 0))",
+        "SUM(m.e_full_year)",
+        "SUM(CASE WHEN m.e_full_year = 1 THEN COALESCE(c.c_before, 0) ELSE 0 END)",
+        "SUM(CASE WHEN m.e_full_year = 1 THEN COALESCE(c.c_after, 0) ELSE 0 END)",
+        "COUNT(m.e_rating)",
+        "SUM(COALESCE(m.e_rating, 0))",
+    ]
+    assert len(columns) == len(RECEIVER_TOTALS)
+    return (
+        f"SELECT m.e_receiver, {', '.join(columns)} FROM ({main}) m "  # noqa: S608 - our own compiled SQL
+        f"LEFT JOIN ({follow_ups}) f ON f.g_pk = m.e_pk "
+        f"LEFT JOIN ({contracts}) c ON c.g_pk = m.e_pk "
+        f"LEFT JOIN ({money}) r ON r.g_pk = m.e_pk "
+        f"LEFT JOIN ({payments}) p ON p.g_pk = m.e_pk "
+        "GROUP BY m.e_receiver"
+    )

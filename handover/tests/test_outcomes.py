@@ -65,7 +65,9 @@ def test_the_outcome_of_a_client_followed_up_and_renewed(done, book):
     old = c.contracts.order_by("pk").first()
     old.renewal_date = _day(h, 60)
     old.save()
-    Receivable.objects.filter(contract=old).update(amount_received=Decimal("12000.00"))
+    paid = Receivable.objects.get(contract=old)
+    paid.amount_received = Decimal("12000.00")
+    paid.save(received_on=_day(h, 70))
     deal = c.opportunities.get()
     deal.stage, deal.closed_on = OpportunityStage.WON, _day(h, 50)
     deal.save()
@@ -122,10 +124,25 @@ def test_a_window_still_running_with_nothing_yet_is_unknown(start, book):
     assert o.retained_at == {30: None, 90: None, 180: None}
 
 
-def test_a_handover_completed_before_the_snapshot_shows_unknown_money(done, book):
+def test_a_handover_completed_before_the_snapshot_shows_unknown_outstanding(done, book):
     HandoverClient.objects.filter(handover=done).update(outstanding_at_completion=None, received_at_completion=None)
     o = _by_client(done)[book[0].pk]
-    assert o.outstanding_at_handover is None and o.collected_since is None
+    # What was collected since comes from the dated payments, snapshot or not.
+    assert o.outstanding_at_handover is None and o.collected_since == Decimal("0.00")
+
+
+def test_collected_since_counts_the_payments_dated_from_the_completion_day(done, book):
+    r = Receivable.objects.get(contract__client=book[0])
+    for amount, day in (("1000.00", -1), ("4000.00", 0), ("4500.00", 3)):
+        r.amount_received = Decimal(amount)
+        r.save(received_on=_day(done, day))
+    # A correction that lowers the amount received is a negative payment; a bulk update records none.
+    r.amount_received = Decimal("4200.00")
+    r.save(received_on=_day(done, 5))
+    o = _by_client(done)[book[0].pk]
+    assert o.collected_since == Decimal("3200.00")
+    assert o.retained and o.retained_at[30] is True and o.last_activity == _day(done, 3)
+    assert sum(p.amount for p in r.payments.all()) == r.amount_received
 
 
 def _extra_clients(h, people, n: int):
@@ -140,10 +157,10 @@ def _extra_clients(h, people, n: int):
 
 
 def test_the_outcomes_take_the_same_queries_for_10_or_40_clients(done, people, django_assert_num_queries):
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert len(selectors.outcomes_for_handover(done)) == 10
     _extra_clients(done, people, 30)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert len(selectors.outcomes_for_handover(done)) == 40
 
 
