@@ -226,3 +226,42 @@ def test_a_whole_handover_through_the_api_from_the_hr_system_to_the_sealed_archi
         "report_approval",
         "completed",
     ]
+
+
+def test_the_readme_walk_names_only_endpoints_and_steps_that_exist_in_this_order():
+    """The README's curl walk: each URL it calls resolves to an API view, and its transitions and
+    signatures are the test's above, in the same order."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.urls import resolve
+
+    from handover.flow import SIGNED_AT, TRANSITIONS
+
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### A handover through the API, with curl", 1)[1]
+    script = section.split("```bash\n", 1)[1].split("\n```", 1)[0]
+    paths = re.findall(r"\$API(/[\w/$-]*)", script)
+    assert len(paths) > 15
+    for path in paths:
+        path = path.replace("$H", "1").replace("$2", "submit_plan")
+        assert resolve(f"/api{path}").namespace == "api", path
+    moves = re.findall(r"^move \$TOKEN_\w+ (\w+)", script, flags=re.MULTILINE)
+    assert all(name in TRANSITIONS for name in moves)
+    assert moves == [
+        "submit_plan",
+        "approve_plan_review",
+        "approve_plan",
+        "submit_materials",
+        "approve_materials",
+        "submit_visits",
+        "approve_visits",
+        "finish_spot_check",
+        "submit_report",
+        "approve_report_review",
+        "approve_report",
+    ]
+    signs = re.findall(r"sign \$TOKEN_\w+ (\w+)", script)
+    assert signs == ["materials_receipt", "visits", "checklist", "checklist", "checklist"]
+    assert set(signs) <= set(SIGNED_AT)
