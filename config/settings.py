@@ -113,6 +113,13 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # it added 0.5-1 s to list queries that then run in a few milliseconds. Off for the app's
     # connections (DB_OPTIONS to pass other server settings instead).
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = os.environ.get("DB_OPTIONS", "-c jit=off")
+elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # With no broker the background work (the archive, invitations, webhooks) runs in threads of the
+    # web process, writing beside the requests: a write takes the lock when its transaction begins
+    # and waits for theirs, instead of failing at once with "database is locked" (an API client
+    # walking a handover quickly met that after saving the plan, while the invitations went out).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("transaction_mode", "IMMEDIATE")
+    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -11,6 +11,7 @@ import contextlib
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -443,7 +444,11 @@ class _ArchiveScoped(HandoverScoped):
             raise exceptions.PermissionDenied()
         if h.state != State.COMPLETED:
             raise services.WrongState(_("The handover is not completed; it has no confirmation yet."))
-        return selectors.archive_status(h, self.request.user)
+        status_ = selectors.archive_status(h, self.request.user)
+        if status_["download_url"]:
+            # The API's download: the page's asks a token client to log in.
+            status_["download_url"] = reverse("api:archive-download", args=[h.pk])
+        return status_
 
 
 @extend_schema(

@@ -394,7 +394,9 @@ class ArchiveStatusSerializer(serializers.Serializer):
     )
     error = serializers.CharField(read_only=True)
     attempts = serializers.IntegerField(read_only=True)
-    download_url = serializers.CharField(read_only=True, help_text="Serves the archived file, once ready.")
+    download_url = serializers.CharField(
+        read_only=True, help_text="Serves the archived file, once ready: GET /api/archive/{id}/download/."
+    )
     verification_code = serializers.CharField(read_only=True)
     sha256 = serializers.CharField(read_only=True)
 

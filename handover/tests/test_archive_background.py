@@ -276,8 +276,10 @@ def test_hr_follows_the_progress_on_the_page_and_through_the_api(
         response = api.post(reverse("api:archive-retry", args=[h.pk]), HTTP_IDEMPOTENCY_KEY="k-2")
     assert response.status_code == 202
     body = api.get(reverse("api:archive-status", args=[h.pk])).json()
-    assert body["progress"] == "ready" and body["download_url"] == reverse("handover:archive_download", args=[h.pk])
+    assert body["progress"] == "ready" and body["download_url"] == reverse("api:archive-download", args=[h.pk])
     assert body["verification_code"] == ArchivedDocument.objects.get(handover=h).verification_code
+    # The token opens it (the page's URL would send a token client to the login page).
+    assert api.get(body["download_url"])["Content-Type"] == "application/pdf"
     # The archive page shows it ready too.
     page = login(people.hr).get(reverse("handover:archive")).content.decode()
     assert body["verification_code"] in page
