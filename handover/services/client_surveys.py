@@ -8,7 +8,6 @@ The reads (the token, the wording, the results) are handover/selectors/surveys.p
 """
 
 import datetime
-import logging
 
 from django.db import transaction
 from django.db.models import Q
@@ -36,8 +35,6 @@ from . import client_links
 from .client_notices import LinkClosed
 from .common import log_event
 from .errors import InvalidInput
-
-logger = logging.getLogger(__name__)
 
 # A handover completed longer than this before its survey fell due gets none (the handovers
 # completed long before the survey existed, or a scan that stood still for months).
@@ -118,7 +115,7 @@ def surveys_send_due(*, now=None) -> int:
             Event(handover=h, at=now, kind="client_survey_sent", data={"clients": n, "recipients": r})
             for h, n, r in handovers.values()
         )
-        transaction.on_commit(_enqueue_pending)
+        SENDER.queue_after_commit()
     return len(sent)
 
 
@@ -132,55 +129,27 @@ def _load_survey(pk: int) -> ClientSurvey:
     ).get(pk=pk)
 
 
+MAX_ATTEMPTS = NOTICE_SEND_ATTEMPTS
+
 SURVEY = client_links.LinkUse(
     name="client survey",
     delivery_model=SurveyDelivery,
     load_link=_load_survey,
     texts=lambda survey, site: survey_texts(survey, recorded_site=site),
     link_field="survey",
-    attempts=NOTICE_SEND_ATTEMPTS,
+    attempts=MAX_ATTEMPTS,
 )
-MAX_ATTEMPTS = NOTICE_SEND_ATTEMPTS
+SENDER = client_links.LinkSender(SURVEY)
 
-_delivery_queue: list = []
-_broker_eager: list = [lambda: False]
-
-
-def deliver_surveys_with(enqueue, *, eager=None) -> None:
-    """HandoverConfig.ready() hands the Celery task's queueing down here (tasks sit above services)."""
-    _delivery_queue[:] = [enqueue]
-    _broker_eager[:] = [eager or (lambda: False)]
-
-
-def pending_delivery_ids(limit: int = 500) -> list[int]:
-    return client_links.pending_delivery_ids(SURVEY, limit)
-
-
-def queue_pending_now() -> int:
-    """The periodic scan: queue again what is still owed."""
-    ids = pending_delivery_ids()
-    _enqueue_pending(ids)
-    return len(ids)
-
-
-def _enqueue_pending(ids=None) -> None:
-    ids = pending_delivery_ids() if ids is None else ids
-    client_links.enqueue(
-        SURVEY,
-        ids,
-        queue=_delivery_queue[0] if _delivery_queue else None,
-        eager=bool(ids) and _broker_eager[0](),
-        thread_target=_deliver_in_thread,
-    )
-
-
-def _deliver_in_thread(ids: list[int]) -> None:
-    client_links.deliver_in_thread(SURVEY, ids)
+# HandoverConfig.ready() hands the Celery task's queueing down here (tasks sit above services).
+deliver_surveys_with = SENDER.connect
+pending_delivery_ids = SENDER.pending_ids
+queue_pending_now = SENDER.queue_pending_now
 
 
 def survey_deliver(*, delivery_id: int) -> bool:
     """Send one survey message if it is still owed; True when this call sent it."""
-    return client_links.deliver(SURVEY, delivery_id)
+    return SENDER.deliver(delivery_id)
 
 
 # ---------------------------------------------------------------------------------------
