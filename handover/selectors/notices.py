@@ -19,7 +19,6 @@ from .. import origin, policy
 from ..flow import State
 from ..models import (
     NOTICE_SEND_ATTEMPTS,
-    SHORT_TEXT_MAX,
     ClientNotice,
     ClientNoticeTemplate,
     Handover,
@@ -27,7 +26,7 @@ from ..models import (
     NoticeDelivery,
     NoticeStatus,
 )
-from .links import link_for_token, link_token
+from .links import Keep, LinkTexts, link_for_token, link_texts, link_token
 
 # The procedure's states in order, for "has the handover reached the stage".
 _ORDER = [s for s in State if s != State.CANCELLED]
@@ -68,21 +67,7 @@ def effective_date(h: Handover):
     return h.last_working_day + datetime.timedelta(days=1)
 
 
-class _Keep(dict):
-    def __missing__(self, key):
-        return "{" + key + "}"
-
-
-@dataclass
-class NoticeTexts:
-    subject: str
-    letter: str
-    short: str
-    link: str
-    values: dict
-
-
-def notice_texts(notice: ClientNotice, *, template=None, recorded_site: str = "", link: str | None = None):
+def notice_texts(notice: ClientNotice, *, template=None, recorded_site: str = "", link: str | None = None) -> LinkTexts:
     """The notice's wording for this client, the placeholders filled in; the short text at most
     SHORT_TEXT_MAX characters (cut before the link when the company's wording runs longer)."""
     template = template or ClientNoticeTemplate.current()
@@ -90,7 +75,7 @@ def notice_texts(notice: ClientNotice, *, template=None, recorded_site: str = ""
     h = hc.handover
     receiver = hc.receiver
     link = answer_link(notice, recorded_site) if link is None else link
-    values = _Keep(
+    values = Keep(
         company=settings.COMPANY_NAME,
         client=hc.client.name,
         receiver=receiver.display_name,
@@ -100,34 +85,7 @@ def notice_texts(notice: ClientNotice, *, template=None, recorded_site: str = ""
         departing=h.departing.display_name,
         link=link,
     )
-    short = short_text(template.short_text, values, link)
-    return NoticeTexts(
-        # One line: a line break in a mail header is refused.
-        subject=" ".join(_fill(template.email_subject, values).split())[:200],
-        letter=_fill(template.letter, values),
-        short=short,
-        link=link,
-        values=dict(values),
-    )
-
-
-def short_text(text: str, values: dict, link: str) -> str:
-    """An SMS text filled in, at most SHORT_TEXT_MAX characters: cut before the link when longer."""
-    short = _fill(text, values)
-    if len(short) > SHORT_TEXT_MAX:
-        without = _fill(text, _Keep(values, link=""))
-        room = SHORT_TEXT_MAX - len(link) - 2
-        short = (without[: max(room, 0)].rstrip() + "…" + " " + link)[:SHORT_TEXT_MAX]
-    return short
-
-
-def _fill(text: str, values: dict) -> str:
-    try:
-        return (text or "").format_map(values)
-    except (ValueError, IndexError, AttributeError):
-        # The admin refuses a malformed template (ClientNoticeTemplate.clean); one saved some
-        # other way is used as it is rather than lose the notice.
-        return text or ""
+    return link_texts(template, values, link)
 
 
 def link_state(notice: ClientNotice, now=None) -> str:

@@ -22,8 +22,7 @@ from ..models import (
     SurveyContinue,
     SurveyStatus,
 )
-from .links import link_for_token, link_token
-from .notices import NoticeTexts, _fill, _Keep, short_text
+from .links import Keep, LinkTexts, link_for_token, link_texts, link_token
 
 SURVEY_TOKEN_SALT = "handover.client_survey"  # noqa: S105 - a salt, not a secret
 
@@ -50,13 +49,13 @@ def survey_link(survey: ClientSurvey, recorded_site: str = "") -> str:
     return origin.site_url(recorded_site) + survey_path(survey)
 
 
-def survey_texts(survey: ClientSurvey, *, template=None, recorded_site: str = "", link: str | None = None):
+def survey_texts(survey: ClientSurvey, *, template=None, recorded_site: str = "", link: str | None = None) -> LinkTexts:
     """The survey's wording for this client, the placeholders filled in (the SMS at most 200 characters)."""
     template = template or ClientSurveyTemplate.current()
     hc = survey.handover_client
     link = survey_link(survey, recorded_site) if link is None else link
     until = survey.expires_at or (timezone.now() + datetime.timedelta(days=template.answer_days))
-    values = _Keep(
+    values = Keep(
         company=settings.COMPANY_NAME,
         client=hc.client.name,
         receiver=hc.receiver.display_name,
@@ -65,13 +64,7 @@ def survey_texts(survey: ClientSurvey, *, template=None, recorded_site: str = ""
         link=link,
         until=f"{timezone.localtime(until):%Y-%m-%d}",
     )
-    return NoticeTexts(
-        subject=" ".join(_fill(template.email_subject, values).split())[:200],
-        letter=_fill(template.letter, values),
-        short=short_text(template.short_text, values, link),
-        link=link,
-        values=dict(values),
-    )
+    return link_texts(template, values, link)
 
 
 def survey_state(survey: ClientSurvey, now=None) -> str:
