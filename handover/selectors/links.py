@@ -14,8 +14,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
+from .. import origin
 from ..models import SHORT_TEXT_MAX
 
 TOKEN_MAX = 100
@@ -41,6 +43,37 @@ def link_for_token(queryset, token: str):
     if not token or len(token) > TOKEN_MAX:
         return None
     return queryset.filter(token_sha256=token_sha256(token)).first()
+
+
+@dataclass(frozen=True)
+class LinkKind:
+    """One use of the link (the notice, the survey): its rows, its salt, the client's page."""
+
+    model: type
+    salt: str
+    url_name: str
+
+    def rows(self):
+        """The links with what their page and their wording read."""
+        return self.model.objects.select_related(
+            "handover_client__client", "handover_client__receiver", "handover_client__handover__departing"
+        )
+
+    def new(self, **fields):
+        return new_link(self.model, self.salt, **fields)
+
+    def token(self, link) -> str:
+        return link_token(self.salt, link.nonce)
+
+    def for_token(self, token: str):
+        """The link this token opens, or None (a wrong token, another use's token, a removed client)."""
+        return link_for_token(self.rows(), token)
+
+    def path(self, link) -> str:
+        return reverse(self.url_name, args=[self.token(link)])
+
+    def url(self, link, recorded_site: str = "") -> str:
+        return origin.site_url(recorded_site) + self.path(link)
 
 
 # ---------------------------------------------------------------------------------------

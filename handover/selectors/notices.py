@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from clients.models import Contact
 
-from .. import origin, policy
+from .. import policy
 from ..flow import State
 from ..models import (
     NOTICE_SEND_ATTEMPTS,
@@ -26,11 +26,12 @@ from ..models import (
     NoticeDelivery,
     NoticeStatus,
 )
-from .links import Keep, LinkTexts, link_for_token, link_texts, link_token
+from .links import Keep, LinkKind, LinkTexts, link_texts
 
 # The procedure's states in order, for "has the handover reached the stage".
 _ORDER = [s for s in State if s != State.CANCELLED]
 NOTICE_TOKEN_SALT = "handover.client_notice"  # noqa: S105 - a salt, not a secret
+NOTICE_LINK = LinkKind(ClientNotice, NOTICE_TOKEN_SALT, "handover:client_answer")
 
 
 def stage_reached(h: Handover, template: ClientNoticeTemplate | None = None) -> bool:
@@ -40,26 +41,11 @@ def stage_reached(h: Handover, template: ClientNoticeTemplate | None = None) -> 
     return _ORDER.index(h.state) >= _ORDER.index(template.prepare_at)
 
 
-def notice_token(notice: ClientNotice) -> str:
-    return link_token(NOTICE_TOKEN_SALT, notice.nonce)
-
-
-def notice_for_token(token: str) -> ClientNotice | None:
-    """The notice this token opens, or None (a wrong token, or one of a removed client)."""
-    return link_for_token(
-        ClientNotice.objects.select_related(
-            "handover_client__client", "handover_client__receiver", "handover_client__handover__departing"
-        ),
-        token,
-    )
-
-
-def answer_path(notice: ClientNotice) -> str:
-    return reverse("handover:client_answer", args=[notice_token(notice)])
-
-
-def answer_link(notice: ClientNotice, recorded_site: str = "") -> str:
-    return origin.site_url(recorded_site) + answer_path(notice)
+# The notice's link (selectors/links.py): its token, the notice a token opens, the client's page.
+notice_token = NOTICE_LINK.token
+notice_for_token = NOTICE_LINK.for_token
+answer_path = NOTICE_LINK.path
+answer_link = NOTICE_LINK.url
 
 
 def effective_date(h: Handover):

@@ -28,9 +28,8 @@ from ..models import (
     NoticeChannel,
     NoticeDelivery,
 )
-from ..selectors.links import new_link
 from ..selectors.notices import (  # noqa: F401 - notice_token: services exports it
-    NOTICE_TOKEN_SALT,
+    NOTICE_LINK,
     link_state,
     notice_for_token,
     notice_texts,
@@ -64,7 +63,7 @@ def notices_prepare(h: Handover) -> int:
     missing = HandoverClient.objects.filter(handover=h, notice__isnull=True).values_list("pk", flat=True)
     created = []
     for hc_id in missing:
-        created.append(new_link(ClientNotice, NOTICE_TOKEN_SALT, handover_client_id=hc_id))
+        created.append(NOTICE_LINK.new(handover_client_id=hc_id))
     ClientNotice.objects.bulk_create(created, ignore_conflicts=True)
     return len(created)
 
@@ -217,17 +216,11 @@ def notices_for_letters(*, handover: Handover, user: User, handover_client_ids=(
 # Delivering (the task), exactly once
 
 
-def _load_notice(pk: int) -> ClientNotice:
-    return ClientNotice.objects.select_related(
-        "handover_client__client", "handover_client__receiver", "handover_client__handover__departing"
-    ).get(pk=pk)
-
-
 # The notice's use of the one delivery mechanism (client_links.py).
 NOTICE = client_links.LinkUse(
     name="client notice",
     delivery_model=NoticeDelivery,
-    load_link=_load_notice,
+    load_link=lambda pk: NOTICE_LINK.rows().get(pk=pk),
     texts=lambda notice, site: notice_texts(notice, recorded_site=site),
     link_field="notice",
     attempts=MAX_ATTEMPTS,

@@ -29,8 +29,7 @@ from ..models import (
     SurveyContinue,
     SurveyDelivery,
 )
-from ..selectors.links import new_link
-from ..selectors.surveys import SURVEY_TOKEN_SALT, survey_for_token, survey_state, survey_texts
+from ..selectors.surveys import SURVEY_LINK, survey_for_token, survey_state, survey_texts
 from . import client_links
 from .client_notices import LinkClosed
 from .common import log_event
@@ -67,7 +66,7 @@ def surveys_send_due(*, now=None) -> int:
         return 0
     with transaction.atomic():
         ClientSurvey.objects.bulk_create(
-            [new_link(ClientSurvey, SURVEY_TOKEN_SALT, handover_client_id=pk, prepared_at=now) for pk in hc_ids],
+            [SURVEY_LINK.new(handover_client_id=pk, prepared_at=now) for pk in hc_ids],
             ignore_conflicts=True,
         )
         surveys = list(
@@ -123,18 +122,12 @@ def surveys_send_due(*, now=None) -> int:
 # Delivering (the task), exactly once: the notice's mechanism
 
 
-def _load_survey(pk: int) -> ClientSurvey:
-    return ClientSurvey.objects.select_related(
-        "handover_client__client", "handover_client__receiver", "handover_client__handover__departing"
-    ).get(pk=pk)
-
-
 MAX_ATTEMPTS = NOTICE_SEND_ATTEMPTS
 
 SURVEY = client_links.LinkUse(
     name="client survey",
     delivery_model=SurveyDelivery,
-    load_link=_load_survey,
+    load_link=lambda pk: SURVEY_LINK.rows().get(pk=pk),
     texts=lambda survey, site: survey_texts(survey, recorded_site=site),
     link_field="survey",
     attempts=MAX_ATTEMPTS,
