@@ -25,6 +25,7 @@ handover/services/, which calls these transitions inside a transaction.
 
 import datetime
 import string
+from typing import Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -1102,14 +1103,58 @@ NOTICE_PLACEHOLDERS = (
 SHORT_TEXT_MAX = 200
 
 
-def _in_company_language(text) -> str:
-    """A default wording, in the company's language, its %(name)s placeholders as {name}."""
+def _in_company_language(text, placeholders) -> str:
+    """A default wording, in the company's language, its %(name)s placeholders as {name} (the
+    translated defaults keep their placeholders so; str.format_map fills them in)."""
     with translation.override(settings.LANGUAGE_CODE):
-        return str(text) % _NOTICE_NAMES
+        return str(text) % {name: "{" + name + "}" for name in placeholders}
+
+
+def placeholder_errors(obj, fields, known) -> dict:
+    """The wording fields of a template whose {placeholders} are malformed or unknown."""
+    errors = {}
+    for name in fields:
+        try:
+            used = {f for _t, f, _s, _c in string.Formatter().parse(getattr(obj, name) or "") if f is not None}
+        except ValueError:
+            errors[name] = _("Unbalanced braces: write a placeholder as {client}.")
+            continue
+        unknown = sorted(used - set(known))
+        if unknown:
+            errors[name] = _("Unknown placeholder %(names)s; use: %(known)s.") % {
+                "names": ", ".join(unknown),
+                "known": ", ".join("{" + n + "}" for n in known),
+            }
+    return errors
+
+
+class LinkWording(models.Model):
+    """The company's wording of a client's link (the notice, the survey): one row, edited in the
+    admin; its email subject, letter and short text may use the use's PLACEHOLDERS."""
+
+    PLACEHOLDERS: tuple[str, ...] = ()
+    WORDING = ("email_subject", "letter", "short_text")
+
+    class Meta:
+        abstract = True
+
+    def clean(self):
+        errors = placeholder_errors(self, self.WORDING, self.PLACEHOLDERS)
+        errors.update(self.setting_errors())
+        if errors:
+            raise ValidationError(errors)
+
+    def setting_errors(self) -> dict:
+        """The errors of the use's other settings, with the wording's."""
+        return {}
+
+    @classmethod
+    def current(cls) -> Self:
+        return cls.objects.order_by("pk").first() or cls()
 
 
 def default_notice_subject() -> str:
-    return _in_company_language(_("%(company)s: your new contact from %(effective_date)s"))
+    return _in_company_language(_("%(company)s: your new contact from %(effective_date)s"), NOTICE_PLACEHOLDERS)
 
 
 def default_notice_letter() -> str:
@@ -1120,7 +1165,8 @@ def default_notice_letter() -> str:
             "%(departing)s thanks you warmly for your trust and cooperation. %(receiver)s knows your "
             "business and will serve you as before.\n\nPlease tell us that you have received this "
             "notice, or whether you would like another contact: %(link)s"
-        )
+        ),
+        NOTICE_PLACEHOLDERS,
     )
 
 
@@ -1129,16 +1175,15 @@ def default_notice_short() -> str:
         _(
             "%(company)s: from %(effective_date)s your contact is %(receiver)s, %(receiver_phone)s, "
             "taking over from %(departing)s, who thanks you. Please confirm: %(link)s"
-        )
+        ),
+        NOTICE_PLACEHOLDERS,
     )
 
 
-# The translated defaults keep their placeholders as {name} (str.format_map fills them in).
-_NOTICE_NAMES = {name: "{" + name + "}" for name in NOTICE_PLACEHOLDERS}
-
-
-class ClientNoticeTemplate(models.Model):
+class ClientNoticeTemplate(LinkWording):
     """The company's wording of the client notice and when it is prepared; one row, edited in the admin."""
+
+    PLACEHOLDERS = NOTICE_PLACEHOLDERS
 
     prepare_at = models.CharField(
         _("prepared once the handover reaches"),
@@ -1167,15 +1212,6 @@ class ClientNoticeTemplate(models.Model):
 
     def __str__(self) -> str:
         return str(_("Client notice template"))
-
-    def clean(self):
-        errors = placeholder_errors(self, ("email_subject", "letter", "short_text"), NOTICE_PLACEHOLDERS)
-        if errors:
-            raise ValidationError(errors)
-
-    @classmethod
-    def current(cls) -> "ClientNoticeTemplate":
-        return cls.objects.order_by("pk").first() or cls()
 
 
 class NoticeAnswer(models.TextChoices):
@@ -1458,54 +1494,34 @@ class HandoverEvaluation(models.Model):
 # The client's satisfaction survey (客户满意度回访): the notice's link mechanism, a second use
 
 SURVEY_PLACEHOLDERS = ("company", "client", "receiver", "receiver_phone", "departing", "link", "until")
-_SURVEY_NAMES = {name: "{" + name + "}" for name in SURVEY_PLACEHOLDERS}
-
-
-def _survey_default(text) -> str:
-    with translation.override(settings.LANGUAGE_CODE):
-        return str(text) % _SURVEY_NAMES
 
 
 def default_survey_subject() -> str:
-    return _survey_default(_("%(company)s: how was the handover of your account?"))
+    return _in_company_language(_("%(company)s: how was the handover of your account?"), SURVEY_PLACEHOLDERS)
 
 
 def default_survey_letter() -> str:
-    return _survey_default(
+    return _in_company_language(
         _(
             "Dear %(client)s,\n\nA month ago %(receiver)s took over your account from %(departing)s. "
             "Please tell us in one minute how the handover went and whether you will keep working with us: "
             "%(link)s\n\nThe link is open until %(until)s. Thank you for your trust."
-        )
+        ),
+        SURVEY_PLACEHOLDERS,
     )
 
 
 def default_survey_short() -> str:
-    return _survey_default(
-        _("%(company)s: how did the handover to %(receiver)s go? One minute, until %(until)s: %(link)s")
+    return _in_company_language(
+        _("%(company)s: how did the handover to %(receiver)s go? One minute, until %(until)s: %(link)s"),
+        SURVEY_PLACEHOLDERS,
     )
 
 
-def placeholder_errors(obj, fields, known) -> dict:
-    """The wording fields of a template whose {placeholders} are malformed or unknown."""
-    errors = {}
-    for name in fields:
-        try:
-            used = {f for _t, f, _s, _c in string.Formatter().parse(getattr(obj, name) or "") if f is not None}
-        except ValueError:
-            errors[name] = _("Unbalanced braces: write a placeholder as {client}.")
-            continue
-        unknown = sorted(used - set(known))
-        if unknown:
-            errors[name] = _("Unknown placeholder %(names)s; use: %(known)s.") % {
-                "names": ", ".join(unknown),
-                "known": ", ".join("{" + n + "}" for n in known),
-            }
-    return errors
-
-
-class ClientSurveyTemplate(models.Model):
+class ClientSurveyTemplate(LinkWording):
     """When the satisfaction survey goes out after completion, how long its link is open, its wording."""
+
+    PLACEHOLDERS = SURVEY_PLACEHOLDERS
 
     send_after_days = models.PositiveSmallIntegerField(
         _("days after completion"), default=30, help_text=_("The survey is sent this many days after completion.")
@@ -1529,16 +1545,10 @@ class ClientSurveyTemplate(models.Model):
     def __str__(self) -> str:
         return str(_("Client survey template"))
 
-    def clean(self):
-        errors = placeholder_errors(self, ("email_subject", "letter", "short_text"), SURVEY_PLACEHOLDERS)
+    def setting_errors(self) -> dict:
         if self.answer_days is not None and self.answer_days < 1:
-            errors["answer_days"] = _("At least one day.")
-        if errors:
-            raise ValidationError(errors)
-
-    @classmethod
-    def current(cls) -> "ClientSurveyTemplate":
-        return cls.objects.order_by("pk").first() or cls()
+            return {"answer_days": _("At least one day.")}
+        return {}
 
 
 class SurveyContinue(models.TextChoices):

@@ -1305,45 +1305,27 @@ def _letters_response(request, h: Handover, hc_ids: list[int], name: str):
 @require_http_methods(["GET", "POST"])
 def client_answer(request, token: str):
     """The client's own page, no login: their notice, and their answer. Answers only to its token."""
-    notice, refused = _client_link(
+    return _client_link_page(
         request,
         token,
         action=Action.CLIENT_ANSWER,
         find=selectors.notice_for_token,
         template="handover/client_answer.html",
         what="notice",
+        form_class=ClientAnswerForm,
+        answer=services.notice_answer,
+        context=_client_answer_context,
     )
-    if refused:
-        return refused
-    form = ClientAnswerForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                notice = services.notice_answer(token=token, **form.cleaned_data)
-            except services.LinkClosed:
-                notice.refresh_from_db()
-                status = 409
-            except services.InvalidInput as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-                status = 400
-            else:
-                return redirect("handover:client_answer", token=token)
-        else:
-            status = 400
-    # The letter as sent, its link (this very page) replaced by a pointer to the form below.
-    texts = selectors.notice_texts(notice, link=_("see below"))
-    context = {
+
+
+def _client_answer_context(notice) -> dict:
+    return {
         "state": selectors.link_state(notice),
         "notice": notice,
-        "texts": texts,
-        "company": settings.COMPANY_NAME,
-        "form": form,
+        # The letter as sent, its link (this very page) replaced by a pointer to the form below.
+        "texts": selectors.notice_texts(notice, link=_("see below")),
         "answer_label": dict(ClientAnswerForm.base_fields["answer"].choices).get(notice.answer, ""),
     }
-    response = render(request, "handover/client_answer.html", context, status=status)
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 # The joint visits as calendar events (.ics): one planned visit, one recorded visit, or all of
@@ -1485,6 +1467,34 @@ def _client_link(request, token: str, *, action: str, find, template: str, what:
     return link, None
 
 
+def _client_link_page(request, token: str, *, form_class, answer, context, **gate):
+    """A client's own page (the notice, the survey) and the answer posted to it: `answer` is the
+    service (token=..., the form's fields), `context` the page's own part of its context, by the link.
+    A recorded answer redirects to the page; a refused one comes back with what was typed (400), one
+    to a link closed meanwhile with the link as it now is (409)."""
+    link, refused = _client_link(request, token, **gate)
+    if refused:
+        return refused
+    form = form_class(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                answer(token=token, **form.cleaned_data)
+            except services.LinkClosed:
+                link.refresh_from_db()
+                status = 409
+            except services.InvalidInput as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                return redirect(request.path)
+    page = {"company": settings.COMPANY_NAME, "form": form, **context(link)}
+    response = render(request, gate["template"], page, status=status)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 # The client's satisfaction survey (客户满意度回访): their own page, and the handover's tab
 
 
@@ -1492,45 +1502,28 @@ def _client_link(request, token: str, *, action: str, find, template: str, what:
 @require_http_methods(["GET", "POST"])
 def client_survey(request, token: str):
     """The client's survey page, no login: a rating, whether they continue, a comment. Only its own survey."""
-    survey, refused = _client_link(
+    return _client_link_page(
         request,
         token,
         action=Action.CLIENT_SURVEY,
         find=selectors.survey_for_token,
         template="handover/client_survey.html",
         what="survey",
+        form_class=ClientSurveyForm,
+        answer=services.survey_answer,
+        context=_client_survey_context,
     )
-    if refused:
-        return refused
-    form = ClientSurveyForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.survey_answer(token=token, **form.cleaned_data)
-            except services.LinkClosed:
-                survey.refresh_from_db()
-                status = 409
-            except services.InvalidInput as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-                status = 400
-            else:
-                return redirect("handover:client_survey", token=token)
-        else:
-            status = 400
+
+
+def _client_survey_context(survey) -> dict:
     hc = survey.handover_client
-    context = {
+    return {
         "state": selectors.survey_state(survey),
         "survey": survey,
-        "company": settings.COMPANY_NAME,
         "client_name": hc.client.name,
         "receiver": hc.receiver.display_name,
-        "form": form,
         "continue_label": dict(SurveyContinue.choices).get(survey.will_continue, ""),
     }
-    response = render(request, "handover/client_survey.html", context, status=status)
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def client_page_surveys(client, user) -> str:

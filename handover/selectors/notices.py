@@ -15,11 +15,10 @@ from django.utils import timezone
 
 from clients.models import Contact
 
-from .. import origin, policy
+from .. import policy
 from ..flow import State
 from ..models import (
     NOTICE_SEND_ATTEMPTS,
-    SHORT_TEXT_MAX,
     ClientNotice,
     ClientNoticeTemplate,
     Handover,
@@ -27,11 +26,12 @@ from ..models import (
     NoticeDelivery,
     NoticeStatus,
 )
-from .links import link_for_token, link_token
+from .links import Keep, LinkKind, LinkTexts, link_texts
 
 # The procedure's states in order, for "has the handover reached the stage".
 _ORDER = [s for s in State if s != State.CANCELLED]
 NOTICE_TOKEN_SALT = "handover.client_notice"  # noqa: S105 - a salt, not a secret
+NOTICE_LINK = LinkKind(ClientNotice, NOTICE_TOKEN_SALT, "handover:client_answer")
 
 
 def stage_reached(h: Handover, template: ClientNoticeTemplate | None = None) -> bool:
@@ -41,26 +41,11 @@ def stage_reached(h: Handover, template: ClientNoticeTemplate | None = None) -> 
     return _ORDER.index(h.state) >= _ORDER.index(template.prepare_at)
 
 
-def notice_token(notice: ClientNotice) -> str:
-    return link_token(NOTICE_TOKEN_SALT, notice.nonce)
-
-
-def notice_for_token(token: str) -> ClientNotice | None:
-    """The notice this token opens, or None (a wrong token, or one of a removed client)."""
-    return link_for_token(
-        ClientNotice.objects.select_related(
-            "handover_client__client", "handover_client__receiver", "handover_client__handover__departing"
-        ),
-        token,
-    )
-
-
-def answer_path(notice: ClientNotice) -> str:
-    return reverse("handover:client_answer", args=[notice_token(notice)])
-
-
-def answer_link(notice: ClientNotice, recorded_site: str = "") -> str:
-    return origin.site_url(recorded_site) + answer_path(notice)
+# The notice's link (selectors/links.py): its token, the notice a token opens, the client's page.
+notice_token = NOTICE_LINK.token
+notice_for_token = NOTICE_LINK.for_token
+answer_path = NOTICE_LINK.path
+answer_link = NOTICE_LINK.url
 
 
 def effective_date(h: Handover):
@@ -68,21 +53,7 @@ def effective_date(h: Handover):
     return h.last_working_day + datetime.timedelta(days=1)
 
 
-class _Keep(dict):
-    def __missing__(self, key):
-        return "{" + key + "}"
-
-
-@dataclass
-class NoticeTexts:
-    subject: str
-    letter: str
-    short: str
-    link: str
-    values: dict
-
-
-def notice_texts(notice: ClientNotice, *, template=None, recorded_site: str = "", link: str | None = None):
+def notice_texts(notice: ClientNotice, *, template=None, recorded_site: str = "", link: str | None = None) -> LinkTexts:
     """The notice's wording for this client, the placeholders filled in; the short text at most
     SHORT_TEXT_MAX characters (cut before the link when the company's wording runs longer)."""
     template = template or ClientNoticeTemplate.current()
@@ -90,7 +61,7 @@ def notice_texts(notice: ClientNotice, *, template=None, recorded_site: str = ""
     h = hc.handover
     receiver = hc.receiver
     link = answer_link(notice, recorded_site) if link is None else link
-    values = _Keep(
+    values = Keep(
         company=settings.COMPANY_NAME,
         client=hc.client.name,
         receiver=receiver.display_name,
@@ -100,34 +71,7 @@ def notice_texts(notice: ClientNotice, *, template=None, recorded_site: str = ""
         departing=h.departing.display_name,
         link=link,
     )
-    short = short_text(template.short_text, values, link)
-    return NoticeTexts(
-        # One line: a line break in a mail header is refused.
-        subject=" ".join(_fill(template.email_subject, values).split())[:200],
-        letter=_fill(template.letter, values),
-        short=short,
-        link=link,
-        values=dict(values),
-    )
-
-
-def short_text(text: str, values: dict, link: str) -> str:
-    """An SMS text filled in, at most SHORT_TEXT_MAX characters: cut before the link when longer."""
-    short = _fill(text, values)
-    if len(short) > SHORT_TEXT_MAX:
-        without = _fill(text, _Keep(values, link=""))
-        room = SHORT_TEXT_MAX - len(link) - 2
-        short = (without[: max(room, 0)].rstrip() + "…" + " " + link)[:SHORT_TEXT_MAX]
-    return short
-
-
-def _fill(text: str, values: dict) -> str:
-    try:
-        return (text or "").format_map(values)
-    except (ValueError, IndexError, AttributeError):
-        # The admin refuses a malformed template (ClientNoticeTemplate.clean); one saved some
-        # other way is used as it is rather than lose the notice.
-        return text or ""
+    return link_texts(template, values, link)
 
 
 def link_state(notice: ClientNotice, now=None) -> str:

@@ -8,10 +8,9 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.urls import reverse
 from django.utils import timezone
 
-from .. import origin, policy
+from .. import policy
 from ..models import (
     SURVEY_LOW_RATING,
     ClientSurvey,
@@ -22,41 +21,25 @@ from ..models import (
     SurveyContinue,
     SurveyStatus,
 )
-from .links import link_for_token, link_token
-from .notices import NoticeTexts, _fill, _Keep, short_text
+from .links import Keep, LinkKind, LinkTexts, link_texts
 
 SURVEY_TOKEN_SALT = "handover.client_survey"  # noqa: S105 - a salt, not a secret
+SURVEY_LINK = LinkKind(ClientSurvey, SURVEY_TOKEN_SALT, "handover:client_survey")
+
+# The survey's link (selectors/links.py): its token, the survey a token opens, the client's page.
+survey_token = SURVEY_LINK.token
+survey_for_token = SURVEY_LINK.for_token
+survey_path = SURVEY_LINK.path
+survey_link = SURVEY_LINK.url
 
 
-def survey_token(survey: ClientSurvey) -> str:
-    return link_token(SURVEY_TOKEN_SALT, survey.nonce)
-
-
-def survey_for_token(token: str) -> ClientSurvey | None:
-    """The survey this token opens, or None (a wrong token, a notice's token, a removed client)."""
-    return link_for_token(
-        ClientSurvey.objects.select_related(
-            "handover_client__client", "handover_client__receiver", "handover_client__handover__departing"
-        ),
-        token,
-    )
-
-
-def survey_path(survey: ClientSurvey) -> str:
-    return reverse("handover:client_survey", args=[survey_token(survey)])
-
-
-def survey_link(survey: ClientSurvey, recorded_site: str = "") -> str:
-    return origin.site_url(recorded_site) + survey_path(survey)
-
-
-def survey_texts(survey: ClientSurvey, *, template=None, recorded_site: str = "", link: str | None = None):
+def survey_texts(survey: ClientSurvey, *, template=None, recorded_site: str = "", link: str | None = None) -> LinkTexts:
     """The survey's wording for this client, the placeholders filled in (the SMS at most 200 characters)."""
     template = template or ClientSurveyTemplate.current()
     hc = survey.handover_client
     link = survey_link(survey, recorded_site) if link is None else link
     until = survey.expires_at or (timezone.now() + datetime.timedelta(days=template.answer_days))
-    values = _Keep(
+    values = Keep(
         company=settings.COMPANY_NAME,
         client=hc.client.name,
         receiver=hc.receiver.display_name,
@@ -65,13 +48,7 @@ def survey_texts(survey: ClientSurvey, *, template=None, recorded_site: str = ""
         link=link,
         until=f"{timezone.localtime(until):%Y-%m-%d}",
     )
-    return NoticeTexts(
-        subject=" ".join(_fill(template.email_subject, values).split())[:200],
-        letter=_fill(template.letter, values),
-        short=short_text(template.short_text, values, link),
-        link=link,
-        values=dict(values),
-    )
+    return link_texts(template, values, link)
 
 
 def survey_state(survey: ClientSurvey, now=None) -> str:

@@ -7,8 +7,6 @@ The reads (the stage, the link's token, the wording) are handover/selectors/noti
 """
 
 import datetime
-import logging
-import threading  # noqa: F401 - the thread of client_links.enqueue (patched by the tests here)
 
 from django.db import transaction
 from django.utils import timezone
@@ -30,9 +28,8 @@ from ..models import (
     NoticeChannel,
     NoticeDelivery,
 )
-from ..selectors.links import new_link
 from ..selectors.notices import (  # noqa: F401 - notice_token: services exports it
-    NOTICE_TOKEN_SALT,
+    NOTICE_LINK,
     link_state,
     notice_for_token,
     notice_texts,
@@ -42,8 +39,6 @@ from ..selectors.notices import (  # noqa: F401 - notice_token: services exports
 from . import client_links
 from .common import bump, bump_row, lock_handover, log_event
 from .errors import InvalidInput, NotAllowed, WrongState
-
-logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = NOTICE_SEND_ATTEMPTS
 
@@ -68,7 +63,7 @@ def notices_prepare(h: Handover) -> int:
     missing = HandoverClient.objects.filter(handover=h, notice__isnull=True).values_list("pk", flat=True)
     created = []
     for hc_id in missing:
-        created.append(new_link(ClientNotice, NOTICE_TOKEN_SALT, handover_client_id=hc_id))
+        created.append(NOTICE_LINK.new(handover_client_id=hc_id))
     ClientNotice.objects.bulk_create(created, ignore_conflicts=True)
     return len(created)
 
@@ -177,7 +172,7 @@ def notices_send(
         clients=len({d.notice_id for d in deliveries}),
         recipients=len(deliveries),
     )
-    queue_deliveries()
+    SENDER.queue_after_commit()
     return deliveries
 
 
@@ -221,68 +216,27 @@ def notices_for_letters(*, handover: Handover, user: User, handover_client_ids=(
 # Delivering (the task), exactly once
 
 
-def queue_deliveries() -> None:
-    transaction.on_commit(_enqueue_pending)
-
-
-_delivery_queue: list = []
-# Whether Celery runs tasks eagerly (no broker): .delay would then send inside the request.
-_broker_eager: list = [lambda: False]
-
-
-def deliver_notices_with(enqueue, *, eager=None) -> None:
-    """HandoverConfig.ready() hands the Celery task's queueing down here (tasks sit above services)."""
-    _delivery_queue[:] = [enqueue]
-    _broker_eager[:] = [eager or (lambda: False)]
-
-
-def _load_notice(pk: int) -> ClientNotice:
-    return ClientNotice.objects.select_related(
-        "handover_client__client", "handover_client__receiver", "handover_client__handover__departing"
-    ).get(pk=pk)
-
-
 # The notice's use of the one delivery mechanism (client_links.py).
 NOTICE = client_links.LinkUse(
     name="client notice",
     delivery_model=NoticeDelivery,
-    load_link=_load_notice,
+    load_link=lambda pk: NOTICE_LINK.rows().get(pk=pk),
     texts=lambda notice, site: notice_texts(notice, recorded_site=site),
     link_field="notice",
     attempts=MAX_ATTEMPTS,
 )
+SENDER = client_links.LinkSender(NOTICE)
 
-
-def pending_delivery_ids(limit: int = 500) -> list[int]:
-    return client_links.pending_delivery_ids(NOTICE, limit)
-
-
-def queue_pending_now() -> int:
-    """The periodic scan: queue again what is still owed (a broker that was down, a worker that died)."""
-    ids = pending_delivery_ids()
-    _enqueue_pending(ids)
-    return len(ids)
-
-
-def _enqueue_pending(ids=None) -> None:
-    ids = pending_delivery_ids() if ids is None else ids
-    client_links.enqueue(
-        NOTICE,
-        ids,
-        queue=_delivery_queue[0] if _delivery_queue else None,
-        eager=bool(ids) and _broker_eager[0](),
-        thread_target=_deliver_in_thread,
-    )
-
-
-def _deliver_in_thread(ids: list[int]) -> None:
-    client_links.deliver_in_thread(NOTICE, ids)
+# HandoverConfig.ready() hands the Celery task's queueing down here (tasks sit above services).
+deliver_notices_with = SENDER.connect
+pending_delivery_ids = SENDER.pending_ids
+queue_pending_now = SENDER.queue_pending_now
 
 
 def notice_deliver(*, delivery_id: int) -> bool:
     """Send one delivery if it is still owed. True when this call sent it (a second run of the
     task, a redelivered message or two workers, finds it sent and does nothing)."""
-    return client_links.deliver(NOTICE, delivery_id)
+    return SENDER.deliver(delivery_id)
 
 
 # ---------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ The reads (the token, the wording, the results) are handover/selectors/surveys.p
 """
 
 import datetime
-import logging
 
 from django.db import transaction
 from django.db.models import Q
@@ -30,14 +29,11 @@ from ..models import (
     SurveyContinue,
     SurveyDelivery,
 )
-from ..selectors.links import new_link
-from ..selectors.surveys import SURVEY_TOKEN_SALT, survey_for_token, survey_state, survey_texts
+from ..selectors.surveys import SURVEY_LINK, survey_for_token, survey_state, survey_texts
 from . import client_links
 from .client_notices import LinkClosed
 from .common import log_event
 from .errors import InvalidInput
-
-logger = logging.getLogger(__name__)
 
 # A handover completed longer than this before its survey fell due gets none (the handovers
 # completed long before the survey existed, or a scan that stood still for months).
@@ -70,7 +66,7 @@ def surveys_send_due(*, now=None) -> int:
         return 0
     with transaction.atomic():
         ClientSurvey.objects.bulk_create(
-            [new_link(ClientSurvey, SURVEY_TOKEN_SALT, handover_client_id=pk, prepared_at=now) for pk in hc_ids],
+            [SURVEY_LINK.new(handover_client_id=pk, prepared_at=now) for pk in hc_ids],
             ignore_conflicts=True,
         )
         surveys = list(
@@ -118,7 +114,7 @@ def surveys_send_due(*, now=None) -> int:
             Event(handover=h, at=now, kind="client_survey_sent", data={"clients": n, "recipients": r})
             for h, n, r in handovers.values()
         )
-        transaction.on_commit(_enqueue_pending)
+        SENDER.queue_after_commit()
     return len(sent)
 
 
@@ -126,61 +122,27 @@ def surveys_send_due(*, now=None) -> int:
 # Delivering (the task), exactly once: the notice's mechanism
 
 
-def _load_survey(pk: int) -> ClientSurvey:
-    return ClientSurvey.objects.select_related(
-        "handover_client__client", "handover_client__receiver", "handover_client__handover__departing"
-    ).get(pk=pk)
-
+MAX_ATTEMPTS = NOTICE_SEND_ATTEMPTS
 
 SURVEY = client_links.LinkUse(
     name="client survey",
     delivery_model=SurveyDelivery,
-    load_link=_load_survey,
+    load_link=lambda pk: SURVEY_LINK.rows().get(pk=pk),
     texts=lambda survey, site: survey_texts(survey, recorded_site=site),
     link_field="survey",
-    attempts=NOTICE_SEND_ATTEMPTS,
+    attempts=MAX_ATTEMPTS,
 )
-MAX_ATTEMPTS = NOTICE_SEND_ATTEMPTS
+SENDER = client_links.LinkSender(SURVEY)
 
-_delivery_queue: list = []
-_broker_eager: list = [lambda: False]
-
-
-def deliver_surveys_with(enqueue, *, eager=None) -> None:
-    """HandoverConfig.ready() hands the Celery task's queueing down here (tasks sit above services)."""
-    _delivery_queue[:] = [enqueue]
-    _broker_eager[:] = [eager or (lambda: False)]
-
-
-def pending_delivery_ids(limit: int = 500) -> list[int]:
-    return client_links.pending_delivery_ids(SURVEY, limit)
-
-
-def queue_pending_now() -> int:
-    """The periodic scan: queue again what is still owed."""
-    ids = pending_delivery_ids()
-    _enqueue_pending(ids)
-    return len(ids)
-
-
-def _enqueue_pending(ids=None) -> None:
-    ids = pending_delivery_ids() if ids is None else ids
-    client_links.enqueue(
-        SURVEY,
-        ids,
-        queue=_delivery_queue[0] if _delivery_queue else None,
-        eager=bool(ids) and _broker_eager[0](),
-        thread_target=_deliver_in_thread,
-    )
-
-
-def _deliver_in_thread(ids: list[int]) -> None:
-    client_links.deliver_in_thread(SURVEY, ids)
+# HandoverConfig.ready() hands the Celery task's queueing down here (tasks sit above services).
+deliver_surveys_with = SENDER.connect
+pending_delivery_ids = SENDER.pending_ids
+queue_pending_now = SENDER.queue_pending_now
 
 
 def survey_deliver(*, delivery_id: int) -> bool:
     """Send one survey message if it is still owed; True when this call sent it."""
-    return client_links.deliver(SURVEY, delivery_id)
+    return SENDER.deliver(delivery_id)
 
 
 # ---------------------------------------------------------------------------------------

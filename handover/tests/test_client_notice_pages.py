@@ -21,7 +21,7 @@ def _outboxes(settings, monkeypatch):
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SMS_BACKEND = "handover.sms.LocmemSMSBackend"
-    monkeypatch.setattr(client_notices, "_broker_eager", [lambda: False])
+    monkeypatch.setattr(client_notices.SENDER, "eager", lambda: False)
 
 
 @pytest.fixture

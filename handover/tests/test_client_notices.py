@@ -18,7 +18,7 @@ from handover.models import (
     NoticeStatus,
     State,
 )
-from handover.services import client_notices
+from handover.services import client_links, client_notices
 from notifications.models import Notification
 from tests.walk import advance_to
 
@@ -29,7 +29,7 @@ def _outboxes(settings, monkeypatch):
     settings.SMS_BACKEND = "handover.sms.LocmemSMSBackend"
     sms.LocmemSMSBackend.outbox.clear()
     # As with a broker: the task (run eagerly by the tests' Celery) rather than this process's thread.
-    monkeypatch.setattr(client_notices, "_broker_eager", [lambda: False])
+    monkeypatch.setattr(client_notices.SENDER, "eager", lambda: False)
 
 
 @pytest.fixture
@@ -167,13 +167,13 @@ def test_a_broker_outage_loses_nothing(approved, people, django_capture_on_commi
     def down(pk):
         raise ConnectionError("broker down")
 
-    saved = list(client_notices._delivery_queue)
+    saved = client_notices.SENDER.queue
     client_notices.deliver_notices_with(down)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             delivery = _send(approved, people.departing)[0]
     finally:
-        client_notices._delivery_queue[:] = saved
+        client_notices.SENDER.connect(saved)
     assert mail.outbox == []
     assert delivery.pk in client_notices.pending_delivery_ids()
     # The periodic scan queues it again.
@@ -328,9 +328,9 @@ def test_without_a_broker_a_thread_sends_not_the_request(
         def start(self):
             pass
 
-    monkeypatch.setattr(client_notices, "_broker_eager", [lambda: True])
-    monkeypatch.setattr(client_notices.threading, "Thread", Thread)
+    monkeypatch.setattr(client_notices.SENDER, "eager", lambda: True)
+    monkeypatch.setattr(client_links.threading, "Thread", Thread)
     with django_capture_on_commit_callbacks(execute=True):
         delivery = _send(approved, people.departing)[0]
     assert mail.outbox == []
-    assert started == [(client_notices._deliver_in_thread, ([delivery.pk],))]
+    assert started == [(client_notices.SENDER.deliver_in_thread, ([delivery.pk],))]

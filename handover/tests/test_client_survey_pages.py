@@ -24,7 +24,7 @@ def _outboxes(settings, monkeypatch):
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SMS_BACKEND = "handover.sms.LocmemSMSBackend"
-    monkeypatch.setattr(client_surveys, "_broker_eager", [lambda: False])
+    monkeypatch.setattr(client_surveys.SENDER, "eager", lambda: False)
 
 
 @pytest.fixture

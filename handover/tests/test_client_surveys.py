@@ -31,7 +31,7 @@ def _outboxes(settings, monkeypatch):
     settings.SMS_BACKEND = "handover.sms.LocmemSMSBackend"
     sms.LocmemSMSBackend.outbox.clear()
     # As with a broker: the task (run eagerly by the tests' Celery) rather than this process's thread.
-    monkeypatch.setattr(client_surveys, "_broker_eager", [lambda: False])
+    monkeypatch.setattr(client_surveys.SENDER, "eager", lambda: False)
 
 
 @pytest.fixture
@@ -122,12 +122,12 @@ def test_a_broker_outage_loses_nothing(completed, django_capture_on_commit_callb
     def down(pk):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(client_surveys, "_delivery_queue", [down])
+    monkeypatch.setattr(client_surveys.SENDER, "queue", down)
     with django_capture_on_commit_callbacks(execute=True):
         services.surveys_send_due(now=_days_after(completed, 30))
     assert mail.outbox == [] and len(client_surveys.pending_delivery_ids()) == 2
     monkeypatch.undo()
-    monkeypatch.setattr(client_surveys, "_broker_eager", [lambda: False])
+    monkeypatch.setattr(client_surveys.SENDER, "eager", lambda: False)
     client_surveys.queue_pending_now()
     assert len(mail.outbox) == 1
     assert client_surveys.pending_delivery_ids() == []
