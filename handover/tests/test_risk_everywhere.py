@@ -1,15 +1,20 @@
 """The relationship risk where the plan shows too: the plan grid of "my to-dos", the plan's Excel
 sheet, and the report's figures (issue 15, item 2)."""
 
+import io
 import re
 
+import openpyxl
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clients.models import FollowUp
+from handover import services
 from handover.models import HandoverClient
+from handover.selectors.risk import client_risks
+from handover.services.plan_sheet import PLAN_SHEET, risk_text
 from handover.tests.risk_helpers import calm
 from handover.tests.test_risk import _quiet
 from handover.tests.test_views_detail import _handover_with
@@ -91,5 +96,101 @@ def test_my_to_dos_take_the_same_queries_whatever_the_size(people, client):
         with CaptureQueriesContext(connection) as queries:
             content = _tab(client, h, "mine")
         assert len(_levels(content)) == HandoverClient.objects.filter(handover=h).count() == n
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+# ---------------------------------------------------------------------------------------
+# The plan's Excel sheet: a read-only 关系风险 column the upload ignores
+
+
+def _sheet(h):
+    return openpyxl.load_workbook(io.BytesIO(services.plan_workbook(h))).active
+
+
+def _headers(sheet) -> list[str]:
+    return [c.value for c in sheet[1]]
+
+
+def _risk_cells(sheet) -> dict[int, str]:
+    """The 关系风险 cell of each row, by handover-client id."""
+    headers = _headers(sheet)
+    risk, row_id = headers.index("关系风险") + 1, headers.index("行编号") + 1
+    return {
+        sheet.cell(row=r, column=row_id).value: sheet.cell(row=r, column=risk).value
+        for r in range(2, sheet.max_row + 1)
+    }
+
+
+def _bytes(workbook) -> bytes:
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _stored(h):
+    return list(
+        HandoverClient.objects.filter(handover=h)
+        .order_by("pk")
+        .values_list("current_status", "risks", "next_steps", "planned_visit_on", "receiver_id", "row_version")
+    )
+
+
+def test_the_downloaded_plan_has_each_clients_risk_read_only(mixed, people, client):
+    h, low = mixed
+    client.force_login(people.departing)
+    response = client.get(reverse("handover:plan_download", args=[h.pk]))
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    headers = _headers(sheet)
+    assert headers == [*(c.header for c in PLAN_SHEET.columns), "关系风险"]
+    cell = sheet.cell(row=1, column=len(headers))
+    assert cell.comment is not None and "只读" in cell.comment.text
+    cells = _risk_cells(sheet)
+    risks = client_risks(h)
+    # The level first, then each reason on a line of its own: what the plan tab shows.
+    assert cells == {pk: risk_text(risk) for pk, risk in risks.items()}
+    assert cells[low.pk] == "低"
+    high = next(pk for pk, r in risks.items() if r.level == "high")
+    lines = cells[high].split("\n")
+    assert lines[0] == "高" and len(lines) == 1 + len(risks[high].factors) and any("逾期应收" in x for x in lines)
+
+
+def test_the_upload_ignores_the_risk_column_even_edited(mixed, people):
+    h, low = mixed
+    sheet = _sheet(h)
+    before = _stored(h)
+    for row in range(2, sheet.max_row + 1):
+        sheet.cell(row=row, column=len(_headers(sheet))).value = "我改了这一格"
+    services.plan_sheet_upload(handover=h, user=people.departing, data=_bytes(sheet.parent), filename="p.xlsx")
+    # Saving the sheet confirms the rows (as the grid does); nothing of the plan itself changed.
+    assert [r[:5] for r in _stored(h)] == [r[:5] for r in before]
+
+
+def test_a_sheet_downloaded_before_the_risk_column_still_uploads(mixed, people):
+    h, low = mixed
+    sheet = _sheet(h)
+    sheet.delete_cols(len(_headers(sheet)))
+    assert "关系风险" not in _headers(sheet)
+    column = _headers(sheet).index("下一步") + 1
+    row = next(
+        r
+        for r in range(2, sheet.max_row + 1)
+        if sheet.cell(row=r, column=_headers(sheet).index("行编号") + 1).value == low.pk
+    )
+    sheet.cell(row=row, column=column).value = "月底前共同拜访。"
+    services.plan_sheet_upload(handover=h, user=people.departing, data=_bytes(sheet.parent), filename="p.xlsx")
+    low.refresh_from_db()
+    assert low.next_steps == "月底前共同拜访。"
+
+
+def test_the_download_takes_the_same_queries_whatever_the_size(people):
+    counts = []
+    for n in (5, 25):
+        h = _handover_with(people, n)
+        services.plan_workbook(h)  # warm up
+        with CaptureQueriesContext(connection) as queries:
+            sheet = openpyxl.load_workbook(io.BytesIO(services.plan_workbook(h))).active
+        assert len([v for v in _risk_cells(sheet).values() if v]) == n
         counts.append(len(queries))
     assert counts[0] == counts[1]
