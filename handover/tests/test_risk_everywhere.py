@@ -1,5 +1,5 @@
 """The relationship risk where the plan shows too: the plan grid of "my to-dos", the plan's Excel
-sheet, and the report's figures (issue 15, item 2)."""
+sheet, and the report's figures and the confirmation PDF (issue 15, item 2)."""
 
 import io
 import re
@@ -12,12 +12,15 @@ from django.urls import reverse
 
 from clients.models import FollowUp
 from handover import services
-from handover.models import HandoverClient
+from handover.models import HandoverClient, Report, State
+from handover.pdf import CONFIRMATION, RestrictedFetcher, confirmation_context, render_html
+from handover.selectors.report import figure_rows, report_figures
 from handover.selectors.risk import client_risks
 from handover.services.plan_sheet import PLAN_SHEET, risk_text
 from handover.tests.risk_helpers import calm
 from handover.tests.test_risk import _quiet
 from handover.tests.test_views_detail import _handover_with
+from tests.walk import advance_to
 
 
 def _tab(client, h, tab: str, **params) -> str:
@@ -194,3 +197,71 @@ def test_the_download_takes_the_same_queries_whatever_the_size(people):
         assert len([v for v in _risk_cells(sheet).values() if v]) == n
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+# ---------------------------------------------------------------------------------------
+# The report's figures count the clients by risk level
+
+
+RISK_LINE = "各关系风险等级客户数"
+
+
+def test_the_report_figures_count_the_clients_by_risk_level(mixed):
+    h, _low = mixed
+    figures = report_figures(h)
+    assert figures["clients_by_risk"] == {"high": 2, "medium": 7, "low": 1}
+    assert (RISK_LINE, "高 2，中 7，低 1") in figure_rows(figures)
+
+
+def test_figures_frozen_before_the_risk_was_counted_show_no_risk_line(mixed):
+    h, _low = mixed
+    figures = report_figures(h)
+    del figures["clients_by_risk"]
+    rows = figure_rows(figures)
+    assert RISK_LINE not in dict(rows) and len(rows) == len(figure_rows(report_figures(h))) - 1
+
+
+def test_the_report_tab_shows_the_risk_counts_live_then_as_submitted(mixed, people, client):
+    h, _low = mixed
+    h = advance_to(h, State.REPORT)
+    client.force_login(people.departing)
+    live = _tab(client, h, "report")
+    figures = live[live.index('id="figures"') :].split("</dl>")[0]
+    counts = report_figures(h)["clients_by_risk"]
+    assert (
+        f"{RISK_LINE}</dt>" in figures and f"高 {counts['high']}，中 {counts['medium']}，低 {counts['low']}" in figures
+    )
+
+    h = advance_to(h, State.REPORT_REVIEW)
+    stored = Report.objects.get(handover=h).figures["clients_by_risk"]
+    assert stored == counts and sum(stored.values()) == 10
+    client.force_login(people.supervisor)
+    submitted = _tab(client, h, "report")
+    assert f"{RISK_LINE}</dt>" in submitted
+
+
+def test_the_confirmation_shows_the_risk_counts_of_the_submitted_figures(mixed):
+    h, _low = mixed
+    h = advance_to(h, State.COMPLETED)
+    stored = Report.objects.get(handover=h).figures["clients_by_risk"]
+    context = confirmation_context(h, verification_code="ABCD", fetcher=RestrictedFetcher())
+    line = f"高 {stored['high']}，中 {stored['medium']}，低 {stored['low']}"
+    assert (RISK_LINE, line) in context["figures"]
+    cover = render_html(CONFIRMATION, {**context, "client_count": 10}, title="确认书", footer=None)
+    assert RISK_LINE in cover and line in cover
+
+
+def test_the_report_figures_take_the_same_queries_whatever_the_size(people):
+    counts = []
+    for n in (5, 25):
+        h = _handover_with(people, n)
+        report_figures(h)  # warm up
+        with CaptureQueriesContext(connection) as queries:
+            assert sum(report_figures(h)["clients_by_risk"].values()) == n
+        counts.append(len(queries))
+        # The page, which has the risks already, does not compute them again.
+        risks = client_risks(h)
+        with CaptureQueriesContext(connection) as given:
+            report_figures(h, risks=risks)
+        assert len(given) == len(queries) - 1
+    assert counts[0] == counts[1] == 7

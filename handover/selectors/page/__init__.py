@@ -198,7 +198,7 @@ def handover_page(
     show_risk = tab in RISK_TABS or show_plan_grid
     risks = client_risks(h, today=today) if show_risk else None
     clients = client_section(h, user, rows, items, visits, spot_check, risks)
-    written = report_section(h, user, today)
+    written = report_section(h, user, today, risks)
     other_items = items.by_client.get(None, [])
     content = tab_content(h, tab, clients.groups, other_items, page, sort)
     grid = grid or GridInput()
