@@ -651,7 +651,8 @@ _PLAN_SHEET_UPLOAD = {
         tags=["plan"],
         summary="Download the plan as an .xlsx",
         description="One row per client: client, grade, receiver, current status, risks, next steps, planned "
-        "visit date, and the hidden row id and row version the upload needs. Fields prefilled from the book "
+        "visit date, and the hidden row id and row version the upload needs; last, each client's relationship "
+        "risk (its level and reasons), read only: the upload ignores it. Fields prefilled from the book "
         "and not yet confirmed are shaded. The departing salesperson may download it while the plan is open; "
         "the other people of the handover whenever they may print its lists.",
         responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY, **_errors(403, 404)},

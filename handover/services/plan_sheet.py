@@ -6,6 +6,10 @@ and cell parsing, the same errors by row and column. Its rows are then saved by
 `plan_save_rows`, the grid's service, so the rules are the grid's; the refusals it gives by
 client and field are mapped back to the sheet's rows and columns. All or nothing: with any error,
 nothing is written.
+
+The download adds a read-only column after them, each client's relationship risk (its level and
+reasons, selectors/risk.py). It is not in the sheet's spec: the import's engine skips columns it
+does not know, so the upload never reads it, and a sheet downloaded before it existed reads the same.
 """
 
 import io
@@ -16,6 +20,7 @@ import openpyxl
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from accounts.models import User
@@ -28,6 +33,7 @@ from clients.validators import normalize_text
 
 from .. import policy
 from ..models import Handover, HandoverClient, State
+from ..selectors.risk import ClientRisk, client_risks
 from .common import lock_handover, require_state
 from .errors import NotAllowed, RowErrors, SheetErrors
 from .plan import PlanRow, plan_save_rows
@@ -52,8 +58,12 @@ PLAN_SHEET = SheetSpec(
     columns=(CLIENT, GRADE, RECEIVER, CURRENT_STATUS, RISKS, NEXT_STEPS, PLANNED_VISIT, ROW_ID, ROW_VERSION),
 )
 EDITABLE = (RECEIVER, CURRENT_STATUS, RISKS, NEXT_STEPS, PLANNED_VISIT)
+# Written by the download only (the upload skips it): the client's relationship risk, to read while
+# filling in the risks. Last, so it shows next to the planned visit date (the id and version are hidden).
+RELATIONSHIP_RISK = Column("关系风险", "relationship_risk")
+DOWNLOAD_COLUMNS = (*PLAN_SHEET.columns, RELATIONSHIP_RISK)
 COLUMN_OF_FIELD = {c.field: c for c in PLAN_SHEET.columns}
-WIDTHS = {"client": 30, "grade": 6, "receiver": 16, "planned_visit_on": 14}
+WIDTHS = {"client": 30, "grade": 6, "receiver": 16, "planned_visit_on": 14, "relationship_risk": 50}
 TEXT_WIDTH = 40
 # "张接收（E0002）": a name with the employee number in brackets, as the sheet writes a receiver.
 NAME_AND_NUMBER = re.compile(r"^(?P<name>.*?)\s*[（(]\s*(?P<number>[^()（）]+?)\s*[)）]$")
@@ -67,17 +77,26 @@ def receiver_label(user: User) -> str:
     return f"{user.display_name}（{user.employee_no}）" if user.employee_no else user.display_name
 
 
+def risk_text(risk: ClientRisk | None) -> str:
+    """A client's relationship risk in one cell: the level, then each reason on a line of its own."""
+    if risk is None:
+        return ""
+    return "\n".join([risk.level_display, *(f"· {reason}" for reason in risk.reasons)])
+
+
 def plan_workbook(h: Handover) -> bytes:
-    """The plan as it stands, one row per client, with each row's id and version (hidden)."""
+    """The plan as it stands, one row per client, with each row's id and version (hidden) and its
+    relationship risk (read only)."""
     hcs = list(
         HandoverClient.objects.filter(handover=h)
         .select_related("client", "receiver")
         .order_by("grade", "client__name", "id")
     )
+    risks = client_risks(h)
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = PLAN_SHEET.title
-    sheet.append([c.header for c in PLAN_SHEET.columns])
+    sheet.append([c.header for c in DOWNLOAD_COLUMNS])
     for hc in hcs:
         sheet.append(
             [
@@ -90,11 +109,13 @@ def plan_workbook(h: Handover) -> bytes:
                 hc.planned_visit_on,
                 hc.pk,
                 hc.row_version,
+                risk_text(risks.get(hc.pk)),
             ]
         )
     bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
     prefilled = PatternFill("solid", fgColor="FFF8E1")
-    for index, column in enumerate(PLAN_SHEET.columns, start=1):
+    read_only = PatternFill("solid", fgColor="EEEEEE")
+    for index, column in enumerate(DOWNLOAD_COLUMNS, start=1):
         cell = sheet.cell(row=1, column=index)
         cell.font = bold
         letter = cell.column_letter
@@ -102,12 +123,16 @@ def plan_workbook(h: Handover) -> bytes:
         if column in (ROW_ID, ROW_VERSION):
             # Not for people to edit: how the upload finds each row and sees whether it changed meanwhile.
             sheet.column_dimensions[letter].hidden = True
+        if column is RELATIONSHIP_RISK:
+            cell.comment = Comment(_("Read only: computed by the system; the upload does not read this column."), "")
         for row, hc in enumerate(hcs, start=2):
             value_cell = sheet.cell(row=row, column=index)
             if column.kind == "date":
                 value_cell.number_format = "yyyy-mm-dd"
             elif column in (CURRENT_STATUS, RISKS, NEXT_STEPS):
                 value_cell.alignment = wrap
+            elif column is RELATIONSHIP_RISK:
+                value_cell.alignment, value_cell.fill = wrap, read_only
             if column.field in (hc.prefilled or []):
                 value_cell.fill = prefilled
     sheet.freeze_panes = "B2"

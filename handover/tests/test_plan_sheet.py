@@ -55,7 +55,7 @@ def _state(h):
 def test_the_download_holds_every_client_with_hidden_id_and_version(handover):
     workbook = _download(handover)
     sheet = workbook[PLAN_SHEET.title]
-    assert [c.value for c in sheet[1]] == HEADERS
+    assert [c.value for c in sheet[1]] == [*HEADERS, "关系风险"]  # the last one read only
     assert sheet.max_row == 1 + handover.clients.count()
     hc = _rows(handover)[0]
     row = _row_of(sheet, hc)

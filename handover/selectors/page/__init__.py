@@ -19,7 +19,7 @@ from ...choices import RiskLevel
 from ...models import Handover
 from ..risk import by_risk, client_risks, rule_text
 from ..signatures import SignaturePanel, signature_panel
-from .clients import ReceiverGroup, client_section
+from .clients import ReceiverGroup, client_section, may_edit_plan
 from .grids import Typed
 from .header import header
 from .items import ItemRow, item_section
@@ -191,15 +191,17 @@ def handover_page(
     visits = visit_section(h, user, rows)
     spot_check = spot_check_section(h, user, rows, tz)
     tab = tab if tab in TABS else stage_tab(h)
-    # The relationship risk, where it is shown: a fixed number of queries for the whole handover.
-    show_risk = tab in RISK_TABS
+    # The plan grid: the plan tab, and "my to-dos" of the departing person while they fill it in.
+    show_plan_grid = tab == "plan" or (tab == "mine" and may_edit_plan(h, user))
+    # The relationship risk, where it is shown (the plan grid has its column wherever it is): a fixed
+    # number of queries for the whole handover.
+    show_risk = tab in RISK_TABS or show_plan_grid
     risks = client_risks(h, today=today) if show_risk else None
     clients = client_section(h, user, rows, items, visits, spot_check, risks)
-    written = report_section(h, user, today)
+    written = report_section(h, user, today, risks)
     other_items = items.by_client.get(None, [])
     content = tab_content(h, tab, clients.groups, other_items, page, sort)
     grid = grid or GridInput()
-    show_plan_grid = tab == "plan" or (tab == "mine" and clients.can_edit_plan)
     # The grids of those who work in them; everyone else reads the clients' blocks.
     v_grid = visits_grid(h, user, rows, visits, today, typed.get("visits")) if tab in ("visits", "mine") else None
     c_grid = calls_grid(h, user, rows, spot_check, typed.get("calls")) if tab in ("spot_check", "mine") else None
@@ -269,6 +271,6 @@ def handover_page(
         archive=archive_status(h, user),
         show_risk=show_risk,
         risk_rule=rule_text() if show_risk else "",
-        risk_sort_url=tab_url(h, "plan", sort="" if content.sort else "risk") if tab == "plan" else "",
+        risk_sort_url=tab_url(h, tab, sort="" if content.sort else "risk") if show_plan_grid else "",
         risk_rows=risk_rows(clients.groups) if tab == "report" else [],
     )

@@ -65,6 +65,11 @@ class ClientSection:
     can_edit_plan: bool
 
 
+def may_edit_plan(h: Handover, user) -> bool:
+    """The viewer fills in the plan now: the plan grid is editable for them (on "my to-dos" too)."""
+    return h.state == State.PLAN and policy.may_fill_plan(h, user)
+
+
 def client_section(
     h: Handover,
     user,
@@ -75,7 +80,7 @@ def client_section(
     risks: dict[int, ClientRisk] | None = None,
 ) -> ClientSection:
     names = rows.names
-    may_plan = h.state == State.PLAN and policy.may_fill_plan(h, user)
+    may_plan = may_edit_plan(h, user)
     plan_url = url_pattern("handover:plan_update", h.pk) if may_plan else ""
     drop_url = url_pattern("handover:client_drop", h.pk) if h.is_open and policy.may_drop_client(h, user) else ""
     groups: dict[int, ReceiverGroup] = {}

@@ -164,12 +164,15 @@ def tab_content(
             )
             for g in _filter(groups, row_needs)
         ]
+        # Its plan grid sorts by risk as the plan tab does.
+        chosen = _by_risk(chosen) if sort == "risk" else chosen
         content = TabContent(
             other_items=[i for i in other_items if item_needs(i)],
             show_items=True,
             show_visits=h.state == State.VISITS,
             show_calls=h.state == State.SPOT_CHECK,
             empty_text=_("Nothing waits for you in this handover now."),
+            sort=sort if sort == "risk" else "",
         )
     elif tab == "materials":
         chosen = _filter(groups, lambda r: bool(r.items))
