@@ -248,7 +248,8 @@ class ApiMixin(IdempotentWrites):
 
 
 class LoggedReads:
-    """Every GET under /api/handovers/{id}/ reads client data: one access-log row, refusals included."""
+    """Every GET under /api/handovers/{id}/ reads client data (and the duties' list, which names
+    clients): one access-log row, refusals included."""
 
     # A print says so in the log, as the page's print does.
     read_action = Action.API_HANDOVER
@@ -1391,8 +1392,10 @@ class ClientFollowUpsView(ApiMixin, generics.ListAPIView):
     ],
     responses={200: DutySerializer(many=True), **_errors(400, 404)},
 )
-class DutyListView(ApiMixin, generics.ListAPIView):
+class DutyListView(LoggedReads, ApiMixin, generics.ListAPIView):
     serializer_class = DutySerializer
+    # The duties name their clients: read as a list of clients, the filters in the row's path.
+    read_action = Action.LIST_CLIENTS
 
     def get_queryset(self):
         query = DutyFilterSerializer(data=self.request.query_params)

@@ -1207,6 +1207,7 @@ def verify(request):
 
 
 @require_GET
+@logs_reads(Action.LIST_CLIENTS)
 def duties(request):
     """The duties after completion this person sees (selectors.duties_visible_to), ?late=1 for the late ones."""
     late_only = request.GET.get("late") == "1"
