@@ -1413,7 +1413,8 @@ class DutyListView(LoggedReads, ApiMixin, generics.ListAPIView):
 @extend_schema(
     tags=["client notice"],
     summary="Each client's notice: its status, who sent it by which channel and when, the SMS text",
-    description="Status: not_sent, sent, confirmed, objected, or no_answer (the link expired unanswered). "
+    description="Status: not_sent, sent, confirmed, objected, no_answer (the link expired unanswered), or "
+    "outdated (the client's receiver changed after the notice named another: send it again). "
     "`reached` is false until the handover reaches the stage the company chose (by default: plan approved). "
     "The SMS / WeChat text, with the client's personal link, is given only to those who may send the notice.",
     responses={200: NoticesSerializer, **_errors(403, 404)},
@@ -1431,8 +1432,10 @@ class NoticeListView(HandoverScoped):
     "a receiver for their own clients)",
     description="To every contact of the chosen clients (all you may send for when none is given) that has an "
     "email address (a phone number). The messages are written now and sent by a worker after this answer, "
-    "each exactly once; a client's link starts its answer window at the first sending. 409 before the handover "
-    "reaches the notices' stage.",
+    "each exactly once; a client's link starts its answer window at the first sending. Each contact is reached "
+    "once per channel, and once more after the client's receiver changed (the notice was outdated): that "
+    "sending names the new receiver, reopens the answer window and asks the client to answer again. 409 before "
+    "the handover reaches the notices' stage, or when every chosen client was already reached this way.",
     request=NoticesSendSerializer,
     responses={202: NoticeQueuedSerializer, **_errors(400, 403, 404, 409)},
 )
@@ -1455,6 +1458,8 @@ class NoticesSendView(HandoverScoped):
 @extend_schema(
     tags=["client notice"],
     summary="Record that a client's notice was given by WeChat, by phone or on paper",
+    description="Once per channel; once more after the client's receiver changed (the notice was outdated), "
+    "naming the new receiver. 409 when it was already recorded by this channel since.",
     request=NoticeMarkSerializer,
     responses={201: NoticeDeliverySerializer, **_errors(400, 403, 404, 409)},
 )
@@ -1479,6 +1484,7 @@ class NoticeMarkView(HandoverScoped):
             "sent_at": d.sent_at,
             "error": d.error,
             "note": d.note,
+            "receiver": d.receiver.display_name if d.receiver_id else "",
         }
         return Response(NoticeDeliverySerializer(body).data, status=status.HTTP_201_CREATED)
 
