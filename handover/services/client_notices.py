@@ -240,6 +240,21 @@ def notices_send(
     return deliveries
 
 
+def notice_receiver_changed(h: Handover, hc: HandoverClient, *, event_id: int, user: User) -> bool:
+    """Follows a change of the client's receiver (services/plan.py): a notice sent naming another
+    receiver is now outdated, and its senders are told to send it again. True when it is."""
+    notice = (
+        ClientNotice.objects.filter(handover_client=hc, first_sent_at__isnull=False)
+        .select_related("told_receiver")
+        .first()
+    )
+    if notice is None or notice.told_receiver_id == hc.receiver_id:
+        return False
+    told = notice.told_receiver.display_name if notice.told_receiver else ""
+    notify.notice_outdated(h, event_id=event_id, handover_client=hc, told=told, actor=user)
+    return True
+
+
 MANUAL_CHANNELS = (NoticeChannel.WECHAT, NoticeChannel.PHONE, NoticeChannel.PAPER)
 
 

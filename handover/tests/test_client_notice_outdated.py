@@ -85,6 +85,24 @@ def test_a_change_back_to_the_receiver_told_is_not_outdated(at_plan, people, rec
     assert _notice(at_plan).status() == NoticeStatus.SENT
 
 
+def test_its_senders_hear_that_it_is_outdated_and_the_one_who_changed_it_does_not(at_plan, people, receiver2):
+    from notifications.models import Notification
+
+    _email(at_plan, people.departing)
+    _change(at_plan, people.supervisor, receiver2)
+    told = Notification.objects.filter(handover=at_plan, title__contains="请重新告知")
+    assert set(told.values_list("user__username", flat=True)) == {"departing", "receiver2"}
+    assert f"告知函写的是{people.receiver.display_name}" in told.first().title
+
+
+def test_a_change_before_any_sending_tells_nobody(at_plan, people, receiver2):
+    from notifications.models import Notification
+
+    services.notices_prepare(at_plan)
+    _change(at_plan, people.supervisor, receiver2)
+    assert not Notification.objects.filter(handover=at_plan, title__contains="请重新告知").exists()
+
+
 # --- sent again, exactly once per change ---------------------------------------------------------------
 
 
