@@ -239,6 +239,7 @@ def test_the_tab_says_the_receiver_changed_and_names_who_was_told(login, at_plan
     html = body.content.decode()
     assert OUTDATED_LABEL in html and 'data-status="outdated"' in html
     assert f"告知函写的是{people.receiver.display_name}" in html
+    assert "客户的接收人变更后重新发送的告知函会写明新的接收人" in html
 
 
 def test_the_tab_sends_it_again_and_refuses_a_second_time(login, at_plan, people, receiver2):
