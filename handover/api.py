@@ -248,7 +248,8 @@ class ApiMixin(IdempotentWrites):
 
 
 class LoggedReads:
-    """Every GET under /api/handovers/{id}/ reads client data: one access-log row, refusals included."""
+    """Every GET under /api/handovers/{id}/ reads client data (and the duties' list, which names
+    clients): one access-log row, refusals included."""
 
     # A print says so in the log, as the page's print does.
     read_action = Action.API_HANDOVER
@@ -1392,8 +1393,10 @@ class ClientFollowUpsView(ApiMixin, generics.ListAPIView):
     ],
     responses={200: DutySerializer(many=True), **_errors(400, 404)},
 )
-class DutyListView(ApiMixin, generics.ListAPIView):
+class DutyListView(LoggedReads, ApiMixin, generics.ListAPIView):
     serializer_class = DutySerializer
+    # The duties name their clients: read as a list of clients, the filters in the row's path.
+    read_action = Action.LIST_CLIENTS
 
     def get_queryset(self):
         query = DutyFilterSerializer(data=self.request.query_params)
@@ -1411,7 +1414,8 @@ class DutyListView(ApiMixin, generics.ListAPIView):
 @extend_schema(
     tags=["client notice"],
     summary="Each client's notice: its status, who sent it by which channel and when, the SMS text",
-    description="Status: not_sent, sent, confirmed, objected, or no_answer (the link expired unanswered). "
+    description="Status: not_sent, sent, confirmed, objected, no_answer (the link expired unanswered), or "
+    "outdated (the client's receiver changed after the notice named another: send it again). "
     "`reached` is false until the handover reaches the stage the company chose (by default: plan approved). "
     "The SMS / WeChat text, with the client's personal link, is given only to those who may send the notice.",
     responses={200: NoticesSerializer, **_errors(403, 404)},
@@ -1429,8 +1433,10 @@ class NoticeListView(HandoverScoped):
     "a receiver for their own clients)",
     description="To every contact of the chosen clients (all you may send for when none is given) that has an "
     "email address (a phone number). The messages are written now and sent by a worker after this answer, "
-    "each exactly once; a client's link starts its answer window at the first sending. 409 before the handover "
-    "reaches the notices' stage.",
+    "each exactly once; a client's link starts its answer window at the first sending. Each contact is reached "
+    "once per channel, and once more after the client's receiver changed (the notice was outdated): that "
+    "sending names the new receiver, reopens the answer window and asks the client to answer again. 409 before "
+    "the handover reaches the notices' stage, or when every chosen client was already reached this way.",
     request=NoticesSendSerializer,
     responses={202: NoticeQueuedSerializer, **_errors(400, 403, 404, 409)},
 )
@@ -1453,6 +1459,8 @@ class NoticesSendView(HandoverScoped):
 @extend_schema(
     tags=["client notice"],
     summary="Record that a client's notice was given by WeChat, by phone or on paper",
+    description="Once per channel; once more after the client's receiver changed (the notice was outdated), "
+    "naming the new receiver. 409 when it was already recorded by this channel since.",
     request=NoticeMarkSerializer,
     responses={201: NoticeDeliverySerializer, **_errors(400, 403, 404, 409)},
 )
@@ -1477,6 +1485,7 @@ class NoticeMarkView(HandoverScoped):
             "sent_at": d.sent_at,
             "error": d.error,
             "note": d.note,
+            "receiver": d.receiver.display_name if d.receiver_id else "",
         }
         return Response(NoticeDeliverySerializer(body).data, status=status.HTTP_201_CREATED)
 

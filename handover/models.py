@@ -1226,6 +1226,8 @@ class NoticeStatus(models.TextChoices):
     CONFIRMED = "confirmed", _("Confirmed")
     OBJECTED = "objected", _("Objected")
     NO_ANSWER = "no_answer", _("No answer")
+    # Sent (or answered) naming a receiver the client no longer has: to be sent again.
+    OUTDATED = "outdated", _("Receiver changed: to be told again")
 
 
 class ClientLink(models.Model):
@@ -1254,6 +1256,19 @@ class ClientNotice(ClientLink):
     )
     answer = models.CharField(_("answer"), max_length=20, choices=NoticeAnswer.choices, blank=True)
     answer_text = LimitedTextField(_("the client's words"), blank=True)
+    # The receiver the client was last told of: named in the notice as last sent, or shown on
+    # their page when they answered. Another receiver since: the notice is outdated.
+    told_receiver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("receiver the client was told of"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # 1 at the first sending, one more at each sending after the receiver changed. Within a round
+    # a channel reaches each recipient once (services/client_notices.py).
+    round = models.PositiveSmallIntegerField(_("sending round"), default=0)
 
     class Meta:
         verbose_name = _("client notice")
@@ -1263,7 +1278,13 @@ class ClientNotice(ClientLink):
     def __str__(self) -> str:
         return str(self.handover_client)
 
+    def outdated(self) -> bool:
+        """Sent, but the client was told of a receiver they no longer have."""
+        return self.first_sent_at is not None and self.told_receiver_id != self.handover_client.receiver_id
+
     def status(self, now=None) -> str:
+        if self.outdated():
+            return NoticeStatus.OUTDATED
         if self.answer:
             return NoticeStatus.CONFIRMED if self.answer == NoticeAnswer.CONFIRMED else NoticeStatus.OBJECTED
         if self.first_sent_at is None:
@@ -1325,6 +1346,16 @@ class NoticeDelivery(LinkDelivery):
     notice = models.ForeignKey(
         ClientNotice, verbose_name=_("client notice"), on_delete=models.CASCADE, related_name="deliveries"
     )
+    # The receiver this sending named, and the notice's round it belongs to (ClientNotice.round).
+    receiver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("receiver named"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    round = models.PositiveSmallIntegerField(_("sending round"), default=0)
 
     class Meta:
         verbose_name = _("client notice delivery")

@@ -381,6 +381,25 @@ def notice_client_objected(h: Handover, *, event_id: int, handover_client: Hando
     return _write(h, source=f"event:{event_id}", notices=notices, actor=None)
 
 
+def notice_outdated(h: Handover, *, event_id: int, handover_client: HandoverClient, told: str, actor) -> int:
+    """A client's receiver changed after their notice named another: its senders (the departing
+    person, the supervisor, the new receiver) hear that it is to be sent again."""
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("Handover %(number)s: the notice to %(client)s named %(told)s; send it again") % {
+            "number": h.number,
+            "client": handover_client.client.name,
+            "told": told,
+        }
+        body = _("%(client)s is now received by %(receiver)s.") % {
+            "client": handover_client.client.name,
+            "receiver": handover_client.receiver.display_name,
+        }
+        link = handover_link(h, "notices", f"notice-{handover_client.pk}")
+        people = (h.departing_id, h.supervisor_id, handover_client.receiver_id)
+        notices = dict.fromkeys(people, (title, body, link))
+    return _write(h, source=f"event:{event_id}", notices=notices, actor=actor)
+
+
 def survey_answer_low(h: Handover, *, event_id: int, handover_client: HandoverClient, survey) -> int:
     """A client rated the handover 2 or less, or will not continue: the receiver and the supervisor hear it."""
     with translation.override(settings.LANGUAGE_CODE):

@@ -946,6 +946,9 @@ class NoticeDeliverySerializer(serializers.Serializer):
     sent_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="Empty while it is being sent.")
     error = serializers.CharField(read_only=True)
     note = serializers.CharField(read_only=True)
+    receiver = serializers.CharField(
+        read_only=True, help_text="The receiver this sending named (empty for sendings recorded before it was kept)."
+    )
 
 
 class NoticeRowSerializer(serializers.Serializer):
@@ -953,7 +956,14 @@ class NoticeRowSerializer(serializers.Serializer):
     client = serializers.CharField(read_only=True)
     grade = serializers.CharField(read_only=True)
     receiver = serializers.CharField(read_only=True)
-    status = serializers.ChoiceField(choices=NoticeStatus.choices, read_only=True)
+    status = serializers.ChoiceField(
+        choices=NoticeStatus.choices,
+        read_only=True,
+        help_text="outdated: sent (or answered) naming a receiver the client no longer has; send it again.",
+    )
+    told_receiver = serializers.CharField(
+        read_only=True, help_text="The receiver the client was last told of (empty until it is sent)."
+    )
     expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
     answer_text = serializers.CharField(read_only=True)
     answered_at = serializers.DateTimeField(read_only=True, allow_null=True)

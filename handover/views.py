@@ -1207,6 +1207,7 @@ def verify(request):
 
 
 @require_GET
+@logs_reads(Action.LIST_CLIENTS)
 def duties(request):
     """The duties after completion this person sees (selectors.duties_visible_to), ?late=1 for the late ones."""
     late_only = request.GET.get("late") == "1"
@@ -1325,6 +1326,8 @@ def _client_answer_context(notice) -> dict:
         # The letter as sent, its link (this very page) replaced by a pointer to the form below.
         "texts": selectors.notice_texts(notice, link=_("see below")),
         "answer_label": dict(ClientAnswerForm.base_fields["answer"].choices).get(notice.answer, ""),
+        # Told of another receiver before: the page (always the receiver now) says it changed.
+        "changed": notice.outdated(),
     }
 
 

@@ -75,9 +75,13 @@ def notice_texts(notice: ClientNotice, *, template=None, recorded_site: str = ""
 
 
 def link_state(notice: ClientNotice, now=None) -> str:
-    """ "open", "answered", "expired" (no answer within the window, or never sent), "cancelled"."""
+    """ "open", "answered", "expired" (no answer within the window, or never sent), "cancelled".
+
+    An answer given about an earlier receiver no longer closes the link: the page shows the
+    receiver now, and the client may answer about them (until the window ends; sending the
+    notice again opens a new one)."""
     now = now or timezone.now()
-    if notice.answer:
+    if notice.answer and not notice.outdated():
         return "answered"
     if notice.handover_client.handover.state == State.CANCELLED:
         return "cancelled"
@@ -102,6 +106,8 @@ class DeliveryLine:
     note: str
     # Failed as often as it is tried: no more tries (send again, or give it by hand).
     gave_up: bool = False
+    # The receiver this sending named (empty for a sending recorded before it was kept).
+    receiver: str = ""
 
 
 @dataclass
@@ -112,6 +118,8 @@ class NoticeRow:
     receiver: str
     status: str
     status_label: str
+    # The receiver the client was last told of; differs from `receiver` when the notice is outdated.
+    told_receiver: str
     expires_at: datetime.datetime | None
     answer_text: str
     answered_at: datetime.datetime | None
@@ -151,11 +159,17 @@ def notices_tab(h: Handover, user) -> NoticesTab:
         return tab
     notices = list(
         ClientNotice.objects.filter(handover_client__handover=h)
-        .select_related("handover_client__client", "handover_client__receiver", "handover_client__handover__departing")
+        .select_related(
+            "handover_client__client",
+            "handover_client__receiver",
+            "handover_client__handover__departing",
+            "told_receiver",
+        )
         .order_by("handover_client__grade", "handover_client__client__name", "pk")
     )
     deliveries: dict[int, list[NoticeDelivery]] = {}
-    for d in NoticeDelivery.objects.filter(notice__in=notices).select_related("created_by").order_by("created_at"):
+    rows = NoticeDelivery.objects.filter(notice__in=notices).select_related("created_by", "receiver")
+    for d in rows.order_by("created_at"):
         deliveries.setdefault(d.notice_id, []).append(d)
     addresses: dict[int, list[int]] = {}
     for client_id, email, phone in Contact.objects.filter(
@@ -181,6 +195,7 @@ def notices_tab(h: Handover, user) -> NoticesTab:
                 receiver=hc.receiver.display_name,
                 status=status,
                 status_label=str(labels[status]),
+                told_receiver=n.told_receiver.display_name if n.told_receiver else "",
                 expires_at=n.expires_at,
                 answer_text=n.answer_text,
                 answered_at=n.answered_at,
@@ -202,6 +217,7 @@ def notices_tab(h: Handover, user) -> NoticesTab:
                         error=d.error,
                         note=d.note,
                         gave_up=d.sent_at is None and d.attempts >= NOTICE_SEND_ATTEMPTS,
+                        receiver=d.receiver.display_name if d.receiver else "",
                     )
                     for d in deliveries.get(n.pk, [])
                 ],

@@ -3,6 +3,14 @@ company chose (ClientNoticeTemplate.prepare_at, by default once the plan is appr
 email and SMS (rows written here, sent by a task after the commit) or marked sent by hand
 (WeChat, phone, paper), and answered by the client through a personal link with no login.
 
+A notice names the client's receiver. The receiver named is kept (ClientNotice.told_receiver, and
+on each delivery): when the client's receiver changes after the sending, the notice is outdated
+(ClientNotice.outdated, shown on the tab and in the API) and is sent again, once per change. Within
+a round (the first sending, or the first since a change) each channel reaches each recipient once:
+a second click or a second sender sends nothing. The client's link stays the same: its page always
+shows the receiver now, so an older message's link misleads nobody, and the client answers again
+about the new receiver (the earlier answer stays on the timeline).
+
 The reads (the stage, the link's token, the wording) are handover/selectors/notices.py's.
 """
 
@@ -100,13 +108,56 @@ def _sendable(h: Handover, user: User, hc_ids) -> list[ClientNotice]:
     return allowed
 
 
-def _mark_first_sent(notice: ClientNotice, now) -> None:
+def _new_round(notice: ClientNotice) -> bool:
+    """This sending starts a round: the first sending, or the first since the receiver changed."""
+    return notice.first_sent_at is None or notice.outdated()
+
+
+def _tell(notice: ClientNotice, now) -> None:
+    """The sending names the client's receiver now. Starting a round, it records that receiver
+    and opens the link's answer window from now; after a receiver change it also clears the
+    answer given about the earlier receiver (the timeline keeps it), so the client answers again.
+    The handover is locked: no other sending or answer of this notice runs meanwhile."""
+    if not _new_round(notice):
+        return
+    fields = {
+        "round": notice.round + 1,
+        "told_receiver_id": notice.handover_client.receiver_id,
+        "expires_at": now + datetime.timedelta(days=ClientNoticeTemplate.current().answer_days),
+    }
     if notice.first_sent_at is None:
-        notice.first_sent_at = now
-        notice.expires_at = now + datetime.timedelta(days=ClientNoticeTemplate.current().answer_days)
-        ClientNotice.objects.filter(pk=notice.pk, first_sent_at__isnull=True).update(
-            first_sent_at=notice.first_sent_at, expires_at=notice.expires_at
+        fields["first_sent_at"] = now
+    else:
+        fields.update(answer="", answer_text="", answered_at=None)
+    ClientNotice.objects.filter(pk=notice.pk, round=notice.round).update(**fields)
+    for name, value in fields.items():
+        setattr(notice, name, value)
+
+
+def _reached_in_round(notices: list[ClientNotice], channel: str) -> dict[int, set[str]]:
+    """Per notice, the recipients this channel reached (or is reaching) in the notice's round; a
+    delivery that failed every try does not count, so it can be sent again."""
+    reached: dict[int, set[str]] = {}
+    rounds = {n.pk: n.round for n in notices if not _new_round(n)}
+    rows = (
+        NoticeDelivery.objects.filter(notice_id__in=list(rounds), channel=channel)
+        .exclude(sent_at__isnull=True, attempts__gte=MAX_ATTEMPTS)
+        .values_list("notice_id", "round", "recipient")
+    )
+    for notice_id, round_, recipient in rows:
+        if round_ == rounds[notice_id]:
+            reached.setdefault(notice_id, set()).add(recipient)
+    return reached
+
+
+def _sent_already(channel: str) -> WrongState:
+    return WrongState(
+        _(
+            "The notice was already given to these clients by %(channel)s; it is given again once a client's "
+            "receiver changes."
         )
+        % {"channel": NoticeChannel(channel).label}
+    )
 
 
 @transaction.atomic
@@ -135,13 +186,22 @@ def notices_send(
     now = timezone.now()
     site = origin.site_url()
     template = ClientNoticeTemplate.current()
+    done = _reached_in_round(notices, channel)
     deliveries = []
+    already = resent = 0
     for notice in notices:
         reached = contacts.get(notice.handover_client.client_id, [])
         if not reached:
             continue
+        # Within a round each recipient once: a second click, a second sender, sends nothing.
+        fresh = [c for c in reached if getattr(c, field) not in done.get(notice.pk, ())]
+        if not fresh:
+            already += 1
+            continue
+        resent += notice.outdated()
+        _tell(notice, now)
         subject = notice_texts(notice, template=template, link="").subject if channel == NoticeChannel.EMAIL else ""
-        for contact in reached:
+        for contact in fresh:
             deliveries.append(
                 NoticeDelivery(
                     notice=notice,
@@ -152,10 +212,13 @@ def notices_send(
                     created_by=user,
                     created_at=now,
                     site_url=site,
+                    receiver_id=notice.told_receiver_id,
+                    round=notice.round,
                 )
             )
-        _mark_first_sent(notice, now)
     if not deliveries:
+        if already:
+            raise _sent_already(channel)
         raise InvalidInput(
             _("None of the chosen clients has a contact with an email address.")
             if channel == NoticeChannel.EMAIL
@@ -171,9 +234,25 @@ def notices_send(
         channel=channel,
         clients=len({d.notice_id for d in deliveries}),
         recipients=len(deliveries),
+        resent=resent,
     )
     SENDER.queue_after_commit()
     return deliveries
+
+
+def notice_receiver_changed(h: Handover, hc: HandoverClient, *, event_id: int, user: User) -> bool:
+    """Follows a change of the client's receiver (services/plan.py): a notice sent naming another
+    receiver is now outdated, and its senders are told to send it again. True when it is."""
+    notice = (
+        ClientNotice.objects.filter(handover_client=hc, first_sent_at__isnull=False)
+        .select_related("told_receiver")
+        .first()
+    )
+    if notice is None or notice.told_receiver_id == hc.receiver_id:
+        return False
+    told = notice.told_receiver.display_name if notice.told_receiver else ""
+    notify.notice_outdated(h, event_id=event_id, handover_client=hc, told=told, actor=user)
+    return True
 
 
 MANUAL_CHANNELS = (NoticeChannel.WECHAT, NoticeChannel.PHONE, NoticeChannel.PAPER)
@@ -194,14 +273,30 @@ def notice_mark_sent(
     h = lock_handover(handover_client.handover_id, expected_version)
     require_stage(h)
     notice = _sendable(h, user, [handover_client.pk])[0]
+    if _reached_in_round([notice], channel):
+        raise _sent_already(channel)
+    resent = notice.outdated()
     now = timezone.now()
+    _tell(notice, now)
     delivery = NoticeDelivery.objects.create(
-        notice=notice, channel=channel, note=(note or "").strip(), created_by=user, created_at=now, sent_at=now
+        notice=notice,
+        channel=channel,
+        note=(note or "").strip(),
+        created_by=user,
+        created_at=now,
+        sent_at=now,
+        receiver_id=notice.told_receiver_id,
+        round=notice.round,
     )
-    _mark_first_sent(notice, now)
     bump(h)
     log_event(
-        h, actor=user, kind="client_notice_sent", channel=channel, client=notice.handover_client.client.name, clients=1
+        h,
+        actor=user,
+        kind="client_notice_sent",
+        channel=channel,
+        client=notice.handover_client.client.name,
+        clients=1,
+        resent=int(resent),
     )
     return delivery
 
@@ -268,12 +363,16 @@ def notice_answer(*, token: str, answer: str, text: str = "") -> ClientNotice:
     notice = ClientNotice.objects.select_for_update().get(pk=found.pk)
     # The handover as locked: a cancellation that came first closes the link.
     found.handover_client.handover = h
+    # Its receiver as locked too: the answer is recorded as about them.
+    found.handover_client.refresh_from_db(fields=["receiver"])
     notice.handover_client = found.handover_client
     state = link_state(notice)
     if state != "open":
         raise LinkClosed(state)
-    ClientNotice.objects.filter(pk=notice.pk, answer="").update(
-        answer=answer, answer_text=text, answered_at=timezone.now()
+    # The answer is about the receiver the page showed: the client's receiver now. (An answer about
+    # an earlier receiver is replaced: link_state opens the link again once the receiver changed.)
+    ClientNotice.objects.filter(pk=notice.pk, answer=notice.answer).update(
+        answer=answer, answer_text=text, answered_at=timezone.now(), told_receiver_id=notice.handover_client.receiver_id
     )
     notice.refresh_from_db()
     hc = notice.handover_client

@@ -20,6 +20,7 @@ from ..models import (
     State,
     check_planned_visit,
 )
+from .client_notices import notice_receiver_changed
 from .common import (
     bump,
     bump_row,
@@ -224,7 +225,7 @@ def _set_receiver(h, hc: HandoverClient, receiver: User, user: User) -> None:
     hc.receiver = receiver
     hc.save(update_fields=["receiver"])
     hc.items.update(receiver=receiver, status=ItemStatus.PENDING, handed_over_at=None, confirmed_at=None)
-    log_event(
+    event = log_event(
         h,
         actor=user,
         kind="receiver_changed",
@@ -232,6 +233,8 @@ def _set_receiver(h, hc: HandoverClient, receiver: User, user: User) -> None:
         from_receiver=str(previous),
         to_receiver=str(receiver),
     )
+    # A notice sent to the client named the earlier receiver: its senders hear it is outdated.
+    notice_receiver_changed(h, hc, event_id=event.pk, user=user)
 
 
 @transaction.atomic

@@ -5,7 +5,10 @@ handover that answers GET is a read and must be in READS (or, reading no client 
 UNLOGGED with why), so a new endpoint cannot go unlogged.
 """
 
+from django.urls import reverse
+
 from accounts.models import AccessLog
+from accounts.tokens import api_token_create
 from handover.models import Signature
 from handover.tests.test_after_completion import _ask, completed, handover_urls  # noqa: F401 (a fixture)
 
@@ -65,6 +68,12 @@ REFUSED_AFTER = {
     "handover:notice_letters",
     "api:notice-letter",
     "api:notice-letters",
+}
+# Reads of client data that are not under one handover: the duties after completion name their
+# clients (and the due follow-ups), so they are logged as the client list is.
+LIST_READS = {
+    "handover:duties": Action.LIST_CLIENTS,
+    "api:duty-list": Action.LIST_CLIENTS,
 }
 UNLOGGED = {
     # A party's drawn signature, shown beside their name on the handover page (itself logged).
@@ -157,4 +166,37 @@ def test_an_action_writes_no_access_row(completed, people, client):  # noqa: F81
     w = completed
     response = _ask(client, people.hr, "handover:revoke_access", {"pk": w.h.pk}, "post")
     assert response.status_code == 302
+    assert _rows() == []
+
+
+def test_the_duty_lists_are_logged_once_with_their_filters(completed, people, client):  # noqa: F811
+    wrong = []
+    for name, action in LIST_READS.items():
+        for who in ("receiver", "hr", "other_sales"):
+            AccessLog.objects.all().delete()
+            query = "?late=1" if name.startswith("handover:") else "?late=true"
+            token = api_token_create(user=getattr(people, who))[0] if name.startswith("api:") else None
+            if token is None:
+                client.force_login(getattr(people, who))
+            url = reverse(name) + query
+            headers = {"HTTP_AUTHORIZATION": f"Token {token}"} if token else {}
+            response = client.get(url, **headers)
+            rows = _rows()
+            if response.status_code != 200 or [r[:3] for r in rows] != [(who, action, False)]:
+                wrong.append(f"{name} by {who}: {response.status_code} logged {rows}")
+            elif rows[0][3] != url:
+                wrong.append(f"{name} by {who}: the row does not say what was listed: {rows}")
+    assert wrong == []
+
+
+def test_a_duty_list_refused_for_its_filter_is_logged_too(completed, people, client):  # noqa: F811
+    token = api_token_create(user=people.receiver)[0]
+    response = client.get(reverse("api:duty-list") + "?late=maybe", HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 400
+    assert [r[:3] for r in _rows()] == [("receiver", Action.LIST_CLIENTS, False)]
+
+
+def test_an_anonymous_duty_list_reads_nothing_and_logs_nothing(completed, client):  # noqa: F811
+    assert client.get(reverse("api:duty-list")).status_code == 401
+    assert client.get(reverse("handover:duties")).status_code == 302
     assert _rows() == []
