@@ -176,13 +176,17 @@ def bench_large_book_search(clients: int | None = None, repeat: int = LARGE_REPE
                 get()
             p50 = statistics.median(timings)
             p95 = statistics.quantiles(timings, n=20, method="inclusive")[-1]
+            # The target is PostgreSQL's (issue 12): SQLite, the zero-configuration default with no
+            # trigram or bigram index, runs the same rows at a tenth of the size for comparison only.
+            on_postgres = connection.vendor == "postgresql"
+            target = f"p95 ≤ {LARGE_TARGET_SECONDS * 1000:.0f} ms"
             rows.append(
                 {
                     "name": f"list {size:,}: {role}, {label} (p50 {p50 * 1000:.0f} ms, p95)",
                     "seconds": p95,
                     "queries": len(queries),
-                    "target": f"p95 ≤ {LARGE_TARGET_SECONDS * 1000:.0f} ms",
-                    "ok": p95 <= LARGE_TARGET_SECONDS,
+                    "target": target if on_postgres else f"({target} on PostgreSQL)",
+                    "ok": p95 <= LARGE_TARGET_SECONDS if on_postgres else None,
                 }
             )
     return rows
