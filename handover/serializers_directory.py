@@ -5,10 +5,10 @@ from rest_framework import serializers
 
 from accounts.models import Department, User
 from accounts.roles import Role
-from clients.models import Client, Contact, Contract, FollowUp, LostReason, Opportunity, OwnershipChange
+from clients.models import Client, Contact, Contract, LostReason, Opportunity, OwnershipChange
 from notifications.models import Notification
 
-from .serializers import PersonSerializer
+from .serializers import FollowUpSerializer, PersonSerializer
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -147,27 +147,11 @@ class DealSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ClientFollowUpSerializer(serializers.ModelSerializer):
-    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
-    contact_name = serializers.CharField(source="contact.name", read_only=True, default="")
-    created_by = PersonSerializer(read_only=True)
+class ClientFollowUpSerializer(FollowUpSerializer):
+    """The follow-up endpoint's shape, within its client (so without the client's id)."""
 
-    class Meta:
-        model = FollowUp
-        fields = [
-            "id",
-            "date",
-            "kind",
-            "kind_display",
-            "contact",
-            "contact_name",
-            "content",
-            "objections",
-            "commitments",
-            "next_plan",
-            "created_by",
-            "created_at",
-        ]
+    class Meta(FollowUpSerializer.Meta):
+        fields = [f for f in FollowUpSerializer.Meta.fields if f != "client"]
         read_only_fields = fields
 
 
