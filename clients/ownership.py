@@ -14,7 +14,7 @@ from django.db import transaction
 
 from accounts.models import User
 from notifications.models import WebhookEventType
-from notifications.webhooks import webhook_emit_all
+from notifications.webhooks import person_data, webhook_emit_all
 
 from .models import Client, OwnershipChange
 
@@ -114,8 +114,7 @@ def _owner_change_events(rows: list[OwnershipChange]) -> list[tuple[dict, None]]
     }
 
     def person(pk):
-        user = people.get(pk)
-        return None if user is None else {"id": user.pk, "employee_no": user.employee_no, "name": user.display_name}
+        return person_data(people.get(pk))
 
     return [
         (

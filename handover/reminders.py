@@ -21,7 +21,7 @@ from accounts.models import User
 from accounts.roles import Role
 from clients.models import FollowUp
 from notifications.models import Notification, WebhookEventType
-from notifications.webhooks import webhook_emit_all
+from notifications.webhooks import person_data, webhook_emit_all
 
 from . import flow
 from .models import (
@@ -245,11 +245,7 @@ def _overdue_duty_events(today: datetime.date) -> list[tuple[dict, str]]:
                 "duty": {"id": d.pk, "kind": d.kind, "due_on": d.due_on},
                 "handover": {"id": d.handover_id, "number": d.handover.number},
                 "client": {"id": d.client_id, "name": d.client.name} if d.client_id else None,
-                "assignee": (
-                    {"id": d.assignee_id, "employee_no": d.assignee.employee_no, "name": d.assignee.display_name}
-                    if d.assignee_id
-                    else None
-                ),
+                "assignee": person_data(d.assignee),
             },
             f"duty.overdue:{d.pk}",
         )

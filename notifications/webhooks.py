@@ -84,6 +84,13 @@ def webhook_emit_all(event_type: str, events: Events | Callable[[], Events]) -> 
     return written
 
 
+def person_data(user) -> dict | None:
+    """A person as every event names them: id, employee number (for the HR system) and name."""
+    if user is None:
+        return None
+    return {"id": user.pk, "employee_no": user.employee_no, "name": user.display_name}
+
+
 def body_of(event: WebhookEvent) -> bytes:
     payload = {
         "id": str(event.event_id),

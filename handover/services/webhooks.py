@@ -6,15 +6,9 @@ changing hands at completion are told by clients.ownership, like every other cha
 """
 
 from notifications.models import WebhookEventType
-from notifications.webhooks import webhook_emit
+from notifications.webhooks import person_data, webhook_emit
 
 from ..models import Event, Handover, State
-
-
-def _person(user) -> dict | None:
-    if user is None:
-        return None
-    return {"id": user.pk, "employee_no": user.employee_no, "name": user.display_name}
 
 
 def handover_data(h: Handover) -> dict:
@@ -23,7 +17,7 @@ def handover_data(h: Handover) -> dict:
         "number": h.number,
         "state": h.state,
         "reason": h.reason,
-        "departing": _person(h.departing),
+        "departing": person_data(h.departing),
         "notice_date": h.notice_date,
         "last_working_day": h.last_working_day,
     }
@@ -32,7 +26,7 @@ def handover_data(h: Handover) -> dict:
 def webhooks_for_event(h: Handover, event: Event) -> None:
     """Tell the subscribed systems of this event of the handover, in its transaction. The data is
     gathered only when a subscription asks for the event (a query or two, otherwise spared)."""
-    actor = lambda: _person(event.actor)  # noqa: E731 - read only if told
+    actor = lambda: person_data(event.actor)  # noqa: E731 - read only if told
     if event.kind == "started":
         webhook_emit(WebhookEventType.HANDOVER_STARTED, lambda: {"handover": handover_data(h), "actor": actor()})
     elif event.kind == "transition":
