@@ -20,7 +20,7 @@ from .walk import advance_to
 # departing, receiver, second receiver for a share of the clients (or None), the state to leave it at
 DEMO_HANDOVERS = [
     ("liuyang", "zhangwei", "chenjing", State.MATERIALS, "transfer"),
-    ("hejun", "luoxue", None, State.SPOT_CHECK, "long_leave"),
+    ("hejun", "luoxue", None, State.SPOT_CHECK, "transfer"),
     ("linfang", "luoxue", None, State.REPORT_APPROVAL, "resignation"),
     ("zhoujie", "wumin", "sunli", State.COMPLETED, "resignation"),
 ]

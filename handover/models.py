@@ -65,6 +65,12 @@ class Reason(models.TextChoices):
     RESIGNATION = "resignation", _("Resignation")
     TRANSFER = "transfer", _("Transfer")
     LONG_LEAVE = "long_leave", _("Long leave")
+    MATERNITY_LEAVE = "maternity_leave", _("Maternity leave")
+    TEMPORARY_TRANSFER = "temporary_transfer", _("Temporary transfer")
+
+
+# A cover, not a departure: the person comes back on a return date, and their clients with them.
+COVER_REASONS = frozenset({Reason.LONG_LEAVE, Reason.MATERNITY_LEAVE, Reason.TEMPORARY_TRANSFER})
 
 
 # ---------------------------------------------------------------------------------------
