@@ -255,6 +255,9 @@ SPECTACULAR_SETTINGS = {
         "ClientStatusEnum": "clients.models.ClientStatus",
         # A client's relationship risk: the level now and the one stored with the spot-check draw.
         "RiskLevelEnum": "handover.choices.RiskLevel",
+        # The handover state, in its state field and in the path of states it passes.
+        "StateEnum": "handover.flow.State",
+        "PartEnum": "handover.flow.Part",
     },
 }
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from .flow import OPTIONAL_PARTS
 from .models import (
     ArchivedDocument,
     ArchiveJob,
@@ -31,6 +32,7 @@ from .models import (
     InvitationDelivery,
     NoticeDelivery,
     PhoneCheck,
+    ProcedureVariant,
     Reminder,
     ReminderPolicy,
     Report,
@@ -61,8 +63,43 @@ class DocumentTemplateAdmin(admin.ModelAdmin):
 
 @admin.register(StageDuration)
 class StageDurationAdmin(admin.ModelAdmin):
+    """The company's days per state, for every kind of handover; a variant's own are on its page."""
+
     list_display = ["state", "working_days"]
     list_editable = ["working_days"]
+    exclude = ["variant"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(variant=None)
+
+
+class VariantDurationInline(admin.TabularInline):
+    model = StageDuration
+    extra = 0
+    verbose_name = _("working days of a state, for this kind only")
+    verbose_name_plural = _("working days of the states, for this kind only (others: the company's)")
+
+
+@admin.register(ProcedureVariant)
+class ProcedureVariantAdmin(admin.ModelAdmin):
+    """Which parts of the procedure each kind of handover goes through, read by the flow spec when
+    a handover starts; the plan and the final approval are always gone through."""
+
+    list_display = ["reason", *OPTIONAL_PARTS]
+    list_editable = list(OPTIONAL_PARTS)
+    inlines = [VariantDurationInline]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ["reason", *OPTIONAL_PARTS],
+                "description": _(
+                    "Every kind of handover goes through the plan and the final approval (with the three-party "
+                    "checklist). A change here applies to handovers started afterwards."
+                ),
+            },
+        )
+    ]
 
 
 @admin.register(ReminderPolicy)

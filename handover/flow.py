@@ -92,6 +92,11 @@ class StateSpec:
     # state): until the last is in, the signers are told to sign (SignatureSpec.notice), and
     # `by`'s to-do, notice and reminders wait; the last signature brings them.
     signed_first: SignaturePurpose | None = None
+    # The part of the procedure (PARTS) the state belongs to, where it is not its stage.
+    part: str = ""
+    # What follows whenever a transition enters the state, after the transition's own `after`
+    # (hooks of handover.services): the state's preparation, whichever part the handover came from.
+    entered: tuple[str, ...] = ()
 
     @property
     def actors(self) -> tuple[Party, ...]:
@@ -123,8 +128,20 @@ STATES: dict[State, StateSpec] = {
         days=7,
     ),
     State.VISITS_REVIEW: StateSpec("visits", Party.SUPERVISOR, todo=_("Review the joint visits"), days=1),
-    State.SPOT_CHECK: StateSpec("spot_check", Party.WITNESS, todo=_("Phone the sampled clients (spot-check)"), days=2),
-    State.REPORT: StateSpec("report", Party.DEPARTING, todo=_("Write the handover report and submit it"), days=2),
+    State.SPOT_CHECK: StateSpec(
+        "spot_check",
+        Party.WITNESS,
+        todo=_("Phone the sampled clients (spot-check)"),
+        days=2,
+        entered=("draw_sample",),
+    ),
+    State.REPORT: StateSpec(
+        "report",
+        Party.DEPARTING,
+        todo=_("Write the handover report and submit it"),
+        days=2,
+        entered=("draft_report",),
+    ),
     State.REPORT_REVIEW: StateSpec("report", Party.SUPERVISOR, todo=_("Review the handover report"), days=1),
     State.REPORT_APPROVAL: StateSpec(
         "report",
@@ -132,6 +149,8 @@ STATES: dict[State, StateSpec] = {
         todo=_("Give the final approval of the handover report"),
         days=1,
         signed_first=SignaturePurpose.CHECKLIST,
+        part="approval",
+        entered=("figures_without_report",),
     ),
     State.COMPLETED: StateSpec("completed", told=(Party.DEPARTING, Party.SUPERVISOR, Party.EVERY_RECEIVER, Party.HR)),
     State.CANCELLED: StateSpec(
@@ -158,6 +177,75 @@ DEFAULT_STATE_DAYS = {s: spec.days for s, spec in STATES.items() if spec.days}
 WORK_STATES = {s for s, spec in STATES.items() if spec.by == Party.DEPARTING}
 # States where receivers act too.
 RECEIVER_STATES = {s for s, spec in STATES.items() if Party.RECEIVERS in spec.also}
+
+
+# ---------------------------------------------------------------------------------------
+# Parts of the procedure: which ones a kind of handover goes through (handover.models.ProcedureVariant,
+# edited in the admin, copied onto each handover when it starts: Handover.parts)
+
+
+class Part(models.TextChoices):
+    PLAN = "plan", _("Plan")
+    MATERIALS = "materials", _("Materials")
+    VISITS = "visits", _("Joint visits")
+    SPOT_CHECK = "spot_check", _("Phone spot-check")
+    REPORT = "report", _("Report")
+    APPROVAL = "approval", _("Final approval")
+
+
+def part_of(state: str) -> str | None:
+    spec = STATES[state]
+    return spec.part or spec.stage if spec.by else None
+
+
+# Every handover goes through the plan and the final approval: the plan says who receives what, and
+# the final approval is the manager's signature under which the clients move, after the departing
+# person, the receivers and the witness have signed the checklist. The other parts a company may
+# leave out for a kind of handover.
+REQUIRED_PARTS = (Part.PLAN, Part.APPROVAL)
+OPTIONAL_PARTS = tuple(p for p in Part if p not in REQUIRED_PARTS)
+ALL_PARTS = tuple(Part.values)
+# A part kept only with another, and what a company is told that leaves the other out.
+PART_NEEDS = {
+    Part.SPOT_CHECK: (
+        Part.VISITS,
+        _("The phone spot-check needs the joint visits: the witness phones a sample of the clients visited jointly."),
+    ),
+}
+
+
+def parts_problem(parts) -> str:
+    """Why a handover cannot go through exactly these parts ("" when it can)."""
+    parts = set(parts)
+    if unknown := parts - set(ALL_PARTS):
+        return _("Unknown part of the procedure: %(parts)s.") % {"parts": ", ".join(sorted(unknown))}
+    for part in REQUIRED_PARTS:
+        if part not in parts:
+            return _("Every handover goes through the %(part)s: its signatures are what the clients move under.") % {
+                "part": Part(part).label
+            }
+    for part, (needed, message) in PART_NEEDS.items():
+        if part in parts and needed not in parts:
+            return str(message)
+    return ""
+
+
+def path(parts) -> list[State]:
+    """The open states a handover going through these parts passes, in the procedure's order."""
+    return [s for s in OPEN_STATES if part_of(s) in parts]
+
+
+def forward_from(parts, state: str) -> State:
+    """Where moving on from this state leads: the next state on the path (after the last: completed)."""
+    states = path(parts)
+    i = states.index(state)
+    return states[i + 1] if i + 1 < len(states) else State.COMPLETED
+
+
+def back_from(parts, state: str) -> State:
+    """Where a return from this state leads: the departing person's work last before it on the path."""
+    states = path(parts)
+    return next(s for s in reversed(states[: states.index(state)]) if s in WORK_STATES)
 
 
 def todo_states(party: Party) -> list[State]:
@@ -419,7 +507,6 @@ TRANSITIONS: dict[str, TransitionSpec] = {
         Party.SUPERVISOR,
         signature=SignaturePurpose.VISITS_REVIEW,
         unmet=(SIGN_TO_APPROVE,),
-        after=("draw_sample",),
     ),
     "return_visits": TransitionSpec(
         _("Return the joint visits"), Party.SUPERVISOR, reason=True, notice=Notice.SENT_BACK
@@ -435,7 +522,6 @@ TRANSITIONS: dict[str, TransitionSpec] = {
                 _("A client said they were unaware of the handover; return it to joint visits."),
             ),
         ),
-        after=("draft_report",),
     ),
     "return_spot_check": TransitionSpec(
         _("Return to joint visits (client unaware)"),

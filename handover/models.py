@@ -10,6 +10,12 @@
                     └────────────┴─────────────────┘
     any open state ─▶ cancelled (HR or the manager, with a reason)
 
+That is the full procedure. A kind of handover may leave parts of it out (ProcedureVariant, in
+the admin; copied onto Handover.parts when it starts): an approval leaving a part then leads to
+the first state of the next part kept, and the manager's return from the final approval to the
+departing person's last work kept (flow.forward_from / flow.back_from). The plan and the final
+approval are never left out.
+
 Signatures: each receiver signs the receipt of the materials (at materials) and the record
 of the joint visits (at visits); the supervisor and the manager sign every approval as they
 give it; the departing person, every receiver and the witness sign the final checklist at
@@ -34,7 +40,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, transition
 
 from clients.models import FollowUpKind, Grade, LimitedTextField, PlainCharField
 from clients.validators import LONG_TEXT_MAX_LENGTH
@@ -46,16 +52,24 @@ from .codes import new_verification_code
 # The states, their stages and deadline days, the signatures and what each transition means are
 # the flow spec's (handover/flow.py). These are read from the models by many; they stay importable here.
 from .flow import (  # noqa: F401
+    ALL_PARTS,
     APPROVAL_SIGNATURES,
     CLOSED_STATES,
     DEFAULT_STATE_DAYS,
     OPEN_STATES,
+    OPTIONAL_PARTS,
+    PART_NEEDS,
     SIGNED_AT,
     STAGES,
     TRANSITION_NAMES,
     TRANSITIONS_NEEDING_REASON,
+    Part,
     SignaturePurpose,
     State,
+    back_from,
+    forward_from,
+    parts_problem,
+    path,
 )
 from .policy import is_departing, is_manager, is_supervisor, is_witness, may_cancel
 from .storage import archive_storage
@@ -213,6 +227,24 @@ def approver_signed(h) -> bool:
     return _checker(h).approval_signed()
 
 
+# Where a transition that leaves a part of the procedure leads depends on the parts this handover
+# goes through (Handover.parts, from its ProcedureVariant): the flow spec's forward_from / back_from.
+def _forward(h, *args, **kwargs) -> str:
+    return forward_from(h.parts, h.state)
+
+
+def _back(h, *args, **kwargs) -> str:
+    return back_from(h.parts, h.state)
+
+
+def _onward(*states: State) -> GET_STATE:
+    return GET_STATE(_forward, states=list(states))
+
+
+def all_parts() -> list[str]:
+    return list(ALL_PARTS)
+
+
 class Handover(ConcurrentTransitionMixin, models.Model):
     number = models.CharField(_("handover number"), max_length=20, unique=True)
     departing = models.ForeignKey(
@@ -263,6 +295,9 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     sample_seed = models.BigIntegerField(_("spot-check random seed"), null=True, blank=True)
     sample_drawn_at = models.DateTimeField(_("spot-check sample drawn at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    # The parts of the procedure it goes through (flow.Part), copied from its kind's ProcedureVariant
+    # when it starts: a later change in the admin does not move a handover already under way.
+    parts = models.JSONField(_("parts of the procedure"), default=all_parts)
 
     class Meta:
         verbose_name = _("handover")
@@ -300,6 +335,14 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     @property
     def is_completed(self) -> bool:
         return self.state == State.COMPLETED
+
+    @property
+    def path(self) -> list[State]:
+        """The open states this handover passes, in order (flow.path of its parts)."""
+        return path(self.parts)
+
+    def goes_through(self, part: str) -> bool:
+        return part in self.parts
 
     def plan_gaps(self) -> list["HandoverClient"]:
         return rules.plan_gaps(self.clients.all())
@@ -348,7 +391,11 @@ class Handover(ConcurrentTransitionMixin, models.Model):
         self.last_return_reason = reason
 
     @transition(
-        state, source=State.PLAN_APPROVAL, target=State.MATERIALS, permission=is_manager, conditions=[approver_signed]
+        state,
+        source=State.PLAN_APPROVAL,
+        target=_onward(State.MATERIALS, State.VISITS, State.REPORT, State.REPORT_APPROVAL),
+        permission=is_manager,
+        conditions=[approver_signed],
     )
     def approve_plan(self):
         pass
@@ -370,7 +417,7 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     @transition(
         state,
         source=State.MATERIALS_REVIEW,
-        target=State.VISITS,
+        target=_onward(State.VISITS, State.REPORT, State.REPORT_APPROVAL),
         permission=is_supervisor,
         conditions=[approver_signed],
     )
@@ -394,7 +441,7 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     @transition(
         state,
         source=State.VISITS_REVIEW,
-        target=State.SPOT_CHECK,
+        target=_onward(State.SPOT_CHECK, State.REPORT, State.REPORT_APPROVAL),
         permission=is_supervisor,
         conditions=[approver_signed],
     )
@@ -408,7 +455,7 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     @transition(
         state,
         source=State.SPOT_CHECK,
-        target=State.REPORT,
+        target=_onward(State.REPORT, State.REPORT_APPROVAL),
         permission=is_witness,
         conditions=[spot_check_done_and_clean],
     )
@@ -456,7 +503,12 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     def approve_report(self):
         self.completed_at = timezone.now()
 
-    @transition(state, source=State.REPORT_APPROVAL, target=State.REPORT, permission=is_manager)
+    @transition(
+        state,
+        source=State.REPORT_APPROVAL,
+        target=GET_STATE(_back, states=[State.REPORT, State.MATERIALS, State.VISITS, State.PLAN]),
+        permission=is_manager,
+    )
     def return_report(self, reason: str = ""):
         self.last_return_reason = reason
 
@@ -762,16 +814,90 @@ def add_working_days(start: datetime.date, days: int) -> datetime.date:
 # Deadlines, duties after completion, reminders and notices
 
 
-class StageDuration(models.Model):
-    """How many working days the company gives each state; deadlines are computed from these."""
+# The parts a kind of handover goes through when the company has not said otherwise: a departure
+# every part; a cover (the person comes back) the plan, the materials and the final approval.
+COVER_PARTS = (Part.PLAN, Part.MATERIALS, Part.APPROVAL)
 
-    state = models.CharField(_("state"), max_length=20, choices=State.choices, unique=True)
-    working_days = models.PositiveSmallIntegerField(_("working days"))
+
+def default_parts(reason: str) -> list[str]:
+    return list(COVER_PARTS) if reason in COVER_REASONS else list(ALL_PARTS)
+
+
+class ProcedureVariant(models.Model):
+    """Which parts of the procedure one kind of handover goes through, and the days of its states.
+
+    The plan and the final approval are always gone through (flow.REQUIRED_PARTS); each optional
+    part is a switch named after it. The days a state may take are the variant's own StageDuration
+    rows where it has them, else the company's.
+    """
+
+    reason = models.CharField(_("kind of handover"), max_length=20, choices=Reason.choices, unique=True)
+    materials = models.BooleanField(_("materials"), default=True, help_text=_("Hand over and sign for the materials."))
+    visits = models.BooleanField(_("joint visits"), default=True, help_text=_("Visit each client together."))
+    spot_check = models.BooleanField(
+        _("phone spot-check"), default=True, help_text=_("The witness phones a sample; needs the joint visits.")
+    )
+    report = models.BooleanField(
+        _("report"), default=True, help_text=_("The departing person writes the report; the supervisor reviews it.")
+    )
+
+    class Meta:
+        verbose_name = _("procedure variant")
+        verbose_name_plural = _("procedure variants")
+        ordering = ["id"]
+        constraints = [
+            # flow.PART_NEEDS: the spot-check phones clients visited jointly. The admin's form checks it
+            # (Django validates constraints) and tells the company why.
+            models.CheckConstraint(
+                condition=~Q(spot_check=True, visits=False),
+                name="spot_check_needs_visits",
+                violation_error_message=PART_NEEDS[Part.SPOT_CHECK][1],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_reason_display()
+
+    @property
+    def parts(self) -> list[str]:
+        return [p for p in ALL_PARTS if p not in OPTIONAL_PARTS or getattr(self, p)]
+
+    @classmethod
+    def for_reason(cls, reason: str) -> "ProcedureVariant":
+        """The company's variant for this kind, or (none saved) the default one, unsaved."""
+        variant = cls.objects.filter(reason=reason).first()
+        if variant is None:
+            variant = cls(reason=reason, **{p: p in default_parts(reason) for p in OPTIONAL_PARTS})
+        return variant
+
+
+class StageDuration(models.Model):
+    """How many working days a state may take; deadlines are computed from these.
+
+    Without a variant: the company's days for every kind of handover; with one: that kind's own.
+    """
+
+    variant = models.ForeignKey(
+        ProcedureVariant,
+        verbose_name=_("procedure variant"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="durations",
+    )
+    state = models.CharField(
+        _("state"), max_length=20, choices=[(s.value, s.label) for s in State if s in DEFAULT_STATE_DAYS]
+    )
+    working_days = models.PositiveSmallIntegerField(_("working days"), validators=[MinValueValidator(1)])
 
     class Meta:
         verbose_name = _("stage duration")
         verbose_name_plural = _("stage durations")
         ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["state"], condition=Q(variant=None), name="one_company_duration_per_state"),
+            models.UniqueConstraint(fields=["variant", "state"], name="one_variant_duration_per_state"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_state_display()}: {self.working_days}"

@@ -16,6 +16,7 @@ from clients.models import Client, FollowUp, FollowUpKind, Grade, LostReason
 
 from . import split
 from .choices import RiskLevel
+from .flow import Part
 from .models import (
     SIGNED_AT,
     TRANSITIONS,
@@ -220,6 +221,16 @@ class HandoverDetailSerializer(HandoverListSerializer):
     )
     clients = HandoverClientSerializer(many=True, read_only=True)
     deadlines = DeadlineSerializer(many=True, read_only=True)
+    parts = serializers.ListField(
+        child=serializers.ChoiceField(choices=Part.choices),
+        read_only=True,
+        help_text="The parts of the procedure it goes through (its kind's procedure variant when it started).",
+    )
+    path = serializers.ListField(
+        child=serializers.ChoiceField(choices=State.choices),
+        read_only=True,
+        help_text="The states it passes, in order, before completed.",
+    )
 
     class Meta(HandoverListSerializer.Meta):
         fields = [
@@ -231,6 +242,8 @@ class HandoverDetailSerializer(HandoverListSerializer):
             "last_return_reason",
             "cancel_reason",
             "completed_at",
+            "parts",
+            "path",
             "available_transitions",
             "clients",
             "deadlines",

@@ -90,6 +90,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.ChecklistTemplateItem": only(superuser="vacd"),
     "handover.DocumentTemplate": only(superuser="vacd"),
     "handover.StageDuration": only(superuser="vacd"),
+    "handover.ProcedureVariant": only(superuser="vacd"),
     "handover.ReminderPolicy": only(superuser="vacd"),
     "handover.ClientNoticeTemplate": only(superuser="vacd"),
     "handover.ClientSurveyTemplate": only(superuser="vacd"),

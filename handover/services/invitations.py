@@ -36,6 +36,7 @@ from ..models import (
     InvitationKind,
     InvitationMethod,
     InvitationStatus,
+    Part,
     State,
     Visit,
     VisitInvitation,
@@ -145,8 +146,9 @@ def _description(h: Handover, hc_pk: int | None) -> str:
 
 
 def _planned_day(h: Handover, hc: HandoverClient) -> datetime.date | None:
-    """The planned day to have in the calendars: none while the start's guess is unconfirmed."""
-    if h.state == State.CANCELLED or "planned_visit_on" in (hc.prefilled or []):
+    """The planned day to have in the calendars: none while the start's guess is unconfirmed, nor
+    for a handover that goes through no joint visits."""
+    if h.state == State.CANCELLED or "planned_visit_on" in (hc.prefilled or []) or not h.goes_through(Part.VISITS):
         return None
     return hc.planned_visit_on
 

@@ -26,11 +26,14 @@ from ..models import (
     Handover,
     HandoverClient,
     ItemKind,
+    ProcedureVariant,
     Report,
     StageDeadline,
     StageDuration,
     add_working_days,
     check_handover_dates,
+    parts_problem,
+    path,
 )
 from ..notify import notice_for_event
 from .common import check_caps, check_receiver, check_rule, hold_people, log_event
@@ -87,11 +90,21 @@ def _create_numbered(today: datetime.date, *, departing: User, **fields) -> Hand
     raise Conflict(_("Many handovers are being started at this moment. Please try again."))
 
 
-def stage_deadlines(*, start: datetime.date, last_working_day: datetime.date) -> dict[str, datetime.date]:
-    """Due date per state, from the company's durations, never later than the last working day."""
-    durations = {**DEFAULT_STATE_DAYS, **dict(StageDuration.objects.values_list("state", "working_days"))}
+def stage_deadlines(
+    *, start: datetime.date, last_working_day: datetime.date, variant: ProcedureVariant | None = None
+) -> dict[str, datetime.date]:
+    """Due date per state of the variant's path (no variant: every state), from its own durations,
+    else the company's, else the flow spec's; never later than the last working day."""
+    company = StageDuration.objects.filter(variant=None).values_list("state", "working_days")
+    own = (
+        StageDuration.objects.filter(variant=variant).values_list("state", "working_days")
+        if variant and variant.pk
+        else []
+    )
+    durations = {**DEFAULT_STATE_DAYS, **dict(company), **dict(own)}
+    states = path(variant.parts) if variant else list(DEFAULT_STATE_DAYS)
     due, current = {}, start
-    for state in DEFAULT_STATE_DAYS:
+    for state in states:
         days = durations[state]
         current = add_working_days(current, days)
         due[state] = min(current, last_working_day)
@@ -166,6 +179,10 @@ def handover_start(
             raise InvalidInput(exc.message, field=receiver_field if person is receiver else "receivers") from exc
     today = timezone.localdate()
     check_rule(check_handover_dates, notice_date=notice_date, last_working_day=last_working_day, today=today)
+    # The parts this kind of handover goes through, as the company set them when it starts.
+    variant = ProcedureVariant.for_reason(reason)
+    if problem := parts_problem(variant.parts):
+        raise InvalidInput(problem, field="reason")
     if Handover.objects.filter(departing=departing, state__in=OPEN_STATES).exists():
         raise InvalidInput(_("%(name)s already has an open handover.") % {"name": departing}, field="departing")
 
@@ -180,12 +197,15 @@ def handover_start(
         notice_date=notice_date,
         last_working_day=last_working_day,
         started_by=started_by,
+        parts=variant.parts,
     )
 
     _build_checklist(h, everyone, today=today)
     StageDeadline.objects.bulk_create(
         StageDeadline(handover=h, state=state, due_on=due)
-        for state, due in stage_deadlines(start=max(today, notice_date), last_working_day=last_working_day).items()
+        for state, due in stage_deadlines(
+            start=max(today, notice_date), last_working_day=last_working_day, variant=variant
+        ).items()
     )
     # The report starts from the company's template, if it keeps one.
     template = DocumentTemplate.objects.filter(kind=DocumentTemplate.Kind.REPORT).first()

@@ -70,6 +70,9 @@ def handover_transition(
         method()
     for hook in spec.after:
         AFTER_TRANSITION[hook](h, user)
+    if h.state != from_state:
+        for hook in flow.STATES[h.state].entered:
+            AFTER_TRANSITION[hook](h, user)
     # The client notices wait for a stage the company chooses (ClientNoticeTemplate.prepare_at).
     prepare_client_notices(h, user)
 
@@ -84,8 +87,14 @@ def handover_transition(
     return h
 
 
-# What follows a transition, by the names the flow spec gives in its `after`; each stage's module
-# provides its own.
+def _figures_without_report(h: Handover, user: User) -> None:
+    """A handover that goes through no report of its own has its figures fixed as the final approval is reached."""
+    if not h.goes_through(flow.Part.REPORT):
+        fill_report_figures(h, user)
+
+
+# What follows a transition, by the names the flow spec gives in its `after` and its states'
+# `entered`; each stage's module provides its own.
 AFTER_TRANSITION = {
     "draw_sample": lambda h, user: draw_sample_once(h),
     "supersede_unaware": supersede_unaware,
@@ -94,4 +103,5 @@ AFTER_TRANSITION = {
     "transfer_ownership": transfer_ownership,
     "create_duties": lambda h, user: duties_create(h),
     "queue_archive": queue_archive_after_commit,
+    "figures_without_report": _figures_without_report,
 }

@@ -44,6 +44,7 @@ from .workspace import (
     tab_content,
     tab_links,
     tab_url,
+    tabs_of,
 )
 
 __all__ = [
@@ -190,7 +191,7 @@ def handover_page(
     items = item_section(h, user, rows)
     visits = visit_section(h, user, rows)
     spot_check = spot_check_section(h, user, rows, tz)
-    tab = tab if tab in TABS else stage_tab(h)
+    tab = tab if tab in tabs_of(h) else stage_tab(h)
     # The plan grid: the plan tab, and "my to-dos" of the departing person while they fill it in.
     show_plan_grid = tab == "plan" or (tab == "mine" and may_edit_plan(h, user))
     # The relationship risk, where it is shown (the plan grid has its column wherever it is): a fixed

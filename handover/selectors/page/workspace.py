@@ -195,8 +195,17 @@ def tab_content(
     return content
 
 
+# The tabs of a part of the procedure a handover may leave out (ProcedureVariant): not shown when it does.
+PART_TABS = {"materials": "materials", "visits": "visits", "spot_check": "spot_check"}
+
+
+def tabs_of(h: Handover) -> list[str]:
+    return [key for key in TAB_LABELS if key not in PART_TABS or h.goes_through(PART_TABS[key])]
+
+
 def tab_links(h: Handover, tab: str, mine_count: int) -> list[TabLink]:
     current = stage_tab(h)
+    shown = tabs_of(h)
     return [
         TabLink(
             key=key,
@@ -207,6 +216,7 @@ def tab_links(h: Handover, tab: str, mine_count: int) -> list[TabLink]:
             current_stage=key == current,
         )
         for key, label in TAB_LABELS.items()
+        if key in shown
     ]
 
 
