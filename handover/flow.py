@@ -565,7 +565,10 @@ TRANSITIONS: dict[str, TransitionSpec] = {
         notice=Notice.COMPLETED,
         after=("transfer_ownership", "create_duties", "queue_archive"),
     ),
-    "return_report": TransitionSpec(_("Return the report"), Party.MANAGER, reason=True, notice=Notice.SENT_BACK),
+    # Back to the report, or where the handover goes through none, to the departing person's last work kept.
+    "return_report": TransitionSpec(
+        _("Send back from the final approval"), Party.MANAGER, reason=True, notice=Notice.SENT_BACK
+    ),
     "cancel": TransitionSpec(_("Cancel the handover"), Party.MANAGER_OR_HR, reason=True, notice=Notice.CANCELLED),
 }
 

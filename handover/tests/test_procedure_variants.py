@@ -24,6 +24,7 @@ from handover.models import (
     StageDeadline,
     StageDuration,
 )
+from handover.selectors.page.prints import print_links
 from handover.selectors.page.stages import stage_cells
 from handover.selectors.page.workspace import tab_links
 from handover.services.invitations import _planned_day
@@ -196,6 +197,7 @@ def test_the_page_shows_only_the_parts_gone_through(start, people):
     assert [c.key for c in cells] == ["plan", "materials", "report", "completed"]
     # The report stage without a report is the final approval.
     assert cells[2].label == str(Part.APPROVAL.label)
+    assert [url.rsplit("/", 2)[-2] for _label, url in print_links(h, people.manager)] == ["plan", "materials"]
     tabs = [t.key for t in tab_links(h, "plan", 0)]
     assert "visits" not in tabs and "spot_check" not in tabs and "materials" in tabs and "report" in tabs
     # A tab of a part left out is not opened: the page falls back to the current stage's.

@@ -10,10 +10,16 @@ from ...models import ArchivedDocument, ArchiveJob, ArchiveJobState, Handover, S
 def print_links(h: Handover, user) -> list[tuple[str, str]]:
     if not policy.may_print(h, user):
         return []
+    labels = {
+        "plan": _("Print the plan"),
+        "materials": _("Print the materials list"),
+        "visits": _("Print the visits record"),
+    }
+    # Only the parts this handover goes through (the plan always does).
     return [
-        (_("Print the plan"), reverse("handover:print_stage", args=[h.pk, "plan"])),
-        (_("Print the materials list"), reverse("handover:print_stage", args=[h.pk, "materials"])),
-        (_("Print the visits record"), reverse("handover:print_stage", args=[h.pk, "visits"])),
+        (label, reverse("handover:print_stage", args=[h.pk, stage]))
+        for stage, label in labels.items()
+        if h.goes_through(stage)
     ]
 
 
