@@ -345,7 +345,7 @@ class Handover(ConcurrentTransitionMixin, models.Model):
         return part in self.parts
 
     def plan_gaps(self) -> list["HandoverClient"]:
-        return rules.plan_gaps(self.clients.all())
+        return rules.plan_gaps(self.clients.all(), visits=self.goes_through(Part.VISITS))
 
     def visit_gaps(self) -> list["HandoverClient"]:
         covered = set(

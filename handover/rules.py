@@ -17,17 +17,19 @@ from clients.models import Grade
 from .choices import CallResult, ItemStatus, VisitMode
 
 # ---------------------------------------------------------------------------------------
-# The plan: every client has its status, risks, next steps and a planned visit, and what was
-# prefilled from the book has been checked by the departing person.
+# The plan: every client has its status, risks, next steps and (where the handover goes through
+# joint visits) a planned visit, and what was prefilled from the book has been checked by the
+# departing person.
 
 
-def plan_complete(hc) -> bool:
-    filled = hc.current_status.strip() and hc.risks.strip() and hc.next_steps.strip() and hc.planned_visit_on
+def plan_complete(hc, *, visits: bool = True) -> bool:
+    filled = hc.current_status.strip() and hc.risks.strip() and hc.next_steps.strip()
+    filled = filled and (hc.planned_visit_on or not visits)
     return bool(filled and not hc.prefilled)
 
 
-def plan_gaps(hcs: Iterable) -> list:
-    return [hc for hc in hcs if not plan_complete(hc)]
+def plan_gaps(hcs: Iterable, *, visits: bool = True) -> list:
+    return [hc for hc in hcs if not plan_complete(hc, visits=visits)]
 
 
 # ---------------------------------------------------------------------------------------

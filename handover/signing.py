@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from . import rules
-from .flow import APPROVERS, PER_SIGNER
+from .flow import APPROVERS, PER_SIGNER, Part
 from .models import (
     APPROVAL_PURPOSE_AT,
     ChecklistItem,
@@ -374,7 +374,7 @@ class Facts:
         return _Params(self.value(fact))
 
     def _plan_gaps(self):
-        return rules.plan_gaps(self.h.clients.all())
+        return rules.plan_gaps(self.h.clients.all(), visits=self.h.goes_through(Part.VISITS))
 
     def _unconfirmed_items(self):
         return rules.unconfirmed_items(self.checker.content.items)

@@ -27,7 +27,7 @@ from clients.money import format_money
 from clients.selectors import OpenBusiness
 from clients.validators import TEXT_MAX_LENGTH
 
-from ..models import Handover, HandoverClient
+from ..models import Handover, HandoverClient, Part
 
 # A contract ending within this many days of the start is a risk to name.
 ENDING_SOON_DAYS = 90
@@ -197,7 +197,12 @@ def prefill_plan(
     """
     follow_ups = latest_follow_ups(hc.client_id for hc in hcs)
     start = min(max(h.notice_date, today), h.last_working_day)
-    visits = spread_visits([(hc.pk, hc.grade) for hc in hcs], start=start, end=h.last_working_day)
+    # A handover that goes through no joint visits plans none.
+    visits = (
+        spread_visits([(hc.pk, hc.grade) for hc in hcs], start=start, end=h.last_working_day)
+        if h.goes_through(Part.VISITS)
+        else {}
+    )
     for hc in hcs:
         cid = hc.client_id
         # Stored text, read by everyone: in the company's language, whoever started the handover.

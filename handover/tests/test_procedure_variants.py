@@ -333,3 +333,37 @@ def test_dates_stay_within_the_last_working_day_whatever_the_variant(db):
     due = services.stage_deadlines(start=start_day, last_working_day=datetime.date(2026, 12, 4), variant=variant)
     assert list(due) == flow.path(variant.parts)
     assert max(due.values()) == datetime.date(2026, 12, 4)
+
+
+def test_a_plan_without_joint_visits_asks_no_planned_visit(start, people):
+    _only(Reason.RESIGNATION, Part.MATERIALS)
+    h = start()
+    # Nothing planned for a visit that will not take place, not even as a guess to check.
+    assert not h.clients.exclude(planned_visit_on=None).exists()
+    for hc in h.clients.all():
+        services.handover_client_update_plan(
+            handover_client=hc,
+            user=h.departing,
+            current_status="合作正常",
+            risks="无",
+            next_steps="电话介绍代管人",
+            planned_visit_on=None,
+        )
+    h = services.handover_transition(handover=h.pk, name="submit_plan", user=h.departing)
+    assert h.state == State.PLAN_REVIEW
+
+
+def test_a_plan_with_joint_visits_still_needs_each_planned_visit(start, people):
+    h = start()
+    hc = h.clients.first()
+    h.clients.exclude(pk=hc.pk).update(prefilled=[], planned_visit_on=h.last_working_day)
+    services.handover_client_update_plan(
+        handover_client=hc,
+        user=h.departing,
+        current_status="合作正常",
+        risks="无",
+        next_steps="共同拜访",
+        planned_visit_on=None,
+    )
+    with pytest.raises(services.InvalidInput):
+        services.handover_transition(handover=h.pk, name="submit_plan", user=h.departing)

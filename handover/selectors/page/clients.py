@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from clients.models import Contact
 
 from ... import policy, rules
-from ...models import Handover, State
+from ...models import Handover, Part, State
 from ..display import Row, url_pattern
 from ..risk import ClientRisk
 from .items import ItemRow, ItemSection
@@ -85,9 +85,10 @@ def client_section(
     drop_url = url_pattern("handover:client_drop", h.pk) if h.is_open and policy.may_drop_client(h, user) else ""
     groups: dict[int, ReceiverGroup] = {}
     plan_gaps = visit_gaps = 0
+    with_visits = h.goes_through(Part.VISITS)
     for hc in rows.clients:
         covered = hc.pk in visits.covered
-        complete = rules.plan_complete(hc)
+        complete = rules.plan_complete(hc, visits=with_visits)
         plan_gaps += not complete
         visit_gaps += not covered
         row = ClientRow(
