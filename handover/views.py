@@ -172,7 +172,11 @@ def _detail_context(request, page, *, disputes=None, **plan_excel) -> dict:
         "notices": _notices_tab(page.handover, request.user) if page.tab == "notices" else None,
         "notice_statuses": NoticeStatus.choices,
         # The visits as calendar events (_visit_calendar.html), on the plan and visits tabs.
-        "visit_calendar": (visit_calendar_context(page) if page.tab in ("plan", "visits") else None),
+        "visit_calendar": (
+            visit_calendar_context(page)
+            if page.tab in ("plan", "visits") and page.handover.goes_through("visits")
+            else None
+        ),
         # The clients' satisfaction survey (_client_surveys.html), on its own tab.
         "surveys": selectors.surveys_tab(page.handover, request.user) if page.tab == "surveys" else None,
         "survey_statuses": SurveyStatus.choices,

@@ -205,6 +205,8 @@ def test_the_page_shows_only_the_parts_gone_through(start, people):
     response = browser.get(reverse("handover:detail", args=[h.pk]) + "?tab=visits")
     assert response.status_code == 200
     assert response.context["page"].tab == "plan"
+    # No calendar of joint visits that will not take place.
+    assert response.context["visit_calendar"] is None
 
 
 def _login(user):
