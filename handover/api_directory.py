@@ -36,6 +36,8 @@ from .serializers_directory import (
     ArchiveEntrySerializer,
     ClientDetailSerializer,
     ClientListEntrySerializer,
+    CoverEndedSerializer,
+    CoverEndSerializer,
     InboxEntrySerializer,
     MarkedReadSerializer,
     NotificationFilterSerializer,
@@ -364,6 +366,35 @@ class RevokeAccessView(HandoverScoped):
         h.departing.refresh_from_db(fields=["is_active"])
         body = {"handover": h.pk, "departing": h.departing, "active": h.departing.is_active}
         return Response(AccessRevokedSerializer(body).data)
+
+
+@extend_schema(
+    tags=["handovers"],
+    summary="End a cover early (提前结束代管; HR, once the cover's handover is completed)",
+    description="A cover is a handover for a long leave, a maternity leave or a temporary transfer: completion "
+    "moves the clients to the cover person, and on the return date they go back by themselves. Here HR ends it "
+    "before: every client the cover person still holds goes back to the absent person now, each with its "
+    "history row; both sides are told. If the absent person has left or is leaving, nothing moves "
+    "(ended false, with the refusal) and HR and their supervisor are told. 403 for anyone but HR; 409 for a "
+    "handover that is no cover, not yet completed, or whose cover has ended.",
+    request=CoverEndSerializer,
+    responses={200: CoverEndedSerializer, **_errors(400, 403, 404, 409)},
+)
+class CoverEndView(HandoverScoped):
+    serializer_class = CoverEndedSerializer
+
+    def post(self, request, pk: int):
+        self.parse(CoverEndSerializer)
+        result = services.cover_end(handover=self.get_handover(), by=request.user)
+        body = {
+            "handover": result.handover.pk,
+            "ended": result.ended,
+            "cover_status": result.handover.cover_status,
+            "returned": result.returned,
+            "stayed": result.stayed,
+            "refusal": result.refusal,
+        }
+        return Response(CoverEndedSerializer(body).data)
 
 
 class StagePrintView(HandoverScoped):

@@ -20,6 +20,10 @@ class HandoverConfig(AppConfig):
         register_owner_guard(services.ownership_refusals)
         hooks.register_visibility_grant(selectors.clients_seen_in_open_handovers)
         hooks.register_export_lock(selectors.departing_is_locked)
+        # During a cover the absent person reads their covered clients if the company's CoverPolicy
+        # says so (never edits: those ask for the owner); and exports none of them.
+        hooks.register_visibility_grant(selectors.clients_covered_for)
+        hooks.register_export_lock(selectors.absent_in_cover)
         # A follow-up recorded on a client closes, in its transaction, the duties it proves.
         hooks.register_follow_up_listener(reminders.duties_close_by_follow_up)
         # The client page's "after the handover" card: what became of the client since each handover.
@@ -29,6 +33,8 @@ class HandoverConfig(AppConfig):
         # Lower layers are handed what sits above them, so that imports run one way: the models'
         # signature conditions get signing's checker, the services and notices the Celery tasks.
         models.use_signature_checker(signing.checker_for)
+        # The daily scan (reminders.reminders_scan) ends the covers whose return date has come.
+        reminders.covers_end_with(services.covers_end_due)
         # .delay is looked up at each call, so a test (or a broker outage) can stand in for it.
         # With no broker Celery runs a task eagerly, in the caller: the archive then goes to a thread.
         services.queue_archive_with(

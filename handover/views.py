@@ -62,6 +62,7 @@ from .models import (
     TRANSITIONS,
     ArchivedDocument,
     ChecklistItem,
+    CoverStatus,
     Handover,
     HandoverClient,
     NoticeChannel,
@@ -176,7 +177,15 @@ def _detail_context(request, page, *, disputes=None, **plan_excel) -> dict:
         # The clients' satisfaction survey (_client_surveys.html), on its own tab.
         "surveys": selectors.surveys_tab(page.handover, request.user) if page.tab == "surveys" else None,
         "survey_statuses": SurveyStatus.choices,
+        # A cover under way (or refused) ended early by HR (_cover.html).
+        "cover_end_url": _cover_end_url(page.handover, request.user),
     }
+
+
+def _cover_end_url(h: Handover, user) -> str:
+    if h.cover_status in (CoverStatus.ACTIVE, CoverStatus.REFUSED) and policy.may_end_cover(h, user):
+        return reverse("handover:cover_end", args=[h.pk])
+    return ""
 
 
 def _notices_tab(h: Handover, user):
@@ -1083,6 +1092,28 @@ def revoke_access(request, pk: int):
         messages.success(request, _("%(name)s can no longer log in.") % {"name": h.departing})
     # From the duty page, back to it.
     return redirect("handover:duties" if request.POST.get("next") == "duties" else "handover:inbox")
+
+
+@require_POST
+def cover_end(request, pk: int):
+    """提前结束代管: HR ends a cover before its return date; the clients go back to the absent person."""
+    h = selectors.handover_for_user(request.user, pk)
+    try:
+        result = services.cover_end(handover=h, by=request.user)
+    except services.HandoverError as exc:
+        messages.error(request, exc.message)
+    else:
+        if result.ended:
+            message = _("The cover ended: %(n)d client(s) went back to %(name)s.") % {
+                "n": result.returned,
+                "name": h.departing,
+            }
+            if result.stayed:
+                message += " " + _("Stayed where they were: %(names)s.") % {"names": "、".join(result.stayed[:10])}
+            messages.success(request, message)
+        else:
+            messages.error(request, result.refusal)
+    return redirect("handover:detail", pk=h.pk)
 
 
 # ---------------------------------------------------------------------------------------

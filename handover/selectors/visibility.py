@@ -133,7 +133,7 @@ def clients_seen_in_open_handovers(user) -> Exists:
 
 
 # The API asks the same gate; its detail comes with the people, clients and deadlines it shows.
-API_PEOPLE = ["departing", "receiver", "supervisor", "witness", "manager", "started_by"]
+API_PEOPLE = ["departing", "receiver", "supervisor", "witness", "manager", "started_by", "cover_ended_by"]
 
 
 def handovers_for_api(user, *, state: str = "") -> QuerySet[Handover]:

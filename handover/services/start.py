@@ -31,6 +31,7 @@ from ..models import (
     StageDuration,
     add_working_days,
     check_handover_dates,
+    check_return_date,
 )
 from ..notify import notice_for_event
 from .common import check_caps, check_receiver, check_rule, hold_people, log_event
@@ -111,13 +112,15 @@ def handover_start(
     last_working_day: datetime.date,
     supervisor: User | None = None,
     receivers: Iterable[User] = (),
+    returns_on: datetime.date | None = None,
 ) -> Handover:
     """Start the handover of departing's clients.
 
     `receiver` is the default receiver (the standard items go to them); with `receivers`, the
     clients are split among the default receiver and these (split.split_clients: balanced by
     clients, A clients and outstanding receivables). Without a default receiver, the first of
-    `receivers` is it.
+    `receivers` is it. A cover (models.COVER_REASONS) names `returns_on`, the day the person and
+    their clients come back (services/cover.py); a departure names none.
     """
     if not policy.may_start_handover(started_by, departing):
         raise NotAllowed(_("Only HR or the departing person's supervisor may start a handover."))
@@ -166,6 +169,7 @@ def handover_start(
             raise InvalidInput(exc.message, field=receiver_field if person is receiver else "receivers") from exc
     today = timezone.localdate()
     check_rule(check_handover_dates, notice_date=notice_date, last_working_day=last_working_day, today=today)
+    check_rule(check_return_date, reason=reason, last_working_day=last_working_day, returns_on=returns_on)
     if Handover.objects.filter(departing=departing, state__in=OPEN_STATES).exists():
         raise InvalidInput(_("%(name)s already has an open handover.") % {"name": departing}, field="departing")
 
@@ -179,6 +183,7 @@ def handover_start(
         reason=reason,
         notice_date=notice_date,
         last_working_day=last_working_day,
+        returns_on=returns_on,
         started_by=started_by,
     )
 
