@@ -38,6 +38,8 @@ from .serializers_directory import (
     ClientListEntrySerializer,
     CoverEndedSerializer,
     CoverEndSerializer,
+    CoverReturnDateSerializer,
+    CoverReturnDateSetSerializer,
     InboxEntrySerializer,
     MarkedReadSerializer,
     NotificationFilterSerializer,
@@ -395,6 +397,25 @@ class CoverEndView(HandoverScoped):
             "refusal": result.refusal,
         }
         return Response(CoverEndedSerializer(body).data)
+
+
+@extend_schema(
+    tags=["handovers"],
+    summary="Change the return date of a cover (HR, until the cover ends)",
+    description="An extended leave, or an earlier return: the cover ends by itself on the new date. The same "
+    "rules as at the start (after the last working day, at most two years after it), and not before today. 403 "
+    "for anyone but HR; 409 for a handover that is no cover, or whose cover has ended or was refused.",
+    request=CoverReturnDateSerializer,
+    responses={200: CoverReturnDateSetSerializer, **_errors(400, 403, 404, 409)},
+)
+class CoverReturnDateView(HandoverScoped):
+    serializer_class = CoverReturnDateSetSerializer
+
+    def post(self, request, pk: int):
+        data = self.parse(CoverReturnDateSerializer)
+        h = services.cover_set_return_date(handover=self.get_handover(), by=request.user, returns_on=data["returns_on"])
+        body = {"handover": h.pk, "returns_on": h.returns_on, "cover_status": h.cover_status}
+        return Response(CoverReturnDateSetSerializer(body).data)
 
 
 class StagePrintView(HandoverScoped):

@@ -139,6 +139,12 @@ class HandoverStartForm(forms.Form):
             return None
 
 
+class CoverReturnDateForm(forms.Form):
+    """HR moves a cover's return date (services.cover_set_return_date checks it)."""
+
+    returns_on = forms.DateField(label=_("return date"), widget=forms.DateInput(DATE, format="%Y-%m-%d"))
+
+
 class HandoverFilterForm(forms.Form):
     state = forms.ChoiceField(
         label=_("state"),

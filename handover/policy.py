@@ -132,6 +132,11 @@ def may_end_cover(h, user) -> bool:
     )
 
 
+def may_change_return_date(h, user) -> bool:
+    """Move a cover's return date (extend it, or bring it forward): HR, as for ending it early."""
+    return may_end_cover(h, user)
+
+
 def may_evaluate(h, user) -> bool:
     """The handover's evaluation (交接评估) is its supervisor's, and theirs alone."""
     return is_supervisor(h, user)

@@ -404,6 +404,18 @@ class CoverEndedSerializer(serializers.Serializer):
     refusal = serializers.CharField(allow_blank=True)
 
 
+class CoverReturnDateSerializer(serializers.Serializer):
+    returns_on = serializers.DateField(
+        help_text="The new return date: after the last working day, at most two years after it, not before today."
+    )
+
+
+class CoverReturnDateSetSerializer(serializers.Serializer):
+    handover = serializers.IntegerField()
+    returns_on = serializers.DateField()
+    cover_status = serializers.CharField(help_text="pending or active.")
+
+
 class AccessRevokedSerializer(serializers.Serializer):
     handover = serializers.IntegerField()
     departing = PersonSerializer()

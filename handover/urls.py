@@ -48,6 +48,7 @@ urlpatterns = [
     path("<int:pk>/print/<str:stage>/", views.print_stage, name="print_stage"),
     path("<int:pk>/revoke-access/", views.revoke_access, name="revoke_access"),
     path("<int:pk>/cover/end/", views.cover_end, name="cover_end"),
+    path("<int:pk>/cover/return-date/", views.cover_return_date, name="cover_return_date"),
     path("<int:pk>/notices/email/", views.notices_email, name="notices_email"),
     path("<int:pk>/notices/sms/", views.notices_sms, name="notices_sms"),
     path("<int:pk>/notices/letters.pdf", views.notice_letters, name="notice_letters"),

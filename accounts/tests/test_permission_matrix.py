@@ -699,6 +699,15 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
     "handover:cover_end": action(
         state=State.COMPLETED, args=_h, data=lambda w: {}, prepare=_make_cover, ok={"hr"}, departing=403
     ),
+    # HR moves a cover's return date (an extended leave).
+    "handover:cover_return_date": action(
+        state=State.COMPLETED,
+        args=_h,
+        data=lambda w: {"returns_on": f"{w.h.last_working_day + datetime.timedelta(days=90):%Y-%m-%d}"},
+        prepare=_make_cover,
+        ok={"hr"},
+        departing=403,
+    ),
     "handover:report_update": action(
         state=State.REPORT, args=_h, data=lambda w: {"version": w.h.version, **_REPORT}, ok={"departing"}
     ),
@@ -1152,6 +1161,14 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
     # As the page's early end of a cover: HR only.
     "api:cover-end": api(
         method="post", state=State.COMPLETED, args=_h, data=lambda w: {"confirm": True}, prepare=_make_cover, ok={"hr"}
+    ),
+    "api:cover-return-date": api(
+        method="post",
+        state=State.COMPLETED,
+        args=_h,
+        data=lambda w: {"returns_on": f"{w.h.last_working_day + datetime.timedelta(days=90):%Y-%m-%d}"},
+        prepare=_make_cover,
+        ok={"hr"},
     ),
     # As the page's print: the people of the handover, never the departing person.
     "api:stage-print": api(args=lambda w: [w.h.pk, "plan"], ok=PARTIES - {"departing"}),

@@ -28,10 +28,10 @@ from clients.models import Client, OwnershipChange
 from clients.ownership import owner_change_refusals, ownership_changes_record
 
 from .. import policy
-from ..models import COVER_REASONS, Handover, State
+from ..models import COVER_REASONS, CoverStatus, Handover, State, check_return_date
 from ..notify import hr_people, notice_people
-from .common import bump, lock_handover, log_event
-from .errors import HandoverError, NotAllowed, WrongState
+from .common import bump, check_rule, lock_handover, log_event
+from .errors import HandoverError, InvalidInput, NotAllowed, WrongState
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +158,41 @@ def _refuse(h: Handover, *, by, absent: User, hcs, refusal: str) -> CoverEnd:
     people = hr_people() | {supervisor_id, *(hc.receiver_id for hc in hcs)}
     notice_people(h, event_id=event.pk, actor=by, notices=dict.fromkeys(people, (title, comment)))
     return CoverEnd(handover=h, ended=False, refusal=refusal)
+
+
+@transaction.atomic
+def cover_set_return_date(
+    *, handover: Handover | int, by: User, returns_on: datetime.date | None, today: datetime.date | None = None
+) -> Handover:
+    """HR moves the return date of a cover not yet ended (an extended leave, an earlier return)."""
+    h = lock_handover(handover)
+    if not policy.may_change_return_date(h, by):
+        raise NotAllowed(_("Only HR may change the return date of a cover."))
+    if h.reason not in COVER_REASONS:
+        raise WrongState(_("This handover is not a cover: it has no return date."))
+    if h.cover_status not in (CoverStatus.PENDING, CoverStatus.ACTIVE):
+        raise WrongState(_("This cover is over; its return date no longer changes."))
+    check_rule(check_return_date, reason=h.reason, last_working_day=h.last_working_day, returns_on=returns_on)
+    today = today or timezone.localdate()
+    if returns_on < today:
+        raise InvalidInput(_("The new return date cannot be before today."), field="returns_on")
+    if returns_on == h.returns_on:
+        raise InvalidInput(_("This is the return date already."), field="returns_on")
+    before = h.returns_on
+    h.returns_on = returns_on
+    bump(h)
+    with translation.override(settings.LANGUAGE_CODE):
+        comment = _("Return date %(before)s → %(after)s") % {"before": before or "—", "after": returns_on}
+        event = log_event(h, actor=by, kind="cover_return_date_changed", comment=comment)
+        title = _("Handover %(number)s: the return date of the cover is now %(date)s") % {
+            "number": h.number,
+            "date": returns_on,
+        }
+        receivers = set(h.clients.values_list("receiver_id", flat=True)) | {h.receiver_id}
+        notice_people(
+            h, event_id=event.pk, actor=by, notices=dict.fromkeys({h.departing_id, *receivers}, (title, comment))
+        )
+    return h
 
 
 def covers_due(today: datetime.date):

@@ -482,3 +482,69 @@ def test_the_timeline_names_the_end_of_a_cover(people, cover, login):
     services.cover_end(handover=cover, by=people.hr)
     page = login(people.supervisor).get(reverse("handover:detail", args=[cover.pk]) + "?tab=timeline")
     assert "代管结束：客户已归还" in page.content.decode()
+
+
+# ---------------------------------------------------------------------------------------
+# HR moves the return date (an extended leave)
+
+
+def test_hr_extends_a_cover_and_the_scan_waits_for_the_new_date(people, cover, small_book, login):
+    later = RETURNS + datetime.timedelta(days=30)
+    response = login(people.hr).post(
+        reverse("handover:cover_return_date", args=[cover.pk]), {"returns_on": f"{later:%Y-%m-%d}"}
+    )
+    assert response.status_code == 302
+    assert fresh(cover).returns_on == later
+    assert Event.objects.filter(handover=cover, kind="cover_return_date_changed").count() == 1
+    reminders_scan(today=RETURNS)
+    assert owners(small_book) == {people.receiver.pk}
+    reminders_scan(today=later)
+    assert owners(small_book) == {people.departing.pk}
+
+
+@pytest.mark.parametrize("who", ["supervisor", "manager", "receiver", "witness"])
+def test_only_hr_changes_the_return_date(people, cover, who):
+    later = RETURNS + datetime.timedelta(days=30)
+    with pytest.raises(NotAllowed):
+        services.cover_set_return_date(handover=cover, by=getattr(people, who), returns_on=later)
+    refused = api(getattr(people, who)).post(
+        f"/api/handovers/{cover.pk}/cover/return-date/", {"returns_on": str(later)}, format="json"
+    )
+    assert refused.status_code == 403
+    assert fresh(cover).returns_on == RETURNS
+
+
+def test_a_bad_new_return_date_comes_back_with_what_was_typed(people, cover, login):
+    too_late = LAST_DAY + datetime.timedelta(days=800)
+    response = login(people.hr).post(
+        reverse("handover:cover_return_date", args=[cover.pk]), {"returns_on": f"{too_late:%Y-%m-%d}"}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert f'value="{too_late:%Y-%m-%d}"' in page and 'data-field="returns_on"' in page and "两年" in page
+    assert fresh(cover).returns_on == RETURNS
+    past = api(people.hr).post(
+        f"/api/handovers/{cover.pk}/cover/return-date/", {"returns_on": str(LAST_DAY)}, format="json"
+    )
+    assert past.status_code == 400 and past.json()["field"] == "returns_on"
+    assert fresh(cover).returns_on == RETURNS
+
+
+def test_no_new_return_date_once_the_cover_ended(people, cover):
+    services.cover_end(handover=cover, by=people.hr)
+    refused = api(people.hr).post(
+        f"/api/handovers/{cover.pk}/cover/return-date/",
+        {"returns_on": str(RETURNS + datetime.timedelta(days=1))},
+        format="json",
+    )
+    assert refused.status_code == 409
+    assert fresh(cover).returns_on == RETURNS
+
+
+def test_the_api_changes_the_return_date(people, cover):
+    later = RETURNS + datetime.timedelta(days=14)
+    done = api(people.hr).post(
+        f"/api/handovers/{cover.pk}/cover/return-date/", {"returns_on": str(later)}, format="json"
+    )
+    assert done.status_code == 200, done.content
+    assert done.json() == {"handover": cover.pk, "returns_on": str(later), "cover_status": "active"}
