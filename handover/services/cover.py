@@ -28,7 +28,7 @@ from clients.models import Client, OwnershipChange
 from clients.ownership import owner_change_refusals, ownership_changes_record
 
 from .. import policy
-from ..models import COVER_REASONS, CoverStatus, Handover, State, check_return_date
+from ..models import COVER_REASONS, CoverStatus, Duty, DutyKind, Handover, State, check_return_date
 from ..notify import hr_people, notice_people
 from .common import bump, check_rule, lock_handover, log_event
 from .errors import HandoverError, InvalidInput, NotAllowed, WrongState
@@ -120,6 +120,14 @@ def _return(h: Handover, *, by, absent: User, hcs, refused_clients: dict[int, st
             for hc in back
         ]
     )
+    # The cover person's duties for the clients gone back (contact, visit) are closed: no one is
+    # reminded of clients that are no longer theirs.
+    Duty.objects.filter(
+        handover=h,
+        client_id__in=[hc.client_id for hc in back],
+        kind__in=(DutyKind.CONTACT_CLIENT, DutyKind.VISIT_CLIENT),
+        done_at__isnull=True,
+    ).update(done_at=now, done_by=by)
     h.cover_ended_at = now
     h.cover_ended_by = by
     h.cover_refused_at = None

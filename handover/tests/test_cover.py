@@ -274,6 +274,8 @@ def test_the_scan_returns_the_clients_on_the_return_date_once(people, cover, sma
     assert changes.count() == len(small_book)
     assert {c.reason for c in changes} == {f"代管结束：交接单{h.number}"}
     assert Event.objects.filter(handover=h, kind="cover_ended").count() == 1
+    # No one is reminded any more of contacting or visiting the clients gone back.
+    assert not Duty.objects.filter(handover=h, client__isnull=False, done_at__isnull=True).exists()
     told = set(Notification.objects.filter(handover=h, title__contains="代管").values_list("user_id", flat=True))
     assert {people.departing.pk, people.receiver.pk} <= told
     # The next day: nothing more (a cover ends once).
@@ -467,8 +469,9 @@ def test_read_access_ends_with_the_cover_and_not_for_another_person(people, cove
     browser = _absent(people, login)
     assert browser.get(reverse("clients:detail", args=[small_book[1].pk])).status_code == 404
     services.cover_end(handover=cover, by=people.hr)
-    # Back with them: their own again, edits included.
+    # Back with them: their own again, and their exports with them.
     assert browser.get(reverse("clients:detail", args=[c.pk])).status_code == 200
+    assert browser.get(reverse("clients:export")).status_code == 200
 
 
 def test_the_absent_person_sees_the_return_date_on_their_summary(people, cover, login):
