@@ -18,11 +18,11 @@ class HandoverConfig(AppConfig):
         # clients never imports handover: the procedure hands its rules on owner changes, on who
         # sees a client during a handover and on who may export clients to clients, which asks them.
         register_owner_guard(services.ownership_refusals)
-        hooks.register_visibility_grant(selectors.clients_seen_in_open_handovers)
+        # During a cover, too, the absent person reads the covered clients if the company's CoverPolicy
+        # says so (never edits: those ask for the owner): one grant for both (selectors/cover.py).
+        hooks.register_visibility_grant(selectors.clients_granted)
         hooks.register_export_lock(selectors.departing_is_locked)
-        # During a cover the absent person reads their covered clients if the company's CoverPolicy
-        # says so (never edits: those ask for the owner); and exports none of them.
-        hooks.register_visibility_grant(selectors.clients_covered_for)
+        # ... and exports nothing during the cover.
         hooks.register_export_lock(selectors.absent_in_cover)
         # A follow-up recorded on a client closes, in its transaction, the duties it proves.
         hooks.register_follow_up_listener(reminders.duties_close_by_follow_up)
