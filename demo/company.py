@@ -123,6 +123,9 @@ USERS = (
              department="NORTH", supervisor="zhaozhiqiang", clients=8),
     DemoUser("tangli", "唐莉", "E1305", "13922301305", (Role.SALES,), "华南销售部销售（已调岗）",
              department="SOUTH", supervisor="huanghaitao", clients=8),
+    # On maternity leave: her clients are covered by Wu Min until her return date (demo/handovers.py).
+    DemoUser("xuting", "许婷", "E1206", "13910121206", (Role.SALES,), "华北销售部销售（产假中）",
+             department="NORTH", supervisor="zhaozhiqiang", clients=6),
 )
 # fmt: on
 USER_BY_USERNAME = {u.username: u for u in USERS}

@@ -58,5 +58,31 @@ def demo_handovers() -> int:
         made += 1
     # Nor do their visit invitations: the events stay (downloadable, updated by later changes),
     # with no email owed for the demo's past (they would go from a thread, after this override).
+    made += _demo_cover(users, hr=hr, today=today)
     InvitationDelivery.objects.filter(sent_at__isnull=True).delete()
     return made
+
+
+# A cover (代管): Xu Ting's maternity leave, completed, so Wu Min holds her clients until the return date.
+COVER = ("xuting", "wumin", "maternity_leave", 6 * 7)
+
+
+def _demo_cover(users, *, hr, today) -> int:
+    departing, receiver, reason, days_after = COVER
+    person = users[departing]
+    if Handover.objects.filter(departing=person).exists():
+        return 0
+    last_working_day = today + datetime.timedelta(days=20)
+    h = services.handover_start(
+        started_by=hr,
+        departing=person,
+        receiver=users[receiver],
+        witness=users["qianjin"],
+        manager=users["mayongqiang"],
+        reason=reason,
+        notice_date=today - datetime.timedelta(days=10),
+        last_working_day=last_working_day,
+        returns_on=last_working_day + datetime.timedelta(days=days_after),
+    )
+    advance_to(h, State.COMPLETED, password=DEMO_PASSWORD)
+    return 1

@@ -21,6 +21,7 @@ from .models import (
     ClientSurvey,
     ClientSurveyTemplate,
     ConfirmationAnnex,
+    CoverPolicy,
     DocumentTemplate,
     Duty,
     Event,
@@ -110,6 +111,13 @@ class ReminderPolicyAdmin(admin.ModelAdmin):
         "escalate_to_supervisor_after",
         "escalate_to_manager_after",
     ]
+
+
+@admin.register(CoverPolicy)
+class CoverPolicyAdmin(admin.ModelAdmin):
+    """What the absent person may read of their covered clients during a cover (代管); one row."""
+
+    list_display = ["__str__", "absent_access"]
 
 
 # ---------------------------------------------------------------------------------------

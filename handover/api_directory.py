@@ -36,6 +36,10 @@ from .serializers_directory import (
     ArchiveEntrySerializer,
     ClientDetailSerializer,
     ClientListEntrySerializer,
+    CoverEndedSerializer,
+    CoverEndSerializer,
+    CoverReturnDateSerializer,
+    CoverReturnDateSetSerializer,
     InboxEntrySerializer,
     MarkedReadSerializer,
     NotificationFilterSerializer,
@@ -364,6 +368,54 @@ class RevokeAccessView(HandoverScoped):
         h.departing.refresh_from_db(fields=["is_active"])
         body = {"handover": h.pk, "departing": h.departing, "active": h.departing.is_active}
         return Response(AccessRevokedSerializer(body).data)
+
+
+@extend_schema(
+    tags=["handovers"],
+    summary="End a cover early (提前结束代管; HR, once the cover's handover is completed)",
+    description="A cover is a handover for a long leave, a maternity leave or a temporary transfer: completion "
+    "moves the clients to the cover person, and on the return date they go back by themselves. Here HR ends it "
+    "before: every client the cover person still holds goes back to the absent person now, each with its "
+    "history row; both sides are told. If the absent person has left or is leaving, nothing moves "
+    "(ended false, with the refusal) and HR and their supervisor are told. 403 for anyone but HR; 409 for a "
+    "handover that is no cover, not yet completed, or whose cover has ended.",
+    request=CoverEndSerializer,
+    responses={200: CoverEndedSerializer, **_errors(400, 403, 404, 409)},
+)
+class CoverEndView(HandoverScoped):
+    serializer_class = CoverEndedSerializer
+
+    def post(self, request, pk: int):
+        self.parse(CoverEndSerializer)
+        result = services.cover_end(handover=self.get_handover(), by=request.user)
+        body = {
+            "handover": result.handover.pk,
+            "ended": result.ended,
+            "cover_status": result.handover.cover_status,
+            "returned": result.returned,
+            "stayed": result.stayed,
+            "refusal": result.refusal,
+        }
+        return Response(CoverEndedSerializer(body).data)
+
+
+@extend_schema(
+    tags=["handovers"],
+    summary="Change the return date of a cover (HR, until the cover ends)",
+    description="An extended leave, or an earlier return: the cover ends by itself on the new date. The same "
+    "rules as at the start (after the last working day, at most two years after it), and not before today. 403 "
+    "for anyone but HR; 409 for a handover that is no cover, or whose cover has ended or was refused.",
+    request=CoverReturnDateSerializer,
+    responses={200: CoverReturnDateSetSerializer, **_errors(400, 403, 404, 409)},
+)
+class CoverReturnDateView(HandoverScoped):
+    serializer_class = CoverReturnDateSetSerializer
+
+    def post(self, request, pk: int):
+        data = self.parse(CoverReturnDateSerializer)
+        h = services.cover_set_return_date(handover=self.get_handover(), by=request.user, returns_on=data["returns_on"])
+        body = {"handover": h.pk, "returns_on": h.returns_on, "cover_status": h.cover_status}
+        return Response(CoverReturnDateSetSerializer(body).data)
 
 
 class StagePrintView(HandoverScoped):

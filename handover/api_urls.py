@@ -104,5 +104,9 @@ urlpatterns = [
     ),
     path("notifications/read-all/", api_directory.NotificationsReadAllView.as_view(), name="notifications-read-all"),
     path("handovers/<int:pk>/revoke-access/", api_directory.RevokeAccessView.as_view(), name="revoke-access"),
+    path("handovers/<int:pk>/cover/end/", api_directory.CoverEndView.as_view(), name="cover-end"),
+    path(
+        "handovers/<int:pk>/cover/return-date/", api_directory.CoverReturnDateView.as_view(), name="cover-return-date"
+    ),
     path("handovers/<int:pk>/print/<str:stage>/", api_directory.StagePrintView.as_view(), name="stage-print"),
 ]

@@ -18,8 +18,12 @@ class HandoverConfig(AppConfig):
         # clients never imports handover: the procedure hands its rules on owner changes, on who
         # sees a client during a handover and on who may export clients to clients, which asks them.
         register_owner_guard(services.ownership_refusals)
-        hooks.register_visibility_grant(selectors.clients_seen_in_open_handovers)
+        # During a cover, too, the absent person reads the covered clients if the company's CoverPolicy
+        # says so (never edits: those ask for the owner): one grant for both (selectors/cover.py).
+        hooks.register_visibility_grant(selectors.clients_granted)
         hooks.register_export_lock(selectors.departing_is_locked)
+        # ... and exports nothing during the cover.
+        hooks.register_export_lock(selectors.absent_in_cover)
         # A follow-up recorded on a client closes, in its transaction, the duties it proves.
         hooks.register_follow_up_listener(reminders.duties_close_by_follow_up)
         # The client page's "after the handover" card: what became of the client since each handover.
@@ -29,6 +33,8 @@ class HandoverConfig(AppConfig):
         # Lower layers are handed what sits above them, so that imports run one way: the models'
         # signature conditions get signing's checker, the services and notices the Celery tasks.
         models.use_signature_checker(signing.checker_for)
+        # The daily scan (reminders.reminders_scan) ends the covers whose return date has come.
+        reminders.covers_end_with(services.covers_end_due)
         # .delay is looked up at each call, so a test (or a broker outage) can stand in for it.
         # With no broker Celery runs a task eagerly, in the caller: the archive then goes to a thread.
         services.queue_archive_with(

@@ -84,6 +84,15 @@ class HandoverStartForm(forms.Form):
     reason = forms.ChoiceField(label=_("reason"), choices=Reason.choices, widget=forms.Select(SELECT))
     notice_date = forms.DateField(label=_("notice date"), widget=forms.DateInput(DATE, format="%Y-%m-%d"))
     last_working_day = forms.DateField(label=_("last working day"), widget=forms.DateInput(DATE, format="%Y-%m-%d"))
+    returns_on = forms.DateField(
+        label=_("return date"),
+        required=False,
+        widget=forms.DateInput(DATE, format="%Y-%m-%d"),
+        help_text=_(
+            "Only for a long leave, a maternity leave or a temporary transfer (a cover): the day the person comes "
+            "back, when their clients return to them. Leave it empty for a resignation or a transfer."
+        ),
+    )
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
@@ -128,6 +137,12 @@ class HandoverStartForm(forms.Form):
             return int(value) if value not in (None, "") else None
         except (TypeError, ValueError):
             return None
+
+
+class CoverReturnDateForm(forms.Form):
+    """HR moves a cover's return date (services.cover_set_return_date checks it)."""
+
+    returns_on = forms.DateField(label=_("return date"), widget=forms.DateInput(DATE, format="%Y-%m-%d"))
 
 
 class HandoverFilterForm(forms.Form):

@@ -87,6 +87,14 @@ class Reason(models.TextChoices):
 COVER_REASONS = frozenset({Reason.LONG_LEAVE, Reason.MATERNITY_LEAVE, Reason.TEMPORARY_TRANSFER})
 
 
+class CoverStatus(models.TextChoices):
+    PENDING = "pending", _("Cover not yet begun")
+    ACTIVE = "active", _("Cover in progress")
+    ENDED = "ended", _("Cover ended, clients returned")
+    REFUSED = "refused", _("Return refused, clients stay with the cover person")
+    CANCELLED = "cancelled", _("Cover cancelled")
+
+
 # ---------------------------------------------------------------------------------------
 # The dates a person types for a handover. Each rule is here once; the services ask it for the
 # pages and the API alike. A slip such as 9999-12-31 is refused where it is typed, instead of
@@ -120,6 +128,34 @@ def check_handover_dates(*, notice_date: datetime.date, last_working_day: dateti
                     "The last working day must be at most %(days)d days after the notice date, by %(latest)s."
                 )
                 % {"days": MAX_NOTICE_PERIOD_DAYS, "latest": latest}
+            }
+        )
+
+
+# A cover ends at most this many days after the last working day (two years).
+MAX_COVER_DAYS = 731
+
+
+def check_return_date(*, reason: str, last_working_day: datetime.date, returns_on: datetime.date | None) -> None:
+    """A cover (长假、产假、临时调岗) names the day the person comes back; a departure names none."""
+    if reason not in COVER_REASONS:
+        if returns_on is not None:
+            raise ValidationError(
+                {"returns_on": _("Only a leave or a temporary transfer has a return date; leave it empty.")}
+            )
+        return
+    if returns_on is None:
+        raise ValidationError(
+            {"returns_on": _("A leave or a temporary transfer is a cover: give the date the person comes back.")}
+        )
+    if returns_on <= last_working_day:
+        raise ValidationError({"returns_on": _("The return date must be after the last working day.")})
+    latest = last_working_day + datetime.timedelta(days=MAX_COVER_DAYS)
+    if returns_on > latest:
+        raise ValidationError(
+            {
+                "returns_on": _("The return date must be at most two years after the last working day, by %(latest)s.")
+                % {"latest": latest}
             }
         )
 
@@ -298,6 +334,22 @@ class Handover(ConcurrentTransitionMixin, models.Model):
     # The parts of the procedure it goes through (flow.Part), copied from its kind's ProcedureVariant
     # when it starts: a later change in the admin does not move a handover already under way.
     parts = models.JSONField(_("parts of the procedure"), default=all_parts)
+    # A cover (COVER_REASONS): the person comes back on this day, and their clients with them.
+    returns_on = models.DateField(_("return date"), null=True, blank=True)
+    # When the clients went back to the absent person, and who ended the cover (None: by itself on the return date).
+    cover_ended_at = models.DateTimeField(_("cover ended at"), null=True, blank=True)
+    cover_ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cover ended by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The return was refused (the absent person has left or is leaving): the clients stay with the
+    # cover person until a proper handover moves them; the scan does not try again.
+    cover_refused_at = models.DateTimeField(_("return refused at"), null=True, blank=True)
+    cover_refusal = LimitedTextField(_("why the return was refused"), blank=True)
 
     class Meta:
         verbose_name = _("handover")
@@ -321,6 +373,10 @@ class Handover(ConcurrentTransitionMixin, models.Model):
             models.CheckConstraint(
                 condition=Q(last_working_day__gte=models.F("notice_date")), name="handover_last_day_after_notice"
             ),
+            models.CheckConstraint(
+                condition=Q(returns_on__isnull=True) | Q(returns_on__gt=models.F("last_working_day")),
+                name="handover_returns_after_last_day",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -343,6 +399,29 @@ class Handover(ConcurrentTransitionMixin, models.Model):
 
     def goes_through(self, part: str) -> bool:
         return part in self.parts
+
+    @property
+    def is_cover(self) -> bool:
+        return self.reason in COVER_REASONS
+
+    @property
+    def cover_status(self) -> str:
+        """Empty (not a cover), or a CoverStatus: pending until completion, active until it ends or is refused."""
+        if not self.is_cover:
+            return ""
+        if self.cover_ended_at is not None:
+            return CoverStatus.ENDED
+        if self.cover_refused_at is not None:
+            return CoverStatus.REFUSED
+        if self.is_completed:
+            return CoverStatus.ACTIVE
+        if self.state == State.CANCELLED:
+            return CoverStatus.CANCELLED
+        return CoverStatus.PENDING
+
+    def get_cover_status_display(self) -> str:
+        status = self.cover_status
+        return str(CoverStatus(status).label) if status else ""
 
     def plan_gaps(self) -> list["HandoverClient"]:
         return rules.plan_gaps(self.clients.all(), visits=self.goes_through(Part.VISITS))
@@ -935,6 +1014,34 @@ class ReminderPolicy(models.Model):
 
     @classmethod
     def current(cls) -> "ReminderPolicy":
+        policy = cls.objects.order_by("pk").first()
+        return policy or cls()
+
+
+class CoverAccess(models.TextChoices):
+    NONE = "none", _("Nothing: the covered clients are hidden from them")
+    READ = "read", _("Read only: the client list and pages, no edits")
+
+
+class CoverPolicy(models.Model):
+    """What the absent person may see of their covered clients during a cover; one row, edited in the admin."""
+
+    absent_access = models.CharField(
+        _("what the absent person sees of the covered clients"),
+        max_length=10,
+        choices=CoverAccess.choices,
+        default=CoverAccess.NONE,
+    )
+
+    class Meta:
+        verbose_name = _("cover policy")
+        verbose_name_plural = _("cover policy")
+
+    def __str__(self) -> str:
+        return str(_("Cover policy"))
+
+    @classmethod
+    def current(cls) -> "CoverPolicy":
         policy = cls.objects.order_by("pk").first()
         return policy or cls()
 
@@ -1811,6 +1918,7 @@ class HrDeparture(models.Model):
     kind = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     notice_date = models.DateField(_("notice date"))
     last_working_day = models.DateField(_("last working day"))
+    returns_on = models.DateField(_("return date"), null=True, blank=True)
     # The receivers' employee numbers as the HR system sent them (empty: the department's default).
     receiver_employee_nos = models.JSONField(_("receivers' employee numbers"), default=list, blank=True)
     handover = models.OneToOneField(
@@ -1829,11 +1937,14 @@ class HrDeparture(models.Model):
     def __str__(self) -> str:
         return f"{self.external_id} {self.employee_no}"
 
-    def same_request(self, *, employee_no, kind, notice_date, last_working_day, receiver_employee_nos) -> bool:
+    def same_request(
+        self, *, employee_no, kind, notice_date, last_working_day, receiver_employee_nos, returns_on=None
+    ) -> bool:
         return (
             self.employee_no == employee_no
             and self.kind == kind
             and self.notice_date == notice_date
             and self.last_working_day == last_working_day
+            and self.returns_on == returns_on
             and list(self.receiver_employee_nos) == list(receiver_employee_nos)
         )

@@ -413,3 +413,19 @@ def survey_answer_low(h: Handover, *, event_id: int, handover_client: HandoverCl
         body = survey.comment
         notices = dict.fromkeys((handover_client.receiver_id, h.supervisor_id), (title, body, link))
     return _write(h, source=f"event:{event_id}", notices=notices, actor=None)
+
+
+def notice_people(h: Handover, *, event_id: int, actor, notices: dict[int, tuple[str, str]]) -> int:
+    """Notices of an event after completion (a cover ending or refused): {user id: (title, body)},
+    each with a link to the handover's page; the actor hears nothing of their own act."""
+    try:
+        link = reverse("handover:detail", args=[h.pk])
+    except Exception:  # noqa: BLE001 - the pages may not be installed in every deployment
+        link = ""
+    rows = {uid: (title, body, link) for uid, (title, body) in notices.items() if uid}
+    return _write(h, source=f"event:{event_id}", notices=rows, actor=actor)
+
+
+def hr_people() -> set[int]:
+    """Every active person holding the HR role."""
+    return set(User.objects.filter(groups__name=Role.HR, is_active=True).values_list("pk", flat=True))

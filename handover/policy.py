@@ -123,6 +123,20 @@ def may_revoke_access(h, user) -> bool:
     return user.has_role(Role.HR) and user.pk != h.departing_id
 
 
+def may_end_cover(h, user) -> bool:
+    """End a cover before its return date (提前结束代管): HR, never the absent person themselves.
+
+    Only the permission: the service also refuses a handover that is no cover, not yet completed, or ended."""
+    return bool(
+        user and user.is_authenticated and user.is_active and user.has_role(Role.HR) and user.pk != h.departing_id
+    )
+
+
+def may_change_return_date(h, user) -> bool:
+    """Move a cover's return date (extend it, or bring it forward): HR, as for ending it early."""
+    return may_end_cover(h, user)
+
+
 def may_evaluate(h, user) -> bool:
     """The handover's evaluation (交接评估) is its supervisor's, and theirs alone."""
     return is_supervisor(h, user)

@@ -31,6 +31,7 @@ from .models import (
     Duty,
     DutyKind,
     Handover,
+    Reason,
     Reminder,
     ReminderKind,
     ReminderPolicy,
@@ -187,11 +188,21 @@ def _title(o: Owed, number: str) -> str:
     return _("Escalation: handover %(number)s is overdue at “%(stage)s” since %(date)s") % params
 
 
+# The services sit above this module: HandoverConfig.ready() hands down services.covers_end_due,
+# which ends the covers whose return date has come (services/cover.py).
+_covers_end: list = []
+
+
+def covers_end_with(end_due) -> None:
+    _covers_end[:] = [end_due]
+
+
 @transaction.atomic
 def reminders_scan(*, today: datetime.date | None = None) -> dict:
-    """Close duties proven done, write today's reminders and their notices, queue delivery."""
+    """End the covers due today, close duties proven done, write today's reminders and their notices, queue delivery."""
     today = today or timezone.localdate()
     policy = ReminderPolicy.current()
+    covers = _covers_end[0](today) if _covers_end else {}
     closed = duties_close_proven()
     owed = owed_reminders(today, policy)
     # Insert only what is new today; the unique key settles a race with another scanner.
@@ -231,7 +242,13 @@ def reminders_scan(*, today: datetime.date | None = None) -> dict:
     Notification.objects.bulk_create(notices, ignore_conflicts=True)
     queue_delivery()
     overdue = webhook_emit_all(WebhookEventType.DUTY_OVERDUE, lambda: _overdue_duty_events(today))
-    return {"owed": len(owed), "new_notices": len(notices), "duties_closed": closed, "duties_overdue": len(overdue)}
+    return {
+        "owed": len(owed),
+        "new_notices": len(notices),
+        "duties_closed": closed,
+        "duties_overdue": len(overdue),
+        **covers,
+    }
 
 
 def _overdue_duty_events(today: datetime.date) -> list[tuple[dict, str]]:
@@ -297,7 +314,9 @@ def duties_create(h: Handover) -> int:
                 due_on=base + datetime.timedelta(days=policy.visit_within_days),
             )
         )
-    if h.reason == "resignation":
+    # Only someone who resigned loses their accounts: a transfer stays in the company, and a cover
+    # (COVER_REASONS: a leave, a temporary transfer) comes back to their clients.
+    if h.reason == Reason.RESIGNATION:
         rows.append(
             Duty(
                 handover=h,

@@ -22,6 +22,7 @@ from .models import (
     TRANSITIONS,
     CallResult,
     ChecklistItem,
+    CoverStatus,
     Duty,
     Event,
     Handover,
@@ -231,6 +232,16 @@ class HandoverDetailSerializer(HandoverListSerializer):
         read_only=True,
         help_text="The states it passes, in order, before completed.",
     )
+    cover_status = serializers.ChoiceField(
+        choices=CoverStatus.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Empty unless a cover (reason long_leave, maternity_leave or temporary_transfer): pending until "
+        "completion, active while the cover person holds the clients, ended once they went back to the absent "
+        "person, refused if the absent person had left or was leaving by then, cancelled with the handover.",
+    )
+    cover_status_display = serializers.CharField(source="get_cover_status_display", read_only=True)
+    cover_ended_by = PersonSerializer(read_only=True, allow_null=True)
 
     class Meta(HandoverListSerializer.Meta):
         fields = [
@@ -244,6 +255,13 @@ class HandoverDetailSerializer(HandoverListSerializer):
             "completed_at",
             "parts",
             "path",
+            "returns_on",
+            "cover_status",
+            "cover_status_display",
+            "cover_ended_at",
+            "cover_ended_by",
+            "cover_refused_at",
+            "cover_refusal",
             "available_transitions",
             "clients",
             "deadlines",
@@ -465,6 +483,12 @@ class HandoverCreateSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=Reason.choices)
     notice_date = serializers.DateField()
     last_working_day = serializers.DateField()
+    returns_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="The return date of a cover (reason long_leave, maternity_leave or temporary_transfer): "
+        "required for those, after the last working day and at most two years after it; refused for the others.",
+    )
 
     def validate(self, attrs):
         if not attrs.get("receiver") and not attrs.get("receivers"):
@@ -1341,6 +1365,12 @@ class HrDepartureInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Reason.choices)
     notice_date = serializers.DateField()
     last_working_day = serializers.DateField()
+    returns_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="The return date of a cover (kind long_leave, maternity_leave or temporary_transfer): "
+        "required for those, refused for a resignation or a transfer.",
+    )
     receiver_employee_nos = serializers.ListField(
         child=serializers.CharField(max_length=20),
         required=False,
@@ -1356,6 +1386,7 @@ class HrDepartureSerializer(serializers.Serializer):
     kind = serializers.CharField()
     notice_date = serializers.DateField()
     last_working_day = serializers.DateField()
+    returns_on = serializers.DateField(allow_null=True)
     receiver_employee_nos = serializers.ListField(child=serializers.CharField())
     handover = serializers.IntegerField(source="handover_id", help_text="The id of the handover it started.")
     handover_number = serializers.CharField(source="handover.number")

@@ -1,6 +1,7 @@
 """The API's shapes of what the pages show outside one handover: people, clients, the archive, the
 inbox and notifications (handover/api_directory.py). Output only, but for the few small inputs."""
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from accounts.models import Department, User
@@ -373,6 +374,46 @@ class NotificationFilterSerializer(serializers.Serializer):
 
 class MarkedReadSerializer(serializers.Serializer):
     count = serializers.IntegerField(help_text="How many were unread and are read now.")
+
+
+class CoverEndSerializer(serializers.Serializer):
+    confirm = serializers.BooleanField(
+        help_text="Must be true, as the page's confirmation: the clients go back now, which cannot be undone."
+    )
+
+    def validate_confirm(self, value):
+        if not value:
+            raise serializers.ValidationError(_("Confirm that the cover ends now."))
+        return value
+
+
+class CoverEndedSerializer(serializers.Serializer):
+    handover = serializers.IntegerField()
+    ended = serializers.BooleanField(
+        help_text="true: the clients went back to the absent person. false: the return was refused "
+        "(see refusal); nothing moved, the clients stay with the cover person, HR and the absent person's "
+        "supervisor were told."
+    )
+    cover_status = serializers.CharField(help_text="ended or refused.")
+    returned = serializers.IntegerField(help_text="How many clients went back.")
+    stayed = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The clients that stayed where they were (changed hands meanwhile, or in another open handover), "
+        "each with the reason.",
+    )
+    refusal = serializers.CharField(allow_blank=True)
+
+
+class CoverReturnDateSerializer(serializers.Serializer):
+    returns_on = serializers.DateField(
+        help_text="The new return date: after the last working day, at most two years after it, not before today."
+    )
+
+
+class CoverReturnDateSetSerializer(serializers.Serializer):
+    handover = serializers.IntegerField()
+    returns_on = serializers.DateField()
+    cover_status = serializers.CharField(help_text="pending or active.")
 
 
 class AccessRevokedSerializer(serializers.Serializer):

@@ -31,6 +31,7 @@ from .forms import (
     ClientAnswerForm,
     ClientDropForm,
     ClientSurveyForm,
+    CoverReturnDateForm,
     DashboardFilterForm,
     DisputeAnswerForm,
     DisputeForm,
@@ -62,6 +63,7 @@ from .models import (
     TRANSITIONS,
     ArchivedDocument,
     ChecklistItem,
+    CoverStatus,
     Handover,
     HandoverClient,
     NoticeChannel,
@@ -149,7 +151,7 @@ def _render_detail(request, page, *, status: int = 200):
     return render(request, "handover/detail.html", _detail_context(request, page), status=status)
 
 
-def _detail_context(request, page, *, disputes=None, **plan_excel) -> dict:
+def _detail_context(request, page, *, disputes=None, cover_date_form=None, **plan_excel) -> dict:
     return {
         "page": page,
         "h": page.handover,
@@ -180,7 +182,23 @@ def _detail_context(request, page, *, disputes=None, **plan_excel) -> dict:
         # The clients' satisfaction survey (_client_surveys.html), on its own tab.
         "surveys": selectors.surveys_tab(page.handover, request.user) if page.tab == "surveys" else None,
         "survey_statuses": SurveyStatus.choices,
+        # A cover under way (or refused) ended early by HR, and its return date moved (_cover.html).
+        "cover_end_url": _cover_end_url(page.handover, request.user),
+        "cover_date_url": _cover_date_url(page.handover, request.user),
+        "cover_date_form": cover_date_form or CoverReturnDateForm(initial={"returns_on": page.handover.returns_on}),
     }
+
+
+def _cover_end_url(h: Handover, user) -> str:
+    if h.cover_status in (CoverStatus.ACTIVE, CoverStatus.REFUSED) and policy.may_end_cover(h, user):
+        return reverse("handover:cover_end", args=[h.pk])
+    return ""
+
+
+def _cover_date_url(h: Handover, user) -> str:
+    if h.cover_status in (CoverStatus.PENDING, CoverStatus.ACTIVE) and policy.may_change_return_date(h, user):
+        return reverse("handover:cover_return_date", args=[h.pk])
+    return ""
 
 
 def _notices_tab(h: Handover, user):
@@ -1087,6 +1105,50 @@ def revoke_access(request, pk: int):
         messages.success(request, _("%(name)s can no longer log in.") % {"name": h.departing})
     # From the duty page, back to it.
     return redirect("handover:duties" if request.POST.get("next") == "duties" else "handover:inbox")
+
+
+@require_POST
+def cover_end(request, pk: int):
+    """提前结束代管: HR ends a cover before its return date; the clients go back to the absent person."""
+    h = selectors.handover_for_user(request.user, pk)
+    try:
+        result = services.cover_end(handover=h, by=request.user)
+    except services.HandoverError as exc:
+        messages.error(request, exc.message)
+    else:
+        if result.ended:
+            message = _("The cover ended: %(n)d client(s) went back to %(name)s.") % {
+                "n": result.returned,
+                "name": h.departing,
+            }
+            if result.stayed:
+                message += " " + _("Stayed where they were: %(names)s.") % {"names": "、".join(result.stayed[:10])}
+            messages.success(request, message)
+        else:
+            messages.error(request, result.refusal)
+    return redirect("handover:detail", pk=h.pk)
+
+
+@require_POST
+def cover_return_date(request, pk: int):
+    """HR moves a cover's return date; a refused date comes back on the page with what was typed."""
+    h = selectors.handover_for_user(request.user, pk)
+    form = CoverReturnDateForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.InvalidInput(first_error(form), field="returns_on")
+        moved = services.cover_set_return_date(handover=h, by=request.user, returns_on=form.cleaned_data["returns_on"])
+    except services.InvalidInput as exc:
+        if not form.errors:
+            form.add_error("returns_on", exc.message)
+        page = selectors.handover_page(request.user, pk, tab="", page=1)
+        context = _detail_context(request, page, cover_date_form=form)
+        return render(request, "handover/detail.html", context, status=400)
+    except services.HandoverError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The return date is now %(date)s.") % {"date": moved.returns_on})
+    return redirect("handover:detail", pk=h.pk)
 
 
 # ---------------------------------------------------------------------------------------

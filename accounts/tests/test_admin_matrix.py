@@ -47,6 +47,7 @@ from handover.models import (
     ClientSurvey,
     ClientSurveyTemplate,
     ConfirmationAnnex,
+    CoverPolicy,
     DocumentTemplate,
     HandoverEvaluation,
     HrDeparture,
@@ -92,6 +93,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "handover.StageDuration": only(superuser="vacd"),
     "handover.ProcedureVariant": only(superuser="vacd"),
     "handover.ReminderPolicy": only(superuser="vacd"),
+    "handover.CoverPolicy": only(superuser="vacd"),
     "handover.ClientNoticeTemplate": only(superuser="vacd"),
     "handover.ClientSurveyTemplate": only(superuser="vacd"),
     # --- the handovers and their record: changed only through the procedure ---------------------
@@ -157,6 +159,7 @@ MAKE = {
         handover=w.handover, html_sha256="0" * 64, pdf=b"%PDF-1.7", pages=1
     ),
     "handover.ClientNoticeTemplate": lambda w: ClientNoticeTemplate.objects.create(),
+    "handover.CoverPolicy": lambda w: CoverPolicy.objects.create(),
     "handover.ClientSurveyTemplate": lambda w: ClientSurveyTemplate.objects.create(),
     "handover.ClientSurvey": lambda w: _survey(w),
     "handover.SurveyDelivery": lambda w: SurveyDelivery.objects.create(

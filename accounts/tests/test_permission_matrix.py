@@ -165,6 +165,12 @@ def _version(w) -> dict:
     return {"version": w.h.version}
 
 
+def _make_cover(w):
+    # The completed handover becomes a cover (a maternity leave with its return date ahead).
+    returns_on = w.h.last_working_day + datetime.timedelta(days=60)
+    Handover.objects.filter(pk=w.h.pk).update(reason="maternity_leave", returns_on=returns_on)
+
+
 def _hand_over_item(w):
     services.item_hand_over(item=w.item, user=w.people.departing)
 
@@ -689,6 +695,19 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
         back=lambda w: reverse("handover:inbox"),
         departing=403,
     ),
+    # HR ends a cover early (提前结束代管): the clients go back to the absent person, who reads only the header.
+    "handover:cover_end": action(
+        state=State.COMPLETED, args=_h, data=lambda w: {}, prepare=_make_cover, ok={"hr"}, departing=403
+    ),
+    # HR moves a cover's return date (an extended leave).
+    "handover:cover_return_date": action(
+        state=State.COMPLETED,
+        args=_h,
+        data=lambda w: {"returns_on": f"{w.h.last_working_day + datetime.timedelta(days=90):%Y-%m-%d}"},
+        prepare=_make_cover,
+        ok={"hr"},
+        departing=403,
+    ),
     "handover:report_update": action(
         state=State.REPORT, args=_h, data=lambda w: {"version": w.h.version, **_REPORT}, ok={"departing"}
     ),
@@ -1139,6 +1158,18 @@ EXPECTATIONS: dict[str, Case | tuple[Case, ...]] = {
     "api:notifications-read-all": Case(_API_EVERYONE, api=True, method="post"),
     # As the page's revoke: HR, after completion; the departed person no longer reads the handover (403).
     "api:revoke-access": api(method="post", state=State.COMPLETED, args=_h, data=lambda w: {}, ok={"hr"}),
+    # As the page's early end of a cover: HR only.
+    "api:cover-end": api(
+        method="post", state=State.COMPLETED, args=_h, data=lambda w: {"confirm": True}, prepare=_make_cover, ok={"hr"}
+    ),
+    "api:cover-return-date": api(
+        method="post",
+        state=State.COMPLETED,
+        args=_h,
+        data=lambda w: {"returns_on": f"{w.h.last_working_day + datetime.timedelta(days=90):%Y-%m-%d}"},
+        prepare=_make_cover,
+        ok={"hr"},
+    ),
     # As the page's print: the people of the handover, never the departing person.
     "api:stage-print": api(args=lambda w: [w.h.pk, "plan"], ok=PARTIES - {"departing"}),
 }

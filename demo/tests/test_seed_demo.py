@@ -66,6 +66,8 @@ def test_it_leaves_handovers_at_several_stages(seeded):
         "hejun": State.SPOT_CHECK,
         "linfang": State.REPORT_APPROVAL,
         "zhoujie": State.COMPLETED,
+        # A cover (代管): Xu Ting's maternity leave, Wu Min holds her clients until her return date.
+        "xuting": State.COMPLETED,
         # Completed months ago (demo/history.py).
         "gaofeng": State.COMPLETED,
         "songyu": State.COMPLETED,
@@ -76,6 +78,9 @@ def test_it_leaves_handovers_at_several_stages(seeded):
     zhoujie = Handover.objects.get(departing__username="zhoujie")
     assert not Client.objects.filter(owner=zhoujie.departing).exists()
     assert zhoujie.clients.values("receiver").distinct().count() == 2
+    cover = Handover.objects.get(departing__username="xuting")
+    assert cover.cover_status == "active" and cover.returns_on > timezone.localdate()
+    assert not Client.objects.filter(owner=cover.departing).exists()
 
 
 def test_the_departing_salesperson_has_a_big_book_and_colleagues_to_receive_it(seeded):

@@ -230,3 +230,8 @@ __all__ += [
 from .risk import ClientRisk, Factor, by_risk, client_risks, factor_labels, risk_level, rule_text  # noqa: E402
 
 __all__ += ["ClientRisk", "Factor", "by_risk", "client_risks", "factor_labels", "risk_level", "rule_text"]
+
+# A cover (代管): what the absent person reads of the covered clients, and the export lock.
+from .cover import absent_in_cover, active_covers_of, clients_granted, covered_for  # noqa: E402
+
+__all__ += ["absent_in_cover", "active_covers_of", "clients_granted", "covered_for"]

@@ -125,15 +125,19 @@ def departing_is_locked(user) -> bool:
     return Handover.objects.filter(departing=user, state__in=OPEN_STATES).exists()
 
 
+def seen_in_open_handovers(user) -> Q:
+    """A condition on HandoverClient: the entries of open handovers this person receives or witnesses."""
+    return Q(handover__state__in=OPEN_STATES) & (Q(receiver=user) | Q(handover__witness=user))
+
+
 def clients_seen_in_open_handovers(user) -> Exists:
     """A condition on clients.Client: during a handover its receivers and witness see the clients
-    they visit and phone (registered with clients.hooks, which clients_visible_to asks)."""
-    in_open_handover = HandoverClient.objects.filter(client=OuterRef("pk"), handover__state__in=OPEN_STATES)
-    return Exists(in_open_handover.filter(Q(receiver=user) | Q(handover__witness=user)))
+    they visit and phone (clients.hooks asks it through selectors.cover.clients_granted)."""
+    return Exists(HandoverClient.objects.filter(client=OuterRef("pk")).filter(seen_in_open_handovers(user)))
 
 
 # The API asks the same gate; its detail comes with the people, clients and deadlines it shows.
-API_PEOPLE = ["departing", "receiver", "supervisor", "witness", "manager", "started_by"]
+API_PEOPLE = ["departing", "receiver", "supervisor", "witness", "manager", "started_by", "cover_ended_by"]
 
 
 def handovers_for_api(user, *, state: str = "") -> QuerySet[Handover]:

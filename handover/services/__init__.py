@@ -185,3 +185,8 @@ __all__ = [
 from .client_surveys import deliver_surveys_with, survey_answer, survey_deliver, surveys_send_due  # noqa: E402
 
 __all__ += ["deliver_surveys_with", "survey_answer", "survey_deliver", "surveys_send_due"]
+
+# A cover (代管): the clients go back to the absent person on the return date, or earlier by HR.
+from .cover import CoverEnd, cover_end, cover_set_return_date, covers_end_due  # noqa: E402
+
+__all__ += ["CoverEnd", "cover_end", "cover_set_return_date", "covers_end_due"]

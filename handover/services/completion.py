@@ -121,6 +121,8 @@ def handover_revoke_access(*, handover: Handover, user: User) -> int:
         raise NotAllowed(_("Only HR revokes system accounts."))
     h = lock_handover(handover)
     require_state(h, State.COMPLETED)
+    if h.is_cover:
+        raise WrongState(_("This handover is a cover: the person comes back, and their accounts are not revoked."))
     duties = Duty.objects.select_for_update().filter(handover=h, kind=DutyKind.REVOKE_ACCOUNTS, done_at__isnull=True)
     if not duties.exists():
         raise WrongState(_("The system accounts of this handover have already been revoked."))

@@ -1,7 +1,8 @@
 """Departures registered by the HR system: a handover started with the company's defaults.
 
 The HR system sends the person's employee number, the kind of departure, the notice date and the
-last working day, and may name the receivers by employee number. Everything else comes from the
+last working day (and, for a leave or a temporary transfer, the return date: a cover), and may name
+the receivers by employee number. Everything else comes from the
 book: the person's direct supervisor, and the witness, the manager in charge and (when the HR
 system names no receiver) the receiver set for the person's department in the admin. The handover
 is started by handover_start, with every check a person starting one on the page meets.
@@ -48,6 +49,7 @@ def hr_departure_register(
     notice_date: datetime.date,
     last_working_day: datetime.date,
     receiver_employee_nos: list[str] | tuple[str, ...] = (),
+    returns_on: datetime.date | None = None,
 ) -> tuple[HrDeparture, bool]:
     """Start the handover of a departure the HR system registers. (the departure, whether it is new)."""
     if not policy.may_register_departures(by):
@@ -59,6 +61,7 @@ def hr_departure_register(
         "notice_date": notice_date,
         "last_working_day": last_working_day,
         "receiver_employee_nos": receiver_employee_nos,
+        "returns_on": returns_on,
     }
     existing = _existing(external_id, request)
     if existing is not None:
@@ -100,6 +103,7 @@ def hr_departure_register(
                 reason=kind,
                 notice_date=notice_date,
                 last_working_day=last_working_day,
+                returns_on=returns_on,
             )
             departure = HrDeparture.objects.create(external_id=external_id, handover=h, registered_by=by, **request)
     except IntegrityError:

@@ -32,6 +32,7 @@ from ..models import (
     StageDuration,
     add_working_days,
     check_handover_dates,
+    check_return_date,
     parts_problem,
     path,
 )
@@ -124,13 +125,15 @@ def handover_start(
     last_working_day: datetime.date,
     supervisor: User | None = None,
     receivers: Iterable[User] = (),
+    returns_on: datetime.date | None = None,
 ) -> Handover:
     """Start the handover of departing's clients.
 
     `receiver` is the default receiver (the standard items go to them); with `receivers`, the
     clients are split among the default receiver and these (split.split_clients: balanced by
     clients, A clients and outstanding receivables). Without a default receiver, the first of
-    `receivers` is it.
+    `receivers` is it. A cover (models.COVER_REASONS) names `returns_on`, the day the person and
+    their clients come back (services/cover.py); a departure names none.
     """
     if not policy.may_start_handover(started_by, departing):
         raise NotAllowed(_("Only HR or the departing person's supervisor may start a handover."))
@@ -183,6 +186,7 @@ def handover_start(
     variant = ProcedureVariant.for_reason(reason)
     if problem := parts_problem(variant.parts):
         raise InvalidInput(problem, field="reason")
+    check_rule(check_return_date, reason=reason, last_working_day=last_working_day, returns_on=returns_on)
     if Handover.objects.filter(departing=departing, state__in=OPEN_STATES).exists():
         raise InvalidInput(_("%(name)s already has an open handover.") % {"name": departing}, field="departing")
 
@@ -196,6 +200,7 @@ def handover_start(
         reason=reason,
         notice_date=notice_date,
         last_working_day=last_working_day,
+        returns_on=returns_on,
         started_by=started_by,
         parts=variant.parts,
     )

@@ -32,6 +32,9 @@ EVENT_LABELS = {
     "evaluated": gettext_lazy("Handover evaluated by the supervisor"),
     "client_survey_sent": gettext_lazy("Client survey sent"),
     "client_survey_answered": gettext_lazy("The client answered the survey"),
+    "cover_ended": gettext_lazy("Cover ended: the clients went back"),
+    "cover_return_refused": gettext_lazy("Cover: the return of the clients was refused"),
+    "cover_return_date_changed": gettext_lazy("Cover: return date changed"),
 }
 
 
