@@ -243,6 +243,15 @@ def test_completion_gives_the_clients_to_the_cover_person_and_the_cover_is_activ
     detail = api(people.hr).get(f"/api/handovers/{cover.pk}/").json()
     assert detail["returns_on"] == str(RETURNS) and detail["cover_status"] == "active"
     assert detail["cover_ended_at"] is None and detail["cover_ended_by"] is None
+    # The lists say it too: the API's and the page's.
+    listed = api(people.hr).get("/api/handovers/").json()["results"]
+    assert [h["returns_on"] for h in listed if h["id"] == cover.pk] == [str(RETURNS)]
+
+
+def test_the_handover_list_shows_a_cover_and_its_return_date(people, cover, login):
+    page = login(people.hr).get(reverse("handover:list")).content.decode()
+    assert 'data-cover-status="active"' in page
+    assert RETURNS.isoformat() in page
 
 
 def test_a_cover_creates_no_revoke_duty_and_hr_cannot_revoke(people, cover):
