@@ -1,11 +1,22 @@
 """One shared set of users, one per role, for every app's tests."""
 
+import os
 from types import SimpleNamespace
 
 import pytest
 
 from accounts.roles import Role
 from accounts.tests.factories import DEFAULT_PASSWORD, DepartmentFactory, UserFactory
+
+
+def pytest_configure(config):
+    # Under pytest-xdist (scripts/test.sh) each worker has its own Redis database, so that one
+    # worker's flush (the Celery worker test) never wipes the keys of another's test.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = os.environ.get("TEST_REDIS_URL", "")
+    if worker.startswith("gw") and url:
+        base = url.rsplit("/", 1)[0]
+        os.environ["TEST_REDIS_URL"] = f"{base}/{15 - int(worker[2:]) % 15}"
 
 
 @pytest.fixture(autouse=True)

@@ -41,5 +41,8 @@ echo "==> ruff"
 .venv/bin/ruff format --check . >/dev/null || { .venv/bin/ruff format --diff . | head -40; exit 1; }
 echo "==> import contracts (.importlinter)"
 .venv/bin/lint-imports --no-cache >/dev/null || { .venv/bin/lint-imports --no-cache | tail -40; exit 1; }
-echo "==> pytest"
-exec .venv/bin/pytest "$@"
+# Every core runs tests (pytest-xdist), each worker a whole test file at a time, with its own
+# test database (pytest-django suffixes it) and its own Redis database (conftest.py).
+# TEST_WORKERS=0 runs them in this one process.
+echo "==> pytest (${TEST_WORKERS:-auto} workers)"
+exec .venv/bin/pytest -n "${TEST_WORKERS:-auto}" --dist loadfile "$@"
