@@ -19,6 +19,19 @@ def pytest_configure(config):
         os.environ["TEST_REDIS_URL"] = f"{base}/{15 - int(worker[2:]) % 15}"
 
 
+TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+def pytest_collection_modifyitems(config, items):
+    # A test on a real transaction empties every table when it ends, the rows the migrations wrote
+    # included; in one process pytest-django runs them last, but pytest-xdist's workers would mix
+    # them in. They are marked, and scripts/test.sh runs them in one process after the others.
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if TRANSACTIONAL_FIXTURES & set(item.fixturenames) or (marker and marker.kwargs.get("transaction")):
+            item.add_marker(pytest.mark.transactional)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # The real hasher is slow by design; tests create many users.
