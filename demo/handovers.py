@@ -56,9 +56,9 @@ def demo_handovers() -> int:
         if state == State.MATERIALS:
             services.items_hand_over_all(handover=h, user=person)
         made += 1
+    made += _demo_cover(users, hr=hr, today=today)
     # Nor do their visit invitations: the events stay (downloadable, updated by later changes),
     # with no email owed for the demo's past (they would go from a thread, after this override).
-    made += _demo_cover(users, hr=hr, today=today)
     InvitationDelivery.objects.filter(sent_at__isnull=True).delete()
     return made
 
